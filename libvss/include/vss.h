@@ -1,0 +1,273 @@
+/*
+ * vss.h — libvss public API: read Windows Volume Shadow Copies from disk
+ * images without Windows.
+ *
+ * The library is built in floors (see docs/design.md):
+ *   sources   (byte read-at I/O: files, memory, sub-ranges, snapshots)
+ *   disks     (find volumes in MBR / GPT / bare images)
+ *   volumes   (parse the VSS header, catalog and stores of one volume)
+ *   snapshots (reconstruct snapshot N as Windows shows it, with provenance)
+ *
+ * Conventions
+ * - Every handle type is opaque. Functions that can fail return 0 (VSS_OK)
+ *   or a negative VSS_E* code; byte-count functions return int64_t (bytes,
+ *   or a negative code). When a `vss_error *` argument is not NULL it
+ *   receives the code and a message naming the structure and the byte
+ *   offset involved.
+ * - All input from disk is treated as hostile: every offset, size and chain
+ *   is bounded and checked. Corrupt metadata gives VSS_ECORRUPT, never a
+ *   crash, hang or silently wrong data.
+ * - Images are only ever opened read-only (O_RDONLY).
+ * - Sources are reference counted: an object that uses a source retains it,
+ *   so callers may release their own reference as soon as they are done.
+ * - A vss_volume and its snapshots may be read from several threads at
+ *   once; opening and closing must not race with reads of the same object.
+ */
+#ifndef VSS_H
+#define VSS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define VSS_API __attribute__((visibility("default")))
+#else
+#define VSS_API
+#endif
+
+#define VSS_VERSION_STRING "0.1.0"
+
+/* Copy-on-write granularity of the Microsoft software shadow copy provider. */
+#define VSS_BLOCK_SIZE 16384u
+/* Overlays and the provenance map work in 512-byte sectors. */
+#define VSS_SECTOR_SIZE 512u
+
+/* ---- errors ------------------------------------------------------------ */
+
+enum {
+    VSS_OK = 0,
+    VSS_EINVAL = -1,      /* bad argument from the caller */
+    VSS_EIO = -2,         /* the underlying read failed or came up short */
+    VSS_ECORRUPT = -3,    /* on-disk metadata is inconsistent or hostile */
+    VSS_ENOMEM = -4,      /* out of memory (or a size from disk too large) */
+    VSS_ENOTFOUND = -5,   /* no such volume / snapshot / storage volume */
+    VSS_EUNSUPPORTED = -6,/* valid but not handled (e.g. unknown version) */
+    VSS_ENOSTORAGE = -7   /* redirected storage volume not attached */
+};
+
+typedef struct vss_error {
+    int code;             /* VSS_OK or a VSS_E* code */
+    char message[512];    /* what failed, naming the structure and offset */
+} vss_error;
+
+/* A short stable name for a code: "ok", "io", "corrupt", ... */
+VSS_API const char *vss_strerror(int code);
+
+/* ---- sources: read-at byte I/O ---------------------------------------- */
+
+typedef struct vss_source vss_source;
+
+/* A pluggable backend. read_at returns the number of bytes read (fewer only
+ * at the end of the data, 0 past it) or a negative VSS_E* code. It must be
+ * safe to call from several threads at once. close releases ctx. */
+typedef struct vss_source_ops {
+    int64_t (*read_at)(void *ctx, void *buf, size_t len, uint64_t offset);
+    void (*close)(void *ctx);
+} vss_source_ops;
+
+/* Wrap a backend; on success the source owns ctx (ops->close is called on
+ * the last release, and also when this function fails). */
+VSS_API int vss_source_new(const vss_source_ops *ops, void *ctx,
+                           uint64_t size, const char *name,
+                           vss_source **out, vss_error *err);
+
+/* A regular file or block device, opened O_RDONLY. */
+VSS_API int vss_source_open_file(const char *path, vss_source **out,
+                                 vss_error *err);
+
+/* Borrowed memory: the bytes must outlive the source. */
+VSS_API int vss_source_open_memory(const void *data, size_t size,
+                                   const char *name, vss_source **out,
+                                   vss_error *err);
+
+/* Bytes [offset, offset+size) of parent (a partition of a disk). Reads
+ * past the parent's end come back short. Retains parent. */
+VSS_API int vss_source_open_range(vss_source *parent, uint64_t offset,
+                                  uint64_t size, vss_source **out,
+                                  vss_error *err);
+
+/* Read up to len bytes at offset; short only at the end of the source. */
+VSS_API int64_t vss_source_read_at(vss_source *src, void *buf, size_t len,
+                                   uint64_t offset);
+VSS_API uint64_t vss_source_size(const vss_source *src);
+VSS_API const char *vss_source_name(const vss_source *src);
+VSS_API void vss_source_retain(vss_source *src);
+VSS_API void vss_source_release(vss_source *src);
+
+/* ---- disks: where the volumes are --------------------------------------- */
+
+typedef struct vss_partition {
+    uint64_t offset;      /* byte offset of the volume in the disk image */
+    uint64_t size;        /* bytes */
+    int number;           /* 1-based partition number; 0 for a bare volume */
+    char scheme[8];       /* "mbr", "gpt" or "none" (bare volume) */
+    char type[40];        /* MBR type byte as "0x07" or GPT type GUID */
+    int is_ntfs;          /* the volume starts with a valid NTFS boot sector */
+} vss_partition;
+
+/* Find the volumes of a disk image: MBR (primary, extended and logical
+ * partitions), GPT (protective MBR + header at LBA 1), or a bare volume.
+ * *parts is malloc'ed (free with vss_partitions_free). Hostile tables give
+ * VSS_ECORRUPT (chains of extended partitions are bounded). */
+VSS_API int vss_disk_scan(vss_source *disk, vss_partition **parts,
+                          size_t *count, vss_error *err);
+VSS_API void vss_partitions_free(vss_partition *parts);
+
+/* ---- volumes: VSS metadata of one NTFS volume -------------------------- */
+
+typedef struct vss_volume vss_volume;
+
+/* Open the VSS metadata of the volume whose bytes are `vol` (retained).
+ * A volume without a VSS header (or with VSS enabled but no snapshot) opens
+ * fine and reports 0 snapshots. If the snapshots' data lives on another
+ * volume (redirected storage) the snapshots are listed from the catalog but
+ * cannot be read until vss_volume_attach_storage succeeds. */
+VSS_API int vss_volume_open(vss_source *vol, vss_volume **out,
+                            vss_error *err);
+VSS_API void vss_volume_close(vss_volume *v);
+
+VSS_API int vss_volume_has_vss(const vss_volume *v);
+/* 1 when the header names a storage volume other than itself. */
+VSS_API int vss_volume_is_redirected(const vss_volume *v);
+/* 1 when snapshot data can be read (local storage, or storage attached). */
+VSS_API int vss_volume_storage_ready(const vss_volume *v);
+VSS_API void vss_volume_guid(const vss_volume *v, uint8_t guid[16]);
+VSS_API void vss_volume_storage_guid(const vss_volume *v, uint8_t guid[16]);
+VSS_API uint32_t vss_volume_header_version(const vss_volume *v);
+VSS_API uint64_t vss_volume_max_diff_area(const vss_volume *v);
+
+/* Offer `storage` (the bytes of another volume) as the diff-area volume of
+ * v. Returns VSS_ENOTFOUND if its VSS header GUID is not v's storage GUID,
+ * VSS_OK when attached (then the stores are loaded and checked). */
+VSS_API int vss_volume_attach_storage(vss_volume *v, vss_source *storage,
+                                      vss_error *err);
+/* The source the store data is read from (v's own source when local). */
+VSS_API vss_source *vss_volume_storage_source(const vss_volume *v);
+
+VSS_API int vss_volume_snapshot_count(const vss_volume *v);
+
+/* Catalog entry flags (type 2 entry, +40) known so far. */
+#define VSS_CATALOG_FLAG_OFFLINE 0x100u      /* snapshot marked deleted */
+#define VSS_CATALOG_FLAG_UNUSED_ZERO 0x400u  /* not-in-use blocks read 0 */
+
+typedef struct vss_snapshot_info {
+    int index;                   /* 1 = oldest (stack order) */
+    uint64_t stack_position;     /* as stored in the catalog */
+    uint8_t store_guid[16];
+    uint8_t shadow_copy_id[16];
+    uint8_t shadow_copy_set_id[16];
+    uint64_t creation_time;      /* FILETIME: 100 ns since 1601-01-01 UTC */
+    uint64_t volume_size;        /* bytes, from the catalog */
+    uint64_t catalog_flags;
+    uint32_t snapshot_context;
+    uint32_t provider_flags;     /* store information +52 (meaning unknown) */
+    uint32_t attribute_flags;    /* VSS_VOLSNAP_ATTR_* */
+    char originating_machine[256]; /* UTF-8 */
+    char service_machine[256];     /* UTF-8 */
+    int storage_ready;           /* the fields below are valid */
+    uint64_t store_header_offset;   /* offsets on the storage volume */
+    uint64_t block_list_offset;
+    uint64_t block_range_offset;
+    uint64_t bitmap_offset;
+    uint64_t previous_bitmap_offset; /* 0 = none */
+    uint64_t store_file_reference;   /* NTFS file reference of the store */
+    uint64_t store_size;         /* bytes of the diff area (block ranges) */
+    uint64_t changed_blocks;     /* block descriptors in use */
+    uint64_t not_in_use_blocks;  /* bits set in the bitmap(s) */
+} vss_snapshot_info;
+
+/* index is 1-based. */
+VSS_API int vss_volume_snapshot_info(const vss_volume *v, int index,
+                                     vss_snapshot_info *info,
+                                     vss_error *err);
+
+/* ---- snapshots: reconstructed volumes ---------------------------------- */
+
+typedef struct vss_snapshot vss_snapshot;
+
+/* What blocks that were not in use when the snapshot was taken read as.
+ * WINDOWS: zeros if catalog flag 0x400 is set (Windows 8+), else the
+ * current live data — exactly what the shadow copy device returns. */
+typedef enum vss_fill {
+    VSS_FILL_WINDOWS = 0,
+    VSS_FILL_ZERO = 1,
+    VSS_FILL_LIVE = 2
+} vss_fill;
+
+/* index is 1-based. Retains the volume. */
+VSS_API int vss_snapshot_open(vss_volume *v, int index, vss_fill fill,
+                              vss_snapshot **out, vss_error *err);
+VSS_API void vss_snapshot_close(vss_snapshot *s);
+VSS_API uint64_t vss_snapshot_size(const vss_snapshot *s);
+
+/* Read any range; short only at the end of the snapshot volume. */
+VSS_API int64_t vss_snapshot_read_at(vss_snapshot *s, void *buf, size_t len,
+                                     uint64_t offset, vss_error *err);
+
+/* The snapshot as a read-at source (for NTFS code, hashing, FUSE).
+ * Returns a new reference. */
+VSS_API int vss_snapshot_source(vss_snapshot *s, vss_source **out,
+                                vss_error *err);
+
+/* Where the bytes of a snapshot come from. */
+typedef enum vss_class {
+    VSS_CLASS_STORE = 0,  /* copied into a store before being overwritten */
+    VSS_CLASS_LIVE = 1,   /* unchanged since the snapshot: the live volume */
+    VSS_CLASS_ZERO = 2,   /* not preserved; reads as zeros */
+    VSS_CLASS_STALE = 3   /* not preserved; reads today's live data, which is
+                             not evidence of the snapshot */
+} vss_class;
+
+/* Why a byte is zero or stale. */
+typedef enum vss_reason {
+    VSS_REASON_NONE = 0,
+    VSS_REASON_NOT_IN_USE = 1, /* bitmap: not in use when snapshot taken */
+    VSS_REASON_DIFF_AREA = 2,  /* the shadow copy files' own blocks */
+    VSS_REASON_FORWARD_NULL = 3/* forwarder target that was not in use */
+} vss_reason;
+
+typedef struct vss_run {
+    uint64_t offset;        /* in the snapshot volume */
+    uint64_t length;        /* bytes, a multiple of 512 unless clipped */
+    vss_class cls;
+    vss_reason reason;
+    int store_index;        /* STORE: snapshot index whose store holds it */
+    uint64_t source_offset; /* STORE: byte offset on the storage volume;
+                               LIVE/STALE: byte offset on the live volume */
+} vss_run;
+
+/* Call cb for maximal runs covering [offset, offset+length) exactly, in
+ * order (clipped to the snapshot size). cb returning non-zero stops the
+ * walk; that value is returned. */
+typedef int (*vss_run_cb)(const vss_run *run, void *user);
+VSS_API int vss_snapshot_map(vss_snapshot *s, uint64_t offset,
+                             uint64_t length, vss_run_cb cb, void *user,
+                             vss_error *err);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" from a Windows-layout GUID. */
+VSS_API void vss_guid_format(const uint8_t guid[16], char out[37]);
+/* FILETIME as "2019-06-04T23:43:01.4843750Z" (7 fractional digits). */
+VSS_API void vss_filetime_format(uint64_t filetime, char out[32]);
+VSS_API const char *vss_class_name(vss_class c);
+VSS_API const char *vss_reason_name(vss_reason r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VSS_H */

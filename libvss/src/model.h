@@ -1,0 +1,59 @@
+/*
+ * model.h — the in-memory model of one volume's shadow copies, shared by
+ * volume.c (which builds it) and snapshot.c (which reads through it).
+ */
+#ifndef VSS_MODEL_H
+#define VSS_MODEL_H
+
+#include <stdatomic.h>
+
+#include "internal.h"
+
+typedef struct vss_store {
+    vss_catalog_snapshot cat;   /* type 2 entry (source volume catalog) */
+    vss_catalog_location loc;   /* type 3 entry (storage volume catalog) */
+    vss_store_info info;
+    int loaded;                 /* loc, info and everything below are set */
+    vss_desc *descs;            /* sorted by original offset */
+    size_t ndescs;
+    uint64_t nbits;             /* one per 16 KiB block of volume_size */
+    uint8_t *bitmap;            /* current bitmap */
+    uint8_t *prev_bitmap;       /* previous bitmap or NULL */
+    vss_block_range *ranges;    /* the store file's own extents */
+    size_t nranges;
+    uint64_t store_size;        /* sum of the range sizes */
+    uint64_t not_in_use;        /* blocks flagged not in use */
+} vss_store;
+
+typedef struct vss_extent {
+    uint64_t start, end; /* [start, end) on the volume */
+} vss_extent;
+
+struct vss_volume {
+    atomic_int refs;
+    vss_source *src;            /* the volume's own bytes */
+    vss_source *storage;        /* where store data lives (src if local) */
+    int has_vss;
+    vss_volume_header hdr;
+    vss_catalog catalog;        /* this volume's own catalog */
+    vss_store *stores;          /* index 0 = oldest (stack order) */
+    size_t nstores;
+    int storage_ready;
+    vss_extent *diff_area;      /* blocks of shadow copy files on this
+                                   volume: read as zeros in snapshots */
+    size_t ndiff_area;
+};
+
+VSS_HIDDEN void vss_volume_retain(vss_volume *v);
+
+/* Is the 16 KiB block at off flagged not in use in store st? (current
+ * bitmap, and the previous bitmap too when the store has one) */
+static inline int store_not_in_use(const vss_store *st, uint64_t off)
+{
+    uint64_t i = off / VSS_BLOCK_SIZE;
+    if (!bitmap_test(st->bitmap, st->nbits, i))
+        return 0;
+    return !st->prev_bitmap || bitmap_test(st->prev_bitmap, st->nbits, i);
+}
+
+#endif

@@ -1,0 +1,494 @@
+/*
+ * snapshot.c — reconstruct snapshot N as Windows shows it, and say where
+ * every byte comes from (docs/format.md, "Reading a snapshot"). This is
+ * the hot path: reads resolve one 16 KiB block at a time into a plan of
+ * 32 sector sources, then issue as few reads as the plan allows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model.h"
+
+#define SECTORS_PER_BLOCK (VSS_BLOCK_SIZE / VSS_SECTOR_SIZE)
+
+struct vss_snapshot {
+    atomic_int refs;
+    vss_volume *v;
+    int k;             /* store index: 0 = oldest */
+    vss_fill fill;
+    uint64_t size;
+};
+
+/* Where one 512-byte sector of a block comes from. */
+typedef struct sector_src {
+    uint64_t off;      /* storage offset (STORE) or volume offset */
+    uint8_t cls;       /* vss_class */
+    uint8_t reason;    /* vss_reason */
+    int16_t store;     /* STORE: store index */
+} sector_src;
+
+typedef struct plan {
+    sector_src s[SECTORS_PER_BLOCK];
+} plan;
+
+static void plan_set(plan *p, vss_class cls, vss_reason reason, int store,
+                     uint64_t base)
+{
+    unsigned i;
+    for (i = 0; i < SECTORS_PER_BLOCK; i++) {
+        p->s[i].cls = (uint8_t)cls;
+        p->s[i].reason = (uint8_t)reason;
+        p->s[i].store = (int16_t)store;
+        p->s[i].off = cls == VSS_CLASS_ZERO ? 0 : base + i * VSS_SECTOR_SIZE;
+    }
+}
+
+/* Descriptors of store st for the block at off: [*lo, *hi). */
+static void desc_range(const vss_store *st, uint64_t off, size_t *lo,
+                       size_t *hi)
+{
+    size_t a = 0, b = st->ndescs;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (st->descs[m].original < off)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    while (a < st->ndescs && st->descs[a].original == off)
+        a++;
+    *hi = a;
+}
+
+/* Does any store newer than k hold a full (non-overlay) descriptor for the
+ * block? Then reads of it are answered by that store, never zero-filled. */
+static int newer_store_has_block(const vss_volume *v, size_t k, uint64_t off)
+{
+    size_t j, lo, hi;
+    for (j = k + 1; j < v->nstores; j++) {
+        desc_range(&v->stores[j], off, &lo, &hi);
+        for (; lo < hi; lo++)
+            if (!(v->stores[j].descs[lo].flags & VSS_DESC_OVERLAY))
+                return 1;
+    }
+    return 0;
+}
+
+/* A block that was not in use for store st: zeros or today's live data,
+ * by the fill mode (Windows: zeros when the catalog entry has 0x400). */
+static int zero_effective(const vss_snapshot *s, const vss_store *st)
+{
+    if (s->fill == VSS_FILL_ZERO)
+        return 1;
+    if (s->fill == VSS_FILL_LIVE)
+        return 0;
+    return (st->cat.flags & VSS_CATALOG_FLAG_UNUSED_ZERO) != 0;
+}
+
+/* A block that was not in use for store st: zeros or today's live data,
+ * by the fill mode (Windows: zeros when the catalog entry has 0x400; a
+ * forwarder's target reads live data even then). */
+static void plan_not_in_use(const vss_snapshot *s, const vss_store *st,
+                            plan *p, uint64_t off, vss_reason reason,
+                            int forward_lookup)
+{
+    int zero = zero_effective(s, st);
+    if (forward_lookup && s->fill == VSS_FILL_WINDOWS)
+        zero = 0;
+    plan_set(p, zero ? VSS_CLASS_ZERO : VSS_CLASS_STALE, reason, -1, off);
+}
+
+static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
+                    int ignore_overlays, int forward_lookup, plan *p);
+
+/* Continue the lookup past store k: the next newer store, or the live
+ * volume when k is the newest. */
+static void lookup_next(const vss_snapshot *s, size_t k, uint64_t off,
+                        int forward_lookup, plan *p)
+{
+    const vss_volume *v = s->v;
+    if (k + 1 < v->nstores) {
+        resolve(s, k + 1, off, 1, forward_lookup, p);
+        return;
+    }
+    if (!store_not_in_use(&v->stores[k], off))
+        plan_set(p, VSS_CLASS_LIVE, VSS_REASON_NONE, -1, off);
+    else
+        plan_not_in_use(s, &v->stores[k], p, off, VSS_REASON_NOT_IN_USE,
+                        forward_lookup);
+}
+
+/* Is off the target of a forwarder of st whose target block is not in use
+ * for st? Such a block reads as zeros (0x400) when nothing newer has it. */
+static int is_null_forward_target(const vss_store *st, uint64_t off)
+{
+    size_t i;
+    if (!store_not_in_use(st, off))
+        return 0;
+    /* Forwarders are rare; a linear pass keeps the model small. */
+    for (i = 0; i < st->ndescs; i++)
+        if ((st->descs[i].flags & VSS_DESC_FORWARDER) &&
+            st->descs[i].where == off)
+            return 1;
+    return 0;
+}
+
+/*
+ * The block at off as seen by store k (docs/format.md, "Reading a
+ * snapshot"): regular descriptors give the whole block, overlays give the
+ * sectors in their bitmaps on top of whatever lies below, forwarders defer
+ * to the next store at another offset. Reads redirected from an older
+ * store ignore this store's overlays.
+ */
+static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
+                    int ignore_overlays, int forward_lookup, plan *p)
+{
+    const vss_volume *v = s->v;
+    const vss_store *st = &v->stores[k];
+    int have = 0, regular = 0, overlay = 0, forwarder = 0;
+    int newer = newer_store_has_block(v, k, off);
+    int last = k + 1 == v->nstores;
+    int unused = store_not_in_use(st, off);
+    uint32_t covered = 0;
+    uint64_t target = 0;
+    size_t lo, hi, i;
+    unsigned b;
+
+    desc_range(st, off, &lo, &hi);
+    for (i = lo; i < hi; i++) {
+        const vss_desc *d = &st->descs[i];
+        if (d->flags & VSS_DESC_FORWARDER) {
+            forwarder = 1;
+            target = d->where;
+            continue;
+        }
+        if (d->flags & VSS_DESC_OVERLAY) {
+            overlay = 1;
+            if (ignore_overlays)
+                continue;
+            if (!have) {
+                if (newer)
+                    lookup_next(s, k, off, 0, p);
+                else if (!unused)
+                    plan_set(p, VSS_CLASS_LIVE, VSS_REASON_NONE, -1, off);
+                else
+                    plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE, 0);
+                have = 1;
+            }
+            covered |= d->sectors;
+            for (b = 0; b < SECTORS_PER_BLOCK; b++)
+                if (d->sectors >> b & 1) {
+                    p->s[b].cls = VSS_CLASS_STORE;
+                    p->s[b].reason = VSS_REASON_NONE;
+                    p->s[b].store = (int16_t)k;
+                    p->s[b].off = d->where + b * VSS_SECTOR_SIZE;
+                }
+            continue;
+        }
+        regular = 1;
+        for (b = 0; b < SECTORS_PER_BLOCK; b++)
+            if (!have || !(covered >> b & 1)) {
+                p->s[b].cls = VSS_CLASS_STORE;
+                p->s[b].reason = VSS_REASON_NONE;
+                p->s[b].store = (int16_t)k;
+                p->s[b].off = d->where + b * VSS_SECTOR_SIZE;
+            }
+        have = 1;
+    }
+
+    if (forwarder && !regular) {
+        if (overlay && !ignore_overlays) {
+            plan fwd;
+            lookup_next(s, k, target, 1, &fwd);
+            for (b = 0; b < SECTORS_PER_BLOCK; b++)
+                if (!(covered >> b & 1))
+                    p->s[b] = fwd.s[b];
+        } else {
+            lookup_next(s, k, target, 1, p);
+        }
+        return;
+    }
+    if (!regular && !forward_lookup && !newer && !last &&
+        zero_effective(s, st) && is_null_forward_target(st, off)) {
+        plan_set(p, VSS_CLASS_ZERO, VSS_REASON_FORWARD_NULL, -1, 0);
+        return;
+    }
+    if (!have && unused && !newer && !last) {
+        plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE, 0);
+        return;
+    }
+    if (!have)
+        lookup_next(s, k, off, forward_lookup, p);
+}
+
+static int in_diff_area(const vss_volume *v, uint64_t off)
+{
+    size_t a = 0, b = v->ndiff_area;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (v->diff_area[m].end <= off)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < v->ndiff_area && v->diff_area[a].start < off + VSS_BLOCK_SIZE;
+}
+
+/* The plan for the snapshot block at off (16 KiB aligned). */
+static void plan_block(const vss_snapshot *s, uint64_t off, plan *p)
+{
+    if (s->v->ndiff_area && in_diff_area(s->v, off)) {
+        /* The shadow copy files' own blocks: never copied, read as zeros. */
+        if (s->fill == VSS_FILL_LIVE)
+            plan_set(p, VSS_CLASS_STALE, VSS_REASON_DIFF_AREA, -1, off);
+        else
+            plan_set(p, VSS_CLASS_ZERO, VSS_REASON_DIFF_AREA, -1, 0);
+        return;
+    }
+    resolve(s, (size_t)s->k, off, 0, 0, p);
+}
+
+int vss_snapshot_open(vss_volume *v, int index, vss_fill fill,
+                      vss_snapshot **out, vss_error *err)
+{
+    vss_snapshot *s;
+    *out = NULL;
+    if (!v)
+        return vss_fail(err, VSS_EINVAL, "snapshot: no volume");
+    if (fill != VSS_FILL_WINDOWS && fill != VSS_FILL_ZERO &&
+        fill != VSS_FILL_LIVE)
+        return vss_fail(err, VSS_EINVAL, "snapshot: unknown fill mode %d",
+                        (int)fill);
+    if (index < 1 || (size_t)index > v->nstores)
+        return vss_fail(err, VSS_ENOTFOUND,
+                        "snapshot %d: the volume has %zu snapshots", index,
+                        v->nstores);
+    if (!v->storage_ready)
+        return vss_fail(err, VSS_ENOSTORAGE,
+                        "snapshot %d: its data lives on another volume "
+                        "(redirected storage) that was not found; give the "
+                        "image that holds it",
+                        index);
+    s = vss_calloc(1, sizeof *s);
+    if (!s)
+        return vss_fail(err, VSS_ENOMEM, "snapshot: out of memory");
+    atomic_init(&s->refs, 1);
+    vss_volume_retain(v);
+    s->v = v;
+    s->k = index - 1;
+    s->fill = fill;
+    s->size = v->stores[index - 1].cat.volume_size;
+    *out = s;
+    return VSS_OK;
+}
+
+void vss_snapshot_close(vss_snapshot *s)
+{
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        vss_volume_close(s->v);
+        free(s);
+    }
+}
+
+uint64_t vss_snapshot_size(const vss_snapshot *s)
+{
+    return s ? s->size : 0;
+}
+
+/* Read n bytes of one source class into buf; reads past the end of the
+ * underlying volume give zeros (a snapshot larger than today's volume). */
+static int read_piece(const vss_snapshot *s, const sector_src *src,
+                      uint8_t *buf, size_t n, vss_error *err)
+{
+    vss_source *from;
+    int64_t got;
+    size_t done = 0;
+
+    if (src->cls == VSS_CLASS_ZERO) {
+        memset(buf, 0, n);
+        return VSS_OK;
+    }
+    from = src->cls == VSS_CLASS_STORE ? s->v->storage : s->v->src;
+    while (done < n) {
+        got = vss_source_read_at(from, buf + done, n - done, src->off + done);
+        if (got < 0)
+            return vss_fail(err, (int)got,
+                            "snapshot %d: reading %zu bytes of %s data at "
+                            "offset %llu failed",
+                            s->k + 1, n, vss_class_name(src->cls),
+                            (unsigned long long)(src->off + done));
+        if (got == 0) {
+            if (src->cls == VSS_CLASS_STORE)
+                return vss_fail(err, VSS_EIO,
+                                "snapshot %d: store data at offset %llu lies "
+                                "past the end of the storage image",
+                                s->k + 1,
+                                (unsigned long long)(src->off + done));
+            memset(buf + done, 0, n - done);
+            break;
+        }
+        done += (size_t)got;
+    }
+    return VSS_OK;
+}
+
+static int same_run(const sector_src *a, const sector_src *b)
+{
+    if (a->cls != b->cls || a->reason != b->reason || a->store != b->store)
+        return 0;
+    return a->cls == VSS_CLASS_ZERO || a->off + VSS_SECTOR_SIZE == b->off;
+}
+
+int64_t vss_snapshot_read_at(vss_snapshot *s, void *buf, size_t len,
+                             uint64_t offset, vss_error *err)
+{
+    uint8_t *out = buf;
+    size_t done = 0;
+
+    if (!s || (!buf && len))
+        return vss_fail(err, VSS_EINVAL, "snapshot read: bad arguments");
+    if (offset >= s->size)
+        return 0;
+    if (len > s->size - offset)
+        len = (size_t)(s->size - offset);
+    while (done < len) {
+        uint64_t pos = offset + done;
+        uint64_t block = pos - pos % VSS_BLOCK_SIZE;
+        unsigned first = (unsigned)((pos - block) / VSS_SECTOR_SIZE);
+        size_t in_block = (size_t)(pos - block);
+        size_t want = VSS_BLOCK_SIZE - in_block;
+        plan p;
+        unsigned a;
+
+        if (want > len - done)
+            want = len - done;
+        plan_block(s, block, &p);
+        /* Walk the plan in runs of sectors that read contiguously. */
+        a = first;
+        while (in_block < (size_t)(pos - block) + want) {
+            unsigned e = a + 1;
+            size_t start = in_block, stop;
+            sector_src src;
+            int rc;
+            while (e < SECTORS_PER_BLOCK && same_run(&p.s[e - 1], &p.s[e]))
+                e++;
+            stop = (size_t)e * VSS_SECTOR_SIZE;
+            if (stop > (size_t)(pos - block) + want)
+                stop = (size_t)(pos - block) + want;
+            src = p.s[a];
+            src.off += start - (size_t)a * VSS_SECTOR_SIZE;
+            rc = read_piece(s, &src, out + done + (start - (pos - block)),
+                            stop - start, err);
+            if (rc)
+                return rc;
+            in_block = stop;
+            a = e;
+        }
+        done += want;
+    }
+    return (int64_t)done;
+}
+
+int vss_snapshot_map(vss_snapshot *s, uint64_t offset, uint64_t length,
+                     vss_run_cb cb, void *user, vss_error *err)
+{
+    vss_run run;
+    int open = 0;
+    uint64_t end, pos;
+
+    if (!s || !cb)
+        return vss_fail(err, VSS_EINVAL, "snapshot map: bad arguments");
+    if (offset >= s->size)
+        return VSS_OK;
+    end = length > s->size - offset ? s->size : offset + length;
+    pos = offset;
+    while (pos < end) {
+        uint64_t block = pos - pos % VSS_BLOCK_SIZE;
+        plan p;
+        unsigned i;
+        plan_block(s, block, &p);
+        for (i = (unsigned)((pos - block) / VSS_SECTOR_SIZE);
+             i < SECTORS_PER_BLOCK && pos < end; i++) {
+            uint64_t sec_start = block + (uint64_t)i * VSS_SECTOR_SIZE;
+            uint64_t from = pos > sec_start ? pos : sec_start;
+            uint64_t to = sec_start + VSS_SECTOR_SIZE;
+            const sector_src *x = &p.s[i];
+            uint64_t src_off = x->cls == VSS_CLASS_ZERO
+                                   ? 0
+                                   : x->off + (from - sec_start);
+            if (to > end)
+                to = end;
+            if (open && run.cls == (vss_class)x->cls &&
+                run.reason == (vss_reason)x->reason &&
+                run.store_index == x->store + 1 &&
+                (x->cls == VSS_CLASS_ZERO ||
+                 run.source_offset + run.length == src_off)) {
+                run.length += to - from;
+            } else {
+                if (open) {
+                    int r = cb(&run, user);
+                    if (r)
+                        return r;
+                }
+                run.offset = from;
+                run.length = to - from;
+                run.cls = (vss_class)x->cls;
+                run.reason = (vss_reason)x->reason;
+                run.store_index = x->store + 1;
+                run.source_offset = src_off;
+                open = 1;
+            }
+            pos = to;
+        }
+    }
+    if (open)
+        return cb(&run, user);
+    return VSS_OK;
+}
+
+/* ---- the snapshot as a read-at source --------------------------------------- */
+
+static int64_t snap_src_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+    return vss_snapshot_read_at(ctx, buf, len, off, NULL);
+}
+
+static void snap_src_close(void *ctx)
+{
+    vss_snapshot_close(ctx);
+}
+
+static const vss_source_ops snapshot_ops = {snap_src_read, snap_src_close};
+
+int vss_snapshot_source(vss_snapshot *s, vss_source **out, vss_error *err)
+{
+    char name[64];
+    if (!s)
+        return vss_fail(err, VSS_EINVAL, "snapshot source: no snapshot");
+    atomic_fetch_add(&s->refs, 1);
+    snprintf(name, sizeof name, "snapshot %d", s->k + 1);
+    return vss_source_new(&snapshot_ops, s, s->size, name, out, err);
+}
+
+const char *vss_class_name(vss_class c)
+{
+    switch (c) {
+    case VSS_CLASS_STORE: return "store";
+    case VSS_CLASS_LIVE: return "live";
+    case VSS_CLASS_ZERO: return "zero";
+    case VSS_CLASS_STALE: return "stale";
+    default: return "unknown";
+    }
+}
+
+const char *vss_reason_name(vss_reason r)
+{
+    switch (r) {
+    case VSS_REASON_NONE: return "";
+    case VSS_REASON_NOT_IN_USE: return "not-in-use";
+    case VSS_REASON_DIFF_AREA: return "diff-area";
+    case VSS_REASON_FORWARD_NULL: return "forward-null";
+    default: return "unknown";
+    }
+}

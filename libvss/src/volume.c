@@ -1,0 +1,494 @@
+/*
+ * volume.c — open one volume's shadow copies: read the VSS header, the
+ * catalog, and (once the storage volume is known) each store's header,
+ * block list, bitmaps and block ranges (docs/format.md, "Putting a volume
+ * together"). Redirected storage is paired by the GUIDs in the VSS headers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model.h"
+
+static int cmp_stack(const void *a, const void *b)
+{
+    const vss_store *x = a, *y = b;
+    return (x->cat.stack_position > y->cat.stack_position) -
+           (x->cat.stack_position < y->cat.stack_position);
+}
+
+static int cmp_extent(const void *a, const void *b)
+{
+    const vss_extent *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+static void store_free(vss_store *st)
+{
+    free(st->descs);
+    free(st->bitmap);
+    free(st->prev_bitmap);
+    free(st->ranges);
+    st->descs = NULL;
+    st->bitmap = st->prev_bitmap = NULL;
+    st->ranges = NULL;
+    st->loaded = 0;
+}
+
+static uint64_t popcount_bits(const uint8_t *bm, uint64_t nbits)
+{
+    uint64_t n = 0, i;
+    for (i = 0; i < (nbits + 7) / 8; i++)
+        n += (uint64_t)__builtin_popcount(bm[i]);
+    return n;
+}
+
+/* Load one store whose location entry is loc, from the storage volume. */
+static int store_load(vss_volume *v, vss_store *st,
+                      const vss_catalog_location *loc, vss_error *err)
+{
+    vss_source *stor = v->storage;
+    uint64_t stor_size = vss_source_size(stor);
+    uint64_t vol_blocks = (st->cat.volume_size + VSS_BLOCK_SIZE - 1) /
+                          VSS_BLOCK_SIZE;
+    size_t stor_blocks = (size_t)(stor_size / VSS_BLOCK_SIZE);
+    size_t max_list, i;
+    uint8_t *block;
+    vss_block_header bh;
+    int rc;
+
+    st->loc = *loc;
+    /* A block list can hold at most a few descriptors per volume block;
+     * and never more blocks than the storage volume has. */
+    max_list = (size_t)(vol_blocks / ((VSS_BLOCK_SIZE - 128) / 32) * 4 + 64);
+    if (max_list > stor_blocks)
+        max_list = stor_blocks;
+
+    block = vss_malloc(VSS_BLOCK_SIZE);
+    if (!block)
+        return vss_fail(err, VSS_ENOMEM, "store: out of memory");
+    rc = vss_read_exact(stor, block, VSS_BLOCK_SIZE, loc->store_header_offset,
+                        "store header", err);
+    if (!rc)
+        rc = vss_block_header_decode(block, VSS_BLOCK_SIZE,
+                                     VSS_RECORD_STORE_HEADER,
+                                     loc->store_header_offset, "store header",
+                                     &bh, err);
+    if (!rc && bh.own_offset != loc->store_header_offset)
+        rc = vss_fail(err, VSS_ECORRUPT,
+                      "store header at offset %llu: says it is at offset %llu",
+                      (unsigned long long)loc->store_header_offset,
+                      (unsigned long long)bh.own_offset);
+    if (!rc)
+        rc = vss_store_info_decode(block + VSS_BLOCK_HEADER_SIZE,
+                                   VSS_BLOCK_SIZE - VSS_BLOCK_HEADER_SIZE,
+                                   loc->store_header_offset +
+                                       VSS_BLOCK_HEADER_SIZE,
+                                   &st->info, err);
+    free(block);
+    if (rc)
+        return rc;
+
+    rc = vss_block_list_read(stor, loc->block_list_offset, max_list,
+                             &st->descs, &st->ndescs, err);
+    if (rc)
+        return rc;
+    for (i = 0; i < st->ndescs; i++) {
+        const vss_desc *d = &st->descs[i];
+        if (!(d->flags & VSS_DESC_FORWARDER) &&
+            (d->where > stor_size || stor_size - d->where < VSS_BLOCK_SIZE))
+            return vss_fail(err, VSS_ECORRUPT,
+                            "block list of store %d: descriptor for block "
+                            "%llu has data offset %llu past the end of the "
+                            "storage volume (%llu bytes)",
+                            (int)(st - v->stores) + 1,
+                            (unsigned long long)d->original,
+                            (unsigned long long)d->where,
+                            (unsigned long long)stor_size);
+    }
+    st->nbits = vol_blocks;
+    if (loc->bitmap_offset) {
+        rc = vss_bitmap_read(stor, loc->bitmap_offset, st->nbits, &st->bitmap,
+                             err);
+        if (rc)
+            return rc;
+        st->not_in_use = popcount_bits(st->bitmap, st->nbits);
+    }
+    if (loc->previous_bitmap_offset) {
+        rc = vss_bitmap_read(stor, loc->previous_bitmap_offset, st->nbits,
+                             &st->prev_bitmap, err);
+        if (rc)
+            return rc;
+    }
+    if (loc->block_range_offset) {
+        rc = vss_block_ranges_read(stor, loc->block_range_offset,
+                                   stor_blocks ? stor_blocks : 1, &st->ranges,
+                                   &st->nranges, err);
+        if (rc)
+            return rc;
+        st->store_size = 0;
+        for (i = 0; i < st->nranges; i++)
+            st->store_size += st->ranges[i].size;
+    }
+    st->loaded = 1;
+    return VSS_OK;
+}
+
+static const vss_catalog_location *find_location(const vss_catalog *cat,
+                                                 const uint8_t guid[16],
+                                                 vss_error *err, int *rc)
+{
+    const vss_catalog_location *found = NULL;
+    size_t i;
+    *rc = VSS_OK;
+    for (i = 0; i < cat->nlocations; i++)
+        if (memcmp(cat->locations[i].store_guid, guid, 16) == 0) {
+            if (found) {
+                char g[37];
+                vss_guid_format(guid, g);
+                *rc = vss_fail(err, VSS_ECORRUPT,
+                               "catalog entry at offset %llu: second location "
+                               "entry for store %s",
+                               (unsigned long long)cat->locations[i]
+                                   .entry_offset,
+                               g);
+                return NULL;
+            }
+            found = &cat->locations[i];
+        }
+    return found;
+}
+
+/* Diff-area extents on this volume: the block ranges of every store whose
+ * location entry is in this volume's own catalog (its own stores, and the
+ * stores of volumes that keep their diff area here). Merged and sorted. */
+static int collect_diff_area(vss_volume *v, vss_error *err)
+{
+    size_t i, j, n = 0, cap = 0;
+    vss_extent *ext = NULL;
+    uint64_t vol_size = vss_source_size(v->src);
+    size_t stor_blocks = (size_t)(vol_size / VSS_BLOCK_SIZE);
+
+    for (i = 0; i < v->catalog.nlocations; i++) {
+        vss_block_range *r = NULL;
+        size_t nr = 0;
+        int rc;
+        if (!v->catalog.locations[i].block_range_offset)
+            continue;
+        rc = vss_block_ranges_read(v->src,
+                                   v->catalog.locations[i].block_range_offset,
+                                   stor_blocks ? stor_blocks : 1, &r, &nr,
+                                   err);
+        if (rc) {
+            free(ext);
+            return rc;
+        }
+        for (j = 0; j < nr; j++) {
+            if (n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                vss_extent *ne = vss_realloc(ext, ncap * sizeof *ne);
+                if (!ne) {
+                    free(r);
+                    free(ext);
+                    return vss_fail(err, VSS_ENOMEM,
+                                    "diff area: out of memory");
+                }
+                ext = ne;
+                cap = ncap;
+            }
+            ext[n].start = r[j].volume_offset;
+            ext[n].end = r[j].volume_offset + r[j].size;
+            n++;
+        }
+        free(r);
+    }
+    if (n) {
+        qsort(ext, n, sizeof *ext, cmp_extent);
+        for (i = 1, j = 0; i < n; i++) {
+            if (ext[i].start <= ext[j].end) {
+                if (ext[i].end > ext[j].end)
+                    ext[j].end = ext[i].end;
+            } else {
+                ext[++j] = ext[i];
+            }
+        }
+        n = j + 1;
+    }
+    v->diff_area = ext;
+    v->ndiff_area = n;
+    return VSS_OK;
+}
+
+/* With the storage volume known, pair every snapshot with its location
+ * entry in the storage volume's catalog and load its store. */
+static int load_stores(vss_volume *v, const vss_catalog *storage_cat,
+                       vss_error *err)
+{
+    size_t i;
+    for (i = 0; i < v->nstores; i++) {
+        vss_store *st = &v->stores[i];
+        int rc;
+        const vss_catalog_location *loc =
+            find_location(storage_cat, st->cat.store_guid, err, &rc);
+        if (rc)
+            return rc;
+        if (!loc) {
+            char g[37];
+            vss_guid_format(st->cat.store_guid, g);
+            return vss_fail(err, VSS_ECORRUPT,
+                            "catalog entry at offset %llu: snapshot %zu (store "
+                            "%s) has no location entry in the storage "
+                            "volume's catalog",
+                            (unsigned long long)st->cat.entry_offset, i + 1, g);
+        }
+        rc = store_load(v, st, loc, err);
+        if (rc) {
+            for (size_t k = 0; k < v->nstores; k++)
+                store_free(&v->stores[k]);
+            return rc;
+        }
+    }
+    v->storage_ready = 1;
+    return VSS_OK;
+}
+
+int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
+{
+    uint8_t hdr[VSS_HEADER_SIZE];
+    vss_volume *v;
+    size_t i, j;
+    int rc;
+
+    *out = NULL;
+    if (!vol)
+        return vss_fail(err, VSS_EINVAL, "volume: no source");
+    v = vss_calloc(1, sizeof *v);
+    if (!v)
+        return vss_fail(err, VSS_ENOMEM, "volume: out of memory");
+    atomic_init(&v->refs, 1);
+    vss_source_retain(vol);
+    v->src = vol;
+
+    rc = vss_read_exact(vol, hdr, sizeof hdr, VSS_HEADER_OFFSET,
+                        "volume header", err);
+    if (rc)
+        goto fail;
+    rc = vss_volume_header_decode(hdr, sizeof hdr, &v->hdr, err);
+    if (rc == VSS_ENOTFOUND) {
+        /* No VSS on this volume: a valid answer, not an error. */
+        if (err)
+            err->code = VSS_OK;
+        *out = v;
+        return VSS_OK;
+    }
+    if (rc)
+        goto fail;
+    v->has_vss = 1;
+    if (v->hdr.catalog_offset == 0) {
+        *out = v; /* VSS enabled, no snapshot */
+        return VSS_OK;
+    }
+    rc = vss_catalog_read(vol, v->hdr.catalog_offset, &v->catalog, err);
+    if (rc)
+        goto fail;
+
+    v->nstores = v->catalog.nsnapshots;
+    if (v->nstores) {
+        v->stores = vss_calloc(v->nstores, sizeof *v->stores);
+        if (!v->stores) {
+            rc = vss_fail(err, VSS_ENOMEM, "volume: out of memory");
+            goto fail;
+        }
+    }
+    for (i = 0; i < v->nstores; i++)
+        v->stores[i].cat = v->catalog.snapshots[i];
+    qsort(v->stores, v->nstores, sizeof *v->stores, cmp_stack);
+    for (i = 0; i < v->nstores; i++)
+        for (j = i + 1; j < v->nstores; j++)
+            if (v->stores[i].cat.stack_position ==
+                    v->stores[j].cat.stack_position ||
+                memcmp(v->stores[i].cat.store_guid,
+                       v->stores[j].cat.store_guid, 16) == 0) {
+                rc = vss_fail(err, VSS_ECORRUPT,
+                              "catalog entry at offset %llu: duplicate stack "
+                              "position %llu or store GUID",
+                              (unsigned long long)v->stores[j].cat.entry_offset,
+                              (unsigned long long)v->stores[j]
+                                  .cat.stack_position);
+                goto fail;
+            }
+
+    rc = collect_diff_area(v, err);
+    if (rc)
+        goto fail;
+    if (memcmp(v->hdr.volume_guid, v->hdr.storage_guid, 16) == 0) {
+        vss_source_retain(vol);
+        v->storage = vol;
+        rc = load_stores(v, &v->catalog, err);
+        if (rc)
+            goto fail;
+    }
+    *out = v;
+    return VSS_OK;
+fail:
+    vss_volume_close(v);
+    return rc;
+}
+
+int vss_volume_attach_storage(vss_volume *v, vss_source *storage,
+                              vss_error *err)
+{
+    uint8_t hdr[VSS_HEADER_SIZE];
+    vss_volume_header sh;
+    vss_catalog cat;
+    int rc;
+
+    if (!v || !storage)
+        return vss_fail(err, VSS_EINVAL, "attach storage: no volume/source");
+    if (!v->has_vss || !vss_volume_is_redirected(v))
+        return vss_fail(err, VSS_EINVAL,
+                        "attach storage: the volume keeps its own storage");
+    if (v->storage_ready)
+        return VSS_OK;
+    rc = vss_read_exact(storage, hdr, sizeof hdr, VSS_HEADER_OFFSET,
+                        "storage volume header", err);
+    if (rc)
+        return rc == VSS_EIO ? vss_fail(err, VSS_ENOTFOUND,
+                                        "%s: too small for a storage volume",
+                                        vss_source_name(storage))
+                             : rc;
+    rc = vss_volume_header_decode(hdr, sizeof hdr, &sh, err);
+    if (rc)
+        return rc == VSS_ENOTFOUND
+                   ? vss_fail(err, VSS_ENOTFOUND, "%s: no VSS header",
+                              vss_source_name(storage))
+                   : rc;
+    if (memcmp(sh.volume_guid, v->hdr.storage_guid, 16) != 0)
+        return vss_fail(err, VSS_ENOTFOUND,
+                        "%s: its VSS volume GUID is not the storage GUID",
+                        vss_source_name(storage));
+    if (sh.catalog_offset == 0)
+        return vss_fail(err, VSS_ECORRUPT,
+                        "%s: storage volume header at offset %u has no "
+                        "catalog",
+                        vss_source_name(storage), VSS_HEADER_OFFSET);
+    rc = vss_catalog_read(storage, sh.catalog_offset, &cat, err);
+    if (rc)
+        return rc;
+    vss_source_retain(storage);
+    v->storage = storage;
+    rc = load_stores(v, &cat, err);
+    vss_catalog_free(&cat);
+    if (rc) {
+        vss_source_release(v->storage);
+        v->storage = NULL;
+    }
+    return rc;
+}
+
+void vss_volume_retain(vss_volume *v)
+{
+    atomic_fetch_add(&v->refs, 1);
+}
+
+void vss_volume_close(vss_volume *v)
+{
+    size_t i;
+    if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
+        return;
+    for (i = 0; i < v->nstores; i++)
+        store_free(&v->stores[i]);
+    free(v->stores);
+    free(v->diff_area);
+    vss_catalog_free(&v->catalog);
+    vss_source_release(v->storage);
+    vss_source_release(v->src);
+    free(v);
+}
+
+int vss_volume_has_vss(const vss_volume *v)
+{
+    return v && v->has_vss;
+}
+
+int vss_volume_is_redirected(const vss_volume *v)
+{
+    return v && v->has_vss &&
+           memcmp(v->hdr.volume_guid, v->hdr.storage_guid, 16) != 0;
+}
+
+int vss_volume_storage_ready(const vss_volume *v)
+{
+    return v && (v->storage_ready || v->nstores == 0);
+}
+
+void vss_volume_guid(const vss_volume *v, uint8_t guid[16])
+{
+    memcpy(guid, v->hdr.volume_guid, 16);
+}
+
+void vss_volume_storage_guid(const vss_volume *v, uint8_t guid[16])
+{
+    memcpy(guid, v->hdr.storage_guid, 16);
+}
+
+uint32_t vss_volume_header_version(const vss_volume *v)
+{
+    return v->hdr.version;
+}
+
+uint64_t vss_volume_max_diff_area(const vss_volume *v)
+{
+    return v->hdr.max_diff_area;
+}
+
+vss_source *vss_volume_storage_source(const vss_volume *v)
+{
+    return v ? v->storage : NULL;
+}
+
+int vss_volume_snapshot_count(const vss_volume *v)
+{
+    return v ? (int)v->nstores : 0;
+}
+
+int vss_volume_snapshot_info(const vss_volume *v, int index,
+                             vss_snapshot_info *info, vss_error *err)
+{
+    const vss_store *st;
+    if (!v || !info)
+        return vss_fail(err, VSS_EINVAL, "snapshot info: no volume");
+    if (index < 1 || (size_t)index > v->nstores)
+        return vss_fail(err, VSS_ENOTFOUND,
+                        "snapshot %d: the volume has %zu snapshots", index,
+                        v->nstores);
+    st = &v->stores[index - 1];
+    memset(info, 0, sizeof *info);
+    info->index = index;
+    info->stack_position = st->cat.stack_position;
+    memcpy(info->store_guid, st->cat.store_guid, 16);
+    info->creation_time = st->cat.creation_time;
+    info->volume_size = st->cat.volume_size;
+    info->catalog_flags = st->cat.flags;
+    info->storage_ready = st->loaded;
+    if (st->loaded) {
+        memcpy(info->shadow_copy_id, st->info.shadow_copy_id, 16);
+        memcpy(info->shadow_copy_set_id, st->info.shadow_copy_set_id, 16);
+        info->snapshot_context = st->info.snapshot_context;
+        info->provider_flags = st->info.provider_flags;
+        info->attribute_flags = st->info.attribute_flags;
+        memcpy(info->originating_machine, st->info.originating_machine,
+               sizeof info->originating_machine);
+        memcpy(info->service_machine, st->info.service_machine,
+               sizeof info->service_machine);
+        info->store_header_offset = st->loc.store_header_offset;
+        info->block_list_offset = st->loc.block_list_offset;
+        info->block_range_offset = st->loc.block_range_offset;
+        info->bitmap_offset = st->loc.bitmap_offset;
+        info->previous_bitmap_offset = st->loc.previous_bitmap_offset;
+        info->store_file_reference = st->loc.file_reference;
+        info->store_size = st->store_size;
+        info->changed_blocks = st->ndescs;
+        info->not_in_use_blocks = st->not_in_use;
+    }
+    return VSS_OK;
+}

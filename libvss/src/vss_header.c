@@ -1,0 +1,141 @@
+/*
+ * vss_header.c — the VSS volume header at 0x1E00 and the 128-byte header
+ * every VSS metadata block starts with (docs/format.md, "Volume header" and
+ * "Metadata blocks"). Pure decoders: bytes in, structs out.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+
+/* {3808876b-c176-4e48-b7ae-04046e6cc752} in on-disk (mixed-endian) layout. */
+const uint8_t vss_identifier[16] = {0x6b, 0x87, 0x08, 0x38, 0x76, 0xc1,
+                                    0x48, 0x4e, 0xb7, 0xae, 0x04, 0x04,
+                                    0x6e, 0x6c, 0xc7, 0x52};
+
+/* Block header field offsets. */
+enum {
+    BH_IDENTIFIER = 0,
+    BH_VERSION = 16,
+    BH_RECORD_TYPE = 20,
+    BH_RELATIVE = 24,
+    BH_OWN = 32,
+    BH_NEXT = 40,
+    BH_INFO_SIZE = 48
+};
+
+static const char *record_name(uint32_t type)
+{
+    switch (type) {
+    case VSS_RECORD_VOLUME_HEADER: return "volume header";
+    case VSS_RECORD_CATALOG: return "catalog block";
+    case VSS_RECORD_BLOCK_LIST: return "block list block";
+    case VSS_RECORD_STORE_HEADER: return "store header";
+    case VSS_RECORD_BLOCK_RANGES: return "block range list block";
+    case VSS_RECORD_BITMAP: return "bitmap block";
+    default: return "unknown record";
+    }
+}
+
+int vss_block_header_decode(const uint8_t *p, size_t len, uint32_t type,
+                            uint64_t offset, const char *what,
+                            vss_block_header *out, vss_error *err)
+{
+    if (len < VSS_BLOCK_HEADER_SIZE)
+        return vss_fail(err, VSS_ECORRUPT, "%s at offset %llu: truncated",
+                        what, (unsigned long long)offset);
+    if (memcmp(p + BH_IDENTIFIER, vss_identifier, 16) != 0)
+        return vss_fail(err, VSS_ECORRUPT,
+                        "%s at offset %llu: no VSS identifier", what,
+                        (unsigned long long)offset);
+    out->version = le32(p + BH_VERSION);
+    out->record_type = le32(p + BH_RECORD_TYPE);
+    out->relative_offset = le64(p + BH_RELATIVE);
+    out->own_offset = le64(p + BH_OWN);
+    out->next_offset = le64(p + BH_NEXT);
+    out->info_size = le64(p + BH_INFO_SIZE);
+    if (out->record_type != type)
+        return vss_fail(err, VSS_ECORRUPT,
+                        "%s at offset %llu: record type %u (%s), expected %u",
+                        what, (unsigned long long)offset, out->record_type,
+                        record_name(out->record_type), type);
+    return VSS_OK;
+}
+
+/* Volume header field offsets (512 bytes at volume offset 0x1E00). */
+enum {
+    VH_CATALOG = 48,
+    VH_MAX_SIZE = 56,
+    VH_VOLUME_GUID = 64,
+    VH_STORAGE_GUID = 80,
+    VH_APP_FLAGS = 96
+};
+
+int vss_volume_header_decode(const uint8_t *p, size_t len,
+                             vss_volume_header *out, vss_error *err)
+{
+    vss_block_header bh;
+    int rc;
+
+    if (len < VSS_HEADER_SIZE || memcmp(p, vss_identifier, 16) != 0)
+        return vss_fail(err, VSS_ENOTFOUND,
+                        "volume header at offset %u: no VSS identifier",
+                        VSS_HEADER_OFFSET);
+    rc = vss_block_header_decode(p, len, VSS_RECORD_VOLUME_HEADER,
+                                 VSS_HEADER_OFFSET, "volume header", &bh, err);
+    if (rc)
+        return rc;
+    if (bh.version != 1 && bh.version != 2)
+        return vss_fail(err, VSS_EUNSUPPORTED,
+                        "volume header at offset %u: version %u (known: 1, 2)",
+                        VSS_HEADER_OFFSET, bh.version);
+    out->version = bh.version;
+    out->catalog_offset = le64(p + VH_CATALOG);
+    out->max_diff_area = le64(p + VH_MAX_SIZE);
+    memcpy(out->volume_guid, p + VH_VOLUME_GUID, 16);
+    memcpy(out->storage_guid, p + VH_STORAGE_GUID, 16);
+    out->application_flags = le64(p + VH_APP_FLAGS);
+    if (out->catalog_offset % VSS_BLOCK_SIZE != 0)
+        return vss_fail(err, VSS_ECORRUPT,
+                        "volume header at offset %u: catalog offset %llu is "
+                        "not a multiple of 16 KiB",
+                        VSS_HEADER_OFFSET,
+                        (unsigned long long)out->catalog_offset);
+    return VSS_OK;
+}
+
+/* ---- presentation helpers ---------------------------------------------- */
+
+void vss_guid_format(const uint8_t g[16], char out[37])
+{
+    snprintf(out, 37,
+             "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             le32(g), le16(g + 4), le16(g + 6), g[8], g[9], g[10], g[11],
+             g[12], g[13], g[14], g[15]);
+}
+
+void vss_filetime_format(uint64_t ft, char out[32])
+{
+    /* Days-from-civil in reverse (Howard Hinnant's algorithm), so any
+     * FILETIME formats without relying on the platform's time_t range. */
+    uint64_t ticks = ft % 10000000u;
+    uint64_t secs = ft / 10000000u;
+    int64_t days = (int64_t)(secs / 86400u) - 134774; /* 1601 -> 1970 */
+    unsigned sod = (unsigned)(secs % 86400u);
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2)
+        y++;
+    char text[64];
+    /* y is at most 60056 for any 64-bit FILETIME: the text fits 32. */
+    snprintf(text, sizeof text, "%04d-%02u-%02uT%02u:%02u:%02u.%07uZ", (int)y,
+             m, d, sod / 3600, sod / 60 % 60, sod % 60, (unsigned)ticks);
+    memcpy(out, text, 31);
+    out[31] = '\0';
+}

@@ -1,0 +1,380 @@
+/*
+ * vssinfo — list, extract and map Windows volume shadow copies in disk
+ * images (docs/vssinfo.1). Exit codes: 0 success, 1 failure reading the
+ * images, 2 bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "vssinfo.h"
+
+static const char usage_text[] =
+    "Usage: vssinfo [OPTIONS] IMAGE [IMAGE...]\n"
+    "List, extract and map the Volume Shadow Copies of Windows disk images.\n"
+    "\n"
+    "  (no action)              list volumes and snapshots of every IMAGE\n"
+    "  --json                   the listing (or --map) as one JSON document\n"
+    "  --extract N              write snapshot N's volume (1 = oldest)\n"
+    "  --range OFFSET:LENGTH    only these bytes of the volume (--extract, --map)\n"
+    "  --output FILE            write to FILE (sparse) instead of stdout\n"
+    "  --fill=windows|zero|live what not-in-use blocks read as (default windows:\n"
+    "                           exactly what Windows returns)\n"
+    "  --map N                  provenance of snapshot N: OFFSET LENGTH CLASS\n"
+    "                           [STORE STORE_OFFSET]; CLASS store|live|zero|stale\n"
+    "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE\n"
+    "  -h, --help               this help;  -V, --version  the version\n"
+    "\n"
+    "Snapshot operations act on the first IMAGE; further IMAGEs are searched\n"
+    "for volumes holding redirected shadow copy storage. Images are opened\n"
+    "read-only. See vssinfo(1).\n";
+
+enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP };
+
+typedef struct options {
+    int json;
+    int extract;      /* snapshot index, 0 = none */
+    int map;
+    uint64_t range_off, range_len;
+    int has_range;
+    const char *output;
+    vss_fill fill;
+    int64_t offset;   /* -o; -1 = none */
+} options;
+
+static int die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "vssinfo: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return -1;
+    *out = strtoull(s, &end, 0);
+    return errno || *end ? -1 : 0;
+}
+
+static int parse_index(const char *s, int *out)
+{
+    uint64_t v;
+    if (parse_u64(s, &v) || v < 1 || v > 100000)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Refuse to write onto one of the evidence images. */
+static int output_is_an_image(const char *path, char **images, int n)
+{
+    struct stat so, si;
+    int i;
+    if (stat(path, &so) != 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (stat(images[i], &si) == 0 && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino)
+            return 1;
+    return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+static int do_extract(vss_volume *vol, const options *o)
+{
+    vss_snapshot *s = NULL;
+    vss_error e = {0};
+    uint64_t off, end, size;
+    size_t bufsz = 1u << 20;
+    uint8_t *buf;
+    int fd = STDOUT_FILENO, rc = 0, sparse = 0;
+
+    if (vss_snapshot_open(vol, o->extract, o->fill, &s, &e))
+        return die(1, "%s", e.message);
+    size = vss_snapshot_size(s);
+    off = o->has_range ? o->range_off : 0;
+    end = o->has_range ? (o->range_len > size - (off < size ? off : size)
+                              ? size
+                              : off + o->range_len)
+                       : size;
+    if (off > size) {
+        vss_snapshot_close(s);
+        return die(2, "range starts past the end of the snapshot volume%s",
+                   "");
+    }
+    if (o->output) {
+        fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            vss_snapshot_close(s);
+            return die(1, "cannot create output: %s", strerror(errno));
+        }
+        struct stat st;
+        sparse = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    buf = malloc(bufsz);
+    if (!buf) {
+        rc = die(1, "%s", "out of memory");
+        goto out;
+    }
+    while (off < end) {
+        size_t want = end - off < bufsz ? (size_t)(end - off) : bufsz;
+        int64_t n = vss_snapshot_read_at(s, buf, want, off, &e);
+        size_t w = 0;
+        if (n <= 0) {
+            rc = die(1, "%s", n < 0 ? e.message : "unexpected end of data");
+            goto out;
+        }
+        if (sparse && all_zero(buf, (size_t)n)) {
+            if (lseek(fd, n, SEEK_CUR) < 0) {
+                rc = die(1, "seek in output: %s", strerror(errno));
+                goto out;
+            }
+        } else {
+            while (w < (size_t)n) {
+                ssize_t k = write(fd, buf + w, (size_t)n - w);
+                if (k < 0) {
+                    if (errno == EINTR)
+                        continue;
+                    rc = die(1, "write: %s", strerror(errno));
+                    goto out;
+                }
+                w += (size_t)k;
+            }
+        }
+        off += (uint64_t)n;
+    }
+    if (sparse) {
+        off_t len = lseek(fd, 0, SEEK_CUR);
+        if (len < 0 || ftruncate(fd, len) != 0)
+            rc = die(1, "finishing output: %s", strerror(errno));
+    }
+out:
+    free(buf);
+    if (o->output && fd >= 0 && close(fd) != 0 && !rc)
+        rc = die(1, "closing output: %s", strerror(errno));
+    vss_snapshot_close(s);
+    return rc;
+}
+
+typedef struct map_ctx {
+    FILE *f;
+    json *j;
+} map_ctx;
+
+static int print_run(const vss_run *r, void *user)
+{
+    map_ctx *m = user;
+    if (m->j) {
+        json *j = m->j;
+        json_object(j);
+        json_key(j, "offset");
+        json_u64(j, r->offset);
+        json_key(j, "length");
+        json_u64(j, r->length);
+        json_key(j, "class");
+        json_string(j, vss_class_name(r->cls));
+        if (r->reason != VSS_REASON_NONE) {
+            json_key(j, "reason");
+            json_string(j, vss_reason_name(r->reason));
+        }
+        if (r->cls == VSS_CLASS_STORE) {
+            json_key(j, "store");
+            json_i64(j, r->store_index);
+            json_key(j, "store_offset");
+            json_u64(j, r->source_offset);
+        } else if (r->cls != VSS_CLASS_ZERO) {
+            json_key(j, "live_offset");
+            json_u64(j, r->source_offset);
+        }
+        json_end_object(j);
+    } else if (r->cls == VSS_CLASS_STORE) {
+        fprintf(m->f, "%" PRIu64 " %" PRIu64 " store %d %" PRIu64 "\n",
+                r->offset, r->length, r->store_index, r->source_offset);
+    } else {
+        fprintf(m->f, "%" PRIu64 " %" PRIu64 " %s\n", r->offset, r->length,
+                vss_class_name(r->cls));
+    }
+    return ferror(m->f) ? VSS_EIO : 0;
+}
+
+static int do_map(vss_volume *vol, const options *o)
+{
+    vss_snapshot *s = NULL;
+    vss_error e = {0};
+    map_ctx m = {stdout, NULL};
+    json j;
+    uint64_t off, len;
+    int rc;
+
+    if (vss_snapshot_open(vol, o->map, o->fill, &s, &e))
+        return die(1, "%s", e.message);
+    off = o->has_range ? o->range_off : 0;
+    len = o->has_range ? o->range_len : vss_snapshot_size(s);
+    if (o->json) {
+        json_begin(&j, stdout);
+        json_object(&j);
+        json_key(&j, "snapshot");
+        json_i64(&j, o->map);
+        json_key(&j, "volume_size");
+        json_u64(&j, vss_snapshot_size(s));
+        json_key(&j, "fill");
+        json_string(&j, o->fill == VSS_FILL_ZERO ? "zero"
+                        : o->fill == VSS_FILL_LIVE ? "live" : "windows");
+        json_key(&j, "runs");
+        json_array(&j);
+        m.j = &j;
+    }
+    rc = vss_snapshot_map(s, off, len, print_run, &m, &e);
+    if (o->json) {
+        json_end_array(&j);
+        json_end_object(&j);
+        json_finish(&j);
+    }
+    vss_snapshot_close(s);
+    if (rc)
+        return die(1, "%s", rc == VSS_EIO && !e.message[0] ? "write failed"
+                                                           : e.message);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"extract", required_argument, NULL, OPT_EXTRACT},
+        {"range", required_argument, NULL, OPT_RANGE},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"fill", required_argument, NULL, OPT_FILL},
+        {"map", required_argument, NULL, OPT_MAP},
+        {"offset", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    options o;
+    volume_set set;
+    vss_error e = {0};
+    found_volume *fv;
+    int c, rc;
+
+    memset(&o, 0, sizeof o);
+    o.offset = -1;
+    o.fill = VSS_FILL_WINDOWS;
+    while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+        uint64_t v;
+        char *colon;
+        switch (c) {
+        case OPT_JSON: o.json = 1; break;
+        case OPT_EXTRACT:
+            if (parse_index(optarg, &o.extract))
+                return die(2, "--extract: bad snapshot number '%s'", optarg);
+            break;
+        case OPT_MAP:
+            if (parse_index(optarg, &o.map))
+                return die(2, "--map: bad snapshot number '%s'", optarg);
+            break;
+        case OPT_RANGE:
+            colon = strchr(optarg, ':');
+            if (!colon)
+                return die(2, "--range: expected OFFSET:LENGTH, got '%s'",
+                           optarg);
+            *colon = '\0';
+            if (parse_u64(optarg, &o.range_off) ||
+                parse_u64(colon + 1, &o.range_len))
+                return die(2, "--range: bad number in '%s'", optarg);
+            o.has_range = 1;
+            break;
+        case OPT_OUTPUT: o.output = optarg; break;
+        case OPT_FILL:
+            if (strcmp(optarg, "windows") == 0)
+                o.fill = VSS_FILL_WINDOWS;
+            else if (strcmp(optarg, "zero") == 0)
+                o.fill = VSS_FILL_ZERO;
+            else if (strcmp(optarg, "live") == 0)
+                o.fill = VSS_FILL_LIVE;
+            else
+                return die(2, "--fill: expected windows, zero or live, got "
+                              "'%s'",
+                           optarg);
+            break;
+        case 'o':
+            if (parse_u64(optarg, &v) || v > INT64_MAX)
+                return die(2, "-o: bad offset '%s'", optarg);
+            o.offset = (int64_t)v;
+            break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("vssinfo %s\n", VSS_VERSION_STRING); return 0;
+        default: fputs(usage_text, stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    if (o.extract && o.map)
+        return die(2, "%s", "--extract and --map: choose one");
+    if (o.output && !o.extract)
+        return die(2, "%s", "--output goes with --extract");
+    if (o.output &&
+        output_is_an_image(o.output, argv + optind, argc - optind))
+        return die(2, "refusing to write over the evidence image %s",
+                   o.output);
+
+    rc = volumes_discover(&set, argv + optind, argc - optind, o.offset, &e);
+    if (rc) {
+        volumes_free(&set);
+        return die(1, "%s", e.message[0] ? e.message : vss_strerror(rc));
+    }
+    if (!o.extract && !o.map) {
+        if (o.json)
+            report_list_json(stdout, &set);
+        else
+            report_list_text(stdout, &set);
+        rc = 0;
+        if (o.offset >= 0 && !volumes_pick(&set, o.offset, &e))
+            rc = die(1, "%s", e.message);
+        volumes_free(&set);
+        return rc;
+    }
+    fv = volumes_pick(&set, o.offset, &e);
+    if (!fv) {
+        volumes_free(&set);
+        return die(1, "%s", e.message);
+    }
+    if (!fv->vol) {
+        rc = die(1, "%s", fv->open_error);
+    } else if (fv->open_rc && !vss_volume_storage_ready(fv->vol)) {
+        rc = die(1, "%s", fv->open_error);
+    } else if (o.extract) {
+        rc = do_extract(fv->vol, &o);
+    } else {
+        rc = do_map(fv->vol, &o);
+    }
+    volumes_free(&set);
+    return rc;
+}

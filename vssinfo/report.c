@@ -1,0 +1,332 @@
+/*
+ * report.c — the listing of volumes and snapshots, as text for people and
+ * as one JSON document for tools (docs/vssinfo.1, docs/json.md).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "json.h"
+#include "vssinfo.h"
+
+static const struct {
+    uint32_t bit;
+    const char *name;
+} attribute_names[] = {
+    {0x00000001, "persistent"},
+    {0x00000002, "no auto recovery"},
+    {0x00000004, "client accessible"},
+    {0x00000008, "no auto release"},
+    {0x00000010, "no writers"},
+    {0x00000020, "transportable"},
+    {0x00000040, "not surfaced"},
+    {0x00000080, "not transacted"},
+    {0x00010000, "hardware assisted"},
+    {0x00020000, "differential"},
+    {0x00040000, "plex"},
+    {0x00080000, "imported"},
+    {0x00100000, "exposed locally"},
+    {0x00200000, "exposed remotely"},
+    {0x00400000, "auto recovered"},
+    {0x00800000, "rollback recovery"},
+    {0x01000000, "delayed post snapshot"},
+    {0x02000000, "TxF recovery"},
+};
+
+void describe_attributes(uint32_t flags, char *out, size_t outsz)
+{
+    size_t i, o = 0;
+    uint32_t known = 0;
+    out[0] = '\0';
+    for (i = 0; i < sizeof attribute_names / sizeof *attribute_names; i++) {
+        known |= attribute_names[i].bit;
+        if (flags & attribute_names[i].bit)
+            o += (size_t)snprintf(out + o, o < outsz ? outsz - o : 0, "%s%s",
+                                  o ? ", " : "", attribute_names[i].name);
+    }
+    if (flags & ~known && o < outsz)
+        snprintf(out + o, outsz - o, "%sunknown 0x%08x", o ? ", " : "",
+                 flags & ~known);
+}
+
+void describe_catalog_flags(uint64_t flags, char *out, size_t outsz)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    if (flags & 0x1)
+        o += (size_t)snprintf(out + o, outsz - o, "%srevert", o ? ", " : "");
+    if (flags & 0x40)
+        o += (size_t)snprintf(out + o, outsz - o, "%sactive (0x40)",
+                              o ? ", " : "");
+    if (flags & 0x100)
+        o += (size_t)snprintf(out + o, outsz - o, "%soffline (0x100)",
+                              o ? ", " : "");
+    if (flags & 0x400)
+        o += (size_t)snprintf(out + o, outsz - o,
+                              "%snot-in-use blocks read as zeros (0x400)",
+                              o ? ", " : "");
+    if (flags & ~(uint64_t)0x541 && o < outsz)
+        snprintf(out + o, outsz - o, "%sother 0x%" PRIx64, o ? ", " : "",
+                 flags & ~(uint64_t)0x541);
+}
+
+const char *context_name(uint32_t ctx)
+{
+    switch (ctx) {
+    case 0x00: return "Backup";
+    case 0x09: return "ApplicationRollback";
+    case 0x0d: return "ClientAccessibleWriters";
+    case 0x10: return "FileShareBackup";
+    case 0x19: return "NASRollback";
+    case 0x1d: return "ClientAccessible";
+    case 0xffffffff: return "All";
+    default: return "unknown";
+    }
+}
+
+static void where_text(const found_volume *fv, char *out, size_t outsz)
+{
+    if (!fv->vol || !vss_volume_is_redirected(fv->vol))
+        snprintf(out, outsz, "local (this volume)");
+    else if (fv->storage)
+        snprintf(out, outsz, "%s, volume at offset %llu (redirected)",
+                 fv->storage->image,
+                 (unsigned long long)fv->storage->part.offset);
+    else
+        snprintf(out, outsz, "NOT FOUND (redirected storage; give the image "
+                             "that holds it)");
+}
+
+void report_list_text(FILE *f, const volume_set *set)
+{
+    size_t i;
+    int last_image = -1;
+
+    for (i = 0; i < set->n; i++) {
+        const found_volume *fv = &set->v[i];
+        char g[37], sg[37], where[600];
+        int n, k;
+
+        if (fv->image_index != last_image) {
+            last_image = fv->image_index;
+            fprintf(f, "%sImage %s (%" PRIu64 " bytes)\n", i ? "\n" : "",
+                    fv->image, vss_source_size(set->images[fv->image_index]));
+        }
+        fprintf(f, "\nVolume at offset %" PRIu64 " (%" PRIu64 " bytes): ",
+                fv->part.offset, fv->part.size);
+        if (fv->part.number)
+            fprintf(f, "%s partition %d, type %s", fv->part.scheme,
+                    fv->part.number, fv->part.type);
+        else
+            fprintf(f, "%s", strcmp(fv->part.scheme, "offset") == 0
+                                 ? "given with -o"
+                                 : "whole image");
+        fprintf(f, "%s\n", fv->part.is_ntfs ? ", NTFS" : ", not NTFS");
+        if (!fv->vol) {
+            fprintf(f, "  error: %s\n", fv->open_error);
+            continue;
+        }
+        if (!vss_volume_has_vss(fv->vol)) {
+            fprintf(f, "  No volume shadow copies (no VSS header)\n");
+            continue;
+        }
+        vss_volume_guid(fv->vol, (uint8_t *)g);
+        {
+            uint8_t vg[16], stg[16];
+            vss_volume_guid(fv->vol, vg);
+            vss_volume_storage_guid(fv->vol, stg);
+            vss_guid_format(vg, g);
+            vss_guid_format(stg, sg);
+        }
+        where_text(fv, where, sizeof where);
+        n = vss_volume_snapshot_count(fv->vol);
+        fprintf(f, "  VSS header version %u, volume GUID %s\n",
+                vss_volume_header_version(fv->vol), g);
+        fprintf(f, "  Storage GUID %s: %s\n", sg, where);
+        fprintf(f, "  Maximum diff area size: %" PRIu64 " bytes%s\n",
+                vss_volume_max_diff_area(fv->vol),
+                vss_volume_max_diff_area(fv->vol) ? "" : " (unbounded)");
+        if (fv->open_rc)
+            fprintf(f, "  error: %s\n", fv->open_error);
+        fprintf(f, "  Snapshots: %d\n", n);
+        for (k = 1; k <= n; k++) {
+            vss_snapshot_info si;
+            vss_error e = {0};
+            char t[32], a[400], c[200], x[37];
+            if (vss_volume_snapshot_info(fv->vol, k, &si, &e))
+                continue;
+            vss_filetime_format(si.creation_time, t);
+            fprintf(f, "\n  Snapshot %d\n", k);
+            vss_guid_format(si.store_guid, x);
+            fprintf(f, "    Store GUID           : %s\n", x);
+            fprintf(f, "    Creation time        : %s\n", t);
+            fprintf(f, "    Volume size          : %" PRIu64 " bytes\n",
+                    si.volume_size);
+            describe_catalog_flags(si.catalog_flags, c, sizeof c);
+            fprintf(f, "    Catalog flags        : 0x%" PRIx64 " (%s)\n",
+                    si.catalog_flags, c);
+            fprintf(f, "    Stack position       : %" PRIu64 "\n",
+                    si.stack_position);
+            if (!si.storage_ready) {
+                fprintf(f, "    Store                : not readable (storage "
+                           "volume not found)\n");
+                continue;
+            }
+            vss_guid_format(si.shadow_copy_id, x);
+            fprintf(f, "    Shadow copy ID       : %s\n", x);
+            vss_guid_format(si.shadow_copy_set_id, x);
+            fprintf(f, "    Shadow copy set ID   : %s\n", x);
+            describe_attributes(si.attribute_flags, a, sizeof a);
+            fprintf(f, "    Attribute flags      : 0x%08x (%s)\n",
+                    si.attribute_flags, a);
+            fprintf(f, "    Snapshot context     : 0x%08x (%s)\n",
+                    si.snapshot_context, context_name(si.snapshot_context));
+            fprintf(f, "    Originating machine  : %s\n",
+                    si.originating_machine);
+            fprintf(f, "    Service machine      : %s\n", si.service_machine);
+            fprintf(f, "    Store header         : offset %" PRIu64 " on %s\n",
+                    si.store_header_offset,
+                    fv->storage ? "the storage volume" : "this volume");
+            fprintf(f, "    Store size           : %" PRIu64 " bytes\n",
+                    si.store_size);
+            fprintf(f, "    Changed blocks       : %" PRIu64 "\n",
+                    si.changed_blocks);
+            fprintf(f, "    Not-in-use blocks    : %" PRIu64 "%s\n",
+                    si.not_in_use_blocks,
+                    si.previous_bitmap_offset ? " (with previous bitmap)"
+                                              : "");
+        }
+    }
+}
+
+static void guid_value(json *j, const char *key, const uint8_t g[16])
+{
+    char s[37];
+    vss_guid_format(g, s);
+    json_key(j, key);
+    json_string(j, s);
+}
+
+void report_list_json(FILE *f, const volume_set *set)
+{
+    json j;
+    size_t i;
+
+    json_begin(&j, f);
+    json_object(&j);
+    json_key(&j, "vssinfo_version");
+    json_string(&j, VSS_VERSION_STRING);
+    json_key(&j, "volumes");
+    json_array(&j);
+    for (i = 0; i < set->n; i++) {
+        const found_volume *fv = &set->v[i];
+        int k, n;
+        json_object(&j);
+        json_key(&j, "image");
+        json_string(&j, fv->image);
+        json_key(&j, "offset");
+        json_u64(&j, fv->part.offset);
+        json_key(&j, "size");
+        json_u64(&j, fv->part.size);
+        json_key(&j, "scheme");
+        json_string(&j, fv->part.scheme);
+        json_key(&j, "partition");
+        json_i64(&j, fv->part.number);
+        json_key(&j, "partition_type");
+        json_string(&j, fv->part.type);
+        json_key(&j, "ntfs");
+        json_bool(&j, fv->part.is_ntfs);
+        json_key(&j, "vss");
+        json_bool(&j, fv->vol && vss_volume_has_vss(fv->vol));
+        if (fv->open_rc) {
+            json_key(&j, "error");
+            json_string(&j, fv->open_error);
+        }
+        if (fv->vol && vss_volume_has_vss(fv->vol)) {
+            uint8_t g[16];
+            vss_volume_guid(fv->vol, g);
+            guid_value(&j, "volume_guid", g);
+            vss_volume_storage_guid(fv->vol, g);
+            guid_value(&j, "storage_guid", g);
+            json_key(&j, "header_version");
+            json_u64(&j, vss_volume_header_version(fv->vol));
+            json_key(&j, "max_diff_area_size");
+            json_u64(&j, vss_volume_max_diff_area(fv->vol));
+            json_key(&j, "redirected");
+            json_bool(&j, vss_volume_is_redirected(fv->vol));
+        }
+        json_key(&j, "snapshots");
+        json_array(&j);
+        n = fv->vol ? vss_volume_snapshot_count(fv->vol) : 0;
+        for (k = 1; k <= n; k++) {
+            vss_snapshot_info si;
+            char t[32], a[400], c[200];
+            if (vss_volume_snapshot_info(fv->vol, k, &si, NULL))
+                continue;
+            json_object(&j);
+            json_key(&j, "index");
+            json_i64(&j, k);
+            guid_value(&j, "store_guid", si.store_guid);
+            if (si.storage_ready) {
+                guid_value(&j, "shadow_copy_id", si.shadow_copy_id);
+                guid_value(&j, "shadow_copy_set_id", si.shadow_copy_set_id);
+            }
+            vss_filetime_format(si.creation_time, t);
+            json_key(&j, "creation_time");
+            json_string(&j, t);
+            json_key(&j, "creation_filetime");
+            json_u64(&j, si.creation_time);
+            json_key(&j, "volume_size");
+            json_u64(&j, si.volume_size);
+            json_key(&j, "stack_position");
+            json_u64(&j, si.stack_position);
+            json_key(&j, "catalog_flags");
+            json_u64(&j, si.catalog_flags);
+            describe_catalog_flags(si.catalog_flags, c, sizeof c);
+            json_key(&j, "catalog_flags_text");
+            json_string(&j, c);
+            if (si.storage_ready) {
+                json_key(&j, "attribute_flags");
+                json_u64(&j, si.attribute_flags);
+                describe_attributes(si.attribute_flags, a, sizeof a);
+                json_key(&j, "attribute_flags_text");
+                json_string(&j, a);
+                json_key(&j, "snapshot_context");
+                json_u64(&j, si.snapshot_context);
+                json_key(&j, "snapshot_context_text");
+                json_string(&j, context_name(si.snapshot_context));
+                json_key(&j, "originating_machine");
+                json_string(&j, si.originating_machine);
+                json_key(&j, "service_machine");
+                json_string(&j, si.service_machine);
+                json_key(&j, "store_size");
+                json_u64(&j, si.store_size);
+                json_key(&j, "changed_blocks");
+                json_u64(&j, si.changed_blocks);
+                json_key(&j, "not_in_use_blocks");
+                json_u64(&j, si.not_in_use_blocks);
+                json_key(&j, "store_header_offset");
+                json_u64(&j, si.store_header_offset);
+            }
+            json_key(&j, "storage");
+            if (!si.storage_ready) {
+                json_null(&j);
+            } else {
+                const found_volume *sv = fv->storage ? fv->storage : fv;
+                json_object(&j);
+                json_key(&j, "image");
+                json_string(&j, sv->image);
+                json_key(&j, "offset");
+                json_u64(&j, sv->part.offset);
+                json_key(&j, "redirected");
+                json_bool(&j, fv->storage != NULL);
+                json_end_object(&j);
+            }
+            json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_end_object(&j);
+    }
+    json_end_array(&j);
+    json_end_object(&j);
+    json_finish(&j);
+}

@@ -1,0 +1,197 @@
+/*
+ * volumes.c — find the volumes of the images on the command line, open
+ * their shadow copies, and pair each redirected volume with the volume
+ * (on any of the images) whose VSS GUID is its storage GUID.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vssinfo.h"
+
+static int add_volume(volume_set *set, int image_index, const char *image,
+                      vss_source *disk, const vss_partition *part,
+                      vss_error *err)
+{
+    found_volume *fv, *nv;
+    vss_error e = {0};
+    uint64_t size = part->size;
+
+    nv = realloc(set->v, (set->n + 1) * sizeof *nv);
+    if (!nv)
+        return VSS_ENOMEM;
+    set->v = nv;
+    fv = &set->v[set->n++];
+    memset(fv, 0, sizeof *fv);
+    fv->image_index = image_index;
+    fv->image = image;
+    fv->part = *part;
+    if (part->offset >= vss_source_size(disk)) {
+        fv->open_rc = VSS_EIO;
+        snprintf(fv->open_error, sizeof fv->open_error,
+                 "starts at offset %llu, past the end of the image",
+                 (unsigned long long)part->offset);
+        return VSS_OK;
+    }
+    if (size > vss_source_size(disk) - part->offset)
+        size = vss_source_size(disk) - part->offset;
+    fv->open_rc = vss_source_open_range(disk, part->offset, size, &fv->src, err);
+    if (fv->open_rc)
+        return fv->open_rc;
+    fv->open_rc = vss_volume_open(fv->src, &fv->vol, &e);
+    if (fv->open_rc)
+        snprintf(fv->open_error, sizeof fv->open_error, "%s", e.message);
+    return VSS_OK;
+}
+
+int volumes_discover(volume_set *set, char **images, int nimages,
+                     int64_t override_offset, vss_error *err)
+{
+    int i;
+    size_t a, b;
+
+    memset(set, 0, sizeof *set);
+    set->images = calloc((size_t)nimages, sizeof *set->images);
+    if (!set->images)
+        return VSS_ENOMEM;
+    set->nimages = (size_t)nimages;
+    for (i = 0; i < nimages; i++) {
+        vss_partition *parts = NULL;
+        size_t nparts = 0, p;
+        vss_error e = {0};
+        int rc = vss_source_open_file(images[i], &set->images[i], err);
+        if (rc)
+            return rc;
+        rc = vss_disk_scan(set->images[i], &parts, &nparts, &e);
+        if (i == 0 && override_offset >= 0) {
+            /* The user named the volume: use it even if no table lists it. */
+            int listed = 0;
+            for (p = 0; rc == VSS_OK && p < nparts; p++)
+                listed |= parts[p].offset == (uint64_t)override_offset;
+            if (!listed) {
+                vss_partition x;
+                memset(&x, 0, sizeof x);
+                x.offset = (uint64_t)override_offset;
+                x.size = vss_source_size(set->images[i]) >
+                                 (uint64_t)override_offset
+                             ? vss_source_size(set->images[i]) -
+                                   (uint64_t)override_offset
+                             : 0;
+                snprintf(x.scheme, sizeof x.scheme, "offset");
+                snprintf(x.type, sizeof x.type, "given with -o");
+                x.is_ntfs = 1;
+                rc = add_volume(set, i, images[i], set->images[i], &x, err);
+                if (rc)
+                    return rc;
+            }
+            rc = VSS_OK;
+        } else if (rc) {
+            /* Not fatal: the image may hold only a storage volume we can't
+             * see, or nothing; say so in the listing. */
+            vss_partition x;
+            memset(&x, 0, sizeof x);
+            snprintf(x.scheme, sizeof x.scheme, "none");
+            snprintf(x.type, sizeof x.type, "unknown");
+            if (add_volume(set, i, images[i], set->images[i], &x, err))
+                return VSS_ENOMEM;
+            found_volume *fv = &set->v[set->n - 1];
+            fv->open_rc = rc;
+            snprintf(fv->open_error, sizeof fv->open_error, "%s", e.message);
+            vss_volume_close(fv->vol);
+            fv->vol = NULL;
+            continue;
+        }
+        for (p = 0; p < nparts; p++) {
+            rc = add_volume(set, i, images[i], set->images[i], &parts[p], err);
+            if (rc) {
+                vss_partitions_free(parts);
+                return rc;
+            }
+        }
+        vss_partitions_free(parts);
+    }
+    /* Pair redirected volumes with their storage volumes. */
+    for (a = 0; a < set->n; a++) {
+        found_volume *fv = &set->v[a];
+        if (!fv->vol || !vss_volume_is_redirected(fv->vol))
+            continue;
+        for (b = 0; b < set->n; b++) {
+            vss_error e = {0};
+            int rc;
+            if (b == a || !set->v[b].src)
+                continue;
+            rc = vss_volume_attach_storage(fv->vol, set->v[b].src, &e);
+            if (rc == VSS_OK) {
+                fv->storage = &set->v[b];
+                break;
+            }
+            if (rc != VSS_ENOTFOUND) {
+                fv->open_rc = rc;
+                snprintf(fv->open_error, sizeof fv->open_error, "%s",
+                         e.message);
+                break;
+            }
+        }
+    }
+    return VSS_OK;
+}
+
+void volumes_free(volume_set *set)
+{
+    size_t i;
+    for (i = 0; i < set->n; i++) {
+        vss_volume_close(set->v[i].vol);
+        vss_source_release(set->v[i].src);
+    }
+    for (i = 0; i < set->nimages; i++)
+        vss_source_release(set->images[i]);
+    free(set->v);
+    free(set->images);
+    memset(set, 0, sizeof *set);
+}
+
+found_volume *volumes_pick(volume_set *set, int64_t override_offset,
+                           vss_error *err)
+{
+    found_volume *pick = NULL;
+    size_t i, nwith = 0;
+    char list[400] = "";
+
+    for (i = 0; i < set->n; i++) {
+        found_volume *fv = &set->v[i];
+        if (fv->image_index != 0)
+            continue;
+        if (override_offset >= 0) {
+            if (fv->part.offset == (uint64_t)override_offset)
+                return fv;
+            continue;
+        }
+        if (fv->vol && vss_volume_snapshot_count(fv->vol) > 0) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%llu", nwith ? ", " : "",
+                     (unsigned long long)fv->part.offset);
+            pick = fv;
+            nwith++;
+        }
+    }
+    if (override_offset >= 0) {
+        snprintf(err->message, sizeof err->message,
+                 "no volume at offset %lld in %s", (long long)override_offset,
+                 set->n ? set->v[0].image : "the image");
+        err->code = VSS_ENOTFOUND;
+        return NULL;
+    }
+    if (nwith == 1)
+        return pick;
+    err->code = VSS_ENOTFOUND;
+    if (nwith == 0)
+        snprintf(err->message, sizeof err->message,
+                 "no volume with shadow copies in %s",
+                 set->n ? set->v[0].image : "the image");
+    else
+        snprintf(err->message, sizeof err->message,
+                 "%zu volumes with shadow copies (offsets %s): choose one "
+                 "with -o OFFSET",
+                 nwith, list);
+    return NULL;
+}

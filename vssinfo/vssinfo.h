@@ -1,0 +1,47 @@
+/*
+ * vssinfo.h — shared between the command-line front end (main.c), volume
+ * discovery (volumes.c) and the reports (report.c). Only the public libvss
+ * API is used here: the tool never decodes on-disk bytes itself.
+ */
+#ifndef VSSINFO_H
+#define VSSINFO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vss.h"
+
+typedef struct found_volume {
+    int image_index;         /* which IMAGE argument */
+    const char *image;       /* its path */
+    vss_partition part;      /* where the volume is in the image */
+    vss_source *src;         /* the volume's bytes */
+    vss_volume *vol;         /* NULL if opening failed */
+    int open_rc;
+    char open_error[512];
+    struct found_volume *storage; /* volume holding the diff area, if found */
+} found_volume;
+
+typedef struct volume_set {
+    found_volume *v;
+    size_t n;
+    vss_source **images;
+    size_t nimages;
+} volume_set;
+
+/* Find and open every volume of every image; pair redirected storage.
+ * override_offset >= 0 names the volume of the first image explicitly. */
+int volumes_discover(volume_set *set, char **images, int nimages,
+                     int64_t override_offset, vss_error *err);
+void volumes_free(volume_set *set);
+/* The volume snapshot operations act on (see docs/vssinfo.1). */
+found_volume *volumes_pick(volume_set *set, int64_t override_offset,
+                           vss_error *err);
+
+void report_list_text(FILE *f, const volume_set *set);
+void report_list_json(FILE *f, const volume_set *set);
+void describe_attributes(uint32_t flags, char *out, size_t outsz);
+void describe_catalog_flags(uint64_t flags, char *out, size_t outsz);
+const char *context_name(uint32_t ctx);
+
+#endif
