@@ -1,0 +1,40 @@
+/* fuzz_bitmap.c — the input as a bitmap chain at 16 KiB, read for a few
+ * volume sizes (bit counts); the first input byte picks one more. */
+#include "fuzz_common.h"
+#include "../../libvss/src/internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint64_t per = (FZ_BLOCK - 128) * 8;
+    uint64_t sizes[5] = {0, 1, 65536, 2 * per + 3, 0};
+    vss_error err = {0};
+    vss_source *src;
+    fz_buf b;
+
+    sizes[4] = size ? (uint64_t)data[0] * 4099 : 7;
+    if (fz_chain_source(data, size, &b, &src))
+        return 0;
+    for (int i = 0; i < 5; i++) {
+        uint8_t *bm = NULL;
+        uint64_t nbits = sizes[i];
+        int rc = vss_bitmap_read(src, FZ_BLOCK, nbits, &bm, &err);
+        fz_check_error(rc, &err);
+        if (rc == 0) {
+            size_t nbytes = (size_t)((nbits + 7) / 8);
+            FZ_ASSERT(bm != NULL, "no bitmap");
+            if (nbits % 8)
+                FZ_ASSERT((bm[nbytes - 1] >> (nbits % 8)) == 0,
+                          "spare bits set");
+            /* Bits beyond nbits never test as set. */
+            FZ_ASSERT(!bitmap_test(bm, nbits, nbits), "bit past the end");
+        } else {
+            FZ_ASSERT(bm == NULL, "bitmap on error");
+        }
+        free(bm);
+    }
+    vss_source_release(src);
+    free(b.data);
+    return 0;
+}
