@@ -267,7 +267,8 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
         list[kept++] = list[i];
     }
     n = kept;
-    qsort(list, n, sizeof *list, cmp_pending);
+    if (n) /* list is NULL when there are none: qsort(NULL, 0) is UB */
+        qsort(list, n, sizeof *list, cmp_pending);
     if (n) {
         vss_desc *d = vss_malloc(n * sizeof *d);
         if (!d) {
