@@ -16,6 +16,10 @@ WARN = -Wall -Wextra -Wvla -Wformat=2 -Wmissing-prototypes -Wshadow \
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
              -fvisibility=hidden -fPIC -Ilibvss/include $(CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_BASE = -lpthread $(EXTRA_LDFLAGS)
+# libvss/src/ntfs.c (files inside snapshots) reads NTFS through libntfs-3g.
+NTFS_LIBS = -lntfs-3g
+FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
+FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 
 LIB_SRC = $(wildcard libvss/src/*.c)
 LIB_OBJ = $(LIB_SRC:libvss/src/%.c=$(BUILD)/obj/libvss/%.o)
@@ -25,9 +29,17 @@ VSSINFO_SRC = $(wildcard vssinfo/*.c)
 VSSINFO_OBJ = $(VSSINFO_SRC:vssinfo/%.c=$(BUILD)/obj/vssinfo/%.o)
 VSSINFO = $(BUILD)/vssinfo
 
-.PHONY: all test testimages asan fuzz bench install clean
+TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff
 
-all: $(LIB_A) $(VSSINFO)
+.PHONY: all test test-bins testimages asan fuzz bench install clean
+
+# vssmount reuses vssinfo's volume discovery (volumes.c).
+VSSMOUNT_SRC = $(wildcard vssmount/*.c)
+VSSMOUNT_OBJ = $(VSSMOUNT_SRC:vssmount/%.c=$(BUILD)/obj/vssmount/%.o) \
+               $(BUILD)/obj/vssinfo/volumes.o
+VSSMOUNT = $(BUILD)/vssmount
+
+all: $(LIB_A) $(VSSINFO) $(VSSMOUNT)
 
 $(BUILD)/obj/libvss/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
 	@mkdir -p $(dir $@)
@@ -42,9 +54,31 @@ $(BUILD)/obj/vssinfo/%.o: vssinfo/%.c libvss/include/vss.h vssinfo/*.h
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(VSSINFO): $(VSSINFO_OBJ) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -o $@ $(VSSINFO_OBJ) $(LIB_A) $(LDLIBS_BASE)
+	$(CC) $(ALL_CFLAGS) -o $@ $(VSSINFO_OBJ) $(LIB_A) $(NTFS_LIBS) $(LDLIBS_BASE)
 
-test: all
+$(BUILD)/obj/vssmount/%.o: vssmount/%.c libvss/include/vss.h vssinfo/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ivssinfo $(FUSE_CFLAGS) -c $< -o $@
+
+$(VSSMOUNT): $(VSSMOUNT_OBJ) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -o $@ $(VSSMOUNT_OBJ) $(LIB_A) $(FUSE_LIBS) $(NTFS_LIBS) $(LDLIBS_BASE)
+
+# Test programs. vshadow_diff needs Debian's libvshadow-dev + libbfio-dev
+# (installed by .ci/run); without them it is skipped.
+test-bins: $(TEST_BINS)
+
+$(BUILD)/tests/unit_test: tests/unit_test.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_BASE)
+
+$(BUILD)/tests/vshadow_diff: tests/vshadow_diff.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	@if [ -e /usr/include/libvshadow.h ] && [ -e /usr/include/libbfio.h ]; then \
+	  echo "$(CC) ... -o $@ -lvshadow -lbfio"; \
+	  $(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) -lvshadow -lbfio $(LDLIBS_BASE); \
+	else echo "libvshadow-dev/libbfio-dev missing: $@ not built"; fi
+
+test: all test-bins
 	bash tests/run
 
 asan:
@@ -55,10 +89,84 @@ asan:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(VSSINFO) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(VSSINFO) $(VSSMOUNT) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 libvss/include/vss.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 docs/vssinfo.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build
+
+# ---- reliability (issue #6): fuzzing, hostile images, fault injection ------
+# make fuzz         libFuzzer harnesses into build/fuzz/ (clang)
+# make fuzz-run     run each harness FUZZ_SECONDS (default 60) on its corpus
+# make reliability-tests  replay drivers and test binaries in $(BUILD)/tests
+# make test-asan    the whole suite (tests/run) against build/asan
+# make valgrind     the reliability tests under valgrind (memcheck)
+FUZZ_NAMES = header catalog store blocklist blockrange bitmap partition \
+             volume snapshot
+FUZZ_DIR = build/fuzz
+FUZZ_CC = clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g -O1 \
+              -fno-omit-frame-pointer -Ilibvss/include -Ilibvss/src
+FUZZ_LIB_OBJ = $(LIB_SRC:libvss/src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h
+FUZZ_SECONDS ?= 60
+REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
+REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test
+
+.PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
+
+fuzz: $(FUZZ_BINS)
+
+.SECONDARY: $(FUZZ_LIB_OBJ)
+
+$(FUZZ_DIR)/obj/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_LIB_OBJ) -lpthread
+
+# Each harness on its corpus (new inputs go to build/fuzz/corpus/<name>, the
+# committed seeds stay as they are); the volume harness also reads the
+# snapshot seeds.
+fuzz-run: fuzz
+	@for n in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$n $(FUZZ_DIR)/artifacts; \
+	  extra=; [ $$n = volume ] && extra=tests/fuzz/corpus/snapshot; \
+	  echo "== fuzz_$$n ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ_DIR)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -timeout=10 -dict=tests/fuzz/vss.dict \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$n- \
+	    $(FUZZ_DIR)/corpus/$$n tests/fuzz/corpus/$$n $$extra 2>&1 | \
+	    grep -E '^(#[0-9]+.*DONE|==[0-9]+==ERROR|SUMMARY|Done)' ; \
+	done
+
+$(BUILD)/tests/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c \
+                              $(FUZZ_HDRS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< tests/fuzz/replay_main.c \
+	  $(LIB_A) $(LDLIBS_BASE)
+
+$(BUILD)/tests/%_test: tests/test_%.c $(FUZZ_HDRS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< $(LIB_A) $(LDLIBS_BASE)
+
+reliability-tests: $(REPLAY_BINS) $(REL_TESTS)
+
+test: reliability-tests
+
+test-asan:
+	$(MAKE) BUILD=build/asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all reliability-tests
+	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run
+
+valgrind: all reliability-tests
+	BUILD=$(BUILD) VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+	  bash tests/test_reliability.sh

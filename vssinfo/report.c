@@ -306,6 +306,8 @@ void report_list_json(FILE *f, const volume_set *set)
                 json_u64(&j, si.not_in_use_blocks);
                 json_key(&j, "store_header_offset");
                 json_u64(&j, si.store_header_offset);
+                json_key(&j, "store_file_mft_record");
+                json_u64(&j, si.store_file_reference & 0xFFFFFFFFFFFFull);
             }
             json_key(&j, "storage");
             if (!si.storage_ready) {

@@ -267,6 +267,132 @@ VSS_API void vss_filetime_format(uint64_t filetime, char out[32]);
 VSS_API const char *vss_class_name(vss_class c);
 VSS_API const char *vss_reason_name(vss_reason r);
 
+/* ======================================================================
+ * files: the NTFS file system inside a snapshot (or any volume)  [issue #3]
+ * ======================================================================
+ *
+ * Built on libntfs-3g (link with -lntfs-3g), which reads through a device
+ * whose pread goes to a vss_source: no loop device, no temporary copy. The
+ * volume is mounted read-only and the device refuses every write.
+ *
+ * Paths are UTF-8, '/'-separated and relative to the root ("" and "/" are
+ * the root; a leading '/' is optional). Name matching follows NTFS (Win32
+ * names case-insensitively). "PATH:STREAM" names a named $DATA stream;
+ * "PATH::$DATA" and "PATH:STREAM:$DATA" are accepted too.
+ *
+ * A vss_fs serialises its calls with a mutex (libntfs-3g is not
+ * thread-safe), so one vss_fs and its files may be used from several
+ * threads. Hostile file systems give VSS_ECORRUPT (or VSS_EIO when the
+ * underlying source failed); they must never crash the caller.
+ */
+
+typedef struct vss_fs vss_fs;
+typedef struct vss_fs_file vss_fs_file;
+
+/* Mount the NTFS volume whose bytes are `volume` (retained): a snapshot via
+ * vss_snapshot_source, or a live volume. */
+VSS_API int vss_fs_open(vss_source *volume, vss_fs **out, vss_error *err);
+/* Drop the caller's reference; the volume is unmounted once every file
+ * opened from it is closed too. */
+VSS_API void vss_fs_close(vss_fs *fs);
+VSS_API uint32_t vss_fs_cluster_size(const vss_fs *fs);
+VSS_API uint32_t vss_fs_record_size(const vss_fs *fs);
+
+/* Unknown volume offset (no cluster behind the bytes). */
+#define VSS_FS_NO_OFFSET UINT64_MAX
+
+typedef struct vss_fs_stat {
+    uint64_t mft_record;       /* MFT record number (48 bits) */
+    uint16_t sequence;         /* record sequence number */
+    uint16_t link_count;       /* hard links (from the record header) */
+    int is_directory;
+    uint32_t attributes;       /* $STANDARD_INFORMATION FILE_ATTRIBUTE_*:
+                                  0x1 readonly, 0x2 hidden, 0x4 system,
+                                  0x20 archive, 0x200 sparse, 0x400
+                                  reparse point, 0x800 compressed, 0x4000
+                                  encrypted */
+    uint64_t size;             /* the stream's data size (unnamed $DATA
+                                  unless a :STREAM was named); 0 for
+                                  directories */
+    uint64_t allocated_size;   /* clusters allocated to it, in bytes */
+    /* $STANDARD_INFORMATION timestamps, FILETIME (100 ns since 1601) */
+    uint64_t creation_time;
+    uint64_t modification_time;  /* data last written */
+    uint64_t mft_change_time;    /* record last changed */
+    uint64_t access_time;
+    uint32_t stream_count;     /* named $DATA streams of the file */
+    int is_stream;             /* stat of a PATH:STREAM */
+    uint64_t record_offset;    /* volume byte offset of the MFT record (for
+                                  vss_snapshot_map), or VSS_FS_NO_OFFSET;
+                                  vss_fs_record_size bytes long */
+} vss_fs_stat;
+
+VSS_API int vss_fs_stat_path(vss_fs *fs, const char *path, vss_fs_stat *st,
+                             vss_error *err);
+
+typedef struct vss_fs_entry {
+    char *name;        /* UTF-8 (DOS 8.3 aliases are left out) */
+    vss_fs_stat st;    /* valid when stat_rc == VSS_OK */
+    int stat_rc;       /* the entry's record could not be read: st holds
+                          only mft_record and sequence from the index */
+} vss_fs_entry;
+
+/* The entries of a directory ("." and ".." left out), in index order.
+ * *entries is malloc'ed; free with vss_fs_entries_free. */
+VSS_API int vss_fs_list(vss_fs *fs, const char *path,
+                        vss_fs_entry **entries, size_t *count,
+                        vss_error *err);
+VSS_API void vss_fs_entries_free(vss_fs_entry *entries, size_t count);
+
+typedef struct vss_fs_stream {
+    char *name;               /* UTF-8; "" for the unnamed $DATA */
+    uint64_t size;
+    uint64_t allocated_size;
+    int resident;             /* value stored inside the MFT record */
+} vss_fs_stream;
+
+/* The $DATA streams of PATH (the unnamed one first if present). */
+VSS_API int vss_fs_streams(vss_fs *fs, const char *path,
+                           vss_fs_stream **streams, size_t *count,
+                           vss_error *err);
+VSS_API void vss_fs_streams_free(vss_fs_stream *streams, size_t count);
+
+/* Open PATH or PATH:STREAM for reading (directories have no data). The
+ * file keeps the vss_fs alive. Compressed data is decompressed; encrypted
+ * data gives VSS_EUNSUPPORTED. */
+VSS_API int vss_fs_file_open(vss_fs *fs, const char *path, vss_fs_file **out,
+                             vss_error *err);
+VSS_API void vss_fs_file_close(vss_fs_file *f);
+VSS_API uint64_t vss_fs_file_size(const vss_fs_file *f);
+/* Bytes of a compression unit when the stream is compressed, else 0. */
+VSS_API uint32_t vss_fs_file_compression_unit(const vss_fs_file *f);
+VSS_API int vss_fs_file_stat(vss_fs_file *f, vss_fs_stat *st,
+                             vss_error *err);
+/* Read up to len bytes at offset; short only at the end of the stream. */
+VSS_API int64_t vss_fs_file_read_at(vss_fs_file *f, void *buf, size_t len,
+                                    uint64_t offset, vss_error *err);
+
+/* Where the stream's bytes are on the volume. */
+#define VSS_EXTENT_SPARSE 0x1u     /* no clusters: reads as zeros */
+#define VSS_EXTENT_RESIDENT 0x2u   /* inside the MFT record */
+#define VSS_EXTENT_UNINIT 0x4u     /* past the initialized size: zeros */
+#define VSS_EXTENT_COMPRESSED 0x8u /* clusters of compression units: file
+                                      bytes depend on the whole unit */
+
+typedef struct vss_fs_extent {
+    uint64_t file_offset;
+    uint64_t volume_offset;   /* VSS_FS_NO_OFFSET for sparse extents */
+    uint64_t length;          /* bytes (the last one clipped to the size) */
+    unsigned flags;           /* VSS_EXTENT_* */
+} vss_fs_extent;
+
+/* The runlist of an open stream as byte extents covering [0, size) in
+ * order, so callers can ask vss_snapshot_map where exactly those bytes come
+ * from. *extents is malloc'ed (free with vss_fs_extents_free). */
+VSS_API int vss_fs_file_extents(vss_fs_file *f, vss_fs_extent **extents,
+                                size_t *count, vss_error *err);
+VSS_API void vss_fs_extents_free(vss_fs_extent *extents);
+
 #ifdef __cplusplus
 }
 #endif

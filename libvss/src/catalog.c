@@ -139,6 +139,11 @@ int vss_catalog_read(vss_source *src, uint64_t offset, vss_catalog *cat,
         rc = vss_catalog_decode_block(block, VSS_BLOCK_SIZE, offset, cat, err);
         if (rc)
             break;
+        if (grow((void **)&cat->blocks, cat->nblocks, sizeof *cat->blocks)) {
+            rc = vss_fail(err, VSS_ENOMEM, "catalog: out of memory");
+            break;
+        }
+        cat->blocks[cat->nblocks++] = offset;
         if (bh.next_offset % VSS_BLOCK_SIZE != 0) {
             rc = vss_fail(err, VSS_ECORRUPT,
                           "catalog block at offset %llu: next offset %llu is "
@@ -162,5 +167,6 @@ void vss_catalog_free(vss_catalog *cat)
 {
     free(cat->snapshots);
     free(cat->locations);
+    free(cat->blocks);
     memset(cat, 0, sizeof *cat);
 }

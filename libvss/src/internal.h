@@ -156,6 +156,8 @@ typedef struct vss_catalog {
     size_t nsnapshots;
     vss_catalog_location *locations;
     size_t nlocations;
+    uint64_t *blocks; /* volume offsets of the catalog's own blocks */
+    size_t nblocks;
 } vss_catalog;
 
 /* Decode the entries of one catalog block (header already checked) and

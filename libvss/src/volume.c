@@ -158,15 +158,42 @@ static const vss_catalog_location *find_location(const vss_catalog *cat,
     return found;
 }
 
-/* Diff-area extents on this volume: the block ranges of every store whose
- * location entry is in this volume's own catalog (its own stores, and the
- * stores of volumes that keep their diff area here). Merged and sorted. */
+static int add_extent(vss_extent **ext, size_t *n, size_t *cap,
+                      uint64_t start, uint64_t end)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        vss_extent *ne = vss_realloc(*ext, ncap * sizeof *ne);
+        if (!ne)
+            return VSS_ENOMEM;
+        *ext = ne;
+        *cap = ncap;
+    }
+    (*ext)[*n].start = start;
+    (*ext)[*n].end = end;
+    (*n)++;
+    return VSS_OK;
+}
+
+/* The shadow copy files on this volume, which read as zeros in its
+ * snapshots: the catalog's own blocks and the block ranges (the store
+ * files' extents) of every store whose location entry is in this volume's
+ * catalog (its own stores, and the stores of volumes that keep their diff
+ * area here). Windows also flags all of them not-in-use in every bitmap.
+ * Merged and sorted. */
 static int collect_diff_area(vss_volume *v, vss_error *err)
 {
     size_t i, j, n = 0, cap = 0;
     vss_extent *ext = NULL;
     uint64_t vol_size = vss_source_size(v->src);
     size_t stor_blocks = (size_t)(vol_size / VSS_BLOCK_SIZE);
+
+    for (i = 0; i < v->catalog.nblocks; i++)
+        if (add_extent(&ext, &n, &cap, v->catalog.blocks[i],
+                       v->catalog.blocks[i] + VSS_BLOCK_SIZE)) {
+            free(ext);
+            return vss_fail(err, VSS_ENOMEM, "diff area: out of memory");
+        }
 
     for (i = 0; i < v->catalog.nlocations; i++) {
         vss_block_range *r = NULL;
@@ -182,23 +209,13 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
             free(ext);
             return rc;
         }
-        for (j = 0; j < nr; j++) {
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                vss_extent *ne = vss_realloc(ext, ncap * sizeof *ne);
-                if (!ne) {
-                    free(r);
-                    free(ext);
-                    return vss_fail(err, VSS_ENOMEM,
-                                    "diff area: out of memory");
-                }
-                ext = ne;
-                cap = ncap;
+        for (j = 0; j < nr; j++)
+            if (add_extent(&ext, &n, &cap, r[j].volume_offset,
+                           r[j].volume_offset + r[j].size)) {
+                free(r);
+                free(ext);
+                return vss_fail(err, VSS_ENOMEM, "diff area: out of memory");
             }
-            ext[n].start = r[j].volume_offset;
-            ext[n].end = r[j].volume_offset + r[j].size;
-            n++;
-        }
         free(r);
     }
     if (n) {

@@ -1,0 +1,492 @@
+/*
+ * unit_test.c — tests of the decoders and of the read semantics on small
+ * volumes built in memory by this file's own writer (it shares no code with
+ * the library's decoders). Each check prints on failure; the last line is
+ * "N passed, N failed".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vss.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (cond) {                                                          \
+            passed++;                                                        \
+        } else {                                                             \
+            failed++;                                                        \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
+            printf(__VA_ARGS__);                                             \
+            printf("\n");                                                    \
+        }                                                                    \
+    } while (0)
+
+#define BS 16384u
+#define NBLOCKS 64u
+#define VOLSIZE ((size_t)NBLOCKS * BS)
+
+static const uint8_t VSSID[16] = {0x6b, 0x87, 0x08, 0x38, 0x76, 0xc1,
+                                  0x48, 0x4e, 0xb7, 0xae, 0x04, 0x04,
+                                  0x6e, 0x6c, 0xc7, 0x52};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The common 128-byte block header. */
+static void block_header(uint8_t *vol, uint64_t off, uint32_t type,
+                         uint64_t next)
+{
+    uint8_t *p = vol + off;
+    memcpy(p, VSSID, 16);
+    put32(p + 16, 1);
+    put32(p + 20, type);
+    put64(p + 32, off);
+    put64(p + 40, next);
+}
+
+typedef struct desc {
+    uint64_t orig, rel, data;
+    uint32_t flags, bitmap;
+} desc;
+
+typedef struct store_spec {
+    uint8_t guid_byte;
+    uint64_t flags;           /* catalog flags */
+    const desc *descs;
+    int ndescs;
+    const int *unused;        /* not-in-use block numbers, -1 terminated */
+    uint64_t range_start, range_size; /* block range (diff area) */
+} store_spec;
+
+/* Layout: header at 0x1E00, catalog at block 2, store k's metadata at
+ * blocks 4+4k (header, list, ranges, bitmap), data blocks chosen by tests
+ * (>= 24), live pattern elsewhere. */
+static uint8_t *build_volume(const store_spec *stores, int n)
+{
+    uint8_t *vol = calloc(1, VOLSIZE);
+    uint64_t cat = 2 * BS;
+    int k;
+
+    /* Live data: every sector holds its own volume offset and 'L'. */
+    for (size_t off = 0; off < VOLSIZE; off += 512) {
+        memset(vol + off, 'L', 512);
+        put64(vol + off, off);
+    }
+    memset(vol, 0, 3 * BS);
+    for (k = 0; k < n; k++)
+        memset(vol + (4 + 4 * k) * (size_t)BS, 0, 4 * BS);
+
+    memcpy(vol + 0x1E00, VSSID, 16);
+    put32(vol + 0x1E00 + 16, 1);
+    put32(vol + 0x1E00 + 20, 1);
+    put64(vol + 0x1E00 + 24, 0x1E00);
+    put64(vol + 0x1E00 + 32, 0x1E00);
+    put64(vol + 0x1E00 + 48, cat);
+    memset(vol + 0x1E00 + 64, 0xAA, 16); /* volume GUID */
+    memset(vol + 0x1E00 + 80, 0xAA, 16); /* storage GUID: local */
+
+    block_header(vol, cat, 2, 0);
+    for (k = 0; k < n; k++) {
+        const store_spec *s = &stores[k];
+        uint8_t *e2 = vol + cat + 128 + (size_t)k * 256;
+        uint8_t *e3 = e2 + 128;
+        uint64_t base = (4 + 4 * (uint64_t)k) * BS;
+        int i;
+        put64(e2, 2);
+        put64(e2 + 8, VOLSIZE);
+        memset(e2 + 16, s->guid_byte, 16);
+        put64(e2 + 32, (uint64_t)k + 1);
+        put64(e2 + 40, s->flags);
+        put64(e2 + 48, 132041653814843750ULL + (uint64_t)k);
+        put64(e3, 3);
+        put64(e3 + 8, base + BS);
+        memset(e3 + 16, s->guid_byte, 16);
+        put64(e3 + 32, base);
+        put64(e3 + 40, base + 2 * BS);
+        put64(e3 + 48, base + 3 * BS);
+
+        block_header(vol, base, 4, 0);
+        memset(vol + base + 128 + 16, s->guid_byte + 1, 16); /* copy ID */
+        put32(vol + base + 128 + 56, 0x0002001d);
+        put32(vol + base + 128 + 64, 4); /* "PC" */
+        vol[base + 128 + 66] = 'P';
+        vol[base + 128 + 68] = 'C';
+
+        block_header(vol, base + BS, 3, 0);
+        for (i = 0; i < s->ndescs; i++) {
+            uint8_t *d = vol + base + BS + 128 + (size_t)i * 32;
+            put64(d, s->descs[i].orig);
+            put64(d + 8, s->descs[i].rel);
+            put64(d + 16, s->descs[i].data);
+            put32(d + 24, s->descs[i].flags);
+            put32(d + 28, s->descs[i].bitmap);
+        }
+        block_header(vol, base + 2 * BS, 5, 0);
+        if (s->range_size) {
+            put64(vol + base + 2 * BS + 128, s->range_start);
+            put64(vol + base + 2 * BS + 136, 0);
+            put64(vol + base + 2 * BS + 144, s->range_size);
+        }
+        block_header(vol, base + 3 * BS, 6, 0);
+        for (i = 0; s->unused && s->unused[i] >= 0; i++)
+            vol[base + 3 * BS + 128 + s->unused[i] / 8] |=
+                (uint8_t)(1u << (s->unused[i] % 8));
+    }
+    return vol;
+}
+
+/* Fill a store data block with a recognisable pattern. */
+static void data_block(uint8_t *vol, uint64_t block, char tag)
+{
+    memset(vol + block * BS, tag, BS);
+}
+
+typedef struct opened {
+    vss_source *src;
+    vss_volume *vol;
+} opened;
+
+static int open_mem(uint8_t *vol, opened *o)
+{
+    vss_error e = {0};
+    if (vss_source_open_memory(vol, VOLSIZE, "mem", &o->src, &e) ||
+        vss_volume_open(o->src, &o->vol, &e)) {
+        printf("open failed: %s\n", e.message);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_mem(opened *o)
+{
+    vss_volume_close(o->vol);
+    vss_source_release(o->src);
+}
+
+/* Read one sector of snapshot idx and describe it: 'L'ive (with its
+ * offset check), a store tag letter, or '0' for zeros. */
+static char sector_kind(vss_volume *v, int idx, vss_fill fill, uint64_t off)
+{
+    vss_snapshot *s;
+    uint8_t buf[512];
+    vss_error e = {0};
+    if (vss_snapshot_open(v, idx, fill, &s, &e))
+        return '!';
+    if (vss_snapshot_read_at(s, buf, 512, off, &e) != 512) {
+        vss_snapshot_close(s);
+        return '!';
+    }
+    vss_snapshot_close(s);
+    if (buf[8] == 'L') {
+        uint64_t at = 0;
+        for (int i = 0; i < 8; i++)
+            at |= (uint64_t)buf[i] << (8 * i);
+        return at == off ? 'L' : '?';
+    }
+    for (int i = 0; i < 512; i++)
+        if (buf[i] != buf[0])
+            return '?';
+    return buf[0] ? (char)buf[0] : '0';
+}
+
+static int keep_run(const vss_run *run, void *user)
+{
+    *(vss_run *)user = *run;
+    return 0;
+}
+
+/* The provenance class of the byte at off of snapshot idx. */
+static vss_class class_at(vss_volume *v, int idx, vss_fill fill, uint64_t off)
+{
+    vss_snapshot *s;
+    vss_run r = {0};
+    if (vss_snapshot_open(v, idx, fill, &s, NULL))
+        return (vss_class)-1;
+    vss_snapshot_map(s, off, 1, keep_run, &r, NULL);
+    vss_snapshot_close(s);
+    return r.cls;
+}
+
+static void test_formatting(void)
+{
+    char g[37], t[32];
+    const uint8_t guid[16] = {0x33, 0xa1, 0xe5, 0x12, 0x22, 0x87, 0xe9, 0x11,
+                              0x91, 0x78, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    vss_guid_format(guid, g);
+    CHECK(strcmp(g, "12e5a133-8722-11e9-9178-525400123456") == 0, "guid %s", g);
+    vss_filetime_format(132041653814843750ULL, t);
+    CHECK(strcmp(t, "2019-06-04T23:43:01.4843750Z") == 0, "time %s", t);
+    vss_filetime_format(0, t);
+    CHECK(strcmp(t, "1601-01-01T00:00:00.0000000Z") == 0, "time0 %s", t);
+    vss_filetime_format(UINT64_MAX, t);
+    CHECK(strlen(t) > 20, "max time %s", t);
+}
+
+static void test_stacking_and_bitmaps(void)
+{
+    /* Store 1 (older) copied block 31; store 2 copied 30 and 31. */
+    const desc d1[] = {{31 * BS, 0, 24 * BS, 0, 0}};
+    const desc d2[] = {{30 * BS, 0, 25 * BS, 0, 0}, {31 * BS, BS, 26 * BS, 0, 0}};
+    const int unused1[] = {40, 41, -1}, unused2[] = {41, 42, -1};
+    store_spec st[2] = {{0x11, 0x40, d1, 1, unused1, 0, 0},
+                        {0x22, 0x40, d2, 2, unused2, 0, 0}};
+    uint8_t *vol = build_volume(st, 2);
+    opened o;
+    data_block(vol, 24, 'a');
+    data_block(vol, 25, 'b');
+    data_block(vol, 26, 'c');
+    if (open_mem(vol, &o)) {
+        failed++;
+        free(vol);
+        return;
+    }
+    CHECK(vss_volume_snapshot_count(o.vol) == 2, "count");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 31 * BS) == 'a', "s1 b31");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 30 * BS + 512) == 'b',
+          "s1 b30 through store 2");
+    CHECK(sector_kind(o.vol, 2, VSS_FILL_WINDOWS, 31 * BS) == 'c', "s2 b31");
+    CHECK(sector_kind(o.vol, 2, VSS_FILL_WINDOWS, 29 * BS) == 'L', "s2 live");
+    CHECK(class_at(o.vol, 1, VSS_FILL_WINDOWS, 29 * BS) == VSS_CLASS_LIVE,
+          "class live");
+    CHECK(class_at(o.vol, 1, VSS_FILL_WINDOWS, 31 * BS) == VSS_CLASS_STORE,
+          "class store");
+    /* Block 40 not in use for store 1 only; without 0x400 reads live but is
+     * stale; with fill=zero reads zeros. */
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 40 * BS) == 'L', "40 win");
+    CHECK(class_at(o.vol, 1, VSS_FILL_WINDOWS, 40 * BS) == VSS_CLASS_STALE,
+          "40 stale");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_ZERO, 40 * BS) == '0', "40 zero");
+    CHECK(class_at(o.vol, 1, VSS_FILL_ZERO, 40 * BS) == VSS_CLASS_ZERO,
+          "40 class zero");
+    /* Block 42 not in use for the newest store only: snapshot 1 passes
+     * through store 2 and ends at the live volume via its bitmap. */
+    CHECK(class_at(o.vol, 2, VSS_FILL_WINDOWS, 42 * BS) == VSS_CLASS_STALE,
+          "42 s2 stale");
+    CHECK(class_at(o.vol, 2, VSS_FILL_WINDOWS, 43 * BS) == VSS_CLASS_LIVE,
+          "43 live");
+    close_mem(&o);
+    free(vol);
+
+    /* The same with Windows 8+ catalog flag 0x400: zeros. */
+    st[0].flags = st[1].flags = 0x440;
+    vol = build_volume(st, 2);
+    data_block(vol, 24, 'a');
+    if (open_mem(vol, &o) == 0) {
+        CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 40 * BS) == '0',
+              "0x400 zero");
+        CHECK(class_at(o.vol, 1, VSS_FILL_WINDOWS, 40 * BS) == VSS_CLASS_ZERO,
+              "0x400 class");
+        CHECK(sector_kind(o.vol, 2, VSS_FILL_WINDOWS, 42 * BS) == '0',
+              "0x400 newest zero");
+        CHECK(sector_kind(o.vol, 1, VSS_FILL_LIVE, 40 * BS) == 'L',
+              "fill live");
+        CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 31 * BS) == 'a',
+              "store wins over bitmap");
+        close_mem(&o);
+    } else {
+        failed++;
+    }
+    free(vol);
+}
+
+static void test_overlay_forwarder_diff_area(void)
+{
+    /* Store 1: overlay on block 32 (sectors 0 and 1), forwarder 33 -> 34,
+     * regular entry for 35 followed by an overlay (sector 31). Store 2:
+     * regular copy of 34 and of 32. Diff area: blocks 50-51. */
+    const desc d1[] = {{32 * BS, 0, 27 * BS, 2, 0x3},
+                       {33 * BS, 34 * BS, 0, 1, 0},
+                       {35 * BS, 0, 28 * BS, 0, 0},
+                       {35 * BS, 0, 29 * BS, 2, 0x80000000u}};
+    const desc d2[] = {{34 * BS, 0, 30 * BS, 0, 0}, {32 * BS, 0, 31 * BS, 0, 0}};
+    store_spec st[2] = {{0x11, 0x40, d1, 4, NULL, 50 * BS, 2 * BS},
+                        {0x22, 0x40, d2, 2, NULL, 0, 0}};
+    uint8_t *vol = build_volume(st, 2);
+    opened o;
+    data_block(vol, 27, 'o');
+    data_block(vol, 28, 'r');
+    data_block(vol, 29, 'p');
+    data_block(vol, 30, 'f');
+    data_block(vol, 31, 'g');
+    if (open_mem(vol, &o)) {
+        failed++;
+        free(vol);
+        return;
+    }
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 32 * BS) == 'o', "ov s0");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 32 * BS + 512) == 'o',
+          "ov s1");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 32 * BS + 1024) == 'g',
+          "under overlay: the newer store's copy");
+    CHECK(sector_kind(o.vol, 2, VSS_FILL_WINDOWS, 32 * BS) == 'g',
+          "overlay of store 1 ignored from snapshot 2");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 33 * BS) == 'f',
+          "forwarder to the next store's block 34");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 35 * BS) == 'r', "reg");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 35 * BS + 31 * 512) == 'p',
+          "overlay after regular");
+    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 50 * BS) == '0',
+          "diff area zero");
+    CHECK(class_at(o.vol, 2, VSS_FILL_WINDOWS, 51 * BS + 100) ==
+              VSS_CLASS_ZERO,
+          "diff area zero in every snapshot");
+    /* Unaligned read spanning blocks equals the concatenation. */
+    {
+        vss_snapshot *s;
+        uint8_t big[3 * BS], one[BS];
+        int ok = 1;
+        vss_snapshot_open(o.vol, 1, VSS_FILL_WINDOWS, &s, NULL);
+        CHECK(vss_snapshot_read_at(s, big, sizeof big - 1000, 31 * BS + 1000,
+                                   NULL) == (int64_t)(sizeof big - 1000),
+              "long read");
+        for (int b = 0; b < 3 && ok; b++) {
+            vss_snapshot_read_at(s, one, BS, (31 + (uint64_t)b) * BS, NULL);
+            for (size_t i = 0; i < BS; i++) {
+                size_t at = (size_t)b * BS + i;
+                if (at < 1000 || at - 1000 >= sizeof big - 1000)
+                    continue;
+                if (big[at - 1000] != one[i])
+                    ok = 0;
+            }
+        }
+        CHECK(ok, "unaligned read matches block reads");
+        CHECK(vss_snapshot_read_at(s, one, BS, VOLSIZE - 10, NULL) == 10,
+              "short at end");
+        CHECK(vss_snapshot_read_at(s, one, BS, VOLSIZE, NULL) == 0, "eof");
+        vss_snapshot_close(s);
+    }
+    close_mem(&o);
+    free(vol);
+}
+
+static void test_hostile_headers(void)
+{
+    const desc d1[] = {{31 * BS, 0, 24 * BS, 0, 0}};
+    store_spec st[1] = {{0x11, 0x40, d1, 1, NULL, 0, 0}};
+    uint8_t *vol = build_volume(st, 1);
+    vss_source *src;
+    vss_volume *v;
+    vss_error e = {0};
+    int rc;
+
+    /* Catalog pointing at itself via next offset: ends, not a hang. */
+    put64(vol + 2 * BS + 40, 2 * BS);
+    vss_source_open_memory(vol, VOLSIZE, "mem", &src, NULL);
+    rc = vss_volume_open(src, &v, &e);
+    CHECK(rc == 0, "self-loop catalog tolerated: %s", e.message);
+    if (!rc)
+        vss_volume_close(v);
+    /* A two-block loop is corrupt. */
+    memset(vol + 3 * BS, 0, BS);
+    block_header(vol, 3 * BS, 2, 2 * BS);
+    put64(vol + 2 * BS + 40, 3 * BS);
+    rc = vss_volume_open(src, &v, &e);
+    CHECK(rc == VSS_ECORRUPT && strstr(e.message, "loop"), "loop: %d %s", rc,
+          e.message);
+    put64(vol + 2 * BS + 40, 0);
+    /* Block list entry with data past the end. */
+    put64(vol + 5 * BS + 128 + 16, (uint64_t)VOLSIZE + BS);
+    rc = vss_volume_open(src, &v, &e);
+    CHECK(rc == VSS_ECORRUPT && strstr(e.message, "past the end"),
+          "data past end: %s", e.message);
+    put64(vol + 5 * BS + 128 + 16, 24 * BS);
+    /* Unknown descriptor flags. */
+    put32(vol + 5 * BS + 128 + 24, 0x100);
+    rc = vss_volume_open(src, &v, &e);
+    CHECK(rc == VSS_ECORRUPT && strstr(e.message, "flags"), "flags: %s",
+          e.message);
+    put32(vol + 5 * BS + 128 + 24, 0);
+    /* Wrong record type for the store header. */
+    put32(vol + 4 * BS + 20, 6);
+    rc = vss_volume_open(src, &v, &e);
+    CHECK(rc == VSS_ECORRUPT && strstr(e.message, "store header"),
+          "type: %s", e.message);
+    put32(vol + 4 * BS + 20, 4);
+    /* Zeroed header: no VSS, zero snapshots, not an error. */
+    memset(vol + 0x1E00, 0, 512);
+    rc = vss_volume_open(src, &v, &e);
+    CHECK(rc == 0 && !vss_volume_has_vss(v) &&
+              vss_volume_snapshot_count(v) == 0,
+          "zeroed header");
+    if (!rc)
+        vss_volume_close(v);
+    vss_source_release(src);
+    /* Truncated image: the catalog lies past the end. */
+    {
+        uint8_t *v2 = build_volume(st, 1);
+        vss_source_open_memory(v2, 2 * BS + 100, "short", &src, NULL);
+        rc = vss_volume_open(src, &v, &e);
+        CHECK(rc == VSS_EIO && strstr(e.message, "catalog block"),
+              "truncated: %d %s", rc, e.message);
+        vss_source_release(src);
+        free(v2);
+    }
+    free(vol);
+}
+
+static void test_partitions(void)
+{
+    uint8_t *disk = calloc(1, 4 << 20);
+    vss_source *src;
+    vss_partition *p;
+    size_t n;
+    vss_error e = {0};
+    /* MBR: partition 1 at sector 2048, an extended partition at 4096 with
+     * one logical at +1 sector. */
+    disk[510] = 0x55;
+    disk[511] = 0xAA;
+    disk[446 + 4] = 0x07;
+    put32(disk + 446 + 8, 2048);
+    put32(disk + 446 + 12, 1024);
+    disk[462 + 4] = 0x05;
+    put32(disk + 462 + 8, 4096);
+    put32(disk + 462 + 12, 2048);
+    disk[4096 * 512 + 510] = 0x55;
+    disk[4096 * 512 + 511] = 0xAA;
+    disk[4096 * 512 + 446 + 4] = 0x07;
+    put32(disk + 4096 * 512 + 446 + 8, 1);
+    put32(disk + 4096 * 512 + 446 + 12, 100);
+    memcpy(disk + 2048 * 512 + 3, "NTFS    ", 8);
+    put32(disk + 2048 * 512 + 11, 512 | (8 << 16));
+    disk[2048 * 512 + 510] = 0x55;
+    disk[2048 * 512 + 511] = 0xAA;
+    vss_source_open_memory(disk, 4 << 20, "disk", &src, NULL);
+    CHECK(vss_disk_scan(src, &p, &n, &e) == 0 && n == 2, "mbr scan %zu %s", n,
+          e.message);
+    if (n == 2) {
+        CHECK(p[0].offset == 2048 * 512 && p[0].is_ntfs, "p1");
+        CHECK(p[1].offset == 4097 * 512 && p[1].number == 5, "logical");
+    }
+    vss_partitions_free(p);
+    /* EBR that links to itself: a loop, reported. */
+    disk[4096 * 512 + 462 + 4] = 0x05;
+    put32(disk + 4096 * 512 + 462 + 8, 0);
+    put32(disk + 4096 * 512 + 462 + 8, 0);
+    CHECK(vss_disk_scan(src, &p, &n, &e) == 0, "ebr link 0 ends chain");
+    vss_partitions_free(p);
+    vss_source_release(src);
+    free(disk);
+}
+
+int main(void)
+{
+    test_formatting();
+    test_stacking_and_bitmaps();
+    test_overlay_forwarder_diff_area();
+    test_hostile_headers();
+    test_partitions();
+    printf("unit: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
