@@ -31,7 +31,12 @@ VSSINFO = $(BUILD)/vssinfo
 
 TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff
 
-.PHONY: all test test-bins testimages asan fuzz bench install clean
+.PHONY: all deps example test test-bins testimages asan fuzz bench install clean
+
+# Debian packages the build, the tests and the peers we compare with need.
+DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
+  libvshadow-dev libvshadow-utils libbfio-dev ntfs-3g ntfs-3g-dev \
+  libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq
 
 # vssmount reuses vssinfo's volume discovery (volumes.c).
 VSSMOUNT_SRC = $(wildcard vssmount/*.c)
@@ -80,6 +85,28 @@ $(BUILD)/tests/vshadow_diff: tests/vshadow_diff.c $(LIB_A)
 
 test: all test-bins
 	bash tests/run
+
+# Install what the build and the tests need (Debian; run as root or with
+# sudo available). Skips apt-get when everything is already there.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing:" $$missing; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	else echo "dependencies already installed"; fi
+
+# The README's first command: vssinfo on the bundled example image.
+EXAMPLE = $(BUILD)/example/example.img
+$(EXAMPLE): testimages/example/example.img.gz
+	@mkdir -p $(dir $@)
+	gzip -dc $< > $@
+
+example: all $(EXAMPLE)
+	$(VSSINFO) $(EXAMPLE)
+	@echo; echo "== provenance of snapshot 1 (first 20 runs): vssinfo --map 1"
+	@$(VSSINFO) --map 1 $(EXAMPLE) | head -20
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang \
