@@ -34,7 +34,11 @@ static void run_create(gen *g, const op *o)
         free(bm);
         if (found == UINT64_MAX)
             die("line %d: no aligned free space for %s", o->line, o->path);
-        fs_alloc_hint(v, found);
+        uint8_t *buf = xcalloc(1, size + 1);
+        pattern_fill(&o->data, 0, buf, size);
+        fs_create_at(v, o->path, buf, size, found);
+        free(buf);
+        return;
     }
     if (o->fragments > 1 && size) {
         /* interleave with filler files, then delete them: the file ends up
@@ -186,8 +190,11 @@ typedef struct {
 static void summarize(gen *g, int k, FILE *tsv, snapsum *ss)
 {
     memset(ss, 0, sizeof *ss);
-    hasher *hw = g->sc->volume_hashes ? hasher_new() : NULL;
-    hasher *hu = g->sc->volume_hashes ? hasher_new() : NULL;
+    /* with flag 0x400 the Windows view already has zeros where the
+     * in-use-only view does: one hash serves both */
+    int same = (g->st[k - 1].cat_flags & 0x400) != 0;
+    hasher *hw = g->sc->volume_hashes ? hasher_new(0) : NULL;
+    hasher *hu = g->sc->volume_hashes && !same ? hasher_new(0) : NULL;
     static const uint8_t zero[VSS_BLOCK];
     uint8_t blk[VSS_BLOCK];
     for (uint64_t b = 0; b < g->nblocks; b++) {
@@ -195,10 +202,10 @@ static void summarize(gen *g, int k, FILE *tsv, snapsum *ss)
         ss->count[r.kind]++;
         ss->overlay += (uint64_t)r.overlay;
         int notinuse = r.kind == SRC_NOTINUSE || r.kind == SRC_VSSFILE;
-        if (hw) {
+        if (hw)
             hasher_update(hw, blk, VSS_BLOCK);
+        if (hu)
             hasher_update(hu, notinuse ? zero : blk, VSS_BLOCK);
-        }
         if (tsv) {
             char h[65];
             sha256_hex(blk, VSS_BLOCK, h);
@@ -210,10 +217,12 @@ static void summarize(gen *g, int k, FILE *tsv, snapsum *ss)
                 die("cannot write the block list");
         }
     }
-    if (hw) {
+    if (hw)
         hasher_final(hw, ss->sha, NULL);
+    if (hu)
         hasher_final(hu, ss->sha_inuse, NULL);
-    }
+    else if (hw)
+        memcpy(ss->sha_inuse, ss->sha, sizeof ss->sha);
 }
 
 static void write_manifest(gen *g, const char *outdir, const placement *pl)

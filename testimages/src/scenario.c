@@ -133,19 +133,22 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         o.seconds = strtoull(tok[1], NULL, 0);
         goto add;
     }
+    /* "{i}" -> iteration number, in every word */
+    static char subst[MAX_TOK][512];
+    for (int t = 1; t < n; t++) {
+        const char *src = tok[t];
+        size_t bl = 0;
+        while (*src && bl + 24 < sizeof subst[t]) {
+            if (!strncmp(src, "{i}", 3)) { bl += (size_t)snprintf(subst[t] + bl, sizeof subst[t] - bl, "%d", iter); src += 3; }
+            else subst[t][bl++] = *src++;
+        }
+        subst[t][bl] = 0;
+        tok[t] = subst[t];
+    }
     if (o.kind != OP_SNAPSHOT) {
         if (n < 2 || tok[1][0] != '/')
             fail(w, "expected an absolute path after", tok[0]);
-        /* "{i}" -> iteration number */
-        char buf[512];
-        const char *src = tok[1];
-        size_t bl = 0;
-        while (*src && bl + 24 < sizeof buf) {
-            if (!strncmp(src, "{i}", 3)) { bl += (size_t)snprintf(buf + bl, sizeof buf - bl, "%d", iter); src += 3; }
-            else buf[bl++] = *src++;
-        }
-        buf[bl] = 0;
-        o.path = xstrdup(buf);
+        o.path = xstrdup(tok[1]);
         i = 2;
     }
     /* content seed: scenario seed, line and iteration, so each write differs */

@@ -223,14 +223,17 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
 
 struct hasher { EVP_MD_CTX *sha, *md5; };
 
-hasher *hasher_new(void)
+hasher *hasher_new(int with_md5)
 {
     hasher *h = xcalloc(1, sizeof *h);
     h->sha = EVP_MD_CTX_new();
-    h->md5 = EVP_MD_CTX_new();
-    if (!h->sha || !h->md5 || EVP_DigestInit_ex(h->sha, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestInit_ex(h->md5, EVP_md5(), NULL) != 1)
-        die("cannot initialise SHA-256/MD5 (OpenSSL)");
+    if (!h->sha || EVP_DigestInit_ex(h->sha, EVP_sha256(), NULL) != 1)
+        die("cannot initialise SHA-256 (OpenSSL)");
+    if (with_md5) {
+        h->md5 = EVP_MD_CTX_new();
+        if (!h->md5 || EVP_DigestInit_ex(h->md5, EVP_md5(), NULL) != 1)
+            die("cannot initialise MD5 (OpenSSL)");
+    }
     return h;
 }
 
@@ -253,10 +256,12 @@ void hasher_final(hasher *h, char sha[65], char md5[33])
     if (EVP_DigestFinal_ex(h->sha, d, &n) != 1)
         die("hash final failed");
     tohex(d, n, sha);
-    if (EVP_DigestFinal_ex(h->md5, d, &n) != 1)
-        die("hash final failed");
-    if (md5)
-        tohex(d, n, md5);
+    if (h->md5) {
+        if (EVP_DigestFinal_ex(h->md5, d, &n) != 1)
+            die("hash final failed");
+        if (md5)
+            tohex(d, n, md5);
+    }
     EVP_MD_CTX_free(h->sha);
     EVP_MD_CTX_free(h->md5);
     free(h);

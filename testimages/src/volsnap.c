@@ -361,7 +361,7 @@ static void file_ranges(gen *g, int k, const fileinfo *fi, snapfile *sf)
 
 static void hash_file(gen *g, store *s, snapfile *sf, const uint8_t *data)
 {
-    hasher *h = hasher_new();
+    hasher *h = hasher_new(1);
     hasher_update(h, data, sf->size);
     hasher_final(h, sf->sha256, sf->md5);
     if (!sf->nranges) {
@@ -680,8 +680,7 @@ void vs_move(gen *g, const op *o)
     uint64_t lcn = find_run(g, v, bm, ncl, avoid);
     free(bm);
     free(avoid);
-    fs_alloc_hint(v, lcn);
-    fs_write_buf(v, o->path, 0, old.data, old.size, 1);
+    fs_create_at(v, o->path, old.data, old.size, lcn);
     fileinfo neu;
     fs_info(v, o->path, &neu, 0);
     vvol_umount(v);
@@ -771,8 +770,20 @@ void vs_recover(gen *g, const op *o)
         if (s->truth)
             s->truth[b] = fasthash64(blk, VSS_BLOCK);
     }
-    /* the snapshot's file now holds the recovered bytes */
-    memcpy(fi.data + o->offset, nd, o->size);
+    /* the snapshot's file now holds the recovered bytes: read it back
+     * through the reference reader (earlier recover writes included) */
+    uint8_t fb[VSS_BLOCK];
+    for (int i = 0; i < fi.next; i++) {
+        const extent *e = &fi.ext[i];
+        if (e->lcn == LCN_NONE)
+            continue;
+        for (uint64_t c = 0; c < e->len && (e->vcn + c) * cl < fi.size; c++) {
+            uint64_t voff = (e->lcn + c) * cl, fo = (e->vcn + c) * cl;
+            vs_read_block(g, N, voff / VSS_BLOCK, fb);
+            uint64_t n = fi.size - fo < cl ? fi.size - fo : cl;
+            memcpy(fi.data + fo, fb + voff % VSS_BLOCK, n);
+        }
+    }
     for (int i = 0; i < s->nfiles; i++)
         if (!strcmp(s->files[i].path, o->path))
             hash_file(g, s, &s->files[i], fi.data);

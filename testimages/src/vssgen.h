@@ -64,7 +64,7 @@ extern uint64_t g_clock_ft;         /* the fake clock libntfs-3g sees */
 
 /* Hashing (OpenSSL EVP underneath). */
 typedef struct hasher hasher;
-hasher *hasher_new(void);           /* SHA-256 + MD5 in parallel */
+hasher *hasher_new(int with_md5);  /* SHA-256, and MD5 in parallel if asked */
 void hasher_update(hasher *h, const void *p, size_t n);
 void hasher_final(hasher *h, char sha256_hex[65], char md5_hex[33]);
 void sha256_hex(const void *p, size_t n, char out[65]);
