@@ -166,7 +166,10 @@ found_volume *volumes_pick(volume_set *set, int64_t override_offset,
                 return fv;
             continue;
         }
-        if (fv->vol && vss_volume_snapshot_count(fv->vol) > 0) {
+        /* A volume whose shadow copy metadata failed to open is a
+         * candidate too, so that its error is what the user sees. */
+        if ((fv->vol && vss_volume_snapshot_count(fv->vol) > 0) ||
+            (!fv->vol && fv->open_rc && fv->part.is_ntfs)) {
             size_t l = strlen(list);
             snprintf(list + l, sizeof list - l, "%s%llu", nwith ? ", " : "",
                      (unsigned long long)fv->part.offset);
