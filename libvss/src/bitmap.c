@@ -9,30 +9,32 @@
 #include "internal.h"
 
 int vss_bitmap_read(vss_source *src, uint64_t offset, uint64_t nbits,
-                    uint8_t **out, vss_error *err)
+                    uint8_t **out, uint64_t *have_bits, vss_error *err)
 {
     const size_t per_block = VSS_BLOCK_SIZE - VSS_BLOCK_HEADER_SIZE;
-    size_t nbytes = (size_t)((nbits + 7) / 8), have = 0;
+    uint64_t nbytes = nbits / 8 + (nbits % 8 != 0);
+    size_t have = 0;
     /* Never follow the chain further than the volume needs (plus one block
-     * so that a loop is still seen as such). */
-    vss_chain chain = {NULL, 0, 0, nbytes / per_block + 2, "bitmap block"};
-    uint8_t *block, *bm;
+     * so that a loop is still seen as such). The buffer grows with the
+     * blocks read: a giant volume size in a hostile catalog costs nothing
+     * unless the chain on disk is that long too. */
+    vss_chain chain = {NULL, 0, 0,
+                       (size_t)(nbytes / per_block + 2 < SIZE_MAX / 2
+                                    ? nbytes / per_block + 2
+                                    : SIZE_MAX / 2),
+                       "bitmap block"};
+    uint8_t *block, *bm = NULL;
     int rc = VSS_OK;
 
     *out = NULL;
-    if (nbits / 8 > SIZE_MAX / 2)
-        return vss_fail(err, VSS_ENOMEM, "bitmap: %llu bits is too large",
-                        (unsigned long long)nbits);
+    *have_bits = 0;
     block = vss_malloc(VSS_BLOCK_SIZE);
-    bm = vss_calloc(nbytes ? nbytes : 1, 1);
-    if (!block || !bm) {
-        free(block);
-        free(bm);
+    if (!block)
         return vss_fail(err, VSS_ENOMEM, "bitmap: out of memory");
-    }
     while (offset != 0 && have < nbytes) {
         vss_block_header bh;
         size_t take;
+        uint8_t *nb;
         if ((rc = vss_chain_visit(&chain, offset, err)) ||
             (rc = vss_read_exact(src, block, VSS_BLOCK_SIZE, offset,
                                  "bitmap block", err)) ||
@@ -42,7 +44,13 @@ int vss_bitmap_read(vss_source *src, uint64_t offset, uint64_t nbits,
             break;
         if (bh.own_offset != offset)
             break;
-        take = nbytes - have < per_block ? nbytes - have : per_block;
+        take = nbytes - have < per_block ? (size_t)(nbytes - have) : per_block;
+        nb = vss_realloc(bm, have + take);
+        if (!nb) {
+            rc = vss_fail(err, VSS_ENOMEM, "bitmap: out of memory");
+            break;
+        }
+        bm = nb;
         memcpy(bm + have, block + VSS_BLOCK_HEADER_SIZE, take);
         have += take;
         if (bh.next_offset % VSS_BLOCK_SIZE) {
@@ -61,10 +69,17 @@ int vss_bitmap_read(vss_source *src, uint64_t offset, uint64_t nbits,
         free(bm);
         return rc;
     }
-    /* Bits past the last bitmap block stay 0: in use. The final byte's
+    if (!bm) {
+        /* No block: every bit reads 0 (in use); callers test bm != NULL. */
+        bm = vss_calloc(1, 1);
+        if (!bm)
+            return vss_fail(err, VSS_ENOMEM, "bitmap: out of memory");
+    }
+    /* Bits past the last bitmap block read 0: in use. The final byte's
      * spare bits are cleared so counts stay exact. */
-    if (nbits % 8)
-        bm[nbytes - 1] &= (uint8_t)((1u << (nbits % 8)) - 1);
+    *have_bits = (uint64_t)have * 8 < nbits ? (uint64_t)have * 8 : nbits;
+    if (have && *have_bits % 8)
+        bm[have - 1] &= (uint8_t)((1u << (*have_bits % 8)) - 1);
     *out = bm;
     return VSS_OK;
 }

@@ -238,9 +238,12 @@ VSS_HIDDEN int vss_block_ranges_read(vss_source *src, uint64_t offset,
 /* ---- bitmaps (bitmap.c) ---------------------------------------------------- */
 
 /* Read a bitmap chain: nbits bits (one per 16 KiB block). Bits missing
- * because the chain is short read as 0 (in use). */
+ * because the chain is short read as 0 (in use): only the bits the chain
+ * holds are kept, *have_bits of them (<= nbits), so memory follows the
+ * blocks on disk and not a volume size taken from the catalog. */
 VSS_HIDDEN int vss_bitmap_read(vss_source *src, uint64_t offset,
                                uint64_t nbits, uint8_t **out,
+                               uint64_t *have_bits,
                                vss_error *err);
 
 static inline int bitmap_test(const uint8_t *bm, uint64_t nbits, uint64_t i)

@@ -19,6 +19,8 @@ typedef struct vss_store {
     uint64_t nbits;             /* one per 16 KiB block of volume_size */
     uint8_t *bitmap;            /* current bitmap */
     uint8_t *prev_bitmap;       /* previous bitmap or NULL */
+    uint64_t bitmap_bits;       /* bits the bitmap chains hold (<= nbits); */
+    uint64_t prev_bits;         /* the rest read 0 (in use) */
     vss_block_range *ranges;    /* the store file's own extents */
     size_t nranges;
     uint64_t store_size;        /* sum of the range sizes */
@@ -51,9 +53,9 @@ VSS_HIDDEN void vss_volume_retain(vss_volume *v);
 static inline int store_not_in_use(const vss_store *st, uint64_t off)
 {
     uint64_t i = off / VSS_BLOCK_SIZE;
-    if (!bitmap_test(st->bitmap, st->nbits, i))
+    if (!bitmap_test(st->bitmap, st->bitmap_bits, i))
         return 0;
-    return !st->prev_bitmap || bitmap_test(st->prev_bitmap, st->nbits, i);
+    return !st->prev_bitmap || bitmap_test(st->prev_bitmap, st->prev_bits, i);
 }
 
 #endif

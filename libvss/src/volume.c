@@ -108,14 +108,14 @@ static int store_load(vss_volume *v, vss_store *st,
     st->nbits = vol_blocks;
     if (loc->bitmap_offset) {
         rc = vss_bitmap_read(stor, loc->bitmap_offset, st->nbits, &st->bitmap,
-                             err);
+                             &st->bitmap_bits, err);
         if (rc)
             return rc;
-        st->not_in_use = popcount_bits(st->bitmap, st->nbits);
+        st->not_in_use = popcount_bits(st->bitmap, st->bitmap_bits);
     }
     if (loc->previous_bitmap_offset) {
         rc = vss_bitmap_read(stor, loc->previous_bitmap_offset, st->nbits,
-                             &st->prev_bitmap, err);
+                             &st->prev_bitmap, &st->prev_bits, err);
         if (rc)
             return rc;
     }
