@@ -116,6 +116,18 @@ def relocate(blocks):
     return trim(bytes(out))
 
 
+def cut_chain(blocks, n):
+    """The first n blocks of a chain, the last one ending it (next = 0): a
+    bitmap cut short reads as "in use" past its end."""
+    out = list(blocks[:n])
+    if out and len(blocks) > n:
+        off, b = out[-1]
+        b = bytearray(b)
+        struct.pack_into("<Q", b, 40, 0)
+        out[-1] = (off, bytes(b))
+    return out
+
+
 def sparse(size, chunks):
     out = bytearray(struct.pack("<Q", size))
     for off, b in chunks:
@@ -187,8 +199,8 @@ def main():
                                    trim(st["header"][0][1]))
             if keep:
                 chunks += st["header"] + st["blocklist"] + st["blockrange"]
-                chunks += st["bitmap"][:a.bitmap_blocks]
-                chunks += st["prevbitmap"][:a.bitmap_blocks]
+                chunks += cut_chain(st["bitmap"], a.bitmap_blocks)
+                chunks += cut_chain(st["prevbitmap"], a.bitmap_blocks)
         mini = sparse(size, chunks)
         # The volume harness also runs on the snapshot corpus (make fuzz-run
         # passes both directories), so each mini volume is stored once.
