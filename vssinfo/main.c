@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "json.h"
 #include "vssinfo.h"
 
@@ -30,6 +31,12 @@ static const char usage_text[] =
     "                           exactly what Windows returns)\n"
     "  --map N                  provenance of snapshot N: OFFSET LENGTH CLASS\n"
     "                           [STORE STORE_OFFSET]; CLASS store|live|zero|stale\n"
+    "  --ls N[:PATH] [-r]       list a directory of snapshot N ('live' for the\n"
+    "                           current volume): TYPE RECORD SEQ SIZE CREATED\n"
+    "                           MODIFIED MFT-CHANGED ACCESSED NAME; -r recurses\n"
+    "  --bodyfile               with --ls: The Sleuth Kit body format (mactime)\n"
+    "  --file N:PATH[:STREAM]   recover one file of snapshot N (to --output);\n"
+    "                           warns about bytes the snapshot did not preserve\n"
     "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE\n"
     "  -h, --help               this help;  -V, --version  the version\n"
     "\n"
@@ -37,7 +44,8 @@ static const char usage_text[] =
     "for volumes holding redirected shadow copy storage. Images are opened\n"
     "read-only. See vssinfo(1).\n";
 
-enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP };
+enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
+       OPT_LS, OPT_FILE, OPT_BODYFILE };
 
 typedef struct options {
     int json;
@@ -273,10 +281,15 @@ int main(int argc, char **argv)
         {"fill", required_argument, NULL, OPT_FILL},
         {"map", required_argument, NULL, OPT_MAP},
         {"offset", required_argument, NULL, 'o'},
+        {"ls", required_argument, NULL, OPT_LS},
+        {"file", required_argument, NULL, OPT_FILE},
+        {"bodyfile", no_argument, NULL, OPT_BODYFILE},
+        {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     options o;
+    files_options fo;
     volume_set set;
     vss_error e = {0};
     found_volume *fv;
@@ -285,7 +298,8 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.offset = -1;
     o.fill = VSS_FILL_WINDOWS;
-    while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+    memset(&fo, 0, sizeof fo);
+    while ((c = getopt_long(argc, argv, "o:rhV", longopts, NULL)) != -1) {
         uint64_t v;
         char *colon;
         switch (c) {
@@ -327,6 +341,10 @@ int main(int argc, char **argv)
                 return die(2, "-o: bad offset '%s'", optarg);
             o.offset = (int64_t)v;
             break;
+        case OPT_LS: fo.ls = optarg; break;
+        case OPT_FILE: fo.file = optarg; break;
+        case OPT_BODYFILE: fo.bodyfile = 1; break;
+        case 'r': fo.recursive = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("vssinfo %s\n", VSS_VERSION_STRING); return 0;
         default: fputs(usage_text, stderr); return 2;
@@ -338,8 +356,12 @@ int main(int argc, char **argv)
     }
     if (o.extract && o.map)
         return die(2, "%s", "--extract and --map: choose one");
-    if (o.output && !o.extract)
-        return die(2, "%s", "--output goes with --extract");
+    if ((fo.ls || fo.file) && (o.extract || o.map || (fo.ls && fo.file)))
+        return die(2, "%s", "--ls, --file, --extract and --map: choose one");
+    if ((fo.bodyfile || fo.recursive) && !fo.ls)
+        return die(2, "%s", "--bodyfile and -r go with --ls");
+    if (o.output && !o.extract && !fo.file)
+        return die(2, "%s", "--output goes with --extract or --file");
     if (o.output &&
         output_is_an_image(o.output, argv + optind, argc - optind))
         return die(2, "refusing to write over the evidence image %s",
@@ -350,7 +372,7 @@ int main(int argc, char **argv)
         volumes_free(&set);
         return die(1, "%s", e.message[0] ? e.message : vss_strerror(rc));
     }
-    if (!o.extract && !o.map) {
+    if (!o.extract && !o.map && !fo.ls && !fo.file) {
         if (o.json)
             report_list_json(stdout, &set);
         else
@@ -358,6 +380,13 @@ int main(int argc, char **argv)
         rc = 0;
         if (o.offset >= 0 && !volumes_pick(&set, o.offset, &e))
             rc = die(1, "%s", e.message);
+        /* Corrupt shadow copy metadata on an NTFS volume is a failure the
+         * exit status must show, after the listing of what could be read. */
+        for (size_t i = 0; i < set.n; i++)
+            if (set.v[i].open_rc && set.v[i].part.is_ntfs)
+                rc = die(1, "volume at offset %llu of %s: %s",
+                         (unsigned long long)set.v[i].part.offset,
+                         set.v[i].image, set.v[i].open_error);
         volumes_free(&set);
         return rc;
     }
@@ -366,7 +395,12 @@ int main(int argc, char **argv)
         volumes_free(&set);
         return die(1, "%s", e.message);
     }
-    if (!fv->vol) {
+    if (fo.ls || fo.file) {
+        fo.json = o.json;
+        fo.output = o.output;
+        fo.fill = o.fill;
+        rc = files_run(fv, &fo);
+    } else if (!fv->vol) {
         rc = die(1, "%s", fv->open_error);
     } else if (fv->open_rc && !vss_volume_storage_ready(fv->vol)) {
         rc = die(1, "%s", fv->open_error);

@@ -322,6 +322,9 @@ typedef struct vss_fs_stat {
     uint64_t access_time;
     uint32_t stream_count;     /* named $DATA streams of the file */
     int is_stream;             /* stat of a PATH:STREAM */
+    int has_data;              /* the unnamed $DATA (or the named stream)
+                                  exists; metadata files such as $Secure
+                                  have only named or index attributes */
     uint64_t record_offset;    /* volume byte offset of the MFT record (for
                                   vss_snapshot_map), or VSS_FS_NO_OFFSET;
                                   vss_fs_record_size bytes long */

@@ -345,6 +345,9 @@ int vss_fs_open(vss_source *volume, vss_fs **out, vss_error *err)
         free(fs);
         return rc;
     }
+    /* Forensic view: every name, including metadata files ($MFT...) and
+     * hidden ones; ntfs-3g hides them by default. */
+    ntfs_set_shown_files(fs->vol, TRUE, TRUE, FALSE);
     fs_unlock(fs);
     *out = fs;
     return VSS_OK;
@@ -496,8 +499,25 @@ static int lookup(vss_fs *fs, const char *path, ntfs_inode **out,
                             "directory",
                             path, (unsigned long long)dirno);
         }
-        errno = 0;
-        mref = ntfs_inode_lookup_by_mbsname(ni, comp);
+        /* Not ntfs_inode_lookup_by_mbsname: without a lookup cache it
+         * converts a NULL name on case-sensitive mounts (EINVAL). */
+        {
+            ntfschar *uname = NULL;
+            int ulen = ntfs_mbstoucs(comp, &uname);
+            errno = 0;
+            if (ulen < 0 || ulen > NTFS_MAX_NAME_LEN) {
+                free(uname);
+                ntfs_inode_close(ni);
+                vss_fail(err, VSS_EINVAL,
+                         "NTFS: path '%s': bad name '%s' (not UTF-8, or "
+                         "longer than 255 UTF-16 units)",
+                         path, comp);
+                free(copy);
+                return VSS_EINVAL;
+            }
+            mref = ntfs_inode_lookup_by_name(ni, uname, ulen);
+            free(uname);
+        }
         if (mref == (u64)-1) {
             int eo = errno ? errno : ENOENT;
             ntfs_inode_close(ni);
@@ -687,6 +707,7 @@ static int fill_stat(vss_fs *fs, ntfs_inode *ni, const char *stream,
         if (stream ? strcmp(sl.v[i].name, stream) == 0 : !sl.v[i].name[0]) {
             st->size = sl.v[i].size;
             st->allocated_size = sl.v[i].allocated_size;
+            st->has_data = 1;
         }
     }
     vss_fs_streams_free(sl.v, sl.n);

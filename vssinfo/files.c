@@ -1,0 +1,740 @@
+/*
+ * files.c — vssinfo --ls / --bodyfile / --file: the files inside snapshot N
+ * (or the live volume), through the library's vss_fs API.
+ *
+ * --file also asks the snapshot where each recovered byte comes from
+ * (vss_fs_file_extents + vss_snapshot_map) and warns when some of them were
+ * not preserved by the shadow copy (class zero or stale): those bytes are
+ * not evidence of the snapshot, and an examiner must know which ones.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "json.h"
+
+#define MAX_DEPTH 512  /* of --ls -r: deeper trees are hostile */
+
+static int warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int warn(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "vssinfo: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+/* ---- "N[:PATH]" / "live[:PATH]" ---------------------------------------- */
+
+typedef struct target {
+    int index;            /* snapshot, 0 = live volume */
+    const char *path;     /* inside the volume ("" = root) */
+    char label[16];       /* "snapshot 3" / "live" for messages */
+} target;
+
+static int parse_spec(const char *spec, target *t)
+{
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    char num[16];
+    char *end;
+    unsigned long v;
+
+    memset(t, 0, sizeof *t);
+    t->path = colon ? colon + 1 : "";
+    if (n == 4 && strncmp(spec, "live", 4) == 0) {
+        snprintf(t->label, sizeof t->label, "live");
+        return 0;
+    }
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, spec, n);
+    num[n] = '\0';
+    errno = 0;
+    v = strtoul(num, &end, 10);
+    if (errno || *end || num[0] == '-' || v < 1 || v > 100000)
+        return -1;
+    t->index = (int)v;
+    snprintf(t->label, sizeof t->label, "snapshot %d", t->index);
+    return 0;
+}
+
+/* The volume the target names, mounted. *snap is set for snapshots. */
+static int open_target(found_volume *fv, const target *t, vss_fill fill,
+                       vss_snapshot **snap, vss_fs **fs)
+{
+    vss_error e = {0};
+    vss_source *src = NULL;
+
+    *snap = NULL;
+    *fs = NULL;
+    if (t->index == 0) {
+        if (!fv->src)
+            return warn("%s", fv->open_error[0] ? fv->open_error
+                                                : "volume not readable");
+        src = fv->src;
+        vss_source_retain(src);
+    } else {
+        if (!fv->vol)
+            return warn("%s", fv->open_error);
+        if (fv->open_rc && !vss_volume_storage_ready(fv->vol))
+            return warn("%s", fv->open_error);
+        if (vss_snapshot_open(fv->vol, t->index, fill, snap, &e) ||
+            vss_snapshot_source(*snap, &src, &e)) {
+            vss_snapshot_close(*snap);
+            *snap = NULL;
+            return warn("%s", e.message);
+        }
+    }
+    if (vss_fs_open(src, fs, &e)) {
+        vss_source_release(src);
+        vss_snapshot_close(*snap);
+        *snap = NULL;
+        return warn("%s: %s", t->label, e.message);
+    }
+    vss_source_release(src);  /* the vss_fs holds its own reference */
+    return 0;
+}
+
+/* ---- --ls and --bodyfile ------------------------------------------------ */
+
+/* FILETIME → Unix seconds (body files); 0 stays 0 ("never"). */
+static int64_t unix_time(uint64_t ft)
+{
+    if (!ft)
+        return 0;
+    return (int64_t)(ft / 10000000u) - INT64_C(11644473600);
+}
+
+/* Directories already listed: a hostile tree may link a directory from
+ * several places (or from below itself); each is walked once. */
+typedef struct seen_set {
+    uint64_t *v;
+    size_t n, cap;
+} seen_set;
+
+static int seen_add(seen_set *s, uint64_t rec)
+{
+    size_t i;
+    for (i = 0; i < s->n; i++)
+        if (s->v[i] == rec)
+            return 1;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        uint64_t *nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n++] = rec;
+    return 0;
+}
+
+typedef struct ls_ctx {
+    vss_fs *fs;
+    const files_options *o;
+    const target *t;
+    json *j;
+    seen_set seen;
+    int errors;
+} ls_ctx;
+
+static char *join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    if (a && dir[a - 1] != '/')
+        p[a++] = '/';
+    memcpy(p + a, name, b + 1);
+    return p;
+}
+
+static void print_times_text(const vss_fs_stat *st)
+{
+    char c[32], m[32], x[32], a[32];
+    vss_filetime_format(st->creation_time, c);
+    vss_filetime_format(st->modification_time, m);
+    vss_filetime_format(st->mft_change_time, x);
+    vss_filetime_format(st->access_time, a);
+    printf("%s %s %s %s", c, m, x, a);
+}
+
+static void print_entry(ls_ctx *c, const char *shown, const char *full,
+                        const vss_fs_stat *st, const char *stream,
+                        uint64_t size)
+{
+    char type = stream ? 's' : st->is_directory ? 'd' : '-';
+    if (c->o->bodyfile) {
+        /* MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime */
+        const char *mode = st->is_directory && !stream
+                               ? (st->attributes & 1 ? "d/dr-xr-xr-x"
+                                                     : "d/drwxrwxrwx")
+                               : (st->attributes & 1 ? "r/rr-xr-xr-x"
+                                                     : "r/rrwxrwxrwx");
+        printf("0|/%s%s%s|%" PRIu64 "|%s|0|0|%" PRIu64 "|%" PRId64
+               "|%" PRId64 "|%" PRId64 "|%" PRId64 "\n",
+               full, stream ? ":" : "", stream ? stream : "", st->mft_record,
+               mode, size, unix_time(st->access_time),
+               unix_time(st->modification_time),
+               unix_time(st->mft_change_time), unix_time(st->creation_time));
+        return;
+    }
+    if (c->j) {
+        json *j = c->j;
+        char ts[32];
+        json_object(j);
+        json_key(j, "path");
+        if (stream) {
+            char *p = malloc(strlen(full) + strlen(stream) + 2);
+            if (p) {
+                sprintf(p, "%s:%s", full, stream);
+                json_string(j, p);
+                free(p);
+            } else {
+                json_null(j);
+            }
+        } else {
+            json_string(j, full);
+        }
+        json_key(j, "type");
+        json_string(j, stream ? "stream"
+                              : st->is_directory ? "directory" : "file");
+        json_key(j, "record");
+        json_u64(j, st->mft_record);
+        json_key(j, "sequence");
+        json_u64(j, st->sequence);
+        json_key(j, "size");
+        json_u64(j, size);
+        json_key(j, "has_data");
+        json_bool(j, stream ? 1 : st->has_data);
+        json_key(j, "attributes");
+        json_u64(j, st->attributes);
+        json_key(j, "links");
+        json_u64(j, st->link_count);
+        vss_filetime_format(st->creation_time, ts);
+        json_key(j, "created");
+        json_string(j, ts);
+        vss_filetime_format(st->modification_time, ts);
+        json_key(j, "modified");
+        json_string(j, ts);
+        vss_filetime_format(st->mft_change_time, ts);
+        json_key(j, "mft_changed");
+        json_string(j, ts);
+        vss_filetime_format(st->access_time, ts);
+        json_key(j, "accessed");
+        json_string(j, ts);
+        json_end_object(j);
+        return;
+    }
+    printf("%c %10" PRIu64 " %5u %14" PRIu64 " ", type, st->mft_record,
+           (unsigned)st->sequence, size);
+    print_times_text(st);
+    printf(" %s%s%s\n", shown, stream ? ":" : "", stream ? stream : "");
+}
+
+static void print_bad_entry(ls_ctx *c, const char *full, const vss_fs_entry *e)
+{
+    c->errors++;
+    warn("%s: '%s' (MFT record %" PRIu64 "): %s", c->t->label, full,
+         e->st.mft_record, vss_strerror(e->stat_rc));
+    if (c->j) {
+        json_object(c->j);
+        json_key(c->j, "path");
+        json_string(c->j, full);
+        json_key(c->j, "record");
+        json_u64(c->j, e->st.mft_record);
+        json_key(c->j, "error");
+        json_string(c->j, vss_strerror(e->stat_rc));
+        json_end_object(c->j);
+    } else if (!c->o->bodyfile) {
+        printf("? %10" PRIu64 " %5u %14s %s\n", e->st.mft_record,
+               (unsigned)e->st.sequence, "?", full);
+    }
+}
+
+/* dir: path from the root; rel: the same relative to the listed dir. */
+static int list_dir(ls_ctx *c, const char *dir, const char *rel, int depth)
+{
+    vss_fs_entry *ents = NULL;
+    vss_error e = {0};
+    size_t n = 0, i;
+
+    if (vss_fs_list(c->fs, dir, &ents, &n, &e)) {
+        c->errors++;
+        return warn("%s: %s", c->t->label, e.message);
+    }
+    for (i = 0; i < n; i++) {
+        vss_fs_entry *x = &ents[i];
+        char *full = join(dir, x->name);
+        char *shown = join(rel, x->name);
+        if (!full || !shown) {
+            free(full);
+            free(shown);
+            vss_fs_entries_free(ents, n);
+            return warn("out of memory");
+        }
+        if (x->stat_rc) {
+            print_bad_entry(c, full, x);
+        } else {
+            print_entry(c, shown, full, &x->st, NULL, x->st.size);
+            if (x->st.stream_count) {
+                vss_fs_stream *ss = NULL;
+                size_t ns = 0, k;
+                if (vss_fs_streams(c->fs, full, &ss, &ns, &e)) {
+                    c->errors++;
+                    warn("%s: %s", c->t->label, e.message);
+                }
+                for (k = 0; k < ns; k++)
+                    if (ss[k].name[0])
+                        print_entry(c, shown, full, &x->st, ss[k].name,
+                                    ss[k].size);
+                vss_fs_streams_free(ss, ns);
+            }
+            /* Record 5 is the root: its "." entry must not recurse. */
+            if (c->o->recursive && x->st.is_directory &&
+                x->st.mft_record != 5) {
+                int s = seen_add(&c->seen, x->st.mft_record);
+                if (s < 0) {
+                    free(full);
+                    free(shown);
+                    vss_fs_entries_free(ents, n);
+                    return warn("out of memory");
+                }
+                if (s > 0 || depth >= MAX_DEPTH) {
+                    c->errors++;
+                    warn("%s: '%s' (MFT record %" PRIu64 "): %s, not "
+                         "listed again",
+                         c->t->label, full, x->st.mft_record,
+                         s ? "directory already listed (linked twice)"
+                           : "too deep");
+                } else {
+                    list_dir(c, full, shown, depth + 1);
+                }
+            }
+        }
+        free(full);
+        free(shown);
+    }
+    vss_fs_entries_free(ents, n);
+    return 0;
+}
+
+static int do_ls(found_volume *fv, const files_options *o)
+{
+    target t;
+    vss_snapshot *snap;
+    vss_fs *fs;
+    vss_fs_stat st;
+    vss_error e = {0};
+    ls_ctx c;
+    json j;
+    char *dir;
+    size_t l;
+
+    if (parse_spec(o->ls, &t))
+        return warn("--ls: expected N[:PATH] or live[:PATH], got '%s'",
+                    o->ls) * 2;
+    if (open_target(fv, &t, o->fill, &snap, &fs))
+        return 1;
+    /* Normalise: no leading or trailing '/'. */
+    while (*t.path == '/')
+        t.path++;
+    dir = strdup(t.path);
+    if (!dir) {
+        vss_fs_close(fs);
+        vss_snapshot_close(snap);
+        return warn("out of memory");
+    }
+    for (l = strlen(dir); l && dir[l - 1] == '/'; l--)
+        dir[l - 1] = '\0';
+    if (vss_fs_stat_path(fs, dir, &st, &e)) {
+        warn("%s: %s", t.label, e.message);
+        free(dir);
+        vss_fs_close(fs);
+        vss_snapshot_close(snap);
+        return 1;
+    }
+    memset(&c, 0, sizeof c);
+    c.fs = fs;
+    c.o = o;
+    c.t = &t;
+    if (o->json && !o->bodyfile) {
+        json_begin(&j, stdout);
+        json_object(&j);
+        json_key(&j, "snapshot");
+        if (t.index)
+            json_i64(&j, t.index);
+        else
+            json_string(&j, "live");
+        json_key(&j, "path");
+        json_string(&j, dir);
+        json_key(&j, "entries");
+        json_array(&j);
+        c.j = &j;
+    }
+    if (!st.is_directory) {
+        /* --ls of a file lists that file, like ls(1). */
+        const char *base = strrchr(dir, '/');
+        print_entry(&c, base ? base + 1 : dir, dir, &st, NULL, st.size);
+    } else {
+        seen_add(&c.seen, st.mft_record);
+        list_dir(&c, dir, "", 0);
+    }
+    if (c.j) {
+        json_end_array(&j);
+        json_key(&j, "errors");
+        json_i64(&j, c.errors);
+        json_end_object(&j);
+        json_finish(&j);
+    }
+    free(c.seen.v);
+    free(dir);
+    vss_fs_close(fs);
+    vss_snapshot_close(snap);
+    if (fflush(stdout) || ferror(stdout))
+        return warn("write failed");
+    return c.errors ? 1 : 0;
+}
+
+/* ---- --file ------------------------------------------------------------- */
+
+typedef struct damage {
+    uint64_t file_offset, length;
+    vss_class cls;
+    vss_reason reason;
+} damage;
+
+typedef struct damage_list {
+    damage *v;
+    size_t n, cap;
+    int oom;
+} damage_list;
+
+static void damage_add(damage_list *d, uint64_t off, uint64_t len,
+                       vss_class cls, vss_reason reason)
+{
+    if (d->n && d->v[d->n - 1].cls == cls && d->v[d->n - 1].reason == reason &&
+        d->v[d->n - 1].file_offset + d->v[d->n - 1].length == off) {
+        d->v[d->n - 1].length += len;
+        return;
+    }
+    if (d->n == d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 16;
+        damage *nv = realloc(d->v, nc * sizeof *nv);
+        if (!nv) {
+            d->oom = 1;
+            return;
+        }
+        d->v = nv;
+        d->cap = nc;
+    }
+    d->v[d->n].file_offset = off;
+    d->v[d->n].length = len;
+    d->v[d->n].cls = cls;
+    d->v[d->n].reason = reason;
+    d->n++;
+}
+
+typedef struct map_to_file {
+    damage_list *d;
+    uint64_t vol_start;   /* of the extent being mapped */
+    uint64_t file_start;
+} map_to_file;
+
+static int collect_damage(const vss_run *r, void *user)
+{
+    map_to_file *m = user;
+    if (r->cls == VSS_CLASS_ZERO || r->cls == VSS_CLASS_STALE)
+        damage_add(m->d, m->file_start + (r->offset - m->vol_start),
+                   r->length, r->cls, r->reason);
+    return m->d->oom ? VSS_ENOMEM : 0;
+}
+
+static int cmp_damage(const void *a, const void *b)
+{
+    const damage *x = a, *y = b;
+    return x->file_offset < y->file_offset ? -1
+                                           : x->file_offset > y->file_offset;
+}
+
+/* Compressed data: a lost cluster spoils its whole compression unit. */
+static void widen_to_units(damage_list *d, uint32_t unit, uint64_t size)
+{
+    size_t i, k = 0;
+    if (!unit || !d->n)
+        return;
+    for (i = 0; i < d->n; i++) {
+        uint64_t s = d->v[i].file_offset / unit * unit;
+        uint64_t e = d->v[i].file_offset + d->v[i].length;
+        e = (e + unit - 1) / unit * unit;
+        if (e > size)
+            e = size;
+        d->v[i].file_offset = s;
+        d->v[i].length = e > s ? e - s : 0;
+    }
+    qsort(d->v, d->n, sizeof *d->v, cmp_damage);
+    for (i = 1; i < d->n; i++) {
+        damage *p = &d->v[k];
+        if (d->v[i].file_offset <= p->file_offset + p->length &&
+            d->v[i].cls == p->cls && d->v[i].reason == p->reason) {
+            uint64_t e = d->v[i].file_offset + d->v[i].length;
+            if (e > p->file_offset + p->length)
+                p->length = e - p->file_offset;
+        } else {
+            d->v[++k] = d->v[i];
+        }
+    }
+    d->n = k + 1;
+}
+
+/* Which bytes of the file (and of its MFT record) the snapshot did not
+ * preserve. */
+static int find_damage(vss_snapshot *snap, vss_fs *fs, vss_fs_file *f,
+                       const vss_fs_stat *st, damage_list *data,
+                       damage_list *record, vss_fs_extent **ext_out,
+                       size_t *next_out, const target *t)
+{
+    vss_fs_extent *ext = NULL;
+    size_t n = 0, i;
+    vss_error e = {0};
+    map_to_file m;
+
+    if (vss_fs_file_extents(f, &ext, &n, &e))
+        return warn("%s: %s", t->label, e.message);
+    for (i = 0; i < n; i++) {
+        if (ext[i].flags & (VSS_EXTENT_SPARSE | VSS_EXTENT_UNINIT) ||
+            ext[i].volume_offset == VSS_FS_NO_OFFSET)
+            continue;
+        m.d = data;
+        m.vol_start = ext[i].volume_offset;
+        m.file_start = ext[i].file_offset;
+        if (vss_snapshot_map(snap, ext[i].volume_offset, ext[i].length,
+                             collect_damage, &m, &e)) {
+            vss_fs_extents_free(ext);
+            return warn("%s: %s", t->label,
+                        data->oom ? "out of memory" : e.message);
+        }
+    }
+    widen_to_units(data, vss_fs_file_compression_unit(f),
+                   vss_fs_file_size(f));
+    if (st->record_offset != VSS_FS_NO_OFFSET) {
+        m.d = record;
+        m.vol_start = st->record_offset;
+        m.file_start = 0;
+        if (vss_snapshot_map(snap, st->record_offset,
+                             vss_fs_record_size(fs), collect_damage, &m,
+                             &e)) {
+            vss_fs_extents_free(ext);
+            return warn("%s: %s", t->label, e.message);
+        }
+    }
+    *ext_out = ext;
+    *next_out = n;
+    return 0;
+}
+
+static void json_damage(json *j, const damage_list *d)
+{
+    size_t i;
+    json_array(j);
+    for (i = 0; i < d->n; i++) {
+        json_object(j);
+        json_key(j, "offset");
+        json_u64(j, d->v[i].file_offset);
+        json_key(j, "length");
+        json_u64(j, d->v[i].length);
+        json_key(j, "class");
+        json_string(j, vss_class_name(d->v[i].cls));
+        json_key(j, "reason");
+        json_string(j, vss_reason_name(d->v[i].reason));
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int do_file(found_volume *fv, const files_options *o)
+{
+    target t;
+    vss_snapshot *snap;
+    vss_fs *fs;
+    vss_fs_file *f = NULL;
+    vss_fs_stat st;
+    vss_fs_extent *ext = NULL;
+    size_t next = 0, i;
+    damage_list data = {0}, record = {0};
+    vss_error e = {0};
+    uint8_t *buf = NULL;
+    size_t bufsz = 1u << 20;
+    uint64_t off = 0, size;
+    int fd = STDOUT_FILENO, rc = 0;
+
+    if (parse_spec(o->file, &t) || !*t.path)
+        return warn("--file: expected N:PATH or live:PATH, got '%s'",
+                    o->file) * 2;
+    if (o->json && !o->output)
+        return warn("--file --json writes the report to stdout: give "
+                    "--output FILE for the data") * 2;
+    if (open_target(fv, &t, o->fill, &snap, &fs))
+        return 1;
+    if (vss_fs_file_open(fs, t.path, &f, &e) ||
+        vss_fs_file_stat(f, &st, &e)) {
+        rc = warn("%s: %s", t.label, e.message);
+        goto out;
+    }
+    size = vss_fs_file_size(f);
+    if (snap && find_damage(snap, fs, f, &st, &data, &record, &ext, &next,
+                            &t)) {
+        rc = 1;
+        goto out;
+    }
+    if (o->output) {
+        fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = warn("cannot create %s: %s", o->output, strerror(errno));
+            goto out;
+        }
+    }
+    buf = malloc(bufsz);
+    if (!buf) {
+        rc = warn("out of memory");
+        goto out;
+    }
+    while (off < size) {
+        size_t want = size - off < bufsz ? (size_t)(size - off) : bufsz;
+        int64_t n = vss_fs_file_read_at(f, buf, want, off, &e);
+        if (n <= 0) {
+            rc = warn("%s: %s", t.label,
+                      n < 0 ? e.message : "unexpected end of data");
+            goto out;
+        }
+        if (write_all(fd, buf, (size_t)n)) {
+            rc = warn("write: %s", strerror(errno));
+            goto out;
+        }
+        off += (uint64_t)n;
+    }
+    if (record.n)
+        warn("warning: %s: the MFT record of '%s' (record %" PRIu64
+             ", volume offset %" PRIu64 ") was not fully preserved: its "
+             "metadata may not be the snapshot's",
+             t.label, t.path, st.mft_record, st.record_offset);
+    if (data.n) {
+        uint64_t total = 0;
+        for (i = 0; i < data.n; i++)
+            total += data.v[i].length;
+        warn("warning: %s: %" PRIu64 " of the %" PRIu64 " bytes of '%s' "
+             "were not preserved by the shadow copy and are not evidence "
+             "of it (zero: read as zeros; stale: today's live data):",
+             t.label, total, size, t.path);
+        for (i = 0; i < data.n; i++)
+            fprintf(stderr,
+                    "vssinfo:   file bytes %" PRIu64 "-%" PRIu64
+                    " (%" PRIu64 " bytes): %s (%s)\n",
+                    data.v[i].file_offset,
+                    data.v[i].file_offset + data.v[i].length - 1,
+                    data.v[i].length, vss_class_name(data.v[i].cls),
+                    vss_reason_name(data.v[i].reason));
+    }
+    if (o->json) {
+        json j;
+        json_begin(&j, stdout);
+        json_object(&j);
+        json_key(&j, "snapshot");
+        if (t.index)
+            json_i64(&j, t.index);
+        else
+            json_string(&j, "live");
+        json_key(&j, "path");
+        json_string(&j, t.path);
+        json_key(&j, "output");
+        json_string(&j, o->output);
+        json_key(&j, "record");
+        json_u64(&j, st.mft_record);
+        json_key(&j, "sequence");
+        json_u64(&j, st.sequence);
+        json_key(&j, "size");
+        json_u64(&j, size);
+        json_key(&j, "record_offset");
+        if (st.record_offset == VSS_FS_NO_OFFSET)
+            json_null(&j);
+        else
+            json_u64(&j, st.record_offset);
+        json_key(&j, "extents");
+        json_array(&j);
+        for (i = 0; i < next; i++) {
+            json_object(&j);
+            json_key(&j, "file_offset");
+            json_u64(&j, ext[i].file_offset);
+            json_key(&j, "volume_offset");
+            if (ext[i].volume_offset == VSS_FS_NO_OFFSET)
+                json_null(&j);
+            else
+                json_u64(&j, ext[i].volume_offset);
+            json_key(&j, "length");
+            json_u64(&j, ext[i].length);
+            json_key(&j, "sparse");
+            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_SPARSE));
+            json_key(&j, "resident");
+            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_RESIDENT));
+            json_key(&j, "uninitialized");
+            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_UNINIT));
+            json_key(&j, "compressed");
+            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_COMPRESSED));
+            json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_key(&j, "damaged");
+        json_damage(&j, &data);
+        json_key(&j, "record_damaged");
+        json_damage(&j, &record);
+        json_end_object(&j);
+        json_finish(&j);
+    }
+out:
+    free(buf);
+    if (o->output && fd >= 0 && close(fd) != 0 && !rc)
+        rc = warn("closing %s: %s", o->output, strerror(errno));
+    free(data.v);
+    free(record.v);
+    vss_fs_extents_free(ext);
+    vss_fs_file_close(f);
+    vss_fs_close(fs);
+    vss_snapshot_close(snap);
+    return rc;
+}
+
+int files_run(found_volume *fv, const files_options *o)
+{
+    if (o->ls)
+        return do_ls(fv, o);
+    return do_file(fv, o);
+}

@@ -1,0 +1,24 @@
+/*
+ * files.h — vssinfo's file-level actions (files.c): --ls, --bodyfile and
+ * --file over the NTFS inside a snapshot or the live volume.
+ */
+#ifndef VSSINFO_FILES_H
+#define VSSINFO_FILES_H
+
+#include "vssinfo.h"
+
+typedef struct files_options {
+    const char *ls;       /* --ls SPEC: "N[:PATH]" or "live[:PATH]" */
+    const char *file;     /* --file SPEC: "N:PATH[:STREAM]" */
+    int recursive;        /* -r */
+    int bodyfile;         /* --bodyfile: TSK body format for mactime */
+    int json;
+    const char *output;   /* --file: write here instead of stdout */
+    vss_fill fill;
+} files_options;
+
+/* Run --ls or --file on the picked volume; returns the exit code
+ * (0 ok, 1 failure reading, 2 bad usage). */
+int files_run(found_volume *fv, const files_options *o);
+
+#endif
