@@ -340,11 +340,52 @@ static int same_run(const sector_src *a, const sector_src *b)
     return a->cls == VSS_CLASS_ZERO || a->off + VSS_SECTOR_SIZE == b->off;
 }
 
+/* A read not issued yet: consecutive pieces whose sources are contiguous
+ * (a run of live blocks, a run of copies laid out in order in a store)
+ * become one pread, so a large read costs few system calls. */
+typedef struct pending_read {
+    sector_src src;
+    uint8_t *dst;
+    size_t len;
+} pending_read;
+
+#define MAX_MERGED_READ (4u << 20)
+
+static int flush_read(const vss_snapshot *s, pending_read *pr, vss_error *err)
+{
+    int rc = VSS_OK;
+    if (pr->len)
+        rc = read_piece(s, &pr->src, pr->dst, pr->len, err);
+    pr->len = 0;
+    return rc;
+}
+
+static int add_piece(const vss_snapshot *s, pending_read *pr,
+                     const sector_src *src, uint8_t *dst, size_t len,
+                     vss_error *err)
+{
+    int rc;
+    if (pr->len && pr->dst + pr->len == dst && pr->src.cls == src->cls &&
+        pr->src.store == src->store && pr->len + len <= MAX_MERGED_READ &&
+        (src->cls == VSS_CLASS_ZERO || pr->src.off + pr->len == src->off)) {
+        pr->len += len;
+        return VSS_OK;
+    }
+    if ((rc = flush_read(s, pr, err)))
+        return rc;
+    pr->src = *src;
+    pr->dst = dst;
+    pr->len = len;
+    return VSS_OK;
+}
+
 int64_t vss_snapshot_read_at(vss_snapshot *s, void *buf, size_t len,
                              uint64_t offset, vss_error *err)
 {
     uint8_t *out = buf;
+    pending_read pr = {{0, 0, 0, 0}, NULL, 0};
     size_t done = 0;
+    int rc;
 
     if (!s || (!buf && len))
         return vss_fail(err, VSS_EINVAL, "snapshot read: bad arguments");
@@ -355,38 +396,38 @@ int64_t vss_snapshot_read_at(vss_snapshot *s, void *buf, size_t len,
     while (done < len) {
         uint64_t pos = offset + done;
         uint64_t block = pos - pos % VSS_BLOCK_SIZE;
-        unsigned first = (unsigned)((pos - block) / VSS_SECTOR_SIZE);
-        size_t in_block = (size_t)(pos - block);
-        size_t want = VSS_BLOCK_SIZE - in_block;
+        size_t from = (size_t)(pos - block); /* first byte wanted in block */
+        size_t to = VSS_BLOCK_SIZE;           /* one past the last */
+        unsigned a = (unsigned)(from / VSS_SECTOR_SIZE);
         plan p;
-        unsigned a;
 
-        if (want > len - done)
-            want = len - done;
+        if (to - from > len - done)
+            to = from + (len - done);
         plan_block(s, block, &p);
         /* Walk the plan in runs of sectors that read contiguously. */
-        a = first;
-        while (in_block < (size_t)(pos - block) + want) {
+        while (from < to) {
             unsigned e = a + 1;
-            size_t start = in_block, stop;
+            size_t stop;
             sector_src src;
-            int rc;
             while (e < SECTORS_PER_BLOCK && same_run(&p.s[e - 1], &p.s[e]))
                 e++;
             stop = (size_t)e * VSS_SECTOR_SIZE;
-            if (stop > (size_t)(pos - block) + want)
-                stop = (size_t)(pos - block) + want;
+            if (stop > to)
+                stop = to;
             src = p.s[a];
-            src.off += start - (size_t)a * VSS_SECTOR_SIZE;
-            rc = read_piece(s, &src, out + done + (start - (pos - block)),
-                            stop - start, err);
+            if (src.cls != VSS_CLASS_ZERO)
+                src.off += from - (size_t)a * VSS_SECTOR_SIZE;
+            rc = add_piece(s, &pr, &src, out + (block + from - offset),
+                           stop - from, err);
             if (rc)
                 return rc;
-            in_block = stop;
+            from = stop;
             a = e;
         }
-        done += want;
+        done = (size_t)(block + to - offset);
     }
+    if ((rc = flush_read(s, &pr, err)))
+        return rc;
     return (int64_t)done;
 }
 
