@@ -312,6 +312,7 @@ int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
     if (v->nstores) {
         v->stores = vss_calloc(v->nstores, sizeof *v->stores);
         if (!v->stores) {
+            v->nstores = 0; /* vss_volume_close walks stores[0..nstores) */
             rc = vss_fail(err, VSS_ENOMEM, "volume: out of memory");
             goto fail;
         }
