@@ -126,19 +126,8 @@ static void run_op(gen *g, const op *o)
     }
     case OP_SCATTER: {
         /* overwrite `count` size-aligned pieces at pseudo-random places */
-        fs_info(v, o->path, &fi, 0);
-        if (fi.size < o->size)
-            die("line %d: scatter: %s is smaller than size=", o->line, o->path);
-        uint64_t slots = fi.size / o->size;
         prng r = prng_derive(g->sc->seed, "scatter", (uint64_t)o->line ^ o->data.seed);
-        uint8_t *buf = xcalloc(1, o->size);
-        for (uint64_t i = 0; i < o->count; i++) {
-            uint64_t at = prng_next(&r) % slots * o->size;
-            pattern_fill(&o->data, at + i, buf, o->size);
-            fs_write_buf(v, o->path, at, buf, o->size, 0);
-        }
-        free(buf);
-        fileinfo_free(&fi);
+        fs_scatter(v, o->path, o->count, o->size, &o->data, &r);
         break;
     }
     default:
@@ -197,8 +186,9 @@ static void summarize(gen *g, int k, FILE *tsv, snapsum *ss)
     hasher *hu = g->sc->volume_hashes && !same ? hasher_new(0) : NULL;
     static const uint8_t zero[VSS_BLOCK];
     uint8_t blk[VSS_BLOCK];
+    int need_data = hw || tsv;
     for (uint64_t b = 0; b < g->nblocks; b++) {
-        blocksrc r = vs_read_block(g, k, b, blk);
+        blocksrc r = vs_read_block(g, k, b, need_data ? blk : NULL);
         ss->count[r.kind]++;
         ss->overlay += (uint64_t)r.overlay;
         int notinuse = r.kind == SRC_NOTINUSE || r.kind == SRC_VSSFILE;
@@ -313,9 +303,12 @@ static void write_manifest(gen *g, const char *outdir, const placement *pl)
             snapfile *x = &s->files[i];
             fprintf(f, "%s\n        {\"path\": ", i ? "," : "");
             jstr(f, x->path);
-            fprintf(f, ", \"size\": %llu, \"resident\": %s, \"in_scope\": %s, \"sha256\": \"%s\", \"md5\": \"%s\", \"windows_sha256\": ",
-                    (unsigned long long)x->size, x->resident ? "true" : "false", x->in_scope ? "true" : "false",
-                    x->sha256, x->md5);
+            fprintf(f, ", \"size\": %llu, \"resident\": %s, \"in_scope\": %s, \"sha256\": ",
+                    (unsigned long long)x->size, x->resident ? "true" : "false", x->in_scope ? "true" : "false");
+            if (x->sha256[0]) jstr(f, x->sha256); else fputs("null", f);
+            fputs(", \"md5\": ", f);
+            if (x->md5[0]) jstr(f, x->md5); else fputs("null", f);
+            fputs(", \"windows_sha256\": ", f);
             if (x->win_sha256[0]) jstr(f, x->win_sha256); else fputs("null", f);
             fprintf(f, ", \"%s\": [", rk);
             for (int j = 0; j < x->nranges; j++)

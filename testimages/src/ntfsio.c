@@ -350,6 +350,26 @@ void fs_write_buf(vvol *v, const char *path, uint64_t off, const uint8_t *buf, u
     close_data(na, ni, path);
 }
 
+/* Overwrite `count` pieces of `size` bytes at size-aligned pseudo-random
+ * places of a file (one open for all of them). */
+void fs_scatter(vvol *v, const char *path, uint64_t count, uint64_t size, const pattern *pt, prng *r)
+{
+    ntfs_inode *ni;
+    ntfs_attr *na = open_data(v, path, 0, &ni);
+    uint64_t slots = (uint64_t)na->data_size / size;
+    if (!slots)
+        die("scatter: %s is smaller than one piece", path);
+    uint8_t *buf = xcalloc(1, size);
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t at = prng_next(r) % slots * size;
+        pattern_fill(pt, at + i, buf, size);
+        if (ntfs_attr_pwrite(na, (s64)at, (s64)size, buf) != (s64)size)
+            die("write %s at %llu: %s", path, (unsigned long long)at, strerror(errno));
+    }
+    free(buf);
+    close_data(na, ni, path);
+}
+
 void fs_truncate(vvol *v, const char *path, uint64_t size)
 {
     ntfs_inode *ni;
@@ -559,12 +579,28 @@ static void allocate_at(vvol *v, ntfs_attr *na, const char *path, uint64_t size,
         return;
     if (ntfs_attr_force_non_resident(na) != 0)
         die("cannot make %s non-resident: %s", path, strerror(errno));
-    runlist *rl = ntfs_cluster_alloc(nv, 0, (s64)n, (LCN)lcn, DATA_ZONE);
+    /* the allocator honours a start LCN only within one 4096-byte window of
+     * $Bitmap, so take the run in pieces and describe it as one extent */
+    for (uint64_t done = 0; done < n;) {
+        uint64_t piece = n - done < 16384 ? n - done : 16384;
+        runlist *part = ntfs_cluster_alloc(nv, (VCN)done, (s64)piece, (LCN)(lcn + done), DATA_ZONE);
+        if (!part)
+            die("cannot allocate %llu clusters at %llu for %s: %s", (unsigned long long)piece,
+                (unsigned long long)(lcn + done), path, strerror(errno));
+        if (part[0].lcn != (LCN)(lcn + done) || part[0].length != (s64)piece)
+            die("allocation for %s did not land at cluster %llu", path, (unsigned long long)(lcn + done));
+        free(part);
+        done += piece;
+    }
+    runlist *rl = malloc(2 * sizeof *rl);
     if (!rl)
-        die("cannot allocate %llu clusters at %llu for %s: %s", (unsigned long long)n,
-            (unsigned long long)lcn, path, strerror(errno));
-    if (rl[0].lcn != (LCN)lcn || rl[0].length != (s64)n)
-        die("allocation for %s did not land at cluster %llu", path, (unsigned long long)lcn);
+        die("out of memory");
+    rl[0].vcn = 0;
+    rl[0].lcn = (LCN)lcn;
+    rl[0].length = (s64)n;
+    rl[1].vcn = (VCN)n;
+    rl[1].lcn = LCN_RL_NOT_MAPPED;
+    rl[1].length = 0;
     free(na->rl);
     na->rl = rl;
     na->allocated_size = (s64)(n * v->cluster);

@@ -195,7 +195,7 @@ static int parse_setting(scenario *sc, char **tok, int n, where w)
     const char *k = tok[0];
     static const char *const keys[] = { "name", "windows", "seed", "volume_size", "storage_size",
         "store_size", "layout", "storage", "scope_snapshots", "in_scope", "machine",
-        "service_machine", "time", "block_list", "volume_hashes", "selfcheck" };
+        "service_machine", "time", "block_list", "volume_hashes", "selfcheck", "file_hashes" };
     size_t i;
     for (i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!strcmp(k, keys[i]))
@@ -238,6 +238,7 @@ static int parse_setting(scenario *sc, char **tok, int n, where w)
     else if (!strcmp(k, "block_list")) sc->block_list_out = parse_bool(v, w);
     else if (!strcmp(k, "volume_hashes")) sc->volume_hashes = parse_bool(v, w);
     else if (!strcmp(k, "selfcheck")) sc->selfcheck = parse_bool(v, w);
+    else if (!strcmp(k, "file_hashes")) sc->file_hashes = parse_bool(v, w);
     return 1;
 }
 
@@ -256,6 +257,7 @@ scenario *scenario_load(const char *path)
     sc->block_list_out = 1;
     sc->volume_hashes = 1;
     sc->selfcheck = 1;
+    sc->file_hashes = 1;
 
     /* read all lines so that repeat blocks can be replayed */
     char **lines = NULL;

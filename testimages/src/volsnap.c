@@ -512,9 +512,10 @@ void vs_snapshot(gen *g, const op *o)
     for (int i = 0; i < nf; i++) {
         snapfile *sf = &s->files[i];
         fileinfo full;
-        fs_info(g->src, fi[i].path, &full, 1);
+        fs_info(g->src, fi[i].path, &full, sc->file_hashes);
         file_ranges(g, N, &full, sf);
-        hash_file(g, s, sf, full.data);
+        if (sc->file_hashes)
+            hash_file(g, s, sf, full.data);
         fileinfo_free(&full);
         fileinfo_free(&fi[i]);
     }
@@ -603,7 +604,8 @@ static blocksrc resolve(gen *g, int k0, uint64_t b, uint8_t *out)
         build_index(g, k);
         kv *e = kv_find(g_idx[k].reg, g_idx[k].nreg, b);
         if (e) {
-            xpread(g->stor->fd, out, VSS_BLOCK, e->v);
+            if (out)
+                xpread(g->stor->fd, out, VSS_BLOCK, e->v);
             r.kind = SRC_COPIED;
             r.store = k + 1;
             return r;
@@ -616,14 +618,18 @@ static blocksrc resolve(gen *g, int k0, uint64_t b, uint8_t *out)
             return r;
         }
     }
-    xpread(g->src->fd, out, VSS_BLOCK, b * VSS_BLOCK);
+    if (out)
+        xpread(g->src->fd, out, VSS_BLOCK, b * VSS_BLOCK);
     return r;
 }
 
+/* out may be NULL: then only the kind is worked out */
 blocksrc vs_read_block(gen *g, int k, uint64_t b, uint8_t *out)
 {
     if (vs_notinuse(g, k, b)) {
         blocksrc r = { bit_get(g_vssown_at[k - 1], b) ? SRC_VSSFILE : SRC_NOTINUSE, 0, 0 };
+        if (!out)
+            return r;
         if (g->st[k - 1].cat_flags & 0x400)
             memset(out, 0, VSS_BLOCK);
         else
@@ -634,12 +640,14 @@ blocksrc vs_read_block(gen *g, int k, uint64_t b, uint8_t *out)
     build_index(g, k - 1);
     kv *o = kv_find(g_idx[k - 1].ovl, g_idx[k - 1].novl, b);
     if (o) {
-        uint8_t ob[VSS_BLOCK];
-        xpread(g->stor->fd, ob, VSS_BLOCK, o->v);
-        for (unsigned i = 0; i < 32; i++)
-            if (o->mask >> i & 1)
-                memcpy(out + i * SECTOR, ob + i * SECTOR, SECTOR);
         r.overlay = 1;
+        if (out) {
+            uint8_t ob[VSS_BLOCK];
+            xpread(g->stor->fd, ob, VSS_BLOCK, o->v);
+            for (unsigned i = 0; i < 32; i++)
+                if (o->mask >> i & 1)
+                    memcpy(out + i * SECTOR, ob + i * SECTOR, SECTOR);
+        }
     }
     return r;
 }

@@ -126,6 +126,7 @@ typedef struct {
     int block_list_out;         /* write <name>.blocks.tsv */
     int volume_hashes;          /* whole-snapshot SHA-256 in the manifest */
     int selfcheck;
+    int file_hashes;            /* hash every file of every snapshot */
     op *ops;
     int nops;
 } scenario;
@@ -174,6 +175,7 @@ void fs_mkdir(vvol *v, const char *path);
 void fs_write(vvol *v, const char *path, uint64_t off, uint64_t len, const pattern *pt, int create);
 void fs_write_buf(vvol *v, const char *path, uint64_t off, const uint8_t *buf, uint64_t len, int create);
 void fs_truncate(vvol *v, const char *path, uint64_t size);
+void fs_scatter(vvol *v, const char *path, uint64_t count, uint64_t size, const pattern *pt, prng *r);
 void fs_create_at(vvol *v, const char *path, const uint8_t *buf, uint64_t size, uint64_t lcn);
 void fs_delete(vvol *v, const char *path);
 void fs_info(vvol *v, const char *path, fileinfo *fi, int want_data);
