@@ -337,19 +337,6 @@ void fs_write(vvol *v, const char *path, uint64_t off, uint64_t len, const patte
     close_data(na, ni, path);
 }
 
-void fs_write_buf(vvol *v, const char *path, uint64_t off, const uint8_t *buf, uint64_t len, int create)
-{
-    ntfs_inode *ni;
-    ntfs_attr *na = open_data(v, path, create, &ni);
-    for (uint64_t done = 0; done < len;) {
-        s64 w = ntfs_attr_pwrite(na, (s64)(off + done), (s64)(len - done), buf + done);
-        if (w <= 0)
-            die("write %s at %llu: %s", path, (unsigned long long)(off + done), strerror(errno));
-        done += (uint64_t)w;
-    }
-    close_data(na, ni, path);
-}
-
 /* Overwrite `count` pieces of `size` bytes at size-aligned pseudo-random
  * places of a file (one open for all of them). */
 void fs_scatter(vvol *v, const char *path, uint64_t count, uint64_t size, const pattern *pt, prng *r)
@@ -476,11 +463,12 @@ static void walk(vvol *v, const char *dir, fileinfo **out, int *n)
         die("readdir %s: %s", dir, strerror(errno));
     if (ntfs_inode_close(dni) != 0)
         die("close %s", dir);
-    /* stable order: by name (isdir travels along through a second pass) */
+    /* stable order: sort by name; the kind travels after the name's NUL */
     for (int i = 0; i < dl.n; i++) {
-        char *tag = xcalloc(1, strlen(dl.names[i]) + 3);
-        sprintf(tag, "%s%c%c", dl.names[i], 0, dl.isdir[i] ? 'd' : 'f');
-        memcpy(tag + strlen(dl.names[i]) + 1, dl.isdir[i] ? "d" : "f", 1);
+        size_t L = strlen(dl.names[i]);
+        char *tag = xcalloc(1, L + 3);
+        memcpy(tag, dl.names[i], L);
+        tag[L + 1] = dl.isdir[i] ? 'd' : 'f';
         free(dl.names[i]);
         dl.names[i] = tag;
     }
@@ -557,15 +545,6 @@ uint8_t *fs_bitmap(vvol *v)
     if (r != (s64)bytes)
         die("cannot read $Bitmap of %s", v->path);
     return bm;
-}
-
-/* libntfs-3g allocates data clusters from data1_zone_pos onwards: pointing
- * it at a chosen free run is how files get 16 KiB aligned placements. */
-void fs_alloc_hint(vvol *v, uint64_t lcn)
-{
-    ntfs_volume *nv = NV(v);
-    nv->data1_zone_pos = (LCN)lcn;
-    nv->data2_zone_pos = (LCN)lcn;
 }
 
 /* Give an empty, resident $DATA exactly the clusters [lcn, lcn + size/cluster):

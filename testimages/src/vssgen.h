@@ -173,7 +173,6 @@ void vvol_close(vvol *v);
 int fs_exists(vvol *v, const char *path);
 void fs_mkdir(vvol *v, const char *path);
 void fs_write(vvol *v, const char *path, uint64_t off, uint64_t len, const pattern *pt, int create);
-void fs_write_buf(vvol *v, const char *path, uint64_t off, const uint8_t *buf, uint64_t len, int create);
 void fs_truncate(vvol *v, const char *path, uint64_t size);
 void fs_scatter(vvol *v, const char *path, uint64_t count, uint64_t size, const pattern *pt, prng *r);
 void fs_create_at(vvol *v, const char *path, const uint8_t *buf, uint64_t size, uint64_t lcn);
@@ -182,7 +181,6 @@ void fs_info(vvol *v, const char *path, fileinfo *fi, int want_data);
 void fileinfo_free(fileinfo *fi);
 fileinfo *fs_walk(vvol *v, int *n);
 uint8_t *fs_bitmap(vvol *v);
-void fs_alloc_hint(vvol *v, uint64_t lcn);
 typedef uint64_t (*place_fn)(void *ctx, vvol *v, const uint8_t *cluster_bitmap, uint64_t nclusters);
 uint64_t fs_create_sysfile(vvol *v, const char *name, uint64_t size, place_fn place, void *ctx,
                            extent **ext, int *next);
