@@ -15,7 +15,8 @@ WARN = -Wall -Wextra -Wvla -Wformat=2 -Wmissing-prototypes -Wshadow \
        -Wstrict-prototypes -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
              -fvisibility=hidden -fPIC -Ilibvss/include $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_BASE = -lpthread $(EXTRA_LDFLAGS)
+# -lz: EWF chunks and qcow2 compressed clusters (libvss/src/container_*.c).
+LDLIBS_BASE = -lpthread -lz $(EXTRA_LDFLAGS)
 # libvss/src/ntfs.c (files inside snapshots) reads NTFS through libntfs-3g.
 NTFS_LIBS = -lntfs-3g
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
@@ -29,7 +30,8 @@ VSSINFO_SRC = $(wildcard vssinfo/*.c)
 VSSINFO_OBJ = $(VSSINFO_SRC:vssinfo/%.c=$(BUILD)/obj/vssinfo/%.o)
 VSSINFO = $(BUILD)/vssinfo
 
-TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff
+TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
+            $(BUILD)/tests/imgcat
 
 .PHONY: all deps example test test-bins testimages asan fuzz bench install clean
 
@@ -73,6 +75,11 @@ $(VSSMOUNT): $(VSSMOUNT_OBJ) $(LIB_A)
 test-bins: $(TEST_BINS)
 
 $(BUILD)/tests/unit_test: tests/unit_test.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_BASE)
+
+# Evidence containers (issue #8): cat/info/verify/stress any image.
+$(BUILD)/tests/imgcat: tests/imgcat.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_BASE)
 
@@ -157,7 +164,7 @@ $(FUZZ_DIR)/obj/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
-	  $(FUZZ_LIB_OBJ) -lpthread
+	  $(FUZZ_LIB_OBJ) -lpthread -lz
 
 # Each harness on its corpus (new inputs go to build/fuzz/corpus/<name>, the
 # committed seeds stay as they are); the volume harness also reads the

@@ -396,6 +396,114 @@ VSS_API int vss_fs_file_extents(vss_fs_file *f, vss_fs_extent **extents,
                                 size_t *count, vss_error *err);
 VSS_API void vss_fs_extents_free(vss_fs_extent *extents);
 
+/* ======================================================================
+ * evidence containers: E01, split raw, qcow2, VHD, VHDX  [issue #8]
+ * ======================================================================
+ *
+ * vss_source_open_image opens a disk image in whatever container holds it,
+ * detected by content (not by file name): EWF/E01 segment sets (.E01 ..
+ * .E99, .EAA ..), split raw (.001 .002 .., .aa .ab ..: give the first
+ * segment), qcow2 v2/v3 (zlib-compressed clusters), VHD (fixed, dynamic,
+ * differencing), VHDX, else a raw file or block device. The result is an
+ * ordinary read-at source of the media bytes, safe to read from several
+ * threads. Every structure read from a container is bounded and checked:
+ * hostile containers give VSS_ECORRUPT naming the structure and offset.
+ * EWF chunks are checked as they are read (Adler-32 of stored chunks, the
+ * zlib checksum of compressed ones); a failing chunk fails the read.
+ *
+ * Backing files (qcow2) and parents (differencing VHD/VHDX) are only ever
+ * opened when given explicitly; an image that needs one and was given none
+ * is refused (VSS_ENOTFOUND) rather than read with holes. Encrypted qcow2,
+ * EWF2 (Ex01), L01 and VHDX with a log to replay give VSS_EUNSUPPORTED.
+ */
+
+typedef enum vss_container_type {
+    VSS_CONTAINER_RAW = 1,     /* a plain file or block device */
+    VSS_CONTAINER_SPLIT = 2,   /* raw split into segments */
+    VSS_CONTAINER_EWF = 3,     /* Expert Witness / EnCase E01 */
+    VSS_CONTAINER_QCOW2 = 4,
+    VSS_CONTAINER_VHD = 5,
+    VSS_CONTAINER_VHDX = 6
+} vss_container_type;
+
+typedef struct vss_image_options {
+    /* The backing file of a qcow2 image, or the parent of a differencing
+     * VHD/VHDX: a path (opened with vss_source_open_image, any container)
+     * or an open source (retained; wins over the path). */
+    const char *backing_path;
+    vss_source *backing;
+} vss_image_options;
+
+typedef struct vss_container_info {
+    vss_container_type type;
+    char format[48];          /* e.g. "EWF (E01)", "qcow2 v3", "VHD dynamic" */
+    uint32_t segments;        /* files making up the image */
+    uint64_t media_size;      /* bytes of the disk the container holds */
+    uint64_t stored_size;     /* bytes of all its files together */
+    uint32_t chunk_size;      /* EWF chunk, qcow2 cluster, VHD(X) block; 0 */
+    uint32_t sector_size;
+    int compressed;           /* holds compressed chunks/clusters (as far as
+                                 the metadata says) */
+    int has_backing;          /* reads fall through to a backing/parent */
+    char backing_name[256];   /* the name the image records for it, if any */
+    /* EWF acquisition metadata (header/header2 sections), UTF-8, "" when
+     * absent. Dates as ISO 8601; "header" dates are the acquiring
+     * machine's local time (no zone). */
+    char case_number[256];
+    char evidence_number[256];
+    char description[512];
+    char examiner[256];
+    char notes[512];
+    char acquiry_date[32];
+    char system_date[32];
+    char acquiry_os[64];
+    char acquiry_software[64];  /* version string the writer recorded */
+    char model[128];
+    char serial_number[128];
+    /* Hashes of the media stored in the container (EWF hash/digest). */
+    int has_md5, has_sha1;
+    uint8_t md5[16];
+    uint8_t sha1[20];
+} vss_container_info;
+
+/* Open the image at path (read-only) in the container found there. opts
+ * may be NULL (no backing file / parent). */
+VSS_API int vss_source_open_image(const char *path,
+                                  const vss_image_options *opts,
+                                  vss_source **out, vss_error *err);
+
+/* What container src was opened from: VSS_EINVAL if src was not made by
+ * vss_source_open_image. */
+VSS_API int vss_source_container_info(vss_source *src,
+                                      vss_container_info *info,
+                                      vss_error *err);
+/* The first read error the container met (a chunk that failed its
+ * checksum, ...), with its message naming the structure and offset:
+ * VSS_OK in err->code when there was none. */
+VSS_API int vss_source_container_error(vss_source *src, vss_error *err);
+/* "raw", "split", "ewf", "qcow2", "vhd", "vhdx". */
+VSS_API const char *vss_container_type_name(vss_container_type t);
+
+typedef struct vss_verify_result {
+    uint64_t bytes;           /* media bytes read */
+    uint8_t md5[16];          /* computed over the whole media */
+    uint8_t sha1[20];
+    int md5_stored, sha1_stored;  /* the container holds this hash */
+    int md5_match, sha1_match;    /* ... and it equals the computed one */
+} vss_verify_result;
+
+/* Progress while verifying; a non-zero return cancels (VSS_EINVAL). */
+typedef int (*vss_progress_cb)(uint64_t done, uint64_t total, void *user);
+
+/* Read every byte of src (so every EWF chunk checksum is checked), compute
+ * MD5 and SHA-1 and compare them with the hashes the container stores.
+ * VSS_OK when everything read and every stored hash matched; VSS_ECORRUPT
+ * naming the hash on a mismatch; read errors as they come. cb may be
+ * NULL. Works on any source (no stored hash: nothing to compare). */
+VSS_API int vss_source_verify(vss_source *src, vss_verify_result *res,
+                              vss_progress_cb cb, void *user,
+                              vss_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,6 +61,10 @@ VSS_HIDDEN int vss_read_exact(vss_source *src, void *buf, size_t len,
                               uint64_t offset, const char *what,
                               vss_error *err);
 
+/* The ctx of src when it was made with exactly these ops, else NULL (how
+ * the evidence containers find their state behind a vss_source). */
+VSS_HIDDEN void *vss_source_ctx_if(vss_source *src, const vss_source_ops *ops);
+
 /* ---- chains of blocks on disk: loop and length guard --------------------- */
 
 typedef struct vss_chain {

@@ -76,6 +76,11 @@ const char *vss_source_name(const vss_source *src)
     return src ? src->name : "";
 }
 
+void *vss_source_ctx_if(vss_source *src, const vss_source_ops *ops)
+{
+    return src && src->ops == ops ? src->ctx : NULL;
+}
+
 /* Read failure injection for tests: fail the Nth read from now on. */
 static long read_countdown;
 
