@@ -16,7 +16,7 @@ fi
 for t in faults_test hostile_test; do
     bin=$ROOT/$BUILD/tests/$t
     if [ ! -x "$bin" ]; then skip "$t not built"; continue; fi
-    if out=$(HOSTILE_FLIPS=${HOSTILE_FLIPS:-30} HOSTILE_NO_RLIMIT=1 $VG "$bin" 2>&1); then
+    if out=$(HOSTILE_FLIPS=${HOSTILE_FLIPS:-30} HOSTILE_NO_RLIMIT=1 HOSTILE_FORK=0 $VG "$bin" 2>&1); then
         ok "$t under valgrind: $(echo "$out" | tail -n 1)"
     else
         echo "$out" | grep -v '^ok ' | tail -n 30

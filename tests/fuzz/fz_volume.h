@@ -37,7 +37,7 @@ static int fz_collect(const vss_run *run, void *user)
 }
 
 /* Read from src at off, zeros past its end. */
-static void fz_read_src(vss_source *src, uint8_t *buf, size_t len,
+static inline void fz_read_src(vss_source *src, uint8_t *buf, size_t len,
                         uint64_t off)
 {
     int64_t got = vss_source_read_at(src, buf, len, off);
@@ -46,7 +46,7 @@ static void fz_read_src(vss_source *src, uint8_t *buf, size_t len,
     memset(buf + got, 0, len - (size_t)got);
 }
 
-static void fz_check_range(vss_snapshot *s, vss_volume *v, uint64_t off,
+static inline void fz_check_range(vss_snapshot *s, vss_volume *v, uint64_t off,
                            size_t len, uint8_t *b1, uint8_t *b2, uint8_t *b3)
 {
     static fz_runs runs; /* large: not on the stack */
@@ -109,7 +109,7 @@ static void fz_check_range(vss_snapshot *s, vss_volume *v, uint64_t off,
 /* Up to max_ranges ranges per snapshot: around descriptors of every store
  * (where the interesting cases are), the end of the snapshot, and random
  * places. Returns the rc of vss_volume_open (0 when it opened). */
-static int fz_exercise_volume(vss_source *src, uint64_t seed, int max_snaps,
+static inline int fz_exercise_volume(vss_source *src, uint64_t seed, int max_snaps,
                               int max_ranges, vss_error *open_err)
 {
     static uint8_t b1[FZ_MAX_READ], b2[FZ_MAX_READ], b3[FZ_MAX_READ];
