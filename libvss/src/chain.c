@@ -46,3 +46,46 @@ void vss_chain_free(vss_chain *c)
     c->seen = NULL;
     c->n = c->cap = 0;
 }
+
+int vss_chain_offsets(vss_source *src, uint64_t first, uint32_t type,
+                      const char *what, size_t max, uint64_t **out,
+                      size_t *count, vss_error *err)
+{
+    vss_chain chain = {NULL, 0, 0, max, what};
+    uint8_t hdr[VSS_BLOCK_HEADER_SIZE];
+    uint64_t *list = NULL, offset = first;
+    size_t n = 0;
+    int rc = VSS_OK;
+
+    *out = NULL;
+    *count = 0;
+    while (offset != 0) {
+        vss_block_header bh;
+        uint64_t *nl;
+        if ((rc = vss_chain_visit(&chain, offset, err)) ||
+            (rc = vss_read_exact(src, hdr, sizeof hdr, offset, what, err)) ||
+            (rc = vss_block_header_decode(hdr, sizeof hdr, type, offset, what,
+                                          &bh, err)))
+            break;
+        if (bh.own_offset != offset)
+            break;
+        nl = vss_realloc(list, (n + 1) * sizeof *list);
+        if (!nl) {
+            rc = vss_fail(err, VSS_ENOMEM, "%s: out of memory", what);
+            break;
+        }
+        list = nl;
+        list[n++] = offset;
+        if (bh.next_offset % VSS_BLOCK_SIZE || bh.next_offset == offset)
+            break;
+        offset = bh.next_offset;
+    }
+    vss_chain_free(&chain);
+    if (rc) {
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *count = n;
+    return VSS_OK;
+}

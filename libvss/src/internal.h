@@ -79,6 +79,14 @@ typedef struct vss_chain {
 VSS_HIDDEN int vss_chain_visit(vss_chain *c, uint64_t offset, vss_error *err);
 VSS_HIDDEN void vss_chain_free(vss_chain *c);
 
+/* The volume offsets of the blocks of a chain of record type `type`
+ * starting at first (headers only are read). Same stopping rules as the
+ * decoders: own-offset mismatch ends it, a loop or overlong chain fails. */
+VSS_HIDDEN int vss_chain_offsets(vss_source *src, uint64_t first,
+                                 uint32_t type, const char *what, size_t max,
+                                 uint64_t **out, size_t *count,
+                                 vss_error *err);
+
 /* ---- the 128-byte header every VSS metadata block starts with ------------ */
 
 #define VSS_RECORD_VOLUME_HEADER 1u

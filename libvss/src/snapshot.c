@@ -102,6 +102,20 @@ static void plan_not_in_use(const vss_snapshot *s, const vss_store *st,
 static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
                     int ignore_overlays, int forward_lookup, plan *p);
 
+/* The block was not in use for the snapshot, yet Windows answers with what
+ * a newer store (or the live volume) holds: data written after the
+ * snapshot, not evidence of it. Keep the source, mark it stale. */
+static void mark_stale(plan *p, uint32_t except)
+{
+    unsigned b;
+    for (b = 0; b < SECTORS_PER_BLOCK; b++)
+        if (!(except >> b & 1) && (p->s[b].cls == VSS_CLASS_STORE ||
+                                   p->s[b].cls == VSS_CLASS_LIVE)) {
+            p->s[b].cls = VSS_CLASS_STALE;
+            p->s[b].reason = VSS_REASON_NOT_IN_USE;
+        }
+}
+
 /* Continue the lookup past store k: the next newer store, or the live
  * volume when k is the newest. */
 static void lookup_next(const vss_snapshot *s, size_t k, uint64_t off,
@@ -168,9 +182,11 @@ static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
             if (ignore_overlays)
                 continue;
             if (!have) {
-                if (newer)
+                if (newer) {
                     lookup_next(s, k, off, 0, p);
-                else if (!unused)
+                    if (unused)
+                        mark_stale(p, 0);
+                } else if (!unused)
                     plan_set(p, VSS_CLASS_LIVE, VSS_REASON_NONE, -1, off);
                 else
                     plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE, 0);
@@ -218,8 +234,13 @@ static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
         plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE, 0);
         return;
     }
-    if (!have)
+    if (!have) {
         lookup_next(s, k, off, forward_lookup, p);
+        /* Not in use here but held by a newer store: Windows returns that
+         * store's copy (dfir_ntfs observed this on Windows-made hashes). */
+        if (unused && newer)
+            mark_stale(p, 0);
+    }
 }
 
 static int in_diff_area(const vss_volume *v, uint64_t off)
@@ -309,7 +330,9 @@ static int read_piece(const vss_snapshot *s, const sector_src *src,
         memset(buf, 0, n);
         return VSS_OK;
     }
-    from = src->cls == VSS_CLASS_STORE ? s->v->storage : s->v->src;
+    /* Store data (also stale data taken from a newer store) lives on the
+     * storage volume; everything else on the volume itself. */
+    from = src->store >= 0 ? s->v->storage : s->v->src;
     while (done < n) {
         got = vss_source_read_at(from, buf + done, n - done, src->off + done);
         if (got < 0)
@@ -319,7 +342,7 @@ static int read_piece(const vss_snapshot *s, const sector_src *src,
                             s->k + 1, n, vss_class_name(src->cls),
                             (unsigned long long)(src->off + done));
         if (got == 0) {
-            if (src->cls == VSS_CLASS_STORE)
+            if (src->store >= 0)
                 return vss_fail(err, VSS_EIO,
                                 "snapshot %d: store data at offset %llu lies "
                                 "past the end of the storage image",

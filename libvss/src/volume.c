@@ -4,6 +4,7 @@
  * block list, bitmaps and block ranges (docs/format.md, "Putting a volume
  * together"). Redirected storage is paired by the GUIDs in the VSS headers.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -196,13 +197,55 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
         }
 
     for (i = 0; i < v->catalog.nlocations; i++) {
+        const vss_catalog_location *loc = &v->catalog.locations[i];
+        static const struct {
+            size_t field;
+            uint32_t type;
+            const char *what;
+        } chains[] = {
+            {offsetof(vss_catalog_location, block_list_offset),
+             VSS_RECORD_BLOCK_LIST, "block list block"},
+            {offsetof(vss_catalog_location, block_range_offset),
+             VSS_RECORD_BLOCK_RANGES, "block range list block"},
+            {offsetof(vss_catalog_location, bitmap_offset), VSS_RECORD_BITMAP,
+             "bitmap block"},
+            {offsetof(vss_catalog_location, previous_bitmap_offset),
+             VSS_RECORD_BITMAP, "previous bitmap block"},
+        };
         vss_block_range *r = NULL;
-        size_t nr = 0;
+        size_t nr = 0, c;
         int rc;
-        if (!v->catalog.locations[i].block_range_offset)
+
+        /* The store's metadata blocks: its header and every block of its
+         * chains (the block ranges start after the first few of them). */
+        if (add_extent(&ext, &n, &cap, loc->store_header_offset,
+                       loc->store_header_offset + VSS_BLOCK_SIZE))
+            goto nomem;
+        for (c = 0; c < sizeof chains / sizeof *chains; c++) {
+            uint64_t first, *offs = NULL;
+            size_t no = 0, k;
+            memcpy(&first, (const uint8_t *)loc + chains[c].field,
+                   sizeof first);
+            if (!first)
+                continue;
+            rc = vss_chain_offsets(v->src, first, chains[c].type,
+                                   chains[c].what, stor_blocks ? stor_blocks : 1,
+                                   &offs, &no, err);
+            if (rc) {
+                free(ext);
+                return rc;
+            }
+            for (k = 0; k < no; k++)
+                if (add_extent(&ext, &n, &cap, offs[k],
+                               offs[k] + VSS_BLOCK_SIZE)) {
+                    free(offs);
+                    goto nomem;
+                }
+            free(offs);
+        }
+        if (!loc->block_range_offset)
             continue;
-        rc = vss_block_ranges_read(v->src,
-                                   v->catalog.locations[i].block_range_offset,
+        rc = vss_block_ranges_read(v->src, loc->block_range_offset,
                                    stor_blocks ? stor_blocks : 1, &r, &nr,
                                    err);
         if (rc) {
@@ -213,8 +256,7 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
             if (add_extent(&ext, &n, &cap, r[j].volume_offset,
                            r[j].volume_offset + r[j].size)) {
                 free(r);
-                free(ext);
-                return vss_fail(err, VSS_ENOMEM, "diff area: out of memory");
+                goto nomem;
             }
         free(r);
     }
@@ -233,6 +275,9 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
     v->diff_area = ext;
     v->ndiff_area = n;
     return VSS_OK;
+nomem:
+    free(ext);
+    return vss_fail(err, VSS_ENOMEM, "diff area: out of memory");
 }
 
 /* With the storage volume known, pair every snapshot with its location

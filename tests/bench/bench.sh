@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# make bench: performance of libvss against libvshadow and the raw-read
+# limit, measured in one run on the same data, printed as a Markdown report
+# (also written to $BENCH_OUT, default build/bench/performance.md).
+# Not part of `make test`: timings are never asserted.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+. tests/lib.sh
+B=$ROOT/$BUILD/bench
+OUT=${BENCH_OUT:-$B/performance.md}
+mkdir -p "$B"
+RB=$B/readbench
+SB=$B/scalebench
+REPS=${BENCH_REPS:-3}
+
+prepare_real || { echo "bench needs ../shared/testimages/real"; exit 1; }
+I=$WORK/real
+
+# best-of-N of a command's "<bytes> <seconds> <MB/s> <reads/s> <sum>" line
+best() {
+    local bestline="" b=0 line v
+    for _ in $(seq "$REPS"); do
+        line=$("$@") || return 1
+        v=$(echo "$line" | awk '{print $3 + $4/1e9}')
+        if [ -z "$bestline" ] || awk "BEGIN{exit !($v > $b)}"; then
+            bestline=$line
+            b=$v
+        fi
+    done
+    echo "$bestline"
+}
+ratio() { awk "BEGIN{ if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"-\" }"; }
+mstime() { # average milliseconds of N runs of a command
+    local n=$1 t0 t1
+    shift
+    t0=$(date +%s%N)
+    for _ in $(seq "$n"); do "$@" >/dev/null 2>&1; done
+    t1=$(date +%s%N)
+    awk "BEGIN{printf \"%.2f\", ($t1 - $t0) / 1e6 / $n}"
+}
+peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+
+{
+echo "# Performance"
+echo
+echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d): $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB,"
+echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r)."
+echo "Page cache warm (each image is read once first); best of $REPS runs."
+echo "Ratios > 1 mean libvss is faster (or, for memory, larger)."
+echo
+echo "## Open and list"
+echo
+echo "| image | vssinfo ms | vshadowinfo ms | vshadowinfo / vssinfo |"
+echo "|---|---:|---:|---:|"
+for spec in "vsstest.raw 0" "vss_2003.raw 32256" "vss_2_stor.raw 34603008"; do
+    set -- $spec
+    cat "$I/$1" > /dev/null 2>&1 &
+    wait
+    a=$(mstime 20 "$ROOT/$BUILD/vssinfo" -o "$2" "$I/$1")
+    b=$(mstime 20 vshadowinfo -o "$2" "$I/$1")
+    echo "| $1 | $a | $b | $(ratio "$b" "$a") |"
+done
+echo
+echo "## Sequential read of a whole snapshot (1 MiB reads)"
+echo
+echo "| image, snapshot | raw image MB/s | libvss MB/s | libvshadow MB/s | libvss / raw | libvss / libvshadow |"
+echo "|---|---:|---:|---:|---:|---:|"
+for spec in "vsstest.raw 0 1" "vsstest.raw 0 2" "vss_2_stor.raw 34603008 1"; do
+    set -- $spec
+    raw=$(best "$RB" raw seq "$I/$1" "$2" "$3" | awk '{print $3}')
+    vs=$(best "$RB" vss seq "$I/$1" "$2" "$3" | awk '{print $3}')
+    lv=$(best "$RB" vshadow seq "$I/$1" "$2" "$3" | awk '{print $3}')
+    echo "| $1 #$3 | $raw | $vs | $lv | $(ratio "$vs" "$raw") | $(ratio "$vs" "$lv") |"
+done
+echo
+echo "Sparse images read holes at memory speed, and libvss reads the diff"
+echo "area and (on Windows 8+) not-in-use blocks without any I/O, so figures"
+echo "above the raw limit are real."
+echo
+echo "## Random 4 KiB reads (200000 reads, same seed for all)"
+echo
+echo "| image, snapshot | raw reads/s | libvss reads/s | libvshadow reads/s | libvss / raw | libvss / libvshadow |"
+echo "|---|---:|---:|---:|---:|---:|"
+for spec in "vsstest.raw 0 1" "vss_2003.raw 32256 1"; do
+    set -- $spec
+    raw=$(best "$RB" raw rand "$I/$1" "$2" "$3" 200000 | awk '{print $4}')
+    vs=$(best "$RB" vss rand "$I/$1" "$2" "$3" 200000 | awk '{print $4}')
+    lv=$(best "$RB" vshadow rand "$I/$1" "$2" "$3" 200000 | awk '{print $4}')
+    echo "| $1 #$3 | $raw | $vs | $lv | $(ratio "$vs" "$raw") | $(ratio "$vs" "$lv") |"
+done
+echo
+echo "## Peak memory (RSS, KiB) of a full sequential read"
+echo
+echo "| image, snapshot | libvss | libvshadow |"
+echo "|---|---:|---:|"
+for spec in "vsstest.raw 0 1" "vss_2_stor.raw 34603008 1"; do
+    set -- $spec
+    echo "| $1 #$3 | $(peak_rss "$RB" vss seq "$I/$1" "$2" "$3") | $(peak_rss "$RB" vshadow seq "$I/$1" "$2" "$3") |"
+done
+echo
+echo "## Growth with descriptors and snapshots (synthetic 4 GiB volume)"
+echo
+echo "| snapshots | descriptors | open ms | bytes allocated | bytes per descriptor |"
+echo "|---:|---:|---:|---:|---:|"
+for d in 1000 10000 100000; do
+    for s in 1 8 32; do
+        set -- $("$SB" "$s" "$d" "$REPS")
+        echo "| $1 | $2 | $(awk "BEGIN{printf \"%.2f\", $3 * 1000}") | $4 | $(awk "BEGIN{printf \"%.1f\", $4 / $2}") |"
+    done
+done
+echo
+echo "(Bytes allocated include per-store fixed costs, which dominate below"
+echo "10 000 descriptors.)"
+} | tee "$OUT"

@@ -1,0 +1,185 @@
+/*
+ * readbench — one reader, three back ends, same access pattern, for
+ * `make bench`:
+ *
+ *   readbench vss|vshadow|raw seq|rand IMAGE OFFSET SNAPSHOT [COUNT] [SEED]
+ *
+ * vss      libvss: snapshot SNAPSHOT (1 = oldest) of the volume at OFFSET
+ * vshadow  libvshadow: store SNAPSHOT-1 of the same volume
+ * raw      the image itself at OFFSET (the physical limit: page cache)
+ * seq      read the whole snapshot volume in 1 MiB reads
+ * rand     COUNT random 4 KiB-aligned 4 KiB reads (seeded)
+ *
+ * Prints: "<bytes> <seconds> <MB/s> <reads/s> <checksum>"; the checksum (a
+ * simple sum of 64-bit words) lets the script see all three read the same.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <libbfio.h>
+#include <libvshadow.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vss.h"
+
+typedef struct reader {
+    int64_t (*read)(struct reader *r, uint8_t *buf, size_t n, uint64_t off);
+    uint64_t size;
+    vss_snapshot *snap;
+    libvshadow_store_t *store;
+    int fd;
+    uint64_t base;
+} reader;
+
+static int64_t rd_vss(reader *r, uint8_t *b, size_t n, uint64_t off)
+{
+    return vss_snapshot_read_at(r->snap, b, n, off, NULL);
+}
+
+static int64_t rd_vshadow(reader *r, uint8_t *b, size_t n, uint64_t off)
+{
+    return libvshadow_store_read_buffer_at_offset(r->store, b, n, (off64_t)off,
+                                                  NULL);
+}
+
+static int64_t rd_raw(reader *r, uint8_t *b, size_t n, uint64_t off)
+{
+    return pread(r->fd, b, n, (off_t)(r->base + off));
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static uint64_t sum64(const uint8_t *p, size_t n)
+{
+    uint64_t s = 0, w;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        s += w;
+    }
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    reader r;
+    uint64_t off, bytes = 0, sum = 0, count, seed, snapshot;
+    size_t bufsz = 1u << 20;
+    uint8_t *buf = malloc(bufsz);
+    double t0, t;
+    long reads = 0;
+
+    if (argc < 6) {
+        fprintf(stderr, "usage: readbench vss|vshadow|raw seq|rand IMAGE "
+                        "OFFSET SNAPSHOT [COUNT] [SEED]\n");
+        return 2;
+    }
+    memset(&r, 0, sizeof r);
+    off = strtoull(argv[4], NULL, 0);
+    snapshot = strtoull(argv[5], NULL, 0);
+    count = argc > 6 ? strtoull(argv[6], NULL, 0) : 100000;
+    seed = argc > 7 ? strtoull(argv[7], NULL, 0) : 1;
+
+    if (strcmp(argv[1], "vss") == 0) {
+        vss_source *img, *vol;
+        vss_volume *v;
+        vss_error e = {0};
+        if (vss_source_open_file(argv[3], &img, &e) ||
+            vss_source_open_range(img, off, vss_source_size(img) - off, &vol,
+                                  &e) ||
+            vss_volume_open(vol, &v, &e) ||
+            vss_snapshot_open(v, (int)snapshot, VSS_FILL_WINDOWS, &r.snap,
+                              &e)) {
+            fprintf(stderr, "libvss: %s\n", e.message);
+            return 1;
+        }
+        r.read = rd_vss;
+        r.size = vss_snapshot_size(r.snap);
+    } else if (strcmp(argv[1], "vshadow") == 0) {
+        libbfio_handle_t *fio = NULL;
+        libvshadow_volume_t *lv = NULL;
+        size64_t size;
+        if (libbfio_file_range_initialize(&fio, NULL) != 1 ||
+            libbfio_file_range_set_name(fio, argv[3], strlen(argv[3]), NULL) !=
+                1 ||
+            libbfio_file_range_set(fio, (off64_t)off, 0, NULL) != 1 ||
+            libvshadow_volume_initialize(&lv, NULL) != 1 ||
+            libvshadow_volume_open_file_io_handle(lv, fio, LIBVSHADOW_OPEN_READ,
+                                                  NULL) != 1 ||
+            libvshadow_volume_get_store(lv, (int)snapshot - 1, &r.store,
+                                        NULL) != 1 ||
+            libvshadow_store_get_volume_size(r.store, &size, NULL) != 1) {
+            fprintf(stderr, "libvshadow cannot open the store\n");
+            return 1;
+        }
+        r.read = rd_vshadow;
+        r.size = size;
+    } else {
+        r.fd = open(argv[3], O_RDONLY);
+        if (r.fd < 0) {
+            perror(argv[3]);
+            return 1;
+        }
+        r.base = off;
+        r.size = (uint64_t)lseek(r.fd, 0, SEEK_END) - off;
+        if (snapshot) {
+            /* Same byte count as the snapshot: its size from libvss. */
+            vss_source *img, *vol;
+            vss_volume *v;
+            vss_snapshot *s;
+            if (vss_source_open_file(argv[3], &img, NULL) == 0 &&
+                vss_source_open_range(img, off, vss_source_size(img) - off,
+                                      &vol, NULL) == 0 &&
+                vss_volume_open(vol, &v, NULL) == 0 &&
+                vss_snapshot_open(v, (int)snapshot, VSS_FILL_WINDOWS, &s,
+                                  NULL) == 0 &&
+                vss_snapshot_size(s) < r.size)
+                r.size = vss_snapshot_size(s);
+        }
+        r.read = rd_raw;
+    }
+
+    t0 = now();
+    if (strcmp(argv[2], "seq") == 0) {
+        for (uint64_t pos = 0; pos < r.size;) {
+            size_t n = r.size - pos < bufsz ? (size_t)(r.size - pos) : bufsz;
+            int64_t got = r.read(&r, buf, n, pos);
+            if (got <= 0) {
+                fprintf(stderr, "read failed at %llu\n",
+                        (unsigned long long)pos);
+                return 1;
+            }
+            sum += sum64(buf, (size_t)got);
+            pos += (uint64_t)got;
+            bytes += (uint64_t)got;
+            reads++;
+        }
+    } else {
+        uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1, blocks = r.size / 4096;
+        for (uint64_t i = 0; i < count; i++) {
+            int64_t got;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            got = r.read(&r, buf, 4096, (x % blocks) * 4096);
+            if (got != 4096) {
+                fprintf(stderr, "random read failed\n");
+                return 1;
+            }
+            sum += sum64(buf, 4096);
+            bytes += 4096;
+            reads++;
+        }
+    }
+    t = now() - t0;
+    printf("%llu %.6f %.1f %.0f %016llx\n", (unsigned long long)bytes, t,
+           bytes / t / 1e6, reads / t, (unsigned long long)sum);
+    return 0;
+}
