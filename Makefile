@@ -38,7 +38,7 @@ TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
 # Debian packages the build, the tests and the peers we compare with need.
 DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
   libvshadow-dev libvshadow-utils libbfio-dev ntfs-3g ntfs-3g-dev \
-  libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq
+  libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow
 
 # vssmount reuses vssinfo's volume discovery (volumes.c).
 VSSMOUNT_SRC = $(wildcard vssmount/*.c)
@@ -92,6 +92,22 @@ $(BUILD)/tests/vshadow_diff: tests/vshadow_diff.c $(LIB_A)
 
 test: all test-bins
 	bash tests/run
+
+# Generated test images with known content (testimages/, docs/testimages.md)
+testimages:
+	$(MAKE) -C testimages
+
+# Benchmarks (not part of make test): tests/bench/bench.sh prints a report.
+$(BUILD)/bench/readbench: tests/bench/readbench.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) -lvshadow -lbfio $(LDLIBS_BASE)
+
+$(BUILD)/bench/scalebench: tests/bench/scalebench.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_BASE)
+
+bench: deps all $(BUILD)/bench/readbench $(BUILD)/bench/scalebench
+	bash tests/bench/bench.sh
 
 # Install what the build and the tests need (Debian; run as root or with
 # sudo available). Skips apt-get when everything is already there.
