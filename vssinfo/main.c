@@ -38,14 +38,20 @@ static const char usage_text[] =
     "  --file N:PATH[:STREAM]   recover one file of snapshot N (to --output);\n"
     "                           warns about bytes the snapshot did not preserve\n"
     "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE\n"
+    "  --backing PATH           backing file (qcow2) / parent (differencing VHD,\n"
+    "                           VHDX) of the first IMAGE; never opened unasked\n"
+    "  --verify-image           read every IMAGE whole (E01 chunk checksums) and\n"
+    "                           compare with the MD5/SHA-1 the container stores\n"
     "  -h, --help               this help;  -V, --version  the version\n"
     "\n"
+    "IMAGE may be raw, split raw (give the first segment), E01, qcow2, VHD or\n"
+    "VHDX (detected by content; docs/containers.md).\n"
     "Snapshot operations act on the first IMAGE; further IMAGEs are searched\n"
     "for volumes holding redirected shadow copy storage. Images are opened\n"
     "read-only. See vssinfo(1).\n";
 
 enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
-       OPT_LS, OPT_FILE, OPT_BODYFILE };
+       OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE };
 
 typedef struct options {
     int json;
@@ -211,7 +217,7 @@ static int print_run(const vss_run *r, void *user)
             json_key(j, "reason");
             json_string(j, vss_reason_name(r->reason));
         }
-        if (r->cls == VSS_CLASS_STORE) {
+        if (r->store_index > 0) {
             json_key(j, "store");
             json_i64(j, r->store_index);
             json_key(j, "store_offset");
@@ -221,9 +227,11 @@ static int print_run(const vss_run *r, void *user)
             json_u64(j, r->source_offset);
         }
         json_end_object(j);
-    } else if (r->cls == VSS_CLASS_STORE) {
-        fprintf(m->f, "%" PRIu64 " %" PRIu64 " store %d %" PRIu64 "\n",
-                r->offset, r->length, r->store_index, r->source_offset);
+    } else if (r->store_index > 0) {
+        /* store data, or stale data a newer store holds */
+        fprintf(m->f, "%" PRIu64 " %" PRIu64 " %s %d %" PRIu64 "\n",
+                r->offset, r->length, vss_class_name(r->cls), r->store_index,
+                r->source_offset);
     } else {
         fprintf(m->f, "%" PRIu64 " %" PRIu64 " %s\n", r->offset, r->length,
                 vss_class_name(r->cls));
@@ -271,6 +279,63 @@ static int do_map(vss_volume *vol, const options *o)
     return 0;
 }
 
+/* After a failure: what the containers said (a chunk failing its checksum
+ * is named there with its segment and offset). */
+static void print_container_errors(const volume_set *set)
+{
+    size_t i;
+    for (i = 0; i < set->nimages; i++) {
+        vss_error ce = {0};
+        if (set->images[i] && vss_source_container_error(set->images[i], &ce))
+            fprintf(stderr, "vssinfo: %s: %s\n",
+                    vss_source_name(set->images[i]), ce.message);
+    }
+}
+
+/* --verify-image: every IMAGE read whole and checked against its stored
+ * hashes. */
+static int verify_images(char **images, int n)
+{
+    int i, rc = 0;
+    for (i = 0; i < n; i++) {
+        vss_image_options io = {i == 0 ? volumes_backing_path : NULL, NULL};
+        vss_source *src = NULL;
+        vss_verify_result r;
+        vss_error e = {0};
+        char md5[33], sha1[41], cont[1600];
+        int k, vr;
+        if (vss_source_open_image(images[i], &io, &src, &e)) {
+            rc = die(1, "%s", e.message);
+            continue;
+        }
+        describe_container(src, cont, sizeof cont);
+        printf("Image %s (%" PRIu64 " bytes)\n", images[i],
+               vss_source_size(src));
+        if (cont[0])
+            printf("Container: %s\n", cont);
+        vr = vss_source_verify(src, &r, NULL, NULL, &e);
+        for (k = 0; k < 16; k++)
+            sprintf(md5 + 2 * k, "%02x", r.md5[k]);
+        for (k = 0; k < 20; k++)
+            sprintf(sha1 + 2 * k, "%02x", r.sha1[k]);
+        if (vr == VSS_OK || vr == VSS_ECORRUPT) {
+            printf("  read %" PRIu64 " bytes\n", r.bytes);
+            printf("  MD5   %s  %s\n", md5,
+                   !r.md5_stored ? "(no stored hash)"
+                   : r.md5_match ? "matches the stored hash"
+                                 : "DIFFERS from the stored hash");
+            printf("  SHA-1 %s  %s\n", sha1,
+                   !r.sha1_stored ? "(no stored hash)"
+                   : r.sha1_match ? "matches the stored hash"
+                                  : "DIFFERS from the stored hash");
+        }
+        if (vr)
+            rc = die(1, "%s", e.message);
+        vss_source_release(src);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -284,6 +349,8 @@ int main(int argc, char **argv)
         {"ls", required_argument, NULL, OPT_LS},
         {"file", required_argument, NULL, OPT_FILE},
         {"bodyfile", no_argument, NULL, OPT_BODYFILE},
+        {"backing", required_argument, NULL, OPT_BACKING},
+        {"verify-image", no_argument, NULL, OPT_VERIFY_IMAGE},
         {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -293,7 +360,7 @@ int main(int argc, char **argv)
     volume_set set;
     vss_error e = {0};
     found_volume *fv;
-    int c, rc;
+    int c, rc, verify_image = 0;
 
     memset(&o, 0, sizeof o);
     o.offset = -1;
@@ -344,6 +411,8 @@ int main(int argc, char **argv)
         case OPT_LS: fo.ls = optarg; break;
         case OPT_FILE: fo.file = optarg; break;
         case OPT_BODYFILE: fo.bodyfile = 1; break;
+        case OPT_BACKING: volumes_backing_path = optarg; break;
+        case OPT_VERIFY_IMAGE: verify_image = 1; break;
         case 'r': fo.recursive = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("vssinfo %s\n", VSS_VERSION_STRING); return 0;
@@ -367,6 +436,9 @@ int main(int argc, char **argv)
         return die(2, "refusing to write over the evidence image %s",
                    o.output);
 
+    if (verify_image)
+        return verify_images(argv + optind, argc - optind);
+
     rc = volumes_discover(&set, argv + optind, argc - optind, o.offset, &e);
     if (rc) {
         volumes_free(&set);
@@ -387,11 +459,14 @@ int main(int argc, char **argv)
                 rc = die(1, "volume at offset %llu of %s: %s",
                          (unsigned long long)set.v[i].part.offset,
                          set.v[i].image, set.v[i].open_error);
+        if (rc)
+            print_container_errors(&set);
         volumes_free(&set);
         return rc;
     }
     fv = volumes_pick(&set, o.offset, &e);
     if (!fv) {
+        print_container_errors(&set);
         volumes_free(&set);
         return die(1, "%s", e.message);
     }
@@ -409,6 +484,8 @@ int main(int argc, char **argv)
     } else {
         rc = do_map(fv->vol, &o);
     }
+    if (rc)
+        print_container_errors(&set);
     volumes_free(&set);
     return rc;
 }

@@ -83,6 +83,107 @@ const char *context_name(uint32_t ctx)
     }
 }
 
+static void hexstr(const uint8_t *p, size_t n, char *out)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+void describe_container(vss_source *img, char *out, size_t outsz)
+{
+    vss_container_info in;
+    size_t o;
+    out[0] = '\0';
+    if (vss_source_container_info(img, &in, NULL) != VSS_OK ||
+        in.type == VSS_CONTAINER_RAW)
+        return;
+    o = (size_t)snprintf(out, outsz, "%s", in.format);
+#define ADD(...)                                                          \
+    do {                                                                  \
+        if (o < outsz)                                                    \
+            o += (size_t)snprintf(out + o, outsz - o, __VA_ARGS__);       \
+    } while (0)
+    if (in.type == VSS_CONTAINER_EWF)
+        ADD(", %u segment%s", in.segments, in.segments == 1 ? "" : "s");
+    ADD(", %" PRIu64 " bytes stored", in.stored_size);
+    if (in.compressed)
+        ADD(", compressed");
+    if (in.has_backing)
+        ADD(", backing file \"%s\"", in.backing_name);
+    if (in.case_number[0])
+        ADD("; case %s", in.case_number);
+    if (in.evidence_number[0])
+        ADD("; evidence %s", in.evidence_number);
+    if (in.examiner[0])
+        ADD("; examiner %s", in.examiner);
+    if (in.acquiry_date[0])
+        ADD("; acquired %s", in.acquiry_date);
+    if (in.has_md5) {
+        char h[41];
+        hexstr(in.md5, 16, h);
+        ADD("; MD5 %s", h);
+    }
+    if (in.has_sha1) {
+        char h[41];
+        hexstr(in.sha1, 20, h);
+        ADD("; SHA-1 %s", h);
+    }
+#undef ADD
+}
+
+static void container_json(json *j, vss_source *img)
+{
+    vss_container_info in;
+    char h[41];
+    if (vss_source_container_info(img, &in, NULL) != VSS_OK)
+        return;
+    json_key(j, "container");
+    json_object(j);
+#define STR(k, v)            \
+    do {                     \
+        json_key(j, k);      \
+        json_string(j, v);   \
+    } while (0)
+    STR("type", vss_container_type_name(in.type));
+    STR("format", in.format);
+    json_key(j, "segments");
+    json_u64(j, in.segments);
+    json_key(j, "media_size");
+    json_u64(j, in.media_size);
+    json_key(j, "stored_size");
+    json_u64(j, in.stored_size);
+    json_key(j, "chunk_size");
+    json_u64(j, in.chunk_size);
+    json_key(j, "compressed");
+    json_bool(j, in.compressed);
+    if (in.has_backing)
+        STR("backing_name", in.backing_name);
+    if (in.type == VSS_CONTAINER_EWF) {
+        STR("case_number", in.case_number);
+        STR("evidence_number", in.evidence_number);
+        STR("description", in.description);
+        STR("examiner", in.examiner);
+        STR("notes", in.notes);
+        STR("acquiry_date", in.acquiry_date);
+        STR("system_date", in.system_date);
+        STR("acquiry_os", in.acquiry_os);
+        STR("acquiry_software", in.acquiry_software);
+        STR("model", in.model);
+        STR("serial_number", in.serial_number);
+    }
+    if (in.has_md5) {
+        hexstr(in.md5, 16, h);
+        STR("md5", h);
+    }
+    if (in.has_sha1) {
+        hexstr(in.sha1, 20, h);
+        STR("sha1", h);
+    }
+#undef STR
+    json_end_object(j);
+}
+
 static void where_text(const found_volume *fv, char *out, size_t outsz)
 {
     if (!fv->vol || !vss_volume_is_redirected(fv->vol))
@@ -108,8 +209,13 @@ void report_list_text(FILE *f, const volume_set *set)
 
         if (fv->image_index != last_image) {
             last_image = fv->image_index;
+            char cont[1600];
             fprintf(f, "%sImage %s (%" PRIu64 " bytes)\n", i ? "\n" : "",
                     fv->image, vss_source_size(set->images[fv->image_index]));
+            describe_container(set->images[fv->image_index], cont,
+                               sizeof cont);
+            if (cont[0])
+                fprintf(f, "Container: %s\n", cont);
         }
         fprintf(f, "\nVolume at offset %" PRIu64 " (%" PRIu64 " bytes): ",
                 fv->part.offset, fv->part.size);
@@ -223,6 +329,7 @@ void report_list_json(FILE *f, const volume_set *set)
         json_object(&j);
         json_key(&j, "image");
         json_string(&j, fv->image);
+        container_json(&j, set->images[fv->image_index]);
         json_key(&j, "offset");
         json_u64(&j, fv->part.offset);
         json_key(&j, "size");

@@ -9,6 +9,9 @@
 
 #include "vssinfo.h"
 
+/* --backing: the backing file / parent of the first image (issue #8). */
+const char *volumes_backing_path;
+
 static int add_volume(volume_set *set, int image_index, const char *image,
                       vss_source *disk, const vss_partition *part,
                       vss_error *err)
@@ -59,7 +62,8 @@ int volumes_discover(volume_set *set, char **images, int nimages,
         vss_partition *parts = NULL;
         size_t nparts = 0, p;
         vss_error e = {0};
-        int rc = vss_source_open_file(images[i], &set->images[i], err);
+        vss_image_options io = {i == 0 ? volumes_backing_path : NULL, NULL};
+        int rc = vss_source_open_image(images[i], &io, &set->images[i], err);
         if (rc)
             return rc;
         rc = vss_disk_scan(set->images[i], &parts, &nparts, &e);

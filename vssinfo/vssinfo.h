@@ -34,6 +34,11 @@ typedef struct volume_set {
 int volumes_discover(volume_set *set, char **images, int nimages,
                      int64_t override_offset, vss_error *err);
 void volumes_free(volume_set *set);
+/* Images are opened in their container (vss_source_open_image); this is
+ * the backing file / parent given for the first one (NULL: none). */
+extern const char *volumes_backing_path;
+/* The container of an image, one line ("" for a plain raw file). */
+void describe_container(vss_source *img, char *out, size_t outsz);
 /* The volume snapshot operations act on (see docs/vssinfo.1). */
 found_volume *volumes_pick(volume_set *set, int64_t override_offset,
                            vss_error *err);
