@@ -35,11 +35,21 @@ static void store_free(vss_store *st)
     st->loaded = 0;
 }
 
+/* Set bits in a bitmap: 8 bytes at a time (a portable SWAR count; the
+ * default target has no popcount instruction and libgcc's is per call). */
 static uint64_t popcount_bits(const uint8_t *bm, uint64_t nbits)
 {
-    uint64_t n = 0, i;
-    for (i = 0; i < (nbits + 7) / 8; i++)
-        n += (uint64_t)__builtin_popcount(bm[i]);
+    uint64_t n = 0, i, nbytes = (nbits + 7) / 8, w;
+    for (i = 0; i + 8 <= nbytes; i += 8) {
+        memcpy(&w, bm + i, 8);
+        w -= (w >> 1) & 0x5555555555555555ull;
+        w = (w & 0x3333333333333333ull) + ((w >> 2) & 0x3333333333333333ull);
+        w = (w + (w >> 4)) & 0x0f0f0f0f0f0f0f0full;
+        n += (w * 0x0101010101010101ull) >> 56;
+    }
+    for (; i < nbytes; i++)
+        for (w = bm[i]; w; w &= w - 1)
+            n++;
     return n;
 }
 
