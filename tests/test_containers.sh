@@ -113,6 +113,18 @@ check "E01 segments: verify" "$IMGCAT" --verify "$T/su.E01"
 check "E01 segments: 4 threads of random reads" \
     "$IMGCAT" --stress "$SMALL" --threads 4 --reads 300 "$T/su.E01"
 
+# a raw whose size is not a multiple of 512: ewfacquire keeps the whole
+# sectors only, but stores the partial one's bytes in the last chunk
+head -c $((3 * 1048576 + 700)) "$SMALL" > "$T/odd.raw"
+ewfacquire -q -u -t "$T/odd" -f encase6 -c none "$T/odd.raw" >/dev/null 2>&1
+ewfacquire -q -u -t "$T/oddc" -f encase6 -c deflate:best "$T/odd.raw" >/dev/null 2>&1
+want=$(head -c $((3 * 1048576 + 512)) "$SMALL" | sha256sum | cut -d' ' -f1)
+same "E01 of a raw with a partial last sector" \
+    "$("$IMGCAT" "$T/odd.E01" | sha256sum | cut -d' ' -f1)" "$want"
+same "E01 (compressed) of a raw with a partial last sector" \
+    "$("$IMGCAT" "$T/oddc.E01" | sha256sum | cut -d' ' -f1)" "$want"
+rm -f "$T"/odd*
+
 # qemu-img: qcow2 v3, qcow2 v3 compressed, qcow2 v2 compressed, VHD, VHDX
 qemu-img convert -O qcow2 "$SMALL" "$T/s.qcow2"
 qemu-img convert -O qcow2 -c "$SMALL" "$T/sc.qcow2"

@@ -20,6 +20,7 @@
 #define EWF_MAX_HEADER_IN (16u << 20)
 #define EWF_MAX_HEADER_OUT (1u << 20)
 #define EWF_MAX_CHUNKS (1ull << 32)      /* 4 G chunks: 128 TiB at 32 KiB */
+#define EWF_MAX_TABLE_ENTRIES (1u << 24) /* EnCase writes 16375 a table */
 
 typedef struct ewf_table {
     uint64_t first;    /* index of its first chunk */
@@ -52,7 +53,7 @@ static int ewf_segment_name(const char *first, uint32_t n, char *out,
                             size_t outsz)
 {
     size_t len = strlen(first);
-    char c0, ext[4];
+    char c0, ext[8];
     int lower;
     if (len < 4 || first[len - 4] != '.' || first[len - 2] != '0' ||
         first[len - 1] != '1')
@@ -62,7 +63,7 @@ static int ewf_segment_name(const char *first, uint32_t n, char *out,
     if (!lower && !(c0 >= 'A' && c0 <= 'Z'))
         return -1;
     if (n >= 1 && n <= 99) {
-        snprintf(ext, sizeof ext, "%c%02u", c0, n);
+        snprintf(ext, sizeof ext, "%c%02u", c0, n % 100u);
     } else if (n >= 100) {
         uint32_t i = n - 100;
         char base = lower ? 'a' : 'A';
@@ -300,10 +301,12 @@ static int ewf_fail(vss_error *err, int code, const ewf_ct *w, size_t seg,
                     seg + 1, w->names[seg], (unsigned long long)off, msg);
 }
 
+/* The data of a section (at most cap bytes of it are read; the whole
+ * section must lie in the file and hold at most max bytes). */
 static int ewf_read_section_data(ewf_ct *w, size_t seg, uint64_t off,
-                                 uint64_t size, uint64_t max, uint8_t **out,
-                                 size_t *len, const char *type,
-                                 vss_error *err)
+                                 uint64_t size, uint64_t max, uint64_t cap,
+                                 uint8_t **out, size_t *len,
+                                 const char *type, vss_error *err)
 {
     uint64_t fsize = vss_source_size(w->segs[seg]);
     uint8_t *buf;
@@ -319,7 +322,7 @@ static int ewf_read_section_data(ewf_ct *w, size_t seg, uint64_t off,
                         "file (%llu bytes): truncated segment?",
                         type, (unsigned long long)size,
                         (unsigned long long)fsize);
-    *len = (size_t)(size - EWF_DESC_SIZE);
+    *len = (size_t)(size - EWF_DESC_SIZE < cap ? size - EWF_DESC_SIZE : cap);
     buf = vss_malloc(*len ? *len : 1);
     if (!buf)
         return vss_fail(err, VSS_ENOMEM, "EWF %s section: out of memory",
@@ -341,8 +344,8 @@ static int ewf_header_section(ewf_ct *w, size_t seg, uint64_t off,
     size_t inlen, outlen;
     const char *msg = NULL;
     char *t;
-    int rc = ewf_read_section_data(w, seg, off, size, EWF_MAX_HEADER_IN, &in,
-                                   &inlen, utf16 ? "header2" : "header", err);
+    int rc = ewf_read_section_data(w, seg, off, size, EWF_MAX_HEADER_IN,
+                                   EWF_MAX_HEADER_IN, &in, &inlen, utf16 ? "header2" : "header", err);
     if (rc)
         return rc;
     txt = vss_malloc(EWF_MAX_HEADER_OUT);
@@ -373,8 +376,8 @@ static int ewf_volume_section(ewf_ct *w, ewf_open_state *st, size_t seg,
     size_t len;
     uint64_t sectors;
     uint32_t spc, bps;
-    int rc = ewf_read_section_data(w, seg, off, size, 1u << 20, &d, &len,
-                                   "volume", err);
+    int rc = ewf_read_section_data(w, seg, off, size, 1u << 20, 1u << 20, &d,
+                                   &len, "volume", err);
     if (rc)
         return rc;
     if (len >= 1052) {
@@ -449,8 +452,15 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
     if (!st->have_volume)
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "%s section before the volume section", type);
-    rc = ewf_read_section_data(w, seg, off, size, 64u << 20, &d, &len, type,
-                               err);
+    /* EnCase 1 and SMART keep the chunks inside the table section: read
+     * only the header and the entries (at most 2^24 of them). */
+    {
+        uint64_t left = w->nchunks - w->nentries;
+        if (left > EWF_MAX_TABLE_ENTRIES)
+            left = EWF_MAX_TABLE_ENTRIES;
+        rc = ewf_read_section_data(w, seg, off, size, UINT64_MAX,
+                                   24 + 4 * left + 4, &d, &len, type, err);
+    }
     if (rc)
         return rc;
     if (len < 24) {
@@ -531,7 +541,8 @@ static int ewf_hash_section(ewf_ct *w, size_t seg, uint64_t off,
     uint8_t *d;
     size_t len, need = digest ? 80 : 36;
     static const uint8_t zero[20];
-    int rc = ewf_read_section_data(w, seg, off, size, 1u << 16, &d, &len,
+    int rc = ewf_read_section_data(w, seg, off, size, 1u << 16, 1u << 16, &d,
+                                   &len,
                                    digest ? "digest" : "hash", err);
     if (rc)
         return rc;
@@ -708,8 +719,11 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
     memset(out, 0, w->chunk_size);
 
     if (!(e & 0x80000000u)) {
-        /* stored: data + Adler-32; a short last chunk may be padded */
-        size_t n = want;
+        /* stored: data + Adler-32. The data is normally exactly the media
+         * bytes of the chunk; a writer may keep a whole chunk, or a partial
+         * last sector the media size leaves out (ewfacquire): then the
+         * checksum sits at the end of what is stored. */
+        size_t n = want, alt = want;
         uint8_t *buf;
         uint32_t sum;
         if (stored < (uint64_t)want + 4)
@@ -720,8 +734,8 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
                            w->names[t->seg], (unsigned long long)at,
                            (unsigned long long)t->where, i,
                            (unsigned long long)stored, want + 4);
-        if (want < w->chunk_size && stored >= (uint64_t)w->chunk_size + 4)
-            n = w->chunk_size;
+        if (stored - 4 > want && stored - 4 <= w->chunk_size)
+            n = (size_t)(stored - 4);
         buf = vss_malloc(n + 4);
         if (!buf)
             return ct_fail(&w->base, VSS_ENOMEM, "EWF chunk: out of memory");
@@ -733,6 +747,11 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
                            w->names[t->seg], re.message);
         }
         sum = (uint32_t)adler32(1, buf, (uInt)n);
+        if (sum != le32(buf + n) && n != alt &&
+            (uint32_t)adler32(1, buf, (uInt)alt) == le32(buf + alt)) {
+            n = alt; /* padding after the chunk */
+            sum = le32(buf + n);
+        }
         if (sum != le32(buf + n)) {
             uint32_t want_sum = le32(buf + n);
             free(buf);
@@ -775,10 +794,9 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
         /* one byte of slack tells "inflates past its size" apart */
         rc = inflate_bounded(raw, readlen, tmp, cap + 1, &got, &msg);
         free(raw);
-        if (rc == VSS_OK && got != want && got != cap) {
+        if (rc == VSS_OK && got < want) {
             rc = VSS_ECORRUPT;
-            msg = got > cap ? "inflates past its size"
-                            : "inflates to fewer bytes than the chunk holds";
+            msg = "inflates to fewer bytes than the chunk holds";
         }
         if (rc == VSS_OK && got > cap) {
             rc = VSS_ECORRUPT;
