@@ -136,7 +136,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->entry_timeout = 3600;
     cfg->attr_timeout = 3600;
     cfg->negative_timeout = 3600;
-    cfg->use_ino = G.mode_files;
+    /* Not use_ino: MFT record 0 ($MFT) would be inode 0, which readdir
+     * callers skip as an empty slot. */
+    cfg->use_ino = 0;
     /* Large reads: let the kernel ask for as much as it can at once. */
     conn->max_readahead = UINT_MAX;
     return NULL;
