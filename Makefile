@@ -142,7 +142,7 @@ install: all
 	install -m 755 $(VSSINFO) $(VSSMOUNT) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 libvss/include/vss.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 docs/vssinfo.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 docs/vssinfo.1 docs/vssmount.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf build
