@@ -163,7 +163,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g -O1 \
 # ntfs.c (libntfs-3g) is not a parser of VSS metadata: not linked here.
 FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c,$(LIB_SRC)))
 FUZZ_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h
+FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(wildcard libvss/src/*.h)
 FUZZ_SECONDS ?= 60
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
 REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test

@@ -59,7 +59,7 @@ static int scenario(vss_source *disk, int scan, vss_error *err)
         if (rc)
             break;
         offs[1] = vss_snapshot_size(s) / 2;
-        if (st->ndescs)
+        if (st->loaded && st->descs && st->ndescs)
             offs[2] = st->descs[st->ndescs / 2].original;
         for (int k = 0; k < 3 && !rc; k++) {
             int64_t got = vss_snapshot_read_at(s, buf, sizeof buf, offs[k],
@@ -214,7 +214,8 @@ static uint8_t *slurp(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-    static const char *names[] = {"vsstest", "w2003", "stor2"};
+    static const char *names[] = {"vsstest", "w2003", "stor2",
+                                  "gen-example"};
     const char *dir = argc > 1 ? argv[1] : find_dir(argv[0]);
     const char *img = getenv("LIBVSS_FAULT_IMAGE");
     char path[4096], label[128];

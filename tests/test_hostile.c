@@ -712,7 +712,8 @@ static void hostile_volume(image *base)
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : NULL;
-    static const char *names[] = {"vsstest", "w2003", "stor2"};
+    static const char *names[] = {"vsstest", "w2003", "stor2",
+                                  "gen-example"};
     char path[4096], cand[4096];
     int loaded = 0;
 

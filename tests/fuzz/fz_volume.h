@@ -163,7 +163,8 @@ static inline int fz_exercise_volume(vss_source *src, uint64_t seed, int max_sna
                 off = 0;
             } else if (r == 1) {
                 off = size > 100 ? size - 100 : 0;
-            } else if (r % 3 != 0 && st->ndescs) {
+            } else if (r % 3 != 0 && st->loaded && st->descs &&
+                       st->ndescs) {
                 const vss_desc *d = &st->descs[(pick >> 8) % st->ndescs];
                 off = (pick & 16) && (d->flags & VSS_DESC_FORWARDER)
                           ? d->where

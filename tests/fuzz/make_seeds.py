@@ -40,8 +40,13 @@ VOLUMES = [
     ("vol1", "vss_1_vol.raw", 34603008),
     ("vs3stor", "vss_3_volstor.raw", 1048576),
     ("vs3snap", "vss_3_volstor.raw", 2148532224),
+    # Made by testimages/vssgen (make testimages): a Windows 10 layout with
+    # ScopeSnapshots and three snapshots; skipped when not generated.
+    ("gen-example", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 "../../testimages/out/example/example.img"),
+     1048576),
 ]
-SNAPSHOT_SEEDS = ("vsstest", "w2003", "stor2")
+SNAPSHOT_SEEDS = ("vsstest", "w2003", "stor2", "gen-example")
 DISKS = ["vsstest.raw", "vss_2003.raw", "vss_2_stor.raw", "vss_3_volstor.raw"]
 
 
