@@ -264,6 +264,19 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     vss_fs_file *f = NULL;
     vss_error e = {0};
     int rc = vss_fs_file_open(G.fs, path, &f, &e);
+    if (rc == VSS_ENOTFOUND) {
+        /* Metadata files such as $Secure or $Extend/$Quota have no unnamed
+         * $DATA: getattr shows them as empty files, so they open as such
+         * (a NULL handle reads as end of file). */
+        vss_fs_stat st;
+        vss_error e2 = {0};
+        if (vss_fs_stat_path(G.fs, path, &st, &e2) == VSS_OK &&
+            !st.has_data && !st.is_directory) {
+            fi->fh = 0;
+            fi->keep_cache = 1;
+            return 0;
+        }
+    }
     if (rc)
         return report(rc, &e);
     fi->fh = (uint64_t)(uintptr_t)f;
@@ -280,6 +293,8 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
         return -EINVAL;
     if (size > INT_MAX)
         size = INT_MAX;
+    if (G.mode_files && !fi->fh)
+        return 0;  /* a file without data, see op_open */
     if (G.mode_files)
         n = vss_fs_file_read_at((vss_fs_file *)(uintptr_t)fi->fh, buf, size,
                                 (uint64_t)off, &e);
