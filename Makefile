@@ -60,8 +60,9 @@ $(BUILD)/obj/vssinfo/%.o: vssinfo/%.c libvss/include/vss.h vssinfo/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# vssinfo --audit hashes with OpenSSL's libcrypto (EVP: MD5, SHA-1, SHA-256).
 $(VSSINFO): $(VSSINFO_OBJ) $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -o $@ $(VSSINFO_OBJ) $(LIB_A) $(NTFS_LIBS) $(LDLIBS_BASE)
+	$(CC) $(ALL_CFLAGS) -o $@ $(VSSINFO_OBJ) $(LIB_A) $(NTFS_LIBS) -lcrypto $(LDLIBS_BASE)
 
 $(BUILD)/obj/vssmount/%.o: vssmount/%.c libvss/include/vss.h vssinfo/*.h
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "files.h"
 #include "json.h"
 #include "vssinfo.h"
@@ -37,6 +38,19 @@ static const char usage_text[] =
     "  --bodyfile               with --ls: The Sleuth Kit body format (mactime)\n"
     "  --file N:PATH[:STREAM]   recover one file of snapshot N (to --output);\n"
     "                           warns about bytes the snapshot did not preserve\n"
+    "  --audit SPEC             what snapshots really preserved, file by file\n"
+    "                           (SPEC: all, N, N-M, lists; then :PATH for a\n"
+    "                           subtree): status, lost byte ranges, hashes of\n"
+    "                           snapshot, live and recovered versions\n"
+    "  --diff A:B               files added, deleted, modified, renamed between\n"
+    "                           snapshots A and B (numbers or 'live')\n"
+    "  --hash LIST              md5,sha1,sha256 (default md5,sha256)\n"
+    "  --audit-blocks           with --audit: per 16 KiB block hashes of files\n"
+    "                           that differ from the live volume\n"
+    "  --audit-system           also NTFS metadata and shadow copy files\n"
+    "  --csv                    --audit/--diff as CSV\n"
+    "  --html FILE              --audit also as one self-contained HTML page\n"
+    "  --no-progress            no progress bar (default: when stderr is a tty)\n"
     "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE\n"
     "  --backing PATH           backing file (qcow2) / parent (differencing VHD,\n"
     "                           VHDX) of the first IMAGE; never opened unasked\n"
@@ -51,7 +65,9 @@ static const char usage_text[] =
     "read-only. See vssinfo(1).\n";
 
 enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
-       OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE };
+       OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE,
+       OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
+       OPT_CSV, OPT_HTML, OPT_NO_PROGRESS };
 
 typedef struct options {
     int json;
@@ -351,12 +367,21 @@ int main(int argc, char **argv)
         {"bodyfile", no_argument, NULL, OPT_BODYFILE},
         {"backing", required_argument, NULL, OPT_BACKING},
         {"verify-image", no_argument, NULL, OPT_VERIFY_IMAGE},
+        {"audit", required_argument, NULL, OPT_AUDIT},
+        {"diff", required_argument, NULL, OPT_DIFF},
+        {"hash", required_argument, NULL, OPT_HASH},
+        {"audit-blocks", no_argument, NULL, OPT_AUDIT_BLOCKS},
+        {"audit-system", no_argument, NULL, OPT_AUDIT_SYSTEM},
+        {"csv", no_argument, NULL, OPT_CSV},
+        {"html", required_argument, NULL, OPT_HTML},
+        {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     options o;
     files_options fo;
+    audit_options ao;
     volume_set set;
     vss_error e = {0};
     found_volume *fv;
@@ -366,6 +391,8 @@ int main(int argc, char **argv)
     o.offset = -1;
     o.fill = VSS_FILL_WINDOWS;
     memset(&fo, 0, sizeof fo);
+    memset(&ao, 0, sizeof ao);
+    ao.progress = -1;
     while ((c = getopt_long(argc, argv, "o:rhV", longopts, NULL)) != -1) {
         uint64_t v;
         char *colon;
@@ -413,6 +440,14 @@ int main(int argc, char **argv)
         case OPT_BODYFILE: fo.bodyfile = 1; break;
         case OPT_BACKING: volumes_backing_path = optarg; break;
         case OPT_VERIFY_IMAGE: verify_image = 1; break;
+        case OPT_AUDIT: ao.audit = optarg; break;
+        case OPT_DIFF: ao.diff = optarg; break;
+        case OPT_HASH: ao.hash = optarg; break;
+        case OPT_AUDIT_BLOCKS: ao.blocks = 1; break;
+        case OPT_AUDIT_SYSTEM: ao.system = 1; break;
+        case OPT_CSV: ao.csv = 1; break;
+        case OPT_HTML: ao.html = optarg; break;
+        case OPT_NO_PROGRESS: ao.progress = 0; break;
         case 'r': fo.recursive = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("vssinfo %s\n", VSS_VERSION_STRING); return 0;
@@ -431,6 +466,23 @@ int main(int argc, char **argv)
         return die(2, "%s", "--bodyfile and -r go with --ls");
     if (o.output && !o.extract && !fo.file)
         return die(2, "%s", "--output goes with --extract or --file");
+    if ((ao.audit || ao.diff) &&
+        (ao.audit && ao.diff ? 1 : 0) + !!o.extract + !!o.map + !!fo.ls +
+                !!fo.file > 0)
+        return die(2, "%s", "--audit, --diff, --ls, --file, --extract and "
+                            "--map: choose one");
+    if ((ao.hash || ao.blocks || ao.system || ao.csv || ao.html) &&
+        !ao.audit && !ao.diff)
+        return die(2, "%s", "--hash, --audit-blocks, --audit-system, --csv "
+                            "and --html go with --audit or --diff");
+    if ((ao.blocks || ao.html) && ao.diff)
+        return die(2, "%s", "--audit-blocks and --html go with --audit");
+    if (ao.csv && o.json)
+        return die(2, "%s", "--csv and --json: choose one");
+    if (ao.html &&
+        output_is_an_image(ao.html, argv + optind, argc - optind))
+        return die(2, "refusing to write over the evidence image %s",
+                   ao.html);
     if (o.output &&
         output_is_an_image(o.output, argv + optind, argc - optind))
         return die(2, "refusing to write over the evidence image %s",
@@ -444,7 +496,8 @@ int main(int argc, char **argv)
         volumes_free(&set);
         return die(1, "%s", e.message[0] ? e.message : vss_strerror(rc));
     }
-    if (!o.extract && !o.map && !fo.ls && !fo.file) {
+    if (!o.extract && !o.map && !fo.ls && !fo.file && !ao.audit &&
+        !ao.diff) {
         if (o.json)
             report_list_json(stdout, &set);
         else
@@ -470,7 +523,12 @@ int main(int argc, char **argv)
         volumes_free(&set);
         return die(1, "%s", e.message);
     }
-    if (fo.ls || fo.file) {
+    if (ao.audit || ao.diff) {
+        ao.json = o.json;
+        ao.fill = o.fill;
+        ao.image = fv->image;
+        rc = audit_run(fv, &ao);
+    } else if (fo.ls || fo.file) {
         fo.json = o.json;
         fo.output = o.output;
         fo.fill = o.fill;

@@ -312,6 +312,14 @@ static ntfs_attr *open_data(vvol *v, const char *path, int create, ntfs_inode **
     return na;
 }
 
+/* Windows stamps $STANDARD_INFORMATION's modification and MFT change times
+ * on every data write or size change (the audit's "modified since the
+ * snapshot" test reads them); libntfs-3g's attribute calls do not. */
+static void data_written(ntfs_inode *ni)
+{
+    ntfs_inode_update_times(ni, NTFS_UPDATE_MCTIME);
+}
+
 static void close_data(ntfs_attr *na, ntfs_inode *ni, const char *path)
 {
     ntfs_attr_close(na);
@@ -334,6 +342,7 @@ void fs_write(vvol *v, const char *path, uint64_t off, uint64_t len, const patte
         done += (uint64_t)w;
     }
     free(buf);
+    data_written(ni);
     close_data(na, ni, path);
 }
 
@@ -354,6 +363,7 @@ void fs_scatter(vvol *v, const char *path, uint64_t count, uint64_t size, const 
             die("write %s at %llu: %s", path, (unsigned long long)at, strerror(errno));
     }
     free(buf);
+    data_written(ni);
     close_data(na, ni, path);
 }
 
@@ -363,6 +373,7 @@ void fs_truncate(vvol *v, const char *path, uint64_t size)
     ntfs_attr *na = open_data(v, path, 0, &ni);
     if (ntfs_attr_truncate(na, (s64)size) != 0)
         die("truncate %s: %s", path, strerror(errno));
+    data_written(ni);
     close_data(na, ni, path);
 }
 

@@ -1,0 +1,1735 @@
+/*
+ * audit.c — vssinfo --audit and --diff (issue #5): for every file and named
+ * stream of a snapshot, what the snapshot really preserved.
+ *
+ * For each stream the engine asks the library where its bytes are
+ * (vss_fs_file_extents) and where the snapshot takes those bytes from
+ * (vss_snapshot_map): bytes of class zero or stale are not evidence of the
+ * snapshot, and are reported as FILE byte ranges. It hashes the stream as
+ * Windows returns it, and the live volume's version of the same file (same
+ * MFT record AND sequence number), and — when the live file is provably the
+ * same, unmodified file at the same clusters — the recovered version
+ * (snapshot bytes where preserved, live bytes in the gaps).
+ *
+ * Every version is read once, in large chunks, each chunk feeding every
+ * requested digest (and the 16 KiB block digests when wanted). Two versions
+ * with the same "content key" — the same extents whose bytes come from the
+ * same places (live volume offsets, storage offsets, zeros) — have the same
+ * bytes, so their digests are computed once: a file untouched since the
+ * snapshot is read once however many snapshots hold it.
+ *
+ * Only the public libvss API is used; nothing here decodes on-disk bytes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "audit_int.h"
+
+#define BS VSS_BLOCK_SIZE
+#define BUFSZ (8u << 20)         /* read chunk: a multiple of BS */
+#define MAX_DEPTH 512
+#define STORE_SUFFIX "{3808876b-c176-4e48-b7ae-04046e6cc752}"
+
+static int warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(vss_error *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(vss_error *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    if (e) {
+        e->code = code;
+        va_start(ap, fmt);
+        vsnprintf(e->message, sizeof e->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int warn(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "vssinfo: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+/* ---- names and formatting ----------------------------------------------- */
+
+const char *aud_alg_name(int alg)
+{
+    return alg == AUD_MD5 ? "md5" : alg == AUD_SHA1 ? "sha1" : "sha256";
+}
+
+size_t aud_alg_len(int alg)
+{
+    return alg == AUD_MD5 ? 16 : alg == AUD_SHA1 ? 20 : 32;
+}
+
+static const EVP_MD *alg_md(int alg)
+{
+    return alg == AUD_MD5 ? EVP_md5() : alg == AUD_SHA1 ? EVP_sha1()
+                                                        : EVP_sha256();
+}
+
+void aud_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = h[p[i] >> 4];
+        out[2 * i + 1] = h[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+const char *aud_status_name(int s)
+{
+    static const char *const n[] = {"intact", "damaged", "resident",
+                                     "unchanged", "error"};
+    return s >= 0 && s <= AUD_ERROR ? n[s] : "?";
+}
+
+const char *aud_live_name(int s)
+{
+    static const char *const n[] = {"same", "reused", "deleted",
+                                     "stream-deleted", "none"};
+    return s >= 0 && s <= LIVE_NONE ? n[s] : "?";
+}
+
+const char *aud_block_kind_name(int k)
+{
+    static const char *const n[] = {"same", "gap", "changed", "snapshot-only",
+                                     "live-only"};
+    return k >= 0 && k <= BK_LIVE_ONLY ? n[k] : "?";
+}
+
+void aud_human(uint64_t b, char *out, size_t outsz)
+{
+    static const char *const u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 5) {
+        v /= 1024;
+        i++;
+    }
+    if (i == 0)
+        snprintf(out, outsz, "%" PRIu64 " B", b);
+    else
+        snprintf(out, outsz, "%.1f %s", v, u[i]);
+}
+
+static int range_overlaps(const aud_result *x, uint64_t a, uint64_t b)
+{
+    size_t i;
+    for (i = 0; i < x->ndmg; i++)
+        if (x->dmg[i].off < b && x->dmg[i].off + x->dmg[i].len > a)
+            return 1;
+    return 0;
+}
+
+int aud_block_kind(const aud_run *r, const aud_result *x, size_t i)
+{
+    const uint8_t *s, *l;
+    if (i >= x->nb_live)
+        return BK_SNAP_ONLY;
+    if (i >= x->nb_snap)
+        return BK_LIVE_ONLY;
+    s = x->bsnap + i * r->blen;
+    l = x->blive + i * r->blen;
+    if (memcmp(s, l, r->blen) == 0)
+        return BK_SAME;
+    if (x->bfill && range_overlaps(x, (uint64_t)i * BS, (uint64_t)(i + 1) * BS) &&
+        memcmp(x->bfill + i * r->blen, l, r->blen) == 0)
+        return BK_GAP;
+    return BK_CHANGED;
+}
+
+/* ---- engine state -------------------------------------------------------- */
+
+typedef struct cache_ent {
+    uint8_t key[32];
+    int used;
+    aud_digests d;
+    uint8_t *blocks;
+    size_t nb;
+} cache_ent;
+
+typedef struct eng {
+    aud_run *r;
+    cache_ent *cache;
+    size_t ccap, cn;
+    uint8_t *buf, *fbuf;
+    EVP_MD_CTX *md[AUD_NALG], *fmd[AUD_NALG];
+    /* progress */
+    int progress;
+    struct timespec t0, tlast;
+    size_t files_done, files_total;
+    uint64_t bytes_done, bytes_total, bytes_hashed;
+    int cur_snap;
+    size_t nsel;
+    int blocks_mode;        /* block digests for files that differ */
+    uint8_t **orphans;      /* block digests of versions not cacheable */
+    size_t norphans;
+} eng;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double t_start;
+static double t_last;
+
+static void progress(eng *g, int force)
+{
+    double t, el, rate, left;
+    char done[32], r[32];
+    if (!g->progress)
+        return;
+    t = now_s();
+    if (!force && t - t_last < 0.2)
+        return;
+    t_last = t;
+    el = t - t_start;
+    rate = el > 0 ? (double)g->bytes_hashed / el : 0;
+    aud_human(g->bytes_hashed, done, sizeof done);
+    aud_human((uint64_t)rate, r, sizeof r);
+    left = -1;
+    if (el > 1 && g->bytes_done > 0 && g->bytes_total > g->bytes_done)
+        left = (double)(g->bytes_total - g->bytes_done) * el /
+               (double)g->bytes_done;
+    fprintf(stderr, "\r\033[K[audit] %s %d  files %zu/%zu  %s hashed  %s/s",
+            g->cur_snap ? "snapshot" : "live", g->cur_snap, g->files_done,
+            g->files_total, done, r);
+    if (left >= 0)
+        fprintf(stderr, "  ETA %d:%02d", (int)(left / 60), (int)left % 60);
+    fflush(stderr);
+}
+
+static void progress_end(eng *g)
+{
+    if (g->progress)
+        fprintf(stderr, "\r\033[K");
+}
+
+/* Content-key cache: open addressing on the first 8 key bytes. */
+static cache_ent *cache_find(eng *g, const uint8_t key[32], int add)
+{
+    size_t i, mask;
+    uint64_t h;
+    if (g->cn * 2 >= g->ccap && add) {
+        size_t nc = g->ccap ? g->ccap * 2 : 1024, k;
+        cache_ent *nv = calloc(nc, sizeof *nv);
+        if (!nv)
+            return NULL;
+        for (k = 0; k < g->ccap; k++) {
+            if (!g->cache[k].used)
+                continue;
+            memcpy(&h, g->cache[k].key, 8);
+            for (i = h & (nc - 1); nv[i].used; i = (i + 1) & (nc - 1))
+                ;
+            nv[i] = g->cache[k];
+        }
+        free(g->cache);
+        g->cache = nv;
+        g->ccap = nc;
+    }
+    if (!g->ccap)
+        return NULL;
+    mask = g->ccap - 1;
+    memcpy(&h, key, 8);
+    for (i = h & mask; g->cache[i].used; i = (i + 1) & mask)
+        if (memcmp(g->cache[i].key, key, 32) == 0)
+            return &g->cache[i];
+    if (!add)
+        return NULL;
+    g->cache[i].used = 1;
+    memcpy(g->cache[i].key, key, 32);
+    g->cn++;
+    return &g->cache[i];
+}
+
+/* ---- walking a volume ----------------------------------------------------- */
+
+static char *join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    if (!a || dir[a - 1] != '/')
+        p[a++] = '/';
+    memcpy(p + a, name, b + 1);
+    return p;
+}
+
+static aud_item *ix_add(aud_index *ix)
+{
+    if (ix->n == ix->cap) {
+        size_t nc = ix->cap ? ix->cap * 2 : 256;
+        aud_item *nv = realloc(ix->v, nc * sizeof *nv);
+        if (!nv)
+            return NULL;
+        ix->v = nv;
+        ix->cap = nc;
+    }
+    memset(&ix->v[ix->n], 0, sizeof ix->v[ix->n]);
+    ix->v[ix->n].order = ix->n;
+    return &ix->v[ix->n++];
+}
+
+static int add_item(aud_index *ix, const char *path, const char *stream,
+                    const vss_fs_stat *st, uint64_t size, int resident)
+{
+    aud_item *it = ix_add(ix);
+    size_t pl = strlen(path);
+    if (!it)
+        return VSS_ENOMEM;
+    if (stream && *stream) {
+        it->path = malloc(pl + strlen(stream) + 2);
+        if (it->path)
+            sprintf(it->path, "%s:%s", path, stream);
+        it->stream_at = pl;
+    } else {
+        it->path = strdup(path);
+    }
+    if (!it->path) {
+        ix->n--;
+        return VSS_ENOMEM;
+    }
+    it->record = st->mft_record;
+    it->sequence = st->sequence;
+    it->size = size;
+    it->resident = resident;
+    it->attributes = st->attributes;
+    it->crtime = st->creation_time;
+    it->mtime = st->modification_time;
+    it->ctime = st->mft_change_time;
+    it->atime = st->access_time;
+    it->record_offset = st->record_offset;
+    it->names = 1;
+    return 0;
+}
+
+typedef struct walk {
+    vss_fs *fs;
+    aud_index *ix;
+    int system;
+    const char *label;
+    uint64_t *seen;
+    size_t nseen, capseen;
+} walk;
+
+static int seen_add(walk *w, uint64_t rec)
+{
+    size_t i;
+    for (i = 0; i < w->nseen; i++)
+        if (w->seen[i] == rec)
+            return 1;
+    if (w->nseen == w->capseen) {
+        size_t nc = w->capseen ? w->capseen * 2 : 64;
+        uint64_t *nv = realloc(w->seen, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        w->seen = nv;
+        w->capseen = nc;
+    }
+    w->seen[w->nseen++] = rec;
+    return 0;
+}
+
+/* NTFS metadata files ($MFT, $LogFile, $Extend ...) and the shadow copy
+ * files themselves: their snapshot content is by design not the
+ * snapshot's (the shadow copy files read as zeros). */
+static int skipped_name(const char *dir, const char *name)
+{
+    if ((!*dir || strcmp(dir, "/") == 0) && name[0] == '$')
+        return 1;
+    if (strcasecmp(dir, "/System Volume Information") == 0 &&
+        strlen(name) >= strlen(STORE_SUFFIX) &&
+        strcasecmp(name + strlen(name) - strlen(STORE_SUFFIX),
+                   STORE_SUFFIX) == 0)
+        return 1;
+    return 0;
+}
+
+static void add_entry(walk *w, const char *full, const vss_fs_stat *st)
+{
+    vss_error e = {0};
+    if (!st->is_directory && st->has_data &&
+        add_item(w->ix, full, NULL, st, st->size, 0))
+        w->ix->errors++;
+    if (st->stream_count) {
+        vss_fs_stream *ss = NULL;
+        size_t ns = 0, k;
+        if (vss_fs_streams(w->fs, full, &ss, &ns, &e)) {
+            w->ix->errors++;
+            warn("%s: %s", w->label, e.message);
+            return;
+        }
+        for (k = 0; k < ns; k++) {
+            if (!ss[k].name[0]) {
+                if (!st->is_directory && st->has_data && w->ix->n &&
+                    strcmp(w->ix->v[w->ix->n - 1].path, full) == 0)
+                    w->ix->v[w->ix->n - 1].resident = ss[k].resident;
+                continue;
+            }
+            if (add_item(w->ix, full, ss[k].name, st, ss[k].size,
+                         ss[k].resident))
+                w->ix->errors++;
+        }
+        vss_fs_streams_free(ss, ns);
+    }
+}
+
+static void walk_dir(walk *w, const char *dir, int depth)
+{
+    vss_fs_entry *ents = NULL;
+    vss_error e = {0};
+    size_t n = 0, i;
+
+    if (vss_fs_list(w->fs, dir, &ents, &n, &e)) {
+        w->ix->errors++;
+        warn("%s: %s", w->label, e.message);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        vss_fs_entry *x = &ents[i];
+        char *full = join(dir, x->name);
+        if (!full) {
+            w->ix->errors++;
+            break;
+        }
+        if (x->stat_rc) {
+            w->ix->errors++;
+            warn("%s: '%s' (MFT record %" PRIu64 "): %s", w->label, full,
+                 x->st.mft_record, vss_strerror(x->stat_rc));
+        } else if (!w->system && skipped_name(dir, x->name)) {
+            w->ix->skipped++;
+        } else {
+            add_entry(w, full, &x->st);
+            if (x->st.is_directory && x->st.mft_record != 5) {
+                int s = seen_add(w, x->st.mft_record);
+                if (s > 0 || depth >= MAX_DEPTH) {
+                    w->ix->errors++;
+                    warn("%s: '%s' (MFT record %" PRIu64 "): %s, not "
+                         "walked again", w->label, full, x->st.mft_record,
+                         s > 0 ? "directory already walked (linked twice)"
+                               : "too deep");
+                } else if (s == 0) {
+                    walk_dir(w, full, depth + 1);
+                }
+            }
+        }
+        free(full);
+    }
+    vss_fs_entries_free(ents, n);
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+    const aud_item *x = a, *y = b;
+    const char *sx = x->stream_at ? x->path + x->stream_at + 1 : "";
+    const char *sy = y->stream_at ? y->path + y->stream_at + 1 : "";
+    int c;
+    if (x->record != y->record)
+        return x->record < y->record ? -1 : 1;
+    c = strcmp(sx, sy);
+    if (c)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int cmp_order(const void *a, const void *b)
+{
+    const aud_item *x = a, *y = b;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Walk `root` of fs; hard links give one item (the first name met). The
+ * index ends sorted by record and stream name (for lookups). */
+static int index_volume(vss_fs *fs, const char *root, int system,
+                        const char *label, aud_index *ix)
+{
+    walk w;
+    vss_fs_stat st;
+    vss_error e = {0};
+    size_t i, k;
+
+    memset(&w, 0, sizeof w);
+    w.fs = fs;
+    w.ix = ix;
+    if (*root && *root != '/')
+        return warn("%s: internal: path '%s' not absolute", label, root);
+    w.system = system;
+    w.label = label;
+    if (vss_fs_stat_path(fs, root, &st, &e))
+        return warn("%s: %s", label, e.message);
+    if (!st.is_directory) {
+        add_entry(&w, root, &st);
+    } else {
+        seen_add(&w, st.mft_record);
+        walk_dir(&w, root, 0);
+    }
+    free(w.seen);
+    qsort(ix->v, ix->n, sizeof *ix->v, cmp_item);
+    for (i = k = 0; i < ix->n; i++) {
+        if (k && ix->v[k - 1].record == ix->v[i].record &&
+            strcmp(ix->v[k - 1].stream_at
+                       ? ix->v[k - 1].path + ix->v[k - 1].stream_at + 1
+                       : "",
+                   ix->v[i].stream_at ? ix->v[i].path + ix->v[i].stream_at + 1
+                                      : "") == 0) {
+            ix->v[k - 1].names++;
+            free(ix->v[i].path);
+            continue;
+        }
+        ix->v[k++] = ix->v[i];
+    }
+    ix->n = k;
+    return 0;
+}
+
+static void index_free(aud_index *ix)
+{
+    size_t i;
+    for (i = 0; i < ix->n; i++)
+        free(ix->v[i].path);
+    free(ix->v);
+    memset(ix, 0, sizeof *ix);
+}
+
+/* The item with this record and stream (NULL stream = unnamed). */
+static aud_item *ix_find(aud_index *ix, uint64_t record, const char *stream)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        aud_item *m = &ix->v[mid];
+        int c;
+        if (m->record != record) {
+            c = m->record < record ? -1 : 1;
+        } else {
+            c = strcmp(m->stream_at ? m->path + m->stream_at + 1 : "",
+                       stream ? stream : "");
+        }
+        if (c == 0)
+            return m;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Any item of this record. */
+static aud_item *ix_find_record(aud_index *ix, uint64_t record)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ix->v[mid].record < record)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && ix->v[lo].record == record ? &ix->v[lo] : NULL;
+}
+
+static const char *item_stream(const aud_item *it)
+{
+    return it->stream_at ? it->path + it->stream_at + 1 : NULL;
+}
+
+/* ---- one version of a stream: extents, provenance, content key ---------- */
+
+typedef struct ver {
+    vss_fs_file *f;
+    vss_fs_extent *ext;
+    size_t next;
+    uint64_t size;
+    uint32_t cunit;
+    int resident;
+    uint8_t key[32];
+    int key_ok;
+    aud_range *dmg;
+    size_t ndmg, capdmg;
+    uint64_t lost;
+    uint64_t by_class[5];
+    int record_damaged;
+} ver;
+
+typedef struct kwalk {
+    EVP_MD_CTX *k;         /* content key hasher, NULL: none */
+    int pk;                /* pending piece: 0, 'Z', 'V' (volume), 'S' */
+    uint64_t poff, plen;
+    ver *v;
+    uint64_t vol_start, file_start;
+    int collect;           /* add damaged ranges to v->dmg, count classes */
+    int damaged;
+    vss_class cls1;
+    vss_reason reason1;
+    int store1;
+    int oom;
+} kwalk;
+
+static void put_u64(EVP_MD_CTX *k, uint64_t v)
+{
+    uint8_t b[8];
+    int i;
+    for (i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    EVP_DigestUpdate(k, b, 8);
+}
+
+static void key_flush(kwalk *w)
+{
+    if (w->k && w->pk) {
+        uint8_t t = (uint8_t)w->pk;
+        EVP_DigestUpdate(w->k, &t, 1);
+        put_u64(w->k, w->poff);
+        put_u64(w->k, w->plen);
+    }
+    w->pk = 0;
+}
+
+static void key_piece(kwalk *w, int kind, uint64_t off, uint64_t len)
+{
+    if (w->pk == kind && (kind == 'Z' || w->poff + w->plen == off)) {
+        w->plen += len;
+        return;
+    }
+    key_flush(w);
+    w->pk = kind;
+    w->poff = kind == 'Z' ? 0 : off;
+    w->plen = len;
+}
+
+static void dmg_add(ver *v, uint64_t off, uint64_t len, vss_class cls,
+                    vss_reason reason, int store, int *oom)
+{
+    aud_range *p = v->ndmg ? &v->dmg[v->ndmg - 1] : NULL;
+    if (p && p->cls == cls && p->reason == reason && p->store == store &&
+        p->off + p->len == off) {
+        p->len += len;
+        return;
+    }
+    if (v->ndmg == v->capdmg) {
+        size_t nc = v->capdmg ? v->capdmg * 2 : 8;
+        aud_range *nv = realloc(v->dmg, nc * sizeof *nv);
+        if (!nv) {
+            *oom = 1;
+            return;
+        }
+        v->dmg = nv;
+        v->capdmg = nc;
+    }
+    p = &v->dmg[v->ndmg++];
+    p->off = off;
+    p->len = len;
+    p->cls = cls;
+    p->reason = reason;
+    p->store = store;
+}
+
+static int map_cb(const vss_run *r, void *user)
+{
+    kwalk *w = user;
+    int kind;
+    switch (r->cls) {
+    case VSS_CLASS_STORE: kind = 'S'; break;
+    case VSS_CLASS_LIVE: kind = 'V'; break;
+    case VSS_CLASS_ZERO: kind = 'Z'; break;
+    default: kind = r->store_index > 0 ? 'S' : 'V'; break;
+    }
+    key_piece(w, kind, r->source_offset, r->length);
+    if (w->collect && (unsigned)r->cls < 4)
+        w->v->by_class[r->cls] += r->length;
+    if (r->cls == VSS_CLASS_ZERO || r->cls == VSS_CLASS_STALE) {
+        if (!w->damaged) {
+            w->cls1 = r->cls;
+            w->reason1 = r->reason;
+            w->store1 = r->store_index;
+        }
+        w->damaged = 1;
+        if (w->collect)
+            dmg_add(w->v, w->file_start + (r->offset - w->vol_start),
+                    r->length, r->cls, r->reason, r->store_index, &w->oom);
+    }
+    return w->oom ? VSS_ENOMEM : 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const aud_range *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Compressed data: a lost cluster spoils its whole compression unit. */
+static void widen_to_units(ver *v)
+{
+    size_t i, k = 0;
+    uint32_t unit = v->cunit;
+    if (!unit || !v->ndmg)
+        return;
+    for (i = 0; i < v->ndmg; i++) {
+        uint64_t s = v->dmg[i].off / unit * unit;
+        uint64_t e = v->dmg[i].off + v->dmg[i].len;
+        e = (e + unit - 1) / unit * unit;
+        if (e > v->size)
+            e = v->size;
+        v->dmg[i].off = s;
+        v->dmg[i].len = e > s ? e - s : 0;
+    }
+    qsort(v->dmg, v->ndmg, sizeof *v->dmg, cmp_range);
+    for (i = 1; i < v->ndmg; i++) {
+        aud_range *p = &v->dmg[k];
+        if (v->dmg[i].off <= p->off + p->len) {
+            uint64_t e = v->dmg[i].off + v->dmg[i].len;
+            if (e > p->off + p->len)
+                p->len = e - p->off;
+        } else {
+            v->dmg[++k] = v->dmg[i];
+        }
+    }
+    v->ndmg = k + 1;
+}
+
+static void ver_close(ver *v)
+{
+    vss_fs_extents_free(v->ext);
+    vss_fs_file_close(v->f);
+    free(v->dmg);
+    memset(v, 0, sizeof *v);
+}
+
+/* Open one version of it (snap NULL: the live volume) and work out its
+ * provenance, damaged ranges and content key. */
+static int ver_open(vss_snapshot *snap, vss_fs *fs, uint32_t record_size,
+                    const aud_item *it, ver *v, vss_error *e)
+{
+    EVP_MD_CTX *k = EVP_MD_CTX_new();
+    kwalk w;
+    size_t i;
+    int rc = 0;
+
+    memset(v, 0, sizeof *v);
+    if (!k)
+        return fail(e, VSS_ENOMEM, "out of memory");
+    if ((rc = vss_fs_file_open(fs, it->path, &v->f, e)) ||
+        (rc = vss_fs_file_extents(v->f, &v->ext, &v->next, e))) {
+        EVP_MD_CTX_free(k);
+        ver_close(v);
+        return rc;
+    }
+    v->size = vss_fs_file_size(v->f);
+    v->cunit = vss_fs_file_compression_unit(v->f);
+    v->resident = v->next == 1 && (v->ext[0].flags & VSS_EXTENT_RESIDENT);
+    v->key_ok = 1;
+    EVP_DigestInit_ex(k, EVP_sha256(), NULL);
+    EVP_DigestUpdate(k, "vssaudit1", 9);
+    put_u64(k, v->size);
+    put_u64(k, v->cunit);
+    memset(&w, 0, sizeof w);
+    w.k = k;
+    w.v = v;
+    w.collect = 1;
+    for (i = 0; i < v->next && !rc; i++) {
+        const vss_fs_extent *x = &v->ext[i];
+        put_u64(k, x->file_offset);
+        put_u64(k, x->length);
+        put_u64(k, x->flags);
+        if (x->flags & (VSS_EXTENT_SPARSE | VSS_EXTENT_UNINIT) && 
+            !(x->flags & VSS_EXTENT_RESIDENT)) {
+            v->by_class[4] += x->length;
+            continue;
+        }
+        if (x->volume_offset == VSS_FS_NO_OFFSET) {
+            v->by_class[4] += x->length;
+            v->key_ok = 0;
+            continue;
+        }
+        w.vol_start = x->volume_offset;
+        w.file_start = x->file_offset;
+        if (snap) {
+            rc = vss_snapshot_map(snap, x->volume_offset, x->length, map_cb,
+                                  &w, e);
+        } else {
+            key_piece(&w, 'V', x->volume_offset, x->length);
+            v->by_class[VSS_CLASS_LIVE] += x->length;
+        }
+        key_flush(&w);
+    }
+    if (rc && w.oom)
+        rc = fail(e, VSS_ENOMEM, "out of memory");
+    widen_to_units(v);
+    /* The MFT record: its provenance is the resident data's too (a value
+     * crossing a sector end keeps its last bytes in the fixup array). */
+    if (!rc && it->record_offset != VSS_FS_NO_OFFSET) {
+        kwalk rw;
+        memset(&rw, 0, sizeof rw);
+        rw.k = v->resident ? k : NULL;
+        rw.v = v;
+        if (v->resident && it->stream_at)
+            EVP_DigestUpdate(k, it->path + it->stream_at,
+                             strlen(it->path + it->stream_at));
+        if (snap)
+            rc = vss_snapshot_map(snap, it->record_offset, record_size,
+                                  map_cb, &rw, e);
+        else
+            key_piece(&rw, 'V', it->record_offset, record_size);
+        key_flush(&rw);
+        v->record_damaged = rw.damaged;
+        if (!rc && v->resident && rw.damaged && !v->ndmg && v->size) {
+            int oom = 0;
+            dmg_add(v, 0, v->size, rw.cls1, rw.reason1, rw.store1, &oom);
+            if (oom)
+                rc = fail(e, VSS_ENOMEM, "out of memory");
+        }
+    } else if (v->resident) {
+        v->key_ok = 0;
+    }
+    for (i = 0; i < v->ndmg; i++)
+        v->lost += v->dmg[i].len;
+    EVP_DigestFinal_ex(k, v->key, NULL);
+    EVP_MD_CTX_free(k);
+    if (rc)
+        ver_close(v);
+    return rc;
+}
+
+/* The volume offset of file byte off in ext (VSS_FS_NO_OFFSET if none),
+ * the bytes that follow contiguously and the extent's flags. */
+static uint64_t vol_of(const ver *v, uint64_t off, uint64_t *left,
+                       unsigned *flags)
+{
+    size_t i;
+    for (i = 0; i < v->next; i++) {
+        const vss_fs_extent *x = &v->ext[i];
+        if (off >= x->file_offset && off - x->file_offset < x->length) {
+            *left = x->length - (off - x->file_offset);
+            *flags = x->flags;
+            return x->volume_offset == VSS_FS_NO_OFFSET
+                       ? VSS_FS_NO_OFFSET
+                       : x->volume_offset + (off - x->file_offset);
+        }
+    }
+    *left = 0;
+    *flags = 0;
+    return VSS_FS_NO_OFFSET;
+}
+
+/* Do the damaged file ranges of s sit at the same volume bytes in l? */
+static int same_ranges(const ver *s, const ver *l)
+{
+    size_t i;
+    if (s->cunit != l->cunit)
+        return 0;
+    for (i = 0; i < s->ndmg; i++) {
+        uint64_t off = s->dmg[i].off, end = off + s->dmg[i].len;
+        while (off < end) {
+            uint64_t ls, ll, step;
+            unsigned fs, fl;
+            uint64_t a = vol_of(s, off, &ls, &fs);
+            uint64_t b = vol_of(l, off, &ll, &fl);
+            if (a == VSS_FS_NO_OFFSET || a != b || fs != fl || !ls || !ll)
+                return 0;
+            step = ls < ll ? ls : ll;
+            if (step > end - off)
+                step = end - off;
+            off += step;
+        }
+    }
+    return 1;
+}
+
+/* ---- hashing -------------------------------------------------------------- */
+
+typedef struct pass_out {
+    aud_digests d, fd;
+    uint8_t *blocks, *fblocks;
+    size_t nb;
+} pass_out;
+
+static int read_full(vss_fs_file *f, uint8_t *p, size_t n, uint64_t off,
+                     vss_error *e)
+{
+    size_t got = 0;
+    while (got < n) {
+        int64_t k = vss_fs_file_read_at(f, p + got, n - got, off + got, e);
+        if (k < 0)
+            return (int)k;
+        if (k == 0)
+            return fail(e, VSS_EIO, "file data ends early at file offset %" PRIu64, off + got);
+        got += (size_t)k;
+    }
+    return 0;
+}
+
+/* Read f whole once: every requested digest, the block digests when
+ * want_blocks, and with fill (the same file on the live volume) the
+ * recovered version: live bytes in the damaged ranges. */
+static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
+                     pass_out *o, vss_error *e)
+{
+    aud_run *r = g->r;
+    uint64_t off = 0;
+    size_t j = 0, a, nb = (size_t)((v->size + BS - 1) / BS);
+    int rc = 0;
+    unsigned char mdv[EVP_MAX_MD_SIZE];
+    const EVP_MD *bmd = alg_md(r->balg);
+
+    memset(o, 0, sizeof *o);
+    o->nb = nb;
+    if (want_blocks && nb) {
+        o->blocks = malloc(nb * r->blen);
+        o->fblocks = fill ? malloc(nb * r->blen) : NULL;
+        if (!o->blocks || (fill && !o->fblocks)) {
+            free(o->blocks);
+            free(o->fblocks);
+            o->blocks = o->fblocks = NULL;
+            return fail(e, VSS_ENOMEM, "out of memory");
+        }
+    }
+    for (a = 0; a < (size_t)r->nalg; a++) {
+        EVP_DigestInit_ex(g->md[a], alg_md(r->alg[a]), NULL);
+        if (fill)
+            EVP_DigestInit_ex(g->fmd[a], alg_md(r->alg[a]), NULL);
+    }
+    while (off < v->size && !rc) {
+        size_t n = v->size - off < BUFSZ ? (size_t)(v->size - off) : BUFSZ;
+        size_t b, k;
+        int patched = 0;
+        rc = read_full(v->f, g->buf, n, off, e);
+        if (rc)
+            break;
+        for (a = 0; a < (size_t)r->nalg; a++)
+            EVP_DigestUpdate(g->md[a], g->buf, n);
+        if (o->blocks)
+            for (b = 0; b < n; b += BS) {
+                size_t bl = n - b < BS ? n - b : BS;
+                EVP_Digest(g->buf + b, bl, mdv, NULL, bmd, NULL);
+                memcpy(o->blocks + (size_t)((off + b) / BS) * r->blen, mdv,
+                       r->blen);
+            }
+        if (fill) {
+            while (j < v->ndmg && v->dmg[j].off + v->dmg[j].len <= off)
+                j++;
+            for (k = j; k < v->ndmg && v->dmg[k].off < off + n && !rc; k++) {
+                uint64_t s = v->dmg[k].off > off ? v->dmg[k].off : off;
+                uint64_t t = v->dmg[k].off + v->dmg[k].len;
+                if (t > off + n)
+                    t = off + n;
+                if (!patched)
+                    memcpy(g->fbuf, g->buf, n);
+                patched = 1;
+                if (s < fill->size) {
+                    uint64_t t2 = t < fill->size ? t : fill->size;
+                    rc = read_full(fill->f, g->fbuf + (s - off),
+                                   (size_t)(t2 - s), s, e);
+                    memset(g->fbuf + (t2 - off), 0, (size_t)(t - t2));
+                } else {
+                    memset(g->fbuf + (s - off), 0, (size_t)(t - s));
+                }
+                g->bytes_hashed += t - s;
+            }
+            for (a = 0; a < (size_t)r->nalg; a++)
+                EVP_DigestUpdate(g->fmd[a], patched ? g->fbuf : g->buf, n);
+            if (o->fblocks)
+                for (b = 0; b < n; b += BS) {
+                    size_t bl = n - b < BS ? n - b : BS;
+                    size_t bi = (size_t)((off + b) / BS);
+                    if (patched)
+                        EVP_Digest(g->fbuf + b, bl, mdv, NULL, bmd, NULL);
+                    else
+                        memcpy(mdv, o->blocks + bi * r->blen, r->blen);
+                    memcpy(o->fblocks + bi * r->blen, mdv, r->blen);
+                }
+        }
+        off += n;
+        g->bytes_hashed += n;
+        progress(g, 0);
+    }
+    for (a = 0; a < (size_t)r->nalg; a++) {
+        int al = r->alg[a];
+        EVP_DigestFinal_ex(g->md[a], o->d.v[al], NULL);
+        o->d.have |= 1u << al;
+        if (fill) {
+            EVP_DigestFinal_ex(g->fmd[a], o->fd.v[al], NULL);
+            o->fd.have |= 1u << al;
+        }
+    }
+    if (rc) {
+        free(o->blocks);
+        free(o->fblocks);
+        o->blocks = o->fblocks = NULL;
+    }
+    return rc;
+}
+
+/* Digests of a version, from the cache when its content was hashed
+ * before. *blocks points into the cache (valid until the run ends). */
+static int ver_digests(eng *g, ver *v, int want_blocks, aud_digests *d,
+                       uint8_t **blocks, size_t *nb, vss_error *e)
+{
+    cache_ent *c = v->key_ok ? cache_find(g, v->key, 0) : NULL;
+    pass_out o;
+    int rc;
+    if (c && (!want_blocks || c->blocks || !c->nb)) {
+        *d = c->d;
+        if (blocks)
+            *blocks = c->blocks;
+        if (nb)
+            *nb = c->nb;
+        return 0;
+    }
+    rc = hash_pass(g, v, NULL, want_blocks, &o, e);
+    if (rc)
+        return rc;
+    *d = o.d;
+    if (blocks)
+        *blocks = o.blocks;
+    if (nb)
+        *nb = o.nb;
+    if (v->key_ok && (c = c ? c : cache_find(g, v->key, 1)) != NULL) {
+        c->d = o.d;
+        if (o.blocks) {
+            free(c->blocks);
+            c->blocks = o.blocks;
+        }
+        c->nb = o.nb;
+    } else if (o.blocks) {
+        /* not cacheable: kept until the run ends, like the cache's */
+        uint8_t **nv = realloc(g->orphans, (g->norphans + 1) * sizeof *nv);
+        if (nv) {
+            g->orphans = nv;
+            g->orphans[g->norphans++] = o.blocks;
+        } else {
+            free(o.blocks);
+            if (blocks)
+                *blocks = NULL;
+        }
+    }
+    return 0;
+}
+
+static int digests_equal(const aud_run *r, const aud_digests *a,
+                         const aud_digests *b)
+{
+    int i;
+    for (i = 0; i < r->nalg; i++)
+        if (memcmp(a->v[r->alg[i]], b->v[r->alg[i]],
+                   aud_alg_len(r->alg[i])) != 0)
+            return 0;
+    return 1;
+}
+
+/* ---- auditing one stream of snapshot S ----------------------------------- */
+
+static void set_error(aud_result *x, const char *msg)
+{
+    x->status = AUD_ERROR;
+    free(x->error);
+    x->error = strdup(msg);
+}
+
+static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
+{
+    aud_run *r = g->r;
+    ver s, l;
+    vss_error e = {0};
+    aud_item *L, *R;
+    int have_l = 0, want_blocks;
+    uint64_t when = S->info.creation_time;
+
+    memset(x, 0, sizeof *x);
+    memset(&l, 0, sizeof l);
+    x->snapshot = S->index;
+    x->it = it;
+    x->recoverable = -1;
+    if (ver_open(S->snap, S->fs, vss_fs_record_size(S->fs), it, &s, &e)) {
+        set_error(x, e.message);
+        return;
+    }
+    it->resident = s.resident;
+    x->record_damaged = s.record_damaged;
+    memcpy(x->by_class, s.by_class, sizeof x->by_class);
+    x->lost = s.lost;
+
+    /* The live version: same record AND sequence. */
+    L = ix_find(&r->live, it->record, item_stream(it));
+    R = L ? L : ix_find_record(&r->live, it->record);
+    if (!R)
+        x->live_state = LIVE_DELETED;
+    else if (R->sequence != it->sequence)
+        x->live_state = LIVE_REUSED;
+    else if (!L)
+        x->live_state = LIVE_NOSTREAM;
+    else
+        x->live_state = LIVE_SAME;
+    x->live = R;
+    if (x->live_state == LIVE_SAME) {
+        vss_error le = {0};
+        if (ver_open(NULL, r->live_fs, vss_fs_record_size(r->live_fs), L, &l,
+                     &le) == 0)
+            have_l = 1;
+        else
+            warn("live: %s", le.message);
+    }
+
+    want_blocks = g->blocks_mode && have_l &&
+                  !(s.key_ok && l.key_ok && memcmp(s.key, l.key, 32) == 0);
+    if (have_l && s.key_ok && l.key_ok && memcmp(s.key, l.key, 32) == 0) {
+        /* Same bytes from the same places: identical to live. Gaps (stale
+         * live bytes) already hold the live bytes: recovered = the same. */
+        if (ver_digests(g, &s, 0, &x->snap, NULL, NULL, &e)) {
+            set_error(x, e.message);
+            goto out;
+        }
+        x->livd = x->snap;
+        x->has_live = 1;
+        x->match = 1;
+        if (s.ndmg) {
+            x->rec = x->snap;
+            x->has_rec = 1;
+        }
+    } else {
+        uint8_t *bs = NULL, *bl = NULL;
+        size_t nbs = 0, nbl = 0;
+        if (s.ndmg && have_l) {
+            pass_out o;
+            if (hash_pass(g, &s, &l, want_blocks, &o, &e)) {
+                set_error(x, e.message);
+                goto out;
+            }
+            x->snap = o.d;
+            x->rec = o.fd;
+            x->has_rec = 1;
+            x->bsnap = o.blocks;   /* owned by the result */
+            x->bfill = o.fblocks;
+            x->nb_snap = o.nb;
+        } else {
+            if (ver_digests(g, &s, want_blocks, &x->snap, &bs, &nbs, &e)) {
+                set_error(x, e.message);
+                goto out;
+            }
+            if (want_blocks && bs) {
+                x->bsnap = malloc(nbs * r->blen);
+                if (x->bsnap)
+                    memcpy(x->bsnap, bs, nbs * r->blen);
+                x->nb_snap = nbs;
+            }
+        }
+        if (have_l) {
+            vss_error le = {0};
+            if (ver_digests(g, &l, want_blocks, &x->livd, &bl, &nbl, &le)) {
+                warn("live: %s", le.message);
+            } else {
+                x->has_live = 1;
+                x->match = digests_equal(r, &x->snap, &x->livd);
+                if (want_blocks && bl && !x->match) {
+                    x->blive = malloc(nbl * r->blen);
+                    if (x->blive)
+                        memcpy(x->blive, bl, nbl * r->blen);
+                    x->nb_live = nbl;
+                }
+            }
+        }
+        if (x->match || !x->blive || !x->bsnap) {
+            free(x->bsnap);
+            free(x->blive);
+            free(x->bfill);
+            x->bsnap = x->blive = x->bfill = NULL;
+            x->nb_snap = x->nb_live = 0;
+        }
+    }
+
+    /* Can the lost bytes be taken from the live volume with confidence? */
+    if (s.ndmg) {
+        x->recoverable = 0;
+        if (x->live_state == LIVE_DELETED)
+            x->why = "the file was deleted (record not in use in the live "
+                     "file system)";
+        else if (x->live_state == LIVE_REUSED)
+            x->why = "the MFT record now holds another file (sequence "
+                     "changed)";
+        else if (x->live_state == LIVE_NOSTREAM)
+            x->why = "the stream was deleted from the live file";
+        else if (!have_l || !x->has_rec)
+            x->why = "the live file could not be read";
+        else if (L->size != it->size)
+            x->why = "the live file's size differs";
+        else if (L->mtime > when)
+            x->why = "the live file was modified after the snapshot "
+                     "($STANDARD_INFORMATION modification time)";
+        else if (L->ctime > when)
+            x->why = "the live file's MFT record changed after the snapshot "
+                     "($STANDARD_INFORMATION MFT change time)";
+        else if (!same_ranges(&s, &l))
+            x->why = "the lost bytes are at other clusters in the live file";
+        else
+            x->recoverable = 1;
+    }
+    if (s.ndmg) {
+        x->dmg = s.dmg;
+        x->ndmg = s.ndmg;
+        s.dmg = NULL;
+        s.ndmg = 0;
+        x->status = AUD_DAMAGED;
+    } else if (s.resident) {
+        x->status = AUD_RESIDENT;
+    } else if (x->match) {
+        x->status = AUD_UNCHANGED;
+    } else {
+        x->status = AUD_INTACT;
+    }
+out:
+    if (x->status == AUD_ERROR && s.ndmg) {
+        x->dmg = s.dmg;
+        x->ndmg = s.ndmg;
+        s.dmg = NULL;
+    }
+    ver_close(&s);
+    if (have_l)
+        ver_close(&l);
+}
+
+/* ---- the provenance strip of a whole snapshot (HTML) -------------------- */
+
+typedef struct strip_ctx {
+    aud_snapshot *S;
+    uint64_t size;
+    uint64_t width;         /* bytes per bucket */
+} strip_ctx;
+
+static int strip_cb(const vss_run *r, void *user)
+{
+    strip_ctx *c = user;
+    uint64_t off = r->offset, end = r->offset + r->length;
+    unsigned cls = (unsigned)r->cls < 4 ? (unsigned)r->cls : 3;
+    c->S->by_class[cls] += r->length;
+    while (off < end) {
+        uint64_t b = off / c->width;
+        uint64_t bend = (b + 1) * c->width;
+        uint64_t t = end < bend ? end : bend;
+        if (b >= AUD_STRIP)
+            break;
+        c->S->strip[b][cls] += t - off;
+        off = t;
+    }
+    return 0;
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+static int parse_hashes(aud_run *r, const char *spec)
+{
+    const char *p = spec ? spec : "md5,sha256";
+    r->nalg = 0;
+    r->algs = 0;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        int a = -1;
+        if (n == 3 && strncasecmp(p, "md5", 3) == 0)
+            a = AUD_MD5;
+        else if ((n == 4 && strncasecmp(p, "sha1", 4) == 0) ||
+                 (n == 5 && strncasecmp(p, "sha-1", 5) == 0))
+            a = AUD_SHA1;
+        else if ((n == 6 && strncasecmp(p, "sha256", 6) == 0) ||
+                 (n == 7 && strncasecmp(p, "sha-256", 7) == 0))
+            a = AUD_SHA256;
+        if (a < 0)
+            return -1;
+        if (!(r->algs & (1u << a))) {
+            r->alg[r->nalg++] = a;
+            r->algs |= 1u << a;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!r->nalg)
+        return -1;
+    r->balg = r->alg[0];
+    r->blen = aud_alg_len(r->balg);
+    return 0;
+}
+
+/* "all" | "N" | "N-M" | lists of those, then optionally ":PATH". */
+static int parse_selection(const char *spec, int count, int *sel,
+                           const char **path)
+{
+    const char *p = spec;
+    const char *colon = strchr(spec, ':');
+    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    *path = colon ? colon + 1 : "";
+    if (len == 3 && strncmp(spec, "all", 3) == 0) {
+        for (int i = 1; i <= count; i++)
+            sel[i] = 1;
+        return 0;
+    }
+    while (p < spec + len) {
+        char *end;
+        unsigned long a, b;
+        errno = 0;
+        a = strtoul(p, &end, 10);
+        if (errno || end == p || a < 1)
+            return -1;
+        b = a;
+        if (*end == '-') {
+            p = end + 1;
+            b = strtoul(p, &end, 10);
+            if (errno || end == p || b < a)
+                return -1;
+        }
+        if (b > (unsigned long)count)
+            return -2;
+        for (unsigned long i = a; i <= b; i++)
+            sel[i] = 1;
+        p = end;
+        if (p < spec + len && *p != ',')
+            return -1;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static int open_snapshot(found_volume *fv, aud_snapshot *S, vss_fill fill)
+{
+    vss_error e = {0};
+    vss_source *src = NULL;
+    if (vss_volume_snapshot_info(fv->vol, S->index, &S->info, &e) ||
+        vss_snapshot_open(fv->vol, S->index, fill, &S->snap, &e) ||
+        vss_snapshot_source(S->snap, &src, &e))
+        return warn("snapshot %d: %s", S->index, e.message);
+    if (vss_fs_open(src, &S->fs, &e)) {
+        vss_source_release(src);
+        return warn("snapshot %d: %s", S->index, e.message);
+    }
+    vss_source_release(src);
+    return 0;
+}
+
+static void free_run(aud_run *r, eng *g)
+{
+    size_t i, k;
+    for (i = 0; i < r->nsnaps; i++) {
+        aud_snapshot *S = &r->snaps[i];
+        for (k = 0; k < S->nres; k++) {
+            free(S->res[k].dmg);
+            free(S->res[k].error);
+            free(S->res[k].bsnap);
+            free(S->res[k].blive);
+            free(S->res[k].bfill);
+        }
+        free(S->res);
+        index_free(&S->ix);
+        if (S->fs)
+            vss_fs_close(S->fs);
+        vss_snapshot_close(S->snap);
+    }
+    free(r->snaps);
+    free(r->diff);
+    index_free(&r->live);
+    if (r->live_fs)
+        vss_fs_close(r->live_fs);
+    for (i = 0; i < g->ccap; i++)
+        if (g->cache[i].used)
+            free(g->cache[i].blocks);
+    free(g->cache);
+    for (i = 0; i < g->norphans; i++)
+        free(g->orphans[i]);
+    free(g->orphans);
+    free(g->buf);
+    free(g->fbuf);
+    for (i = 0; i < AUD_NALG; i++) {
+        EVP_MD_CTX_free(g->md[i]);
+        EVP_MD_CTX_free(g->fmd[i]);
+    }
+}
+
+static int cmp_result(const void *a, const void *b)
+{
+    const aud_result *x = a, *y = b;
+    return strcmp(x->it->path, y->it->path);
+}
+
+static void summarise(aud_snapshot *S)
+{
+    size_t k;
+    S->files = S->nres;
+    for (k = 0; k < S->nres; k++) {
+        aud_result *x = &S->res[k];
+        switch (x->status) {
+        case AUD_DAMAGED:
+            S->damaged++;
+            S->bytes_lost += x->lost;
+            if (x->recoverable == 1) {
+                S->recoverable++;
+                S->bytes_recoverable += x->lost;
+            }
+            break;
+        case AUD_ERROR: S->errors++; break;
+        case AUD_RESIDENT: S->resident++; S->intact++; break;
+        case AUD_UNCHANGED: S->unchanged++; S->intact++; break;
+        default: S->intact++; break;
+        }
+    }
+}
+
+/* --diff A:B */
+static int parse_side(const char *s, size_t n, int count, int *out)
+{
+    char num[16], *end;
+    unsigned long v;
+    if (n == 4 && strncmp(s, "live", 4) == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (!n || n >= sizeof num)
+        return -1;
+    memcpy(num, s, n);
+    num[n] = '\0';
+    errno = 0;
+    v = strtoul(num, &end, 10);
+    if (errno || *end || num[0] == '-' || v < 1)
+        return -1;
+    if (v > (unsigned long)count)
+        return -2;
+    *out = (int)v;
+    return 0;
+}
+
+typedef struct side {
+    aud_snapshot *S;        /* NULL: live */
+    aud_index *ix;
+    vss_fs *fs;
+} side;
+
+static int side_digests(eng *g, side *sd, aud_item *it, aud_digests *d,
+                        uint64_t *lost, vss_error *e)
+{
+    ver v;
+    int rc;
+    rc = ver_open(sd->S ? sd->S->snap : NULL, sd->fs,
+                  vss_fs_record_size(sd->fs), it, &v, e);
+    if (rc)
+        return rc;
+    *lost = v.lost;
+    rc = ver_digests(g, &v, 0, d, NULL, NULL, e);
+    ver_close(&v);
+    return rc;
+}
+
+static int diff_add(aud_run *r, size_t *cap, int kind, aud_item *a,
+                    aud_item *b)
+{
+    aud_diff_entry *x;
+    if (r->ndiff == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        aud_diff_entry *nv = realloc(r->diff, nc * sizeof *nv);
+        if (!nv)
+            return VSS_ENOMEM;
+        r->diff = nv;
+        *cap = nc;
+    }
+    x = &r->diff[r->ndiff++];
+    memset(x, 0, sizeof *x);
+    x->kind = kind;
+    x->a = a;
+    x->b = b;
+    return 0;
+}
+
+static int cmp_diff(const void *a, const void *b)
+{
+    const aud_diff_entry *x = a, *y = b;
+    const aud_item *ix = x->b ? x->b : x->a, *iy = y->b ? y->b : y->a;
+    return strcmp(ix->path, iy->path);
+}
+
+static int run_diff(eng *g, aud_run *r, side *A, side *B)
+{
+    size_t cap = 0, i;
+    int errors = 0;
+    vss_error e = {0};
+    for (i = 0; i < A->ix->n; i++) {
+        aud_item *a = &A->ix->v[i];
+        aud_item *b = ix_find(B->ix, a->record, item_stream(a));
+        if (!b || b->sequence != a->sequence) {
+            if (diff_add(r, &cap, DF_DELETED, a, NULL))
+                return warn("out of memory");
+        }
+    }
+    for (i = 0; i < B->ix->n; i++) {
+        aud_item *b = &B->ix->v[i];
+        aud_item *a = ix_find(A->ix, b->record, item_stream(b));
+        int renamed;
+        if (!a || a->sequence != b->sequence) {
+            if (diff_add(r, &cap, DF_ADDED, NULL, b))
+                return warn("out of memory");
+            continue;
+        }
+        renamed = strcmp(a->path, b->path) != 0;
+        if (diff_add(r, &cap, renamed ? DF_RENAMED : DF_UNCHANGED, a, b))
+            return warn("out of memory");
+    }
+    g->files_total = r->ndiff;
+    for (i = 0; i < r->ndiff; i++) {
+        aud_diff_entry *x = &r->diff[i];
+        int rc = 0;
+        if (x->a) {
+            rc = side_digests(g, A, x->a, &x->da, &x->lost_a, &e);
+            if (rc) {
+                errors++;
+                warn("%s: %s", A->S ? "snapshot" : "live", e.message);
+            }
+        }
+        if (x->b && !rc) {
+            rc = side_digests(g, B, x->b, &x->db, &x->lost_b, &e);
+            if (rc) {
+                errors++;
+                warn("%s: %s", B->S ? "snapshot" : "live", e.message);
+            }
+        }
+        if (!rc && x->a && x->b && !digests_equal(r, &x->da, &x->db))
+            x->kind = x->kind == DF_RENAMED ? DF_RENAMED_MODIFIED
+                                            : DF_MODIFIED;
+        g->files_done++;
+        g->bytes_done += (x->a ? x->a->size : 0) + (x->b ? x->b->size : 0);
+        progress(g, 0);
+    }
+    /* keep only the differences */
+    {
+        size_t k = 0;
+        for (i = 0; i < r->ndiff; i++) {
+            if (r->diff[i].kind == DF_UNCHANGED)
+                r->diff_unchanged++;
+            else
+                r->diff[k++] = r->diff[i];
+        }
+        r->ndiff = k;
+    }
+    qsort(r->diff, r->ndiff, sizeof *r->diff, cmp_diff);
+    return errors ? 1 : 0;
+}
+
+int audit_run(found_volume *fv, const audit_options *o)
+{
+    aud_run r;
+    eng g;
+    int count, *sel = NULL, rc = 0, i;
+    const char *sub = "";
+    vss_error e = {0};
+    vss_source *lsrc;
+    size_t a;
+
+    memset(&r, 0, sizeof r);
+    memset(&g, 0, sizeof g);
+    g.r = &r;
+    r.o = o;
+    r.fv = fv;
+    if (parse_hashes(&r, o->hash))
+        return warn("--hash: expected a list of md5, sha1, sha256; got '%s'",
+                    o->hash) * 2;
+    if (!fv->vol)
+        return warn("%s", fv->open_error);
+    if (fv->open_rc && !vss_volume_storage_ready(fv->vol))
+        return warn("%s", fv->open_error);
+    count = vss_volume_snapshot_count(fv->vol);
+    sel = calloc((size_t)count + 2, sizeof *sel);
+    if (!sel)
+        return warn("out of memory");
+    if (o->diff) {
+        const char *colon = strchr(o->diff, ':');
+        int pa, pb;
+        if (!colon ||
+            (pa = parse_side(o->diff, (size_t)(colon - o->diff), count,
+                             &r.diff_a)) == -1 ||
+            (pb = parse_side(colon + 1, strlen(colon + 1), count,
+                             &r.diff_b)) == -1) {
+            free(sel);
+            return warn("--diff: expected A:B (snapshot numbers or 'live'), "
+                        "got '%s'", o->diff) * 2;
+        }
+        if (pa == -2 || pb == -2) {
+            free(sel);
+            return warn("--diff %s: the volume has %d snapshot%s", o->diff,
+                        count, count == 1 ? "" : "s");
+        }
+        if (r.diff_a)
+            sel[r.diff_a] = 1;
+        if (r.diff_b)
+            sel[r.diff_b] = 1;
+    } else {
+        int pr = parse_selection(o->audit, count, sel, &sub);
+        if (pr == -1) {
+            free(sel);
+            return warn("--audit: expected all, N, N-M or a list of them "
+                        "(then optionally :PATH), got '%s'", o->audit) * 2;
+        }
+        if (pr == -2 || count == 0) {
+            free(sel);
+            return warn("--audit %s: the volume has %d snapshot%s", o->audit,
+                        count, count == 1 ? "" : "s");
+        }
+    }
+    r.subtree = sub;
+    g.blocks_mode = o->blocks || o->json;
+    g.progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
+    g.buf = malloc(BUFSZ);
+    g.fbuf = malloc(BUFSZ);
+    for (a = 0; a < AUD_NALG; a++) {
+        g.md[a] = EVP_MD_CTX_new();
+        g.fmd[a] = EVP_MD_CTX_new();
+    }
+    r.snaps = calloc((size_t)count + 1, sizeof *r.snaps);
+    if (!g.buf || !g.fbuf || !r.snaps || !g.md[0] || !g.md[1] || !g.md[2] ||
+        !g.fmd[0] || !g.fmd[1] || !g.fmd[2]) {
+        free(sel);
+        free_run(&r, &g);
+        return warn("out of memory");
+    }
+    t_start = now_s();
+
+    /* The live file system, indexed whole (records are matched wherever
+     * the file lives now). */
+    lsrc = fv->src;
+    if (vss_fs_open(lsrc, &r.live_fs, &e)) {
+        warn("live volume: %s", e.message);
+        r.live_fs = NULL;
+        rc = 1;
+        goto done;
+    }
+    if (index_volume(r.live_fs, "", o->system, "live", &r.live)) {
+        rc = 1;
+        goto done;
+    }
+    for (i = 1; i <= count; i++) {
+        aud_snapshot *S;
+        char label[32];
+        if (!sel[i])
+            continue;
+        S = &r.snaps[r.nsnaps++];
+        S->index = i;
+        if (open_snapshot(fv, S, o->fill)) {
+            rc = 1;
+            continue;
+        }
+        snprintf(label, sizeof label, "snapshot %d", i);
+        if (index_volume(S->fs, sub, o->system, label, &S->ix))
+            rc = 1;
+        g.files_total += S->ix.n;
+        for (size_t k = 0; k < S->ix.n; k++)
+            g.bytes_total += S->ix.v[k].size;
+    }
+
+    if (o->diff) {
+        side A, B;
+        aud_snapshot *SA = NULL, *SB = NULL;
+        for (size_t k = 0; k < r.nsnaps; k++) {
+            if (r.snaps[k].index == r.diff_a)
+                SA = &r.snaps[k];
+            if (r.snaps[k].index == r.diff_b)
+                SB = &r.snaps[k];
+        }
+        if ((r.diff_a && (!SA || !SA->fs)) || (r.diff_b && (!SB || !SB->fs))) {
+            rc = 1;
+            goto done;
+        }
+        A.S = SA;
+        A.ix = SA ? &SA->ix : &r.live;
+        A.fs = SA ? SA->fs : r.live_fs;
+        B.S = SB;
+        B.ix = SB ? &SB->ix : &r.live;
+        B.fs = SB ? SB->fs : r.live_fs;
+        g.cur_snap = r.diff_a;
+        if (run_diff(&g, &r, &A, &B))
+            rc = 1;
+        progress_end(&g);
+        if (o->json)
+            aud_diff_json(stdout, &r);
+        else if (o->csv)
+            aud_diff_csv(stdout, &r);
+        else
+            aud_diff_text(stdout, &r);
+        goto done;
+    }
+
+    for (size_t k = 0; k < r.nsnaps; k++) {
+        aud_snapshot *S = &r.snaps[k];
+        if (!S->fs)
+            continue;
+        S->res = calloc(S->ix.n ? S->ix.n : 1, sizeof *S->res);
+        if (!S->res) {
+            rc = warn("out of memory");
+            break;
+        }
+        g.cur_snap = S->index;
+        /* in walk order: directories' files together on the disk */
+        qsort(S->ix.v, S->ix.n, sizeof *S->ix.v, cmp_order);
+        {
+            /* audit_item looks up the live index only; the snapshot's is
+             * iterated here in walk order */
+            for (size_t n = 0; n < S->ix.n; n++) {
+                audit_item(&g, S, &S->ix.v[n], &S->res[n]);
+                if (S->res[n].status == AUD_ERROR) {
+                    warn("snapshot %d: %s", S->index, S->res[n].error);
+                    rc = 1;
+                }
+                g.files_done++;
+                g.bytes_done += S->ix.v[n].size;
+                progress(&g, 0);
+            }
+            S->nres = S->ix.n;
+        }
+        qsort(S->res, S->nres, sizeof *S->res, cmp_result);
+        summarise(S);
+        if (o->html) {
+            strip_ctx c = {S, vss_snapshot_size(S->snap), 1};
+            c.width = (c.size + AUD_STRIP - 1) / AUD_STRIP;
+            if (!c.width)
+                c.width = 1;
+            S->strip_width = c.width;
+            if (c.size &&
+                vss_snapshot_map(S->snap, 0, c.size, strip_cb, &c, &e) == 0)
+                S->strip_ok = 1;
+            else if (c.size)
+                warn("snapshot %d: provenance map: %s", S->index, e.message);
+        }
+    }
+    progress_end(&g);
+    if (o->json)
+        aud_report_json(stdout, &r);
+    else if (o->csv)
+        aud_report_csv(stdout, &r);
+    else
+        aud_report_text(stdout, &r);
+    if (o->html && aud_report_html(o->html, &r))
+        rc = 1;
+done:
+    progress_end(&g);
+    if (fflush(stdout) || ferror(stdout))
+        rc = warn("write failed");
+    free(sel);
+    free_run(&r, &g);
+    return rc;
+}

@@ -1,0 +1,1038 @@
+/*
+ * audit_out.c — the reports of vssinfo --audit / --diff: an aligned text
+ * table for people, JSON and CSV for tools, and one self-contained HTML
+ * page (inline CSS and SVG, no external resources).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_int.h"
+#include "json.h"
+
+#define BS VSS_BLOCK_SIZE
+#define MAX_RANGES_TEXT 8
+
+static const char *const class_colour[4] = {"#2e7d32", "#90caf9", "#212121",
+                                             "#ef6c00"};
+
+static void hexd(const aud_run *r, const aud_digests *d, int alg, char *out)
+{
+    if (d->have & (1u << alg))
+        aud_hex(d->v[alg], aud_alg_len(alg), out);
+    else
+        strcpy(out, "-");
+}
+
+static int digests_match_text(const aud_run *r, const aud_digests *a,
+                              const aud_digests *b)
+{
+    int i;
+    for (i = 0; i < r->nalg; i++)
+        if (memcmp(a->v[r->alg[i]], b->v[r->alg[i]],
+                   aud_alg_len(r->alg[i])) != 0)
+            return 0;
+    return 1;
+}
+
+static const char *live_word(const aud_result *x)
+{
+    if (x->live_state != LIVE_SAME)
+        return aud_live_name(x->live_state);
+    if (!x->has_live)
+        return "unreadable";
+    return x->match ? "identical" : "differs";
+}
+
+static void snapshot_title(FILE *f, const aud_run *r, const aud_snapshot *S)
+{
+    char t[32];
+    vss_filetime_format(S->info.creation_time, t);
+    fprintf(f, "Snapshot %d of %s (volume at offset %" PRIu64
+            "), created %s, catalog flags 0x%" PRIx64 "\n",
+            S->index, r->o->image ? r->o->image : "?", r->fv->part.offset, t,
+            S->info.catalog_flags);
+}
+
+static void summary_line(FILE *f, const char *who, size_t files,
+                         size_t intact, size_t unchanged, size_t resident,
+                         size_t damaged, uint64_t lost, size_t recoverable,
+                         uint64_t rlost, size_t errors)
+{
+    char h[32], hr[32];
+    aud_human(lost, h, sizeof h);
+    aud_human(rlost, hr, sizeof hr);
+    fprintf(f, "%s: %zu files audited: %zu intact (%zu unchanged, %zu "
+            "resident), %zu damaged, %s (%" PRIu64 " bytes) lost, %zu "
+            "recoverable (%s)", who, files, intact, unchanged, resident,
+            damaged, h, lost, recoverable, hr);
+    if (errors)
+        fprintf(f, ", %zu unreadable", errors);
+    fputc('\n', f);
+}
+
+void aud_report_text(FILE *f, const aud_run *r)
+{
+    size_t i, k, pw = 4;
+    size_t tf = 0, ti = 0, tu = 0, tr = 0, td = 0, trc = 0, te = 0;
+    uint64_t tl = 0, trl = 0;
+    int a0 = r->alg[0];
+    char hash[65], name[16];
+
+    snprintf(name, sizeof name, "%s", aud_alg_name(a0));
+    for (i = 0; name[i]; i++)
+        name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32
+                                                           : name[i]);
+    for (i = 0; i < r->nsnaps; i++) {
+        const aud_snapshot *S = &r->snaps[i];
+        if (!S->fs)
+            continue;
+        snapshot_title(f, r, S);
+        (void)pw;
+        fprintf(f, "%-9s %14s %14s %14s %-14s %-7s %-*s %s\n", "STATUS",
+                "RECORD-SEQ", "SIZE", "LOST", "LIVE", "RECOVER",
+                (int)aud_alg_len(a0) * 2, name, "PATH");
+        for (k = 0; k < S->nres; k++) {
+            const aud_result *x = &S->res[k];
+            char rs[32];
+            snprintf(rs, sizeof rs, "%" PRIu64 "-%u", x->it->record,
+                     (unsigned)x->it->sequence);
+            if (x->status == AUD_ERROR)
+                strcpy(hash, "-");
+            else
+                hexd(r, &x->snap, a0, hash);
+            fprintf(f, "%-9s %14s %14" PRIu64 " %14" PRIu64 " %-14s %-7s "
+                    "%-*s %s\n",
+                    aud_status_name(x->status), rs, x->it->size, x->lost,
+                    x->status == AUD_ERROR ? "-" : live_word(x),
+                    x->recoverable < 0 ? "-" : x->recoverable ? "yes" : "no",
+                    (int)aud_alg_len(a0) * 2, hash, x->it->path);
+            if (x->status == AUD_ERROR) {
+                fprintf(f, "          error: %s\n", x->error);
+                continue;
+            }
+            for (size_t d = 0; d < x->ndmg && d < MAX_RANGES_TEXT; d++) {
+                const aud_range *g = &x->dmg[d];
+                fprintf(f, "          lost bytes %" PRIu64 "-%" PRIu64
+                        " (%" PRIu64 "): %s (%s",
+                        g->off, g->off + g->len - 1, g->len,
+                        vss_class_name(g->cls), vss_reason_name(g->reason));
+                if (g->store > 0)
+                    fprintf(f, ", from the newer store of snapshot %d",
+                            g->store);
+                fprintf(f, ")\n");
+            }
+            if (x->ndmg > MAX_RANGES_TEXT)
+                fprintf(f, "          ... %zu more lost ranges (--json "
+                        "lists all)\n", x->ndmg - MAX_RANGES_TEXT);
+            if (x->record_damaged && x->status != AUD_DAMAGED)
+                fprintf(f, "          note: the MFT record was not fully "
+                        "preserved: its metadata may not be the snapshot's\n");
+            if (x->live_state == LIVE_SAME && x->live &&
+                strcmp(x->live->path, x->it->path) != 0)
+                fprintf(f, "          live path: %s\n", x->live->path);
+            if (x->has_live && !x->match) {
+                hexd(r, &x->livd, a0, hash);
+                fprintf(f, "          live %s %s\n", aud_alg_name(a0), hash);
+            }
+            if (x->recoverable == 1 && x->has_rec) {
+                hexd(r, &x->rec, a0, hash);
+                fprintf(f, "          recovered %s %s (snapshot bytes + live "
+                        "bytes in the gaps)%s\n", aud_alg_name(a0), hash,
+                        x->has_live && digests_match_text(r, &x->rec,
+                                                          &x->livd)
+                            ? ", identical to live" : "");
+            } else if (x->recoverable == 0) {
+                fprintf(f, "          not recoverable: %s\n", x->why);
+            }
+            if (r->o->blocks && x->bsnap && x->blive) {
+                size_t nb = x->nb_snap > x->nb_live ? x->nb_snap
+                                                    : x->nb_live;
+                char hs[65], hl[65];
+                for (size_t b = 0; b < nb; b++) {
+                    int kind = aud_block_kind(r, x, b);
+                    if (b < x->nb_snap)
+                        aud_hex(x->bsnap + b * r->blen, r->blen, hs);
+                    else
+                        strcpy(hs, "-");
+                    if (b < x->nb_live)
+                        aud_hex(x->blive + b * r->blen, r->blen, hl);
+                    else
+                        strcpy(hl, "-");
+                    fprintf(f, "          block %6zu @%-12" PRIu64
+                            " %-13s snapshot %s live %s\n",
+                            b, (uint64_t)b * BS, aud_block_kind_name(kind),
+                            hs, hl);
+                }
+            }
+        }
+        {
+            char who[32];
+            snprintf(who, sizeof who, "Snapshot %d", S->index);
+            summary_line(f, who, S->files, S->intact, S->unchanged,
+                         S->resident, S->damaged, S->bytes_lost,
+                         S->recoverable, S->bytes_recoverable, S->errors);
+        }
+        fputc('\n', f);
+        tf += S->files;
+        ti += S->intact;
+        tu += S->unchanged;
+        tr += S->resident;
+        td += S->damaged;
+        tl += S->bytes_lost;
+        trc += S->recoverable;
+        trl += S->bytes_recoverable;
+        te += S->errors;
+    }
+    if (r->nsnaps > 1)
+        summary_line(f, "All snapshots", tf, ti, tu, tr, td, tl, trc, trl,
+                     te);
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static void json_digests(json *j, const aud_run *r, const aud_digests *d)
+{
+    char h[65];
+    int i;
+    json_object(j);
+    for (i = 0; i < r->nalg; i++) {
+        json_key(j, aud_alg_name(r->alg[i]));
+        hexd(r, d, r->alg[i], h);
+        json_string(j, h);
+    }
+    json_end_object(j);
+}
+
+static void json_time(json *j, const char *k, uint64_t ft)
+{
+    char t[32];
+    vss_filetime_format(ft, t);
+    json_key(j, k);
+    json_string(j, t);
+}
+
+static void json_summary(json *j, size_t files, size_t intact,
+                         size_t unchanged, size_t resident, size_t damaged,
+                         uint64_t lost, size_t rec, uint64_t rlost,
+                         size_t errors)
+{
+    json_object(j);
+    json_key(j, "files");
+    json_u64(j, files);
+    json_key(j, "intact");
+    json_u64(j, intact);
+    json_key(j, "unchanged");
+    json_u64(j, unchanged);
+    json_key(j, "resident");
+    json_u64(j, resident);
+    json_key(j, "damaged");
+    json_u64(j, damaged);
+    json_key(j, "errors");
+    json_u64(j, errors);
+    json_key(j, "bytes_lost");
+    json_u64(j, lost);
+    json_key(j, "recoverable");
+    json_u64(j, rec);
+    json_key(j, "bytes_recoverable");
+    json_u64(j, rlost);
+    json_end_object(j);
+}
+
+static void json_result(json *j, const aud_run *r, const aud_result *x)
+{
+    size_t d;
+    static const char *const cn[5] = {"store", "live", "zero", "stale",
+                                      "none"};
+    json_object(j);
+    json_key(j, "path");
+    json_string(j, x->it->path);
+    json_key(j, "record");
+    json_u64(j, x->it->record);
+    json_key(j, "sequence");
+    json_u64(j, x->it->sequence);
+    json_key(j, "size");
+    json_u64(j, x->it->size);
+    json_key(j, "status");
+    json_string(j, aud_status_name(x->status));
+    if (x->status == AUD_ERROR) {
+        json_key(j, "error");
+        json_string(j, x->error);
+        json_end_object(j);
+        return;
+    }
+    json_key(j, "resident");
+    json_bool(j, x->it->resident);
+    json_key(j, "names");
+    json_u64(j, x->it->names);
+    json_time(j, "modified", x->it->mtime);
+    json_time(j, "mft_changed", x->it->ctime);
+    json_key(j, "record_damaged");
+    json_bool(j, x->record_damaged);
+    json_key(j, "provenance");
+    json_object(j);
+    for (d = 0; d < 5; d++) {
+        json_key(j, cn[d]);
+        json_u64(j, x->by_class[d]);
+    }
+    json_end_object(j);
+    json_key(j, "bytes_lost");
+    json_u64(j, x->lost);
+    json_key(j, "damaged");
+    json_array(j);
+    for (d = 0; d < x->ndmg; d++) {
+        json_object(j);
+        json_key(j, "offset");
+        json_u64(j, x->dmg[d].off);
+        json_key(j, "end");
+        json_u64(j, x->dmg[d].off + x->dmg[d].len);
+        json_key(j, "length");
+        json_u64(j, x->dmg[d].len);
+        json_key(j, "class");
+        json_string(j, vss_class_name(x->dmg[d].cls));
+        json_key(j, "reason");
+        json_string(j, vss_reason_name(x->dmg[d].reason));
+        if (x->dmg[d].store > 0) {
+            json_key(j, "store");
+            json_i64(j, x->dmg[d].store);
+        }
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_key(j, "hashes");
+    json_digests(j, r, &x->snap);
+    json_key(j, "live");
+    json_object(j);
+    json_key(j, "state");
+    json_string(j, aud_live_name(x->live_state));
+    if (x->live) {
+        json_key(j, "path");
+        json_string(j, x->live->path);
+        json_key(j, "record");
+        json_u64(j, x->live->record);
+        json_key(j, "sequence");
+        json_u64(j, x->live->sequence);
+        if (x->live_state == LIVE_SAME) {
+            json_key(j, "size");
+            json_u64(j, x->live->size);
+            json_time(j, "modified", x->live->mtime);
+            json_time(j, "mft_changed", x->live->ctime);
+        }
+    }
+    if (x->has_live) {
+        json_key(j, "hashes");
+        json_digests(j, r, &x->livd);
+    }
+    json_end_object(j);
+    json_key(j, "matches_live");
+    if (x->has_live)
+        json_bool(j, x->match);
+    else
+        json_null(j);
+    json_key(j, "recoverable");
+    if (x->recoverable < 0)
+        json_null(j);
+    else
+        json_bool(j, x->recoverable);
+    if (x->recoverable == 0) {
+        json_key(j, "not_recoverable_because");
+        json_string(j, x->why);
+    }
+    json_key(j, "recovered_hashes");
+    if (x->recoverable == 1 && x->has_rec)
+        json_digests(j, r, &x->rec);
+    else
+        json_null(j);
+    if (x->bsnap && x->blive) {
+        size_t nb = x->nb_snap > x->nb_live ? x->nb_snap : x->nb_live, b;
+        size_t counts[5] = {0};
+        char h[65];
+        json_key(j, "blocks");
+        json_object(j);
+        json_key(j, "hash");
+        json_string(j, aud_alg_name(r->balg));
+        json_key(j, "size");
+        json_u64(j, BS);
+        json_key(j, "count");
+        json_u64(j, nb);
+        json_key(j, "list");
+        json_array(j);
+        for (b = 0; b < nb; b++) {
+            int kind = aud_block_kind(r, x, b);
+            counts[kind]++;
+            if (kind == BK_SAME && !r->o->blocks)
+                continue;
+            json_object(j);
+            json_key(j, "index");
+            json_u64(j, b);
+            json_key(j, "offset");
+            json_u64(j, (uint64_t)b * BS);
+            json_key(j, "kind");
+            json_string(j, aud_block_kind_name(kind));
+            json_key(j, "snapshot");
+            if (b < x->nb_snap) {
+                aud_hex(x->bsnap + b * r->blen, r->blen, h);
+                json_string(j, h);
+            } else {
+                json_null(j);
+            }
+            json_key(j, "live");
+            if (b < x->nb_live) {
+                aud_hex(x->blive + b * r->blen, r->blen, h);
+                json_string(j, h);
+            } else {
+                json_null(j);
+            }
+            if (x->bfill && b < x->nb_snap && kind != BK_SAME) {
+                json_key(j, "filled");
+                aud_hex(x->bfill + b * r->blen, r->blen, h);
+                json_string(j, h);
+            }
+            json_end_object(j);
+        }
+        json_end_array(j);
+        json_key(j, "kinds");
+        json_object(j);
+        for (b = 0; b < 5; b++) {
+            json_key(j, aud_block_kind_name((int)b));
+            json_u64(j, counts[b]);
+        }
+        json_end_object(j);
+        json_end_object(j);
+    }
+    json_end_object(j);
+}
+
+static void json_head(json *j, const aud_run *r)
+{
+    int i;
+    json_key(j, "image");
+    json_string(j, r->o->image ? r->o->image : "");
+    json_key(j, "volume_offset");
+    json_u64(j, r->fv->part.offset);
+    json_key(j, "hash");
+    json_array(j);
+    for (i = 0; i < r->nalg; i++)
+        json_string(j, aud_alg_name(r->alg[i]));
+    json_end_array(j);
+}
+
+void aud_report_json(FILE *f, const aud_run *r)
+{
+    json j;
+    size_t i, k;
+    size_t tf = 0, ti = 0, tu = 0, tr = 0, td = 0, trc = 0, te = 0;
+    uint64_t tl = 0, trl = 0;
+    json_begin(&j, f);
+    json_object(&j);
+    json_head(&j, r);
+    json_key(&j, "block_size");
+    json_u64(&j, BS);
+    json_key(&j, "block_hash");
+    json_string(&j, aud_alg_name(r->balg));
+    json_key(&j, "path");
+    json_string(&j, r->subtree && *r->subtree ? r->subtree : "/");
+    json_key(&j, "live_files");
+    json_u64(&j, r->live.n);
+    json_key(&j, "snapshots");
+    json_array(&j);
+    for (i = 0; i < r->nsnaps; i++) {
+        const aud_snapshot *S = &r->snaps[i];
+        char t[32];
+        json_object(&j);
+        json_key(&j, "snapshot");
+        json_i64(&j, S->index);
+        vss_filetime_format(S->info.creation_time, t);
+        json_key(&j, "creation_time");
+        json_string(&j, t);
+        json_key(&j, "catalog_flags");
+        json_u64(&j, S->info.catalog_flags);
+        json_key(&j, "readable");
+        json_bool(&j, S->fs != NULL);
+        json_key(&j, "skipped");
+        json_u64(&j, S->ix.skipped);
+        json_key(&j, "walk_errors");
+        json_u64(&j, S->ix.errors);
+        json_key(&j, "summary");
+        json_summary(&j, S->files, S->intact, S->unchanged, S->resident,
+                     S->damaged, S->bytes_lost, S->recoverable,
+                     S->bytes_recoverable, S->errors);
+        if (S->strip_ok) {
+            json_key(&j, "volume_provenance");
+            json_object(&j);
+            for (k = 0; k < 4; k++) {
+                json_key(&j, vss_class_name((vss_class)k));
+                json_u64(&j, S->by_class[k]);
+            }
+            json_end_object(&j);
+        }
+        json_key(&j, "files");
+        json_array(&j);
+        for (k = 0; k < S->nres; k++)
+            json_result(&j, r, &S->res[k]);
+        json_end_array(&j);
+        json_end_object(&j);
+        tf += S->files;
+        ti += S->intact;
+        tu += S->unchanged;
+        tr += S->resident;
+        td += S->damaged;
+        tl += S->bytes_lost;
+        trc += S->recoverable;
+        trl += S->bytes_recoverable;
+        te += S->errors;
+    }
+    json_end_array(&j);
+    json_key(&j, "summary");
+    json_summary(&j, tf, ti, tu, tr, td, tl, trc, trl, te);
+    json_end_object(&j);
+    json_finish(&j);
+}
+
+/* ---- CSV ------------------------------------------------------------------- */
+
+static void csv_str(FILE *f, const char *s)
+{
+    if (!s)
+        return;
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void aud_report_csv(FILE *f, const aud_run *r)
+{
+    size_t i, k, d;
+    int a;
+    char h[65];
+    fputs("snapshot,path,record,sequence,size,status,resident,"
+          "record_damaged,bytes_lost,damaged_ranges", f);
+    for (a = 0; a < r->nalg; a++)
+        fprintf(f, ",%s", aud_alg_name(r->alg[a]));
+    fputs(",live_state,live_path", f);
+    for (a = 0; a < r->nalg; a++)
+        fprintf(f, ",live_%s", aud_alg_name(r->alg[a]));
+    fputs(",matches_live,recoverable", f);
+    for (a = 0; a < r->nalg; a++)
+        fprintf(f, ",recovered_%s", aud_alg_name(r->alg[a]));
+    fputs(",note\n", f);
+    for (i = 0; i < r->nsnaps; i++) {
+        const aud_snapshot *S = &r->snaps[i];
+        for (k = 0; k < S->nres; k++) {
+            const aud_result *x = &S->res[k];
+            fprintf(f, "%d,", S->index);
+            csv_str(f, x->it->path);
+            fprintf(f, ",%" PRIu64 ",%u,%" PRIu64 ",%s,%d,%d,%" PRIu64 ",",
+                    x->it->record, (unsigned)x->it->sequence, x->it->size,
+                    aud_status_name(x->status), x->it->resident,
+                    x->record_damaged, x->lost);
+            /* [start,end):class/reason;... */
+            for (d = 0; d < x->ndmg; d++)
+                fprintf(f, "%s%" PRIu64 "-%" PRIu64 ":%s/%s", d ? ";" : "",
+                        x->dmg[d].off, x->dmg[d].off + x->dmg[d].len,
+                        vss_class_name(x->dmg[d].cls),
+                        vss_reason_name(x->dmg[d].reason));
+            for (a = 0; a < r->nalg; a++) {
+                fputc(',', f);
+                if (x->status != AUD_ERROR) {
+                    hexd(r, &x->snap, r->alg[a], h);
+                    fputs(h, f);
+                }
+            }
+            fprintf(f, ",%s,", x->status == AUD_ERROR
+                                   ? ""
+                                   : aud_live_name(x->live_state));
+            if (x->live)
+                csv_str(f, x->live->path);
+            for (a = 0; a < r->nalg; a++) {
+                fputc(',', f);
+                if (x->has_live) {
+                    hexd(r, &x->livd, r->alg[a], h);
+                    fputs(h, f);
+                }
+            }
+            fprintf(f, ",%s,%s", x->has_live ? (x->match ? "yes" : "no") : "",
+                    x->recoverable < 0 ? "" : x->recoverable ? "yes" : "no");
+            for (a = 0; a < r->nalg; a++) {
+                fputc(',', f);
+                if (x->recoverable == 1 && x->has_rec) {
+                    hexd(r, &x->rec, r->alg[a], h);
+                    fputs(h, f);
+                }
+            }
+            fputc(',', f);
+            csv_str(f, x->status == AUD_ERROR ? x->error
+                       : x->recoverable == 0 ? x->why : "");
+            fputc('\n', f);
+        }
+    }
+}
+
+/* ---- --diff ---------------------------------------------------------------- */
+
+static const char *diff_kind(int k)
+{
+    static const char *const n[] = {"added", "deleted", "modified",
+                                    "renamed", "renamed+modified",
+                                    "unchanged"};
+    return k >= 0 && k <= DF_UNCHANGED ? n[k] : "?";
+}
+
+static void side_name(int n, char *out, size_t outsz)
+{
+    if (n)
+        snprintf(out, outsz, "snapshot %d", n);
+    else
+        snprintf(out, outsz, "live");
+}
+
+static void diff_counts(const aud_run *r, size_t c[6])
+{
+    size_t i;
+    memset(c, 0, 6 * sizeof *c);
+    for (i = 0; i < r->ndiff; i++)
+        c[r->diff[i].kind]++;
+    c[DF_UNCHANGED] = r->diff_unchanged;
+}
+
+void aud_diff_text(FILE *f, const aud_run *r)
+{
+    size_t i, c[6];
+    char an[24], bn[24], ha[65], hb[65];
+    int a0 = r->alg[0];
+    side_name(r->diff_a, an, sizeof an);
+    side_name(r->diff_b, bn, sizeof bn);
+    diff_counts(r, c);
+    fprintf(f, "Diff %s -> %s of %s (volume at offset %" PRIu64 "): %zu "
+            "added, %zu deleted, %zu modified, %zu renamed, %zu unchanged\n",
+            an, bn, r->o->image ? r->o->image : "?", r->fv->part.offset,
+            c[DF_ADDED], c[DF_DELETED], c[DF_MODIFIED] + c[DF_RENAMED_MODIFIED],
+            c[DF_RENAMED] + c[DF_RENAMED_MODIFIED], c[DF_UNCHANGED]);
+    fprintf(f, "%-16s %14s %14s %-*s %-*s %s\n", "CHANGE", "RECORD-SEQ",
+            "SIZE", (int)aud_alg_len(a0) * 2, "A", (int)aud_alg_len(a0) * 2,
+            "B", "PATH");
+    for (i = 0; i < r->ndiff; i++) {
+        const aud_diff_entry *x = &r->diff[i];
+        const aud_item *it = x->b ? x->b : x->a;
+        char rs[32];
+        snprintf(rs, sizeof rs, "%" PRIu64 "-%u", it->record,
+                 (unsigned)it->sequence);
+        if (x->a)
+            hexd(r, &x->da, a0, ha);
+        else
+            strcpy(ha, "-");
+        if (x->b)
+            hexd(r, &x->db, a0, hb);
+        else
+            strcpy(hb, "-");
+        fprintf(f, "%-16s %14s %14" PRIu64 " %-*s %-*s ", diff_kind(x->kind),
+                rs, it->size, (int)aud_alg_len(a0) * 2, ha,
+                (int)aud_alg_len(a0) * 2, hb);
+        if (x->a && x->b && strcmp(x->a->path, x->b->path) != 0)
+            fprintf(f, "%s -> %s", x->a->path, x->b->path);
+        else
+            fputs(it->path, f);
+        if (x->lost_a || x->lost_b) {
+            fputs("  [not preserved:", f);
+            if (x->lost_a)
+                fprintf(f, " %" PRIu64 " bytes in A", x->lost_a);
+            if (x->lost_b)
+                fprintf(f, " %" PRIu64 " bytes in B", x->lost_b);
+            fputc(']', f);
+        }
+        fputc('\n', f);
+    }
+}
+
+void aud_diff_json(FILE *f, const aud_run *r)
+{
+    json j;
+    size_t i, c[6];
+    diff_counts(r, c);
+    json_begin(&j, f);
+    json_object(&j);
+    json_head(&j, r);
+    json_key(&j, "a");
+    if (r->diff_a)
+        json_i64(&j, r->diff_a);
+    else
+        json_string(&j, "live");
+    json_key(&j, "b");
+    if (r->diff_b)
+        json_i64(&j, r->diff_b);
+    else
+        json_string(&j, "live");
+    json_key(&j, "summary");
+    json_object(&j);
+    json_key(&j, "added");
+    json_u64(&j, c[DF_ADDED]);
+    json_key(&j, "deleted");
+    json_u64(&j, c[DF_DELETED]);
+    json_key(&j, "modified");
+    json_u64(&j, c[DF_MODIFIED] + c[DF_RENAMED_MODIFIED]);
+    json_key(&j, "renamed");
+    json_u64(&j, c[DF_RENAMED] + c[DF_RENAMED_MODIFIED]);
+    json_key(&j, "unchanged");
+    json_u64(&j, c[DF_UNCHANGED]);
+    json_end_object(&j);
+    json_key(&j, "changes");
+    json_array(&j);
+    for (i = 0; i < r->ndiff; i++) {
+        const aud_diff_entry *x = &r->diff[i];
+        const aud_item *it = x->b ? x->b : x->a;
+        json_object(&j);
+        json_key(&j, "change");
+        json_string(&j, diff_kind(x->kind));
+        json_key(&j, "record");
+        json_u64(&j, it->record);
+        json_key(&j, "sequence");
+        json_u64(&j, it->sequence);
+        if (x->a) {
+            json_key(&j, "a");
+            json_object(&j);
+            json_key(&j, "path");
+            json_string(&j, x->a->path);
+            json_key(&j, "size");
+            json_u64(&j, x->a->size);
+            json_key(&j, "bytes_lost");
+            json_u64(&j, x->lost_a);
+            json_key(&j, "hashes");
+            json_digests(&j, r, &x->da);
+            json_end_object(&j);
+        }
+        if (x->b) {
+            json_key(&j, "b");
+            json_object(&j);
+            json_key(&j, "path");
+            json_string(&j, x->b->path);
+            json_key(&j, "size");
+            json_u64(&j, x->b->size);
+            json_key(&j, "bytes_lost");
+            json_u64(&j, x->lost_b);
+            json_key(&j, "hashes");
+            json_digests(&j, r, &x->db);
+            json_end_object(&j);
+        }
+        json_end_object(&j);
+    }
+    json_end_array(&j);
+    json_end_object(&j);
+    json_finish(&j);
+}
+
+void aud_diff_csv(FILE *f, const aud_run *r)
+{
+    size_t i;
+    int a;
+    char h[65];
+    fputs("change,record,sequence,path_a,path_b,size_a,size_b,lost_a,lost_b",
+          f);
+    for (a = 0; a < r->nalg; a++)
+        fprintf(f, ",a_%s", aud_alg_name(r->alg[a]));
+    for (a = 0; a < r->nalg; a++)
+        fprintf(f, ",b_%s", aud_alg_name(r->alg[a]));
+    fputc('\n', f);
+    for (i = 0; i < r->ndiff; i++) {
+        const aud_diff_entry *x = &r->diff[i];
+        const aud_item *it = x->b ? x->b : x->a;
+        fprintf(f, "%s,%" PRIu64 ",%u,", diff_kind(x->kind), it->record,
+                (unsigned)it->sequence);
+        if (x->a)
+            csv_str(f, x->a->path);
+        fputc(',', f);
+        if (x->b)
+            csv_str(f, x->b->path);
+        fputc(',', f);
+        if (x->a)
+            fprintf(f, "%" PRIu64, x->a->size);
+        fputc(',', f);
+        if (x->b)
+            fprintf(f, "%" PRIu64, x->b->size);
+        fprintf(f, ",%" PRIu64 ",%" PRIu64, x->lost_a, x->lost_b);
+        for (a = 0; a < r->nalg; a++) {
+            fputc(',', f);
+            if (x->a) {
+                hexd(r, &x->da, r->alg[a], h);
+                fputs(h, f);
+            }
+        }
+        for (a = 0; a < r->nalg; a++) {
+            fputc(',', f);
+            if (x->b) {
+                hexd(r, &x->db, r->alg[a], h);
+                fputs(h, f);
+            }
+        }
+        fputc('\n', f);
+    }
+}
+
+/* ---- HTML ------------------------------------------------------------------ */
+
+static void html_esc(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void html_strip(FILE *f, const aud_snapshot *S)
+{
+    const int W = 1000, H = 36;
+    size_t b, nb = 0;
+    uint64_t size = vss_snapshot_size(S->snap);
+    char h[4][32];
+    for (b = 0; b < AUD_STRIP; b++)
+        if (S->strip[b][0] + S->strip[b][1] + S->strip[b][2] +
+            S->strip[b][3])
+            nb = b + 1;
+    fprintf(f, "<svg class=\"strip\" viewBox=\"0 0 %d %d\" "
+            "preserveAspectRatio=\"none\" role=\"img\" aria-label=\"provenance "
+            "of snapshot %d\">\n", W, H, S->index);
+    for (b = 0; b < nb; b++) {
+        uint64_t tot = S->strip[b][0] + S->strip[b][1] + S->strip[b][2] +
+                       S->strip[b][3];
+        double y = 0;
+        double x = (double)b * W / (double)nb, w = (double)W / (double)nb;
+        /* zero and stale on top: lost bytes catch the eye */
+        static const int order[4] = {2, 3, 0, 1};
+        for (int k = 0; k < 4 && tot; k++) {
+            int c = order[k];
+            double hh = (double)S->strip[b][c] * H / (double)tot;
+            if (hh <= 0)
+                continue;
+            fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+                    "height=\"%.2f\" fill=\"%s\"/>", x, y, w + 0.05, hh,
+                    class_colour[c]);
+            y += hh;
+        }
+    }
+    fprintf(f, "\n</svg>\n");
+    for (b = 0; b < 4; b++)
+        aud_human(S->by_class[b], h[b], sizeof h[b]);
+    fprintf(f, "<p class=\"legend\">volume 0 &rarr; %" PRIu64 " bytes, %" PRIu64
+            " bytes per column. ", size, S->strip_width);
+    for (b = 0; b < 4; b++)
+        fprintf(f, "<span><i style=\"background:%s\"></i>%s %s</span> ",
+                class_colour[b], vss_class_name((vss_class)b), h[b]);
+    fputs("</p>\n", f);
+}
+
+/* The damaged ranges of a file along its length. */
+static void html_file_bar(FILE *f, const aud_result *x)
+{
+    const int W = 240, H = 12;
+    size_t d;
+    fprintf(f, "<svg class=\"fbar\" viewBox=\"0 0 %d %d\" width=\"%d\" "
+            "height=\"%d\"><rect width=\"%d\" height=\"%d\" fill=\"%s\"/>",
+            W, H, W, H, W, H, class_colour[0]);
+    for (d = 0; d < x->ndmg && x->it->size; d++) {
+        double a = (double)x->dmg[d].off * W / (double)x->it->size;
+        double w = (double)x->dmg[d].len * W / (double)x->it->size;
+        if (w < 0.5)
+            w = 0.5;
+        fprintf(f, "<rect x=\"%.2f\" width=\"%.2f\" height=\"%d\" "
+                "fill=\"%s\"/>", a, w, H,
+                class_colour[(unsigned)x->dmg[d].cls < 4 ? x->dmg[d].cls : 2]);
+    }
+    fputs("</svg>", f);
+}
+
+static void html_hash(FILE *f, const aud_run *r, const aud_digests *d)
+{
+    char h[65];
+    int a;
+    for (a = 0; a < r->nalg; a++) {
+        hexd(r, d, r->alg[a], h);
+        fprintf(f, "%s<span class=\"alg\">%s</span> <code>%s</code>",
+                a ? "<br>" : "", aud_alg_name(r->alg[a]), h);
+    }
+}
+
+int aud_report_html(const char *path, const aud_run *r)
+{
+    FILE *f = fopen(path, "w");
+    size_t i, k;
+    char t[32], h[32];
+    if (!f) {
+        fprintf(stderr, "vssinfo: cannot create %s: %s\n", path,
+                strerror(errno));
+        return 1;
+    }
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<title>Shadow copy audit</title>\n<style>\n"
+          "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;"
+          "max-width:1400px}\n"
+          "h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 "
+          "6px;border-bottom:1px solid #ccc}\n"
+          "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid "
+          "#ddd;padding:3px 6px;vertical-align:top;text-align:left}\n"
+          "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:"
+          "tabular-nums}\n"
+          "code{font:12px ui-monospace,monospace;word-break:break-all}\n"
+          ".alg{color:#777;font-size:11px}.muted{color:#666}\n"
+          ".st{font-weight:600;padding:1px 6px;border-radius:3px;color:#fff}\n"
+          ".damaged{background:#c62828}.intact{background:#2e7d32}"
+          ".unchanged{background:#558b2f}.resident{background:#1565c0}"
+          ".error{background:#6a1b9a}\n"
+          "svg.strip{width:100%;height:36px;border:1px solid #999;"
+          "display:block}\n"
+          ".legend span{margin-right:14px;white-space:nowrap}.legend i{display:"
+          "inline-block;width:12px;height:12px;margin-right:4px;vertical-align:"
+          "-1px;border:1px solid #777}\n"
+          ".yes{color:#2e7d32;font-weight:600}.no{color:#c62828;font-weight:"
+          "600}\n</style></head><body>\n", f);
+    fputs("<h1>Volume Shadow Copy audit</h1>\n<p class=\"muted\">", f);
+    html_esc(f, r->o->image);
+    fprintf(f, ", volume at offset %" PRIu64 " &middot; vssinfo %s &middot; "
+            "hashes: ", r->fv->part.offset, VSS_VERSION_STRING);
+    for (i = 0; i < (size_t)r->nalg; i++)
+        fprintf(f, "%s%s", i ? ", " : "", aud_alg_name(r->alg[i]));
+    fputs("</p>\n<p>What each snapshot really preserved, file by file. "
+          "<b>intact</b>: every byte from a shadow copy store or unchanged "
+          "live data; <b>unchanged</b>: intact and identical to the live "
+          "file; <b>resident</b>: data inside its MFT record, which was "
+          "preserved; <b>damaged</b>: some bytes were not preserved (Windows "
+          "returns zeros, or today's data &mdash; <i>stale</i>): they are "
+          "not evidence of the snapshot. <b>Recoverable</b>: the live file is "
+          "the same file (MFT record and sequence), not modified since the "
+          "snapshot, with the lost bytes at the same clusters.</p>\n", f);
+
+    fputs("<h2>Summary</h2>\n<table><tr><th>snapshot</th><th>created "
+          "(UTC)</th><th>catalog flags</th><th>files</th><th>intact</th>"
+          "<th>unchanged</th><th>resident</th><th>damaged</th><th>bytes "
+          "lost</th><th>recoverable</th><th>unreadable</th></tr>\n", f);
+    for (i = 0; i < r->nsnaps; i++) {
+        const aud_snapshot *S = &r->snaps[i];
+        vss_filetime_format(S->info.creation_time, t);
+        aud_human(S->bytes_lost, h, sizeof h);
+        fprintf(f, "<tr><td><a href=\"#s%d\">%d</a></td><td>%s</td><td>0x%"
+                PRIx64 "</td><td class=n>%zu</td><td class=n>%zu</td><td "
+                "class=n>%zu</td><td class=n>%zu</td><td class=n>%zu</td><td "
+                "class=n>%s</td><td class=n>%zu</td><td class=n>%zu</td>"
+                "</tr>\n", S->index, S->index, t, S->info.catalog_flags,
+                S->files, S->intact, S->unchanged, S->resident, S->damaged,
+                h, S->recoverable, S->errors);
+    }
+    fputs("</table>\n", f);
+
+    for (i = 0; i < r->nsnaps; i++) {
+        const aud_snapshot *S = &r->snaps[i];
+        size_t nd = 0;
+        vss_filetime_format(S->info.creation_time, t);
+        fprintf(f, "<h2 id=\"s%d\">Snapshot %d &middot; %s</h2>\n", S->index,
+                S->index, t);
+        if (!S->fs) {
+            fputs("<p>could not be opened</p>\n", f);
+            continue;
+        }
+        if (S->strip_ok) {
+            fputs("<p>Where the snapshot's bytes come from, along the "
+                  "volume:</p>\n", f);
+            html_strip(f, S);
+        }
+        for (k = 0; k < S->nres; k++)
+            nd += S->res[k].status == AUD_DAMAGED ||
+                  S->res[k].status == AUD_ERROR;
+        if (!nd) {
+            fputs("<p>No damaged file.</p>\n", f);
+        } else {
+            fprintf(f, "<p>%zu damaged or unreadable file%s:</p>\n<table><tr>"
+                    "<th>path</th><th>record-seq</th><th>size</th><th>lost "
+                    "bytes</th><th>where (file bytes)</th><th>snapshot "
+                    "(as Windows returns it)</th><th>live</th><th>recovered"
+                    "</th></tr>\n", nd, nd == 1 ? "" : "s");
+            for (k = 0; k < S->nres; k++) {
+                const aud_result *x = &S->res[k];
+                if (x->status != AUD_DAMAGED && x->status != AUD_ERROR)
+                    continue;
+                fputs("<tr><td>", f);
+                html_esc(f, x->it->path);
+                fprintf(f, "</td><td class=n>%" PRIu64 "-%u</td><td class=n>%"
+                        PRIu64 "</td><td class=n>%" PRIu64 "</td><td>",
+                        x->it->record, (unsigned)x->it->sequence,
+                        x->it->size, x->lost);
+                if (x->status == AUD_ERROR) {
+                    fputs("<span class=\"st error\">error</span> ", f);
+                    html_esc(f, x->error);
+                    fputs("</td><td></td><td></td><td></td></tr>\n", f);
+                    continue;
+                }
+                html_file_bar(f, x);
+                for (size_t d = 0; d < x->ndmg && d < 4; d++)
+                    fprintf(f, "<br><code>%" PRIu64 "-%" PRIu64 "</code> %s "
+                            "<span class=muted>(%s)</span>", x->dmg[d].off,
+                            x->dmg[d].off + x->dmg[d].len - 1,
+                            vss_class_name(x->dmg[d].cls),
+                            vss_reason_name(x->dmg[d].reason));
+                if (x->ndmg > 4)
+                    fprintf(f, "<br>&hellip; %zu more", x->ndmg - 4);
+                fputs("</td><td>", f);
+                html_hash(f, r, &x->snap);
+                fputs("</td><td>", f);
+                if (x->has_live) {
+                    fprintf(f, "%s<br>", x->match ? "identical" : "differs");
+                    html_hash(f, r, &x->livd);
+                } else {
+                    fputs(aud_live_name(x->live_state), f);
+                }
+                fputs("</td><td>", f);
+                if (x->recoverable == 1 && x->has_rec) {
+                    fputs("<span class=yes>recoverable</span><br>", f);
+                    html_hash(f, r, &x->rec);
+                } else {
+                    fputs("<span class=no>no</span>: ", f);
+                    html_esc(f, x->why ? x->why : "");
+                }
+                fputs("</td></tr>\n", f);
+            }
+            fputs("</table>\n", f);
+        }
+        fprintf(f, "<details><summary>All %zu files of snapshot %d</summary>"
+                "\n<table><tr><th>status</th><th>path</th><th>record-seq</th>"
+                "<th>size</th><th>live</th><th>%s</th></tr>\n", S->nres,
+                S->index, aud_alg_name(r->alg[0]));
+        for (k = 0; k < S->nres; k++) {
+            const aud_result *x = &S->res[k];
+            char hh[65];
+            if (x->status == AUD_ERROR)
+                strcpy(hh, "-");
+            else
+                hexd(r, &x->snap, r->alg[0], hh);
+            fprintf(f, "<tr><td><span class=\"st %s\">%s</span></td><td>",
+                    aud_status_name(x->status), aud_status_name(x->status));
+            html_esc(f, x->it->path);
+            fprintf(f, "</td><td class=n>%" PRIu64 "-%u</td><td class=n>%"
+                    PRIu64 "</td><td>%s</td><td><code>%s</code></td></tr>\n",
+                    x->it->record, (unsigned)x->it->sequence, x->it->size,
+                    x->status == AUD_ERROR ? "-" : live_word(x), hh);
+        }
+        fputs("</table></details>\n", f);
+    }
+    fputs("<p class=\"muted\">Generated by vssinfo --audit (libvss). Classes: "
+          "<b>store</b> copied into a shadow copy store; <b>live</b> "
+          "unchanged since the snapshot; <b>zero</b> not preserved, reads as "
+          "zeros; <b>stale</b> not preserved, reads data written after the "
+          "snapshot.</p>\n</body></html>\n", f);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "vssinfo: writing %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
