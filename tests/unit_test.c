@@ -371,6 +371,31 @@ static void test_overlay_forwarder_diff_area(void)
     free(vol);
 }
 
+/* Open src: the volume opens, snapshot 1 lists a store error containing
+ * want, and opening the snapshot fails with it. */
+static int corrupt_store(vss_source *src, const char *want)
+{
+    vss_volume *v;
+    vss_snapshot *s = NULL;
+    vss_snapshot_info si;
+    vss_error e = {0};
+    int ok;
+    if (vss_volume_open(src, &v, &e) != VSS_OK) {
+        printf("open: %s\n", e.message);
+        return 0;
+    }
+    ok = vss_volume_snapshot_info(v, 1, &si, &e) == VSS_OK &&
+         si.store_error == VSS_ECORRUPT &&
+         strstr(si.store_error_message, want) &&
+         vss_snapshot_open(v, 1, VSS_FILL_WINDOWS, &s, &e) == VSS_ECORRUPT &&
+         strstr(e.message, want);
+    if (!ok)
+        printf("store error: %s / %s\n", si.store_error_message, e.message);
+    vss_snapshot_close(s);
+    vss_volume_close(v);
+    return ok;
+}
+
 static void test_hostile_headers(void)
 {
     const desc d1[] = {{31 * BS, 0, 24 * BS, 0, 0}};
@@ -396,23 +421,17 @@ static void test_hostile_headers(void)
     CHECK(rc == VSS_ECORRUPT && strstr(e.message, "loop"), "loop: %d %s", rc,
           e.message);
     put64(vol + 2 * BS + 40, 0);
-    /* Block list entry with data past the end. */
+    /* A corrupt store: the volume opens, lists the snapshot with the
+     * store's error, and refuses to read it. */
     put64(vol + 5 * BS + 128 + 16, (uint64_t)VOLSIZE + BS);
-    rc = vss_volume_open(src, &v, &e);
-    CHECK(rc == VSS_ECORRUPT && strstr(e.message, "past the end"),
-          "data past end: %s", e.message);
+    CHECK(corrupt_store(src, "past the end"), "data past end");
     put64(vol + 5 * BS + 128 + 16, 24 * BS);
-    /* Unknown descriptor flags. */
-    put32(vol + 5 * BS + 128 + 24, 0x100);
-    rc = vss_volume_open(src, &v, &e);
-    CHECK(rc == VSS_ECORRUPT && strstr(e.message, "flags"), "flags: %s",
-          e.message);
+    put32(vol + 5 * BS + 128 + 24, 0x100); /* unknown descriptor flags */
+    CHECK(corrupt_store(src, "flags 0x100"), "flags");
     put32(vol + 5 * BS + 128 + 24, 0);
-    /* Wrong record type for the store header. */
-    put32(vol + 4 * BS + 20, 6);
-    rc = vss_volume_open(src, &v, &e);
-    CHECK(rc == VSS_ECORRUPT && strstr(e.message, "store header"),
-          "type: %s", e.message);
+    put32(vol + 4 * BS + 20, 6); /* wrong record type for the store header */
+    CHECK(corrupt_store(src, "store header at offset 65536: record type 6"),
+          "type");
     put32(vol + 4 * BS + 20, 4);
     /* Zeroed header: no VSS, zero snapshots, not an error. */
     memset(vol + 0x1E00, 0, 512);
@@ -432,6 +451,47 @@ static void test_hostile_headers(void)
               "truncated: %d %s", rc, e.message);
         vss_source_release(src);
         free(v2);
+    }
+    free(vol);
+}
+
+/* A corrupt older store leaves the newer snapshots readable; a corrupt
+ * newer store makes every older snapshot unreadable (they read through
+ * it). */
+static void test_partial_open(void)
+{
+    const desc d1[] = {{31 * BS, 0, 24 * BS, 0, 0}};
+    const desc d2[] = {{30 * BS, 0, 25 * BS, 0, 0}};
+    store_spec st[2] = {{0x11, 0x40, d1, 1, NULL, 0, 0},
+                        {0x22, 0x40, d2, 1, NULL, 0, 0}};
+    uint8_t *vol = build_volume(st, 2);
+    opened o;
+    vss_snapshot *s = NULL;
+    vss_error e = {0};
+
+    put32(vol + 4 * BS + 20, 6); /* store 1's header: wrong type */
+    if (open_mem(vol, &o) == 0) {
+        CHECK(vss_snapshot_open(o.vol, 2, VSS_FILL_WINDOWS, &s, &e) == 0,
+              "snapshot 2 readable despite store 1: %s", e.message);
+        vss_snapshot_close(s);
+        s = NULL;
+        CHECK(vss_snapshot_open(o.vol, 1, VSS_FILL_WINDOWS, &s, &e) ==
+                  VSS_ECORRUPT,
+              "snapshot 1 refused");
+        close_mem(&o);
+    } else {
+        failed++;
+    }
+    put32(vol + 4 * BS + 20, 4);
+    put32(vol + 8 * BS + 20, 6); /* store 2's header */
+    if (open_mem(vol, &o) == 0) {
+        CHECK(vss_snapshot_open(o.vol, 1, VSS_FILL_WINDOWS, &s, &e) ==
+                      VSS_ECORRUPT &&
+                  strstr(e.message, "store of snapshot 2"),
+              "snapshot 1 reads through broken store 2: %s", e.message);
+        close_mem(&o);
+    } else {
+        failed++;
     }
     free(vol);
 }
@@ -486,6 +546,7 @@ int main(void)
     test_stacking_and_bitmaps();
     test_overlay_forwarder_diff_area();
     test_hostile_headers();
+    test_partial_open();
     test_partitions();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

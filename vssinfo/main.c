@@ -507,11 +507,23 @@ int main(int argc, char **argv)
             rc = die(1, "%s", e.message);
         /* Corrupt shadow copy metadata on an NTFS volume is a failure the
          * exit status must show, after the listing of what could be read. */
-        for (size_t i = 0; i < set.n; i++)
+        for (size_t i = 0; i < set.n; i++) {
             if (set.v[i].open_rc && set.v[i].part.is_ntfs)
                 rc = die(1, "volume at offset %llu of %s: %s",
                          (unsigned long long)set.v[i].part.offset,
                          set.v[i].image, set.v[i].open_error);
+            for (int k = 1; set.v[i].vol &&
+                            k <= vss_volume_snapshot_count(set.v[i].vol);
+                 k++) {
+                vss_snapshot_info si;
+                if (vss_volume_snapshot_info(set.v[i].vol, k, &si, NULL) ==
+                        0 &&
+                    si.store_error)
+                    rc = die(1, "snapshot %d of the volume at offset %llu: %s",
+                             k, (unsigned long long)set.v[i].part.offset,
+                             si.store_error_message);
+            }
+        }
         if (rc)
             print_container_errors(&set);
         volumes_free(&set);

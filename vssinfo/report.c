@@ -272,6 +272,11 @@ void report_list_text(FILE *f, const volume_set *set)
                     si.catalog_flags, c);
             fprintf(f, "    Stack position       : %" PRIu64 "\n",
                     si.stack_position);
+            if (si.store_error) {
+                fprintf(f, "    Store                : NOT READABLE: %s\n",
+                        si.store_error_message);
+                continue;
+            }
             if (!si.storage_ready) {
                 fprintf(f, "    Store                : not readable (storage "
                            "volume not found)\n");
@@ -391,6 +396,10 @@ void report_list_json(FILE *f, const volume_set *set)
             describe_catalog_flags(si.catalog_flags, c, sizeof c);
             json_key(&j, "catalog_flags_text");
             json_string(&j, c);
+            if (si.store_error) {
+                json_key(&j, "store_error");
+                json_string(&j, si.store_error_message);
+            }
             if (si.storage_ready) {
                 json_key(&j, "attribute_flags");
                 json_u64(&j, si.attribute_flags);

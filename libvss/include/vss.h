@@ -178,6 +178,9 @@ typedef struct vss_snapshot_info {
     uint32_t attribute_flags;    /* VSS_VOLSNAP_ATTR_* */
     char originating_machine[256]; /* UTF-8 */
     char service_machine[256];     /* UTF-8 */
+    int store_error;             /* VSS_E* when this snapshot's store could
+                                    not be read (corrupt); 0 otherwise */
+    char store_error_message[256];
     int storage_ready;           /* the fields below are valid */
     uint64_t store_header_offset;   /* offsets on the storage volume */
     uint64_t block_list_offset;
@@ -228,8 +231,9 @@ typedef enum vss_class {
     VSS_CLASS_STORE = 0,  /* copied into a store before being overwritten */
     VSS_CLASS_LIVE = 1,   /* unchanged since the snapshot: the live volume */
     VSS_CLASS_ZERO = 2,   /* not preserved; reads as zeros */
-    VSS_CLASS_STALE = 3   /* not preserved; reads today's live data, which is
-                             not evidence of the snapshot */
+    VSS_CLASS_STALE = 3   /* not preserved; reads data written after the
+                             snapshot (today's live data, or a newer
+                             store's copy): not evidence of the snapshot */
 } vss_class;
 
 /* Why a byte is zero or stale. */
@@ -245,9 +249,12 @@ typedef struct vss_run {
     uint64_t length;        /* bytes, a multiple of 512 unless clipped */
     vss_class cls;
     vss_reason reason;
-    int store_index;        /* STORE: snapshot index whose store holds it */
-    uint64_t source_offset; /* STORE: byte offset on the storage volume;
-                               LIVE/STALE: byte offset on the live volume */
+    int store_index;        /* > 0: the bytes come from the store of this
+                               snapshot (STORE, or STALE from a newer
+                               store); 0: not from a store */
+    uint64_t source_offset; /* from a store: byte offset on the storage
+                               volume; LIVE/STALE otherwise: byte offset on
+                               the live volume; ZERO: 0 */
 } vss_run;
 
 /* Call cb for maximal runs covering [offset, offset+length) exactly, in

@@ -14,6 +14,8 @@ typedef struct vss_store {
     vss_catalog_location loc;   /* type 3 entry (storage volume catalog) */
     vss_store_info info;
     int loaded;                 /* loc, info and everything below are set */
+    int load_rc;                /* why loading failed (corrupt store), 0 */
+    char load_error[256];
     vss_desc *descs;            /* sorted by original offset */
     size_t ndescs;
     uint64_t nbits;             /* one per 16 KiB block of volume_size */

@@ -291,6 +291,15 @@ int vss_snapshot_open(vss_volume *v, int index, vss_fill fill,
                         "(redirected storage) that was not found; give the "
                         "image that holds it",
                         index);
+    /* Snapshot N reads through stores N .. newest: all must be sound. */
+    for (size_t k = (size_t)index - 1; k < v->nstores; k++)
+        if (!v->stores[k].loaded)
+            return vss_fail(err,
+                            v->stores[k].load_rc ? v->stores[k].load_rc
+                                                 : VSS_ECORRUPT,
+                            "snapshot %d reads through the store of snapshot "
+                            "%zu, which could not be read: %s",
+                            index, k + 1, v->stores[k].load_error);
     s = vss_calloc(1, sizeof *s);
     if (!s)
         return vss_fail(err, VSS_ENOMEM, "snapshot: out of memory");

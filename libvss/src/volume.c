@@ -291,32 +291,40 @@ nomem:
 }
 
 /* With the storage volume known, pair every snapshot with its location
- * entry in the storage volume's catalog and load its store. */
+ * entry in the storage volume's catalog and load its store. A store that
+ * is corrupt is recorded as such and the others are still loaded: the
+ * snapshots that do not read through it stay readable (an examiner wants
+ * every snapshot that can be trusted). Only running out of memory fails. */
 static int load_stores(vss_volume *v, const vss_catalog *storage_cat,
                        vss_error *err)
 {
     size_t i;
     for (i = 0; i < v->nstores; i++) {
         vss_store *st = &v->stores[i];
+        vss_error e = {0, ""};
         int rc;
         const vss_catalog_location *loc =
-            find_location(storage_cat, st->cat.store_guid, err, &rc);
-        if (rc)
-            return rc;
-        if (!loc) {
+            find_location(storage_cat, st->cat.store_guid, &e, &rc);
+        if (!rc && !loc) {
             char g[37];
             vss_guid_format(st->cat.store_guid, g);
-            return vss_fail(err, VSS_ECORRUPT,
-                            "catalog entry at offset %llu: snapshot %zu (store "
-                            "%s) has no location entry in the storage "
-                            "volume's catalog",
-                            (unsigned long long)st->cat.entry_offset, i + 1, g);
+            rc = vss_fail(&e, VSS_ECORRUPT,
+                          "catalog entry at offset %llu: snapshot %zu (store "
+                          "%s) has no location entry in the storage volume's "
+                          "catalog",
+                          (unsigned long long)st->cat.entry_offset, i + 1, g);
         }
-        rc = store_load(v, st, loc, err);
-        if (rc) {
+        if (!rc)
+            rc = store_load(v, st, loc, &e);
+        if (rc == VSS_ENOMEM) {
             for (size_t k = 0; k < v->nstores; k++)
                 store_free(&v->stores[k]);
-            return rc;
+            return vss_fail(err, rc, "%s", e.message);
+        }
+        if (rc) {
+            store_free(st);
+            st->load_rc = rc;
+            snprintf(st->load_error, sizeof st->load_error, "%s", e.message);
         }
     }
     v->storage_ready = 1;
@@ -544,6 +552,9 @@ int vss_volume_snapshot_info(const vss_volume *v, int index,
     info->volume_size = st->cat.volume_size;
     info->catalog_flags = st->cat.flags;
     info->storage_ready = st->loaded;
+    info->store_error = st->load_rc;
+    memcpy(info->store_error_message, st->load_error,
+           sizeof info->store_error_message);
     if (st->loaded) {
         memcpy(info->shadow_copy_id, st->info.shadow_copy_id, 16);
         memcpy(info->shadow_copy_set_id, st->info.shadow_copy_set_id, 16);
