@@ -65,10 +65,28 @@ static void utf16_to_utf8(const uint8_t *p, size_t nbytes, char *out,
     out[o] = '\0';
 }
 
+/* A length-prefixed (u16 bytes) UTF-16LE name at *pos; advances *pos. */
+static int read_name(const uint8_t *p, size_t len, size_t *pos,
+                     uint64_t offset, const char *what, char *out,
+                     size_t outsz, vss_error *err)
+{
+    size_t n = le16(p + *pos);
+    *pos += 2;
+    if (n > len - *pos)
+        return vss_fail(err, VSS_ECORRUPT,
+                        "store information at offset %llu: %s of %zu bytes "
+                        "runs past the block",
+                        (unsigned long long)offset, what, n);
+    utf16_to_utf8(p + *pos, n, out, outsz);
+    *pos += n;
+    return VSS_OK;
+}
+
 int vss_store_info_decode(const uint8_t *p, size_t len, uint64_t offset,
                           vss_store_info *out, vss_error *err)
 {
-    size_t pos, n;
+    size_t pos;
+    int rc;
 
     memset(out, 0, sizeof *out);
     if (len < SI_MIN_SIZE)
@@ -84,26 +102,14 @@ int vss_store_info_decode(const uint8_t *p, size_t len, uint64_t offset,
     out->attribute_flags = le32(p + SI_ATTRIBUTES);
 
     pos = SI_MACHINE_NAMES;
-    n = le16(p + pos);
-    pos += 2;
-    if (n > len - pos)
-        return vss_fail(err, VSS_ECORRUPT,
-                        "store information at offset %llu: originating "
-                        "machine name of %zu bytes runs past the block",
-                        (unsigned long long)offset, n);
-    utf16_to_utf8(p + pos, n, out->originating_machine,
-                  sizeof out->originating_machine);
-    pos += n;
-    if (pos + 2 > len)
-        return VSS_OK; /* no service machine name recorded */
-    n = le16(p + pos);
-    pos += 2;
-    if (n > len - pos)
-        return vss_fail(err, VSS_ECORRUPT,
-                        "store information at offset %llu: service machine "
-                        "name of %zu bytes runs past the block",
-                        (unsigned long long)offset, n);
-    utf16_to_utf8(p + pos, n, out->service_machine,
-                  sizeof out->service_machine);
+    rc = read_name(p, len, &pos, offset, "originating machine name",
+                   out->originating_machine, sizeof out->originating_machine,
+                   err);
+    if (rc || pos + 2 > len)
+        return rc; /* (a record may end before the service machine name) */
+    rc = read_name(p, len, &pos, offset, "service machine name",
+                   out->service_machine, sizeof out->service_machine, err);
+    if (rc)
+        return rc;
     return VSS_OK;
 }
