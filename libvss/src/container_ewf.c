@@ -43,6 +43,12 @@ typedef struct ewf_ct {
     ewf_table *tables;
     size_t ntables, tcap;
     ct_cache cache;
+    /* The stored bytes of a compressed chunk that inflated to all zeros:
+     * the same bytes always inflate the same, so such chunks (most of a
+     * disk) are not inflated again. */
+    pthread_mutex_t zlock;
+    uint8_t zsig[256];
+    size_t zsig_len;
 } ewf_ct;
 
 /* ---- segment names -------------------------------------------------------------- */
@@ -86,8 +92,10 @@ static int ewf_segment_name(const char *first, uint32_t n, char *out,
 
 /* ---- header / header2: acquisition metadata ------------------------------------------ */
 
+/* Inflate a zlib stream into exactly out[0..cap): the stream may end
+ * before (fewer bytes, *outlen says how many) but must not produce more. */
 static int inflate_bounded(const uint8_t *in, size_t inlen, uint8_t *out,
-                           size_t outcap, size_t *outlen, const char **msg)
+                           size_t cap, size_t *outlen, const char **msg)
 {
     z_stream z;
     int zr;
@@ -99,16 +107,24 @@ static int inflate_bounded(const uint8_t *in, size_t inlen, uint8_t *out,
     z.next_in = (Bytef *)(uintptr_t)in;
     z.avail_in = (uInt)inlen;
     z.next_out = out;
-    z.avail_out = (uInt)outcap;
+    z.avail_out = (uInt)cap;
     zr = inflate(&z, Z_FINISH);
-    *outlen = outcap - z.avail_out;
+    *outlen = cap - z.avail_out;
+    if ((zr == Z_OK || zr == Z_BUF_ERROR) && z.avail_out == 0) {
+        /* full: does the stream end here, or is there more? */
+        uint8_t extra;
+        z.next_out = &extra;
+        z.avail_out = 1;
+        zr = inflate(&z, Z_FINISH);
+        if (z.avail_out == 0) {
+            inflateEnd(&z);
+            *msg = "inflates past its size";
+            return VSS_ECORRUPT;
+        }
+    }
     inflateEnd(&z);
     if (zr == Z_STREAM_END)
         return VSS_OK;
-    if (zr == Z_BUF_ERROR && z.avail_out == 0) {
-        *msg = "inflates past its size";
-        return VSS_ECORRUPT;
-    }
     if (zr == Z_BUF_ERROR) {
         *msg = "compressed data ends early";
         return VSS_ECORRUPT;
@@ -682,8 +698,17 @@ static int ewf_walk_segment(ewf_ct *w, ewf_open_state *st, size_t seg,
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
-/* Load chunk k (checked) into out (chunk_size bytes; the tail past the
- * media is zeros). */
+static int all_zero(const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Load chunk k (checked) into out (chunk_size bytes, zeros past the
+ * media). */
 static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
 {
     size_t lo = 0, hi = w->ntables;
@@ -716,7 +741,7 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
     stored = end - at;
     if (k * w->chunk_size + want > w->base.size)
         want = (size_t)(w->base.size - k * w->chunk_size);
-    memset(out, 0, w->chunk_size);
+    memset(out + want, 0, w->chunk_size - want);
 
     if (!(e & 0x80000000u)) {
         /* stored: data + Adler-32. The data is normally exactly the media
@@ -772,38 +797,49 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
     {
         size_t got = 0, cap = w->chunk_size;
         const char *msg = NULL;
-        uint8_t *tmp;
+        uint8_t small[256];
+        int zero_hit = 0;
         readlen = stored > (uint64_t)w->chunk_size * 2 + 4096
                       ? (size_t)w->chunk_size * 2 + 4096
                       : (size_t)stored;
-        raw = vss_malloc(readlen);
-        tmp = vss_malloc(cap + 1);
-        if (!raw || !tmp) {
-            free(raw);
-            free(tmp);
+        raw = readlen <= sizeof small ? small : vss_malloc(readlen);
+        if (!raw)
             return ct_fail(&w->base, VSS_ENOMEM, "EWF chunk: out of memory");
-        }
         rc = ct_read(w->segs[t->seg], raw, readlen, at, "EWF chunk", &re);
         if (rc) {
-            free(raw);
-            free(tmp);
+            if (raw != small)
+                free(raw);
             return ct_fail(&w->base, rc, "EWF chunk %llu (segment %u %s): %s",
                            (unsigned long long)k, t->seg + 1,
                            w->names[t->seg], re.message);
         }
-        /* one byte of slack tells "inflates past its size" apart */
-        rc = inflate_bounded(raw, readlen, tmp, cap + 1, &got, &msg);
-        free(raw);
+        if (want == cap && raw == small) {
+            pthread_mutex_lock(&w->zlock);
+            zero_hit = w->zsig_len == readlen &&
+                       memcmp(w->zsig, raw, readlen) == 0;
+            pthread_mutex_unlock(&w->zlock);
+        }
+        if (zero_hit) {
+            memset(out, 0, cap);
+            return VSS_OK;
+        }
+        rc = inflate_bounded(raw, readlen, out, cap, &got, &msg);
+        if (rc == VSS_OK && raw == small && want == cap && got == cap &&
+            all_zero(out, cap)) {
+            pthread_mutex_lock(&w->zlock);
+            if (w->zsig_len == 0) {
+                memcpy(w->zsig, raw, readlen);
+                w->zsig_len = readlen;
+            }
+            pthread_mutex_unlock(&w->zlock);
+        }
+        if (raw != small)
+            free(raw);
         if (rc == VSS_OK && got < want) {
             rc = VSS_ECORRUPT;
             msg = "inflates to fewer bytes than the chunk holds";
         }
-        if (rc == VSS_OK && got > cap) {
-            rc = VSS_ECORRUPT;
-            msg = "inflates past its size";
-        }
         if (rc) {
-            free(tmp);
             return ct_fail(&w->base, rc,
                            "EWF chunk %llu (segment %u %s, offset %llu, table "
                            "at %llu entry %u, zlib, %llu bytes stored): %s "
@@ -813,8 +849,7 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
                            (unsigned long long)t->where, i,
                            (unsigned long long)stored, msg, got, want);
         }
-        memcpy(out, tmp, want);
-        free(tmp);
+        memset(out + want, 0, cap - want);
     }
     return VSS_OK;
 }
@@ -831,7 +866,17 @@ static int64_t ewf_read(vss_container *c, void *buf, size_t len, uint64_t off)
         size_t take = w->chunk_size - in;
         if (take > len - done)
             take = len - done;
-        if (!ct_cache_get(&w->cache, k, (uint8_t *)buf + done, in, take)) {
+        if (in == 0 && take == w->chunk_size) {
+            /* a whole chunk: straight into the caller's buffer */
+            if (!ct_cache_get(&w->cache, k, (uint8_t *)buf + done, 0, take)) {
+                int rc = ewf_load_chunk(w, k, (uint8_t *)buf + done);
+                if (rc) {
+                    free(chunk);
+                    return rc;
+                }
+            }
+        } else if (!ct_cache_get(&w->cache, k, (uint8_t *)buf + done, in,
+                                 take)) {
             int rc;
             if (!chunk) {
                 chunk = vss_malloc(w->chunk_size);
@@ -865,6 +910,7 @@ static void ewf_destroy(vss_container *c)
     free(w->entries);
     free(w->tables);
     ct_cache_free(&w->cache);
+    pthread_mutex_destroy(&w->zlock);
     ct_fini(c);
     free(w);
 }
@@ -901,6 +947,7 @@ int ct_ewf_open(vss_source *file, const char *path, vss_container **out,
     if (!w)
         return vss_fail(err, VSS_ENOMEM, "EWF: out of memory");
     ct_init(&w->base, VSS_CONTAINER_EWF, path);
+    pthread_mutex_init(&w->zlock, NULL);
     w->base.read = ewf_read;
     w->base.destroy = ewf_destroy;
     vss_source_retain(file);
