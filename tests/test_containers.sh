@@ -113,6 +113,19 @@ check "E01 segments: verify" "$IMGCAT" --verify "$T/su.E01"
 check "E01 segments: 4 threads of random reads" \
     "$IMGCAT" --stress "$SMALL" --threads 4 --reads 300 "$T/su.E01"
 
+# the other layouts ewfacquire writes: original EWF and SMART (chunks
+# inside the table sections, 94-byte volume section, lower-case .e01/.s01
+# segment names), FTK, EnCase 2/5/7, linen 6, EWF-X
+for fmt in ewf smart ftk encase2 encase5 linen6 encase7 ewfx; do
+    ewfacquire -q -u -t "$T/f_$fmt" -f $fmt -c deflate:fast -S 20M "$SMALL" \
+        >/dev/null 2>&1
+    first=$(ls "$T"/f_$fmt.* | head -1)
+    got=$("$IMGCAT" "$first" | sha256sum | cut -d' ' -f1)
+    same "ewfacquire -f $fmt ($(ls "$T"/f_$fmt.* | wc -l) segments): media sha256" \
+        "$got" "$SMALL_SHA"
+    rm -f "$T"/f_$fmt.*
+done
+
 # a raw whose size is not a multiple of 512: ewfacquire keeps the whole
 # sectors only, but stores the partial one's bytes in the last chunk
 head -c $((3 * 1048576 + 700)) "$SMALL" > "$T/odd.raw"
@@ -155,6 +168,22 @@ with open(sys.argv[1], 'r+b') as f: f.seek(1 << 20); f.write(b'\x5a' * 65536)" "
 got=$("$IMGCAT" --backing "$T/s.qcow2" "$T/ov.qcow2" | sha256sum | cut -d' ' -f1)
 same "qcow2 overlay with --backing" "$got" "$(sha256sum < "$T/ov.raw" | cut -d' ' -f1)"
 rm -f "$T/ov.raw"
+
+# differencing VHD and VHDX (qemu cannot write them: made from the specs by
+# tests/containers_mkdiff.py over the first 8 MiB of the small raw)
+head -c 8388608 "$SMALL" > "$T/parent.raw"
+python3 "$ROOT/tests/containers_mkdiff.py" "$T/parent.raw" "$T"
+for x in vhd vhdx; do
+    expect_fail "differencing $x without --backing: refused" \
+        "differencing disk.*give the parent" -- "$IMGCAT" "$T/diff.$x"
+    got=$("$IMGCAT" --backing "$T/parent.raw" "$T/diff.$x" | sha256sum | cut -d' ' -f1)
+    same "differencing $x over its parent" "$got" \
+        "$(sha256sum < "$T/diff.$x.expected" | cut -d' ' -f1)"
+    check "differencing $x: 4 threads of random reads" \
+        "$IMGCAT" --backing "$T/parent.raw" --stress "$T/diff.$x.expected" \
+        --threads 4 --reads 150 "$T/diff.$x"
+done
+rm -f "$T"/diff.* "$T/parent.raw"
 
 # encrypted qcow2: refused clearly
 if qemu-img create -q -f qcow2 --object secret,id=s0,data=abc \

@@ -300,6 +300,7 @@ typedef struct ewf_open_state {
     vss_error table_err;
     uint64_t sectors_end; /* of the sectors section in this segment; 0 none */
     int any_compressed;
+    int smart;            /* 94-byte volume section (SMART / EWF-S01) */
 } ewf_open_state;
 
 static int ewf_fail(vss_error *err, int code, const ewf_ct *w, size_t seg,
@@ -410,6 +411,7 @@ static int ewf_volume_section(ewf_ct *w, ewf_open_state *st, size_t seg,
                             "volume section (SMART): checksum mismatch");
         }
         sectors = le32(d + 16);
+        st->smart = 1;
     } else {
         free(d);
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
@@ -1013,7 +1015,8 @@ int ct_ewf_open(vss_source *file, const char *path, vss_container **out,
         in->compressed = st.any_compressed;
         for (i = 0; i < w->nsegs; i++)
             in->stored_size += vss_source_size(w->segs[i]);
-        snprintf(in->format, sizeof in->format, "EWF (E01)");
+        snprintf(in->format, sizeof in->format, "%s",
+                 st.smart ? "EWF (SMART/S01 layout)" : "EWF (E01)");
     }
     *out = &w->base;
     return VSS_OK;
