@@ -38,8 +38,9 @@ typedef struct ewf_ct {
     size_t nsegs;
     uint32_t chunk_size;
     uint64_t nchunks;
-    uint32_t *entries;
-    uint64_t nentries;
+    uint32_t *entries;   /* grown as tables are read: memory follows the
+                            tables on disk, not a count from the volume */
+    uint64_t nentries, ecap;
     ewf_table *tables;
     size_t ntables, tcap;
     ct_cache cache;
@@ -447,11 +448,6 @@ static int ewf_volume_section(ewf_ct *w, ewf_open_state *st, size_t seg,
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "volume section: %llu chunks is out of bounds",
                         (unsigned long long)w->nchunks);
-    w->entries = vss_malloc((size_t)w->nchunks * sizeof *w->entries);
-    if (!w->entries)
-        return vss_fail(err, VSS_ENOMEM,
-                        "EWF: out of memory for %llu chunk entries",
-                        (unsigned long long)w->nchunks);
     return VSS_OK;
 }
 
@@ -528,6 +524,23 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
         }
         if (e & 0x80000000u)
             st->any_compressed = 1;
+    }
+    if (w->nentries + count > w->ecap) {
+        uint64_t ncap = w->ecap ? w->ecap * 2 : 65536;
+        uint32_t *ne;
+        while (ncap < w->nentries + count)
+            ncap *= 2;
+        if (ncap > w->nchunks)
+            ncap = w->nchunks;
+        ne = vss_realloc(w->entries, (size_t)ncap * sizeof *ne);
+        if (!ne) {
+            free(d);
+            return vss_fail(err, VSS_ENOMEM,
+                            "EWF: out of memory for %llu chunk entries",
+                            (unsigned long long)ncap);
+        }
+        w->entries = ne;
+        w->ecap = ncap;
     }
     if (w->ntables == w->tcap) {
         size_t ncap = w->tcap ? w->tcap * 2 : 16;
