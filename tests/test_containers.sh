@@ -368,6 +368,12 @@ EOF
 expect_fail "VHDX with a log to replay: refused" "log is not empty" -- \
     "$IMGCAT" "$H/s.vhdx"
 rm -f "$H/s.vhdx"
+# a raw disk whose last sector merely starts with "conectix" stays raw
+cp "$SMALL" "$H/fake.raw"
+printf 'conectix' | poke "$H/fake.raw" $((SMALL_SIZE - 512))
+same "raw ending in 'conectix' without a valid VHD footer: read as raw" \
+    "$("$IMGCAT" --info "$H/fake.raw" | sed -n 's/^type: //p')" raw
+rm -f "$H/fake.raw"
 # not a container at all, and a random file named like a segment set
 head -c 100000 /dev/urandom > "$H/x.E01"
 same "random bytes named .E01: read as raw" \

@@ -213,6 +213,20 @@ static const uint8_t ewf2_sig[8] = {'E', 'V', 'F', '2', 0x0d, 0x0a, 0x81, 0x00};
 static const uint8_t lvf_sig[8] = {'L', 'V', 'F', 0x09, 0x0d, 0x0a, 0xff, 0x00};
 static const uint8_t lef2_sig[8] = {'L', 'E', 'F', '2', 0x0d, 0x0a, 0x81, 0x00};
 
+/* A VHD footer with a valid checksum (a raw disk whose last sector merely
+ * starts with "conectix" stays raw). */
+static int vhd_footer_valid(const uint8_t *f)
+{
+    uint32_t sum = 0;
+    size_t i;
+    if (memcmp(f, "conectix", 8) != 0)
+        return 0;
+    for (i = 0; i < 512; i++)
+        if (i < 64 || i >= 68)
+            sum += f[i];
+    return ~sum == be32(f + 64);
+}
+
 int vss_source_open_image(const char *path, const vss_image_options *opts,
                           vss_source **out, vss_error *err)
 {
@@ -256,7 +270,7 @@ int vss_source_open_image(const char *path, const vss_image_options *opts,
     else if (memcmp(head, "vhdxfile", 8) == 0)
         rc = ct_vhdx_open(file, path, opts, &c, err);
     else if (memcmp(head, "conectix", 8) == 0 ||
-             (size >= 512 && memcmp(tail, "conectix", 8) == 0))
+             (size >= 512 && vhd_footer_valid(tail)))
         rc = ct_vhd_open(file, path, opts, &c, err);
     else {
         rc = ct_split_open(file, path, &c, err);
