@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Files inside the generated images' snapshots: recovered as Windows returns
+# them, damaged exactly where the manifest says, and the same tree as
+# ntfs-3g sees on the extracted snapshot.
+set -u
+. "$(dirname "$0")/lib.sh"
+if ! make -s -C "$ROOT/testimages" >/dev/null 2>&1; then
+    bad "make -C testimages failed"
+    finish; exit
+fi
+T=$(mktemp -d)
+trap 'fusermount3 -u "$T/mnt" 2>/dev/null; rm -rf "$T"' EXIT
+for m in "$ROOT"/testimages/out/*.json; do
+    out=$(python3 "$ROOT/tests/check_files_generated.py" "$VSSINFO" "$m" "$T" 2>&1)
+    echo "$out" | grep -v '^[0-9]* passed'
+    last=$(echo "$out" | tail -1)
+    PASS=$((PASS + $(echo "$last" | awk '{print $1+0}')))
+    FAIL=$((FAIL + $(echo "$last" | awk '/passed/{print $3+0; exit} {print 1}')))
+done
+finish
