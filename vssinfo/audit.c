@@ -384,6 +384,13 @@ static void add_entry(walk *w, const char *full, const vss_fs_stat *st)
             return;
         }
         for (k = 0; k < ns; k++) {
+            /* $BadClus:$Bad spans the whole volume, sparse by design:
+             * hashing its zeros says nothing (left out even with
+             * --audit-system) */
+            if (st->mft_record == 8 && strcmp(ss[k].name, "$Bad") == 0) {
+                w->ix->skipped++;
+                continue;
+            }
             if (!ss[k].name[0]) {
                 if (!st->is_directory && st->has_data && w->ix->n &&
                     strcmp(w->ix->v[w->ix->n - 1].path, full) == 0)
@@ -649,10 +656,26 @@ static void dmg_add(ver *v, uint64_t off, uint64_t len, vss_class cls,
     p->store = store;
 }
 
-static int map_cb(const vss_run *r, void *user)
+/* A forwarder (volsnap-aware move) sends a read of block A to block T of
+ * the live volume. The map calls T's bytes stale when T was not in use at
+ * snapshot time, yet they are A's moved content: volsnap copies T before
+ * overwriting it once the forwarder exists. Such a run (stale, from no
+ * store, reading another place than its own) is evidence: count it live. */
+static vss_class effective_class(const vss_run *r)
+{
+    if (r->cls == VSS_CLASS_STALE && r->store_index == 0 &&
+        r->reason == VSS_REASON_NOT_IN_USE && r->source_offset != r->offset)
+        return VSS_CLASS_LIVE;
+    return r->cls;
+}
+
+static int map_cb(const vss_run *r0, void *user)
 {
     kwalk *w = user;
+    vss_run rr = *r0;
+    const vss_run *r = &rr;
     int kind;
+    rr.cls = effective_class(r0);
     switch (r->cls) {
     case VSS_CLASS_STORE: kind = 'S'; break;
     case VSS_CLASS_LIVE: kind = 'V'; break;
@@ -1223,7 +1246,8 @@ static int strip_cb(const vss_run *r, void *user)
 {
     strip_ctx *c = user;
     uint64_t off = r->offset, end = r->offset + r->length;
-    unsigned cls = (unsigned)r->cls < 4 ? (unsigned)r->cls : 3;
+    unsigned cls = (unsigned)effective_class(r) < 4
+                       ? (unsigned)effective_class(r) : 3;
     c->S->by_class[cls] += r->length;
     while (off < end) {
         uint64_t b = off / c->width;

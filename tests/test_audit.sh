@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# tests/test_audit.sh — the corruption audit (issue #5): vssinfo --audit and
+# --diff against truth.
+#  1. generated images (testimages/, built with make -C testimages): for
+#     every snapshot the audit names exactly the damaged files and FILE byte
+#     ranges of the manifest (zero_ranges on 0x400 volumes, live_ranges on
+#     0x40), no damage elsewhere, the true hashes on intact files and on
+#     recovered ones (tests/audit_check.py generated); plus a scenario of our
+#     own (tests/audit/win7scope.scn, generated into a temporary directory)
+#     for the 0x40 "stale" case, recovery and the newer-store difference;
+#  2. the real Windows images (../shared): the audit completes, and its
+#     hashes equal vssinfo --file's and The Sleuth Kit's icat on the live
+#     volume and on extracted snapshots (tests/audit_check.py real);
+#  3. command-line errors and the progress bar (only on a terminal).
+# Temporary files go to mktemp -d, never next to an image. Skips cleanly
+# without the tools or ../shared. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+
+if [ ! -x "$VSSINFO" ]; then
+    bad "$VSSINFO is not built (run make)"
+    finish
+    exit 1
+fi
+if ! command -v python3 >/dev/null; then
+    echo "skip: python3 is not installed"
+    finish
+    exit 0
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/libvss-audit.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# A private copy: a concurrent `make` must not swap the binary mid-test.
+cp "$VSSINFO" "$tmp/vssinfo" && VSSINFO=$tmp/vssinfo
+
+tally() { # output of a checker: print, add its counts
+    local out=$1 p f
+    echo "$out" | grep -v '^[0-9]* passed'
+    p=$(echo "$out" | tail -1 | awk '{print $1}')
+    f=$(echo "$out" | tail -1 | awk '{print $3}')
+    PASS=$((PASS + ${p:-0}))
+    FAIL=$((FAIL + ${f:-1}))
+}
+
+# ---- 1. generated images ------------------------------------------------------
+gen_ok=1
+for need in mkntfs; do
+    command -v $need >/dev/null || gen_ok=0
+done
+[ -e /usr/include/ntfs-3g/volume.h ] || gen_ok=0
+if [ $gen_ok = 0 ]; then
+    skip "generated images: mkntfs / ntfs-3g-dev missing (make deps)"
+elif ! make -s -C testimages >"$tmp/make.log" 2>&1; then
+    cat "$tmp/make.log"
+    bad "make -C testimages failed"
+else
+    for m in win10scope win7 many redirpart redirimage; do
+        [ -e "testimages/out/$m.json" ] || { bad "testimages/out/$m.json missing"; continue; }
+        tally "$(python3 tests/audit_check.py generated "$VSSINFO" "testimages/out/$m.json" "$tmp")"
+    done
+    mkdir -p "$tmp/gen"
+    if testimages/vssgen -o "$tmp/gen" tests/audit/win7scope.scn >"$tmp/gen.log" 2>&1; then
+        tally "$(python3 tests/audit_check.py generated "$VSSINFO" "$tmp/gen/win7scope.json" "$tmp")"
+    else
+        cat "$tmp/gen.log"
+        bad "vssgen tests/audit/win7scope.scn failed"
+    fi
+    rm -rf "$tmp/gen"
+
+    # The IIJ table, on the ScopeSnapshots image: photo.jpg in snapshot 3
+    # lost all but its first 12 KiB; recovered from the live volume its MD5
+    # is the true one (manifest), thesis.docx cannot be recovered.
+    img=testimages/out/win10scope.img
+    out=$("$VSSINFO" -o 1048576 --audit 3 --hash md5 --no-progress "$img")
+    check "text: photo.jpg damaged in snapshot 3, recoverable" \
+        grep -Eq '^damaged +71-2 +2097152 +2084864 differs +yes .*/Users/bob/Documents/photo.jpg$' <<<"$out"
+    want=$(python3 -c "import json;m=json.load(open('testimages/out/win10scope.json'));print([f['md5'] for f in m['snapshots'][2]['files'] if f['path'].endswith('photo.jpg')][0])")
+    check "text: recovered MD5 of photo.jpg = the manifest's true MD5" \
+        grep -q "recovered md5 $want" <<<"$out"
+    check "text: thesis.docx not recoverable (size changed)" \
+        grep -q "not recoverable: the live file's size differs" <<<"$out"
+    check "text: summary line" \
+        grep -q '^Snapshot 3: 8 files audited: 5 intact (1 unchanged, 3 resident), 3 damaged, 3.2 MiB (3354624 bytes) lost, 2 recoverable' <<<"$out"
+    out=$("$VSSINFO" -o 1048576 --audit '1:/Users/bob/Documents' --no-progress --json "$img")
+    n=$(python3 -c "import json,sys;d=json.load(sys.stdin);print(len(d['snapshots'][0]['files']))" <<<"$out")
+    same "--audit N:PATH audits the subtree only" "$n" 5
+    out=$("$VSSINFO" -o 1048576 --audit 2 --audit-blocks --no-progress "$img")
+    check "--audit-blocks: thesis.docx blocks 'gap' (null-filled) vs live" \
+        grep -Eq 'block +0 @0 +gap +snapshot' <<<"$out"
+    out=$("$VSSINFO" -o 1048576 --audit 1 --hash sha1 --csv --no-progress "$img")
+    check "--hash sha1 --csv: sha1 columns" \
+        grep -q '^snapshot,path,record,sequence,size,status,resident,record_damaged,bytes_lost,damaged_ranges,sha1,live_state' <<<"$out"
+    out=$("$VSSINFO" -o 1048576 --diff 3:live --no-progress "$img")
+    check "--diff 3:live: tiny.txt modified, thesis.docx modified" \
+        bash -c 'grep -Eq "^modified .*/tiny.txt" <<<"$1" && grep -Eq "^modified .*/thesis.docx" <<<"$1"' _ "$out"
+
+    # The progress bar only on a terminal (script(1) gives one).
+    if command -v script >/dev/null; then
+        script -qec "$VSSINFO -o 1048576 --audit all $img >/dev/null" /dev/null >"$tmp/tty" 2>&1
+        check "progress bar on a terminal" grep -q '\[audit\]' "$tmp/tty"
+    fi
+    "$VSSINFO" -o 1048576 --audit all "$img" >/dev/null 2>"$tmp/err"
+    check "quiet when stderr is not a terminal" test ! -s "$tmp/err"
+fi
+
+# ---- 3. usage errors ----------------------------------------------------------------
+img=testimages/out/win10scope.img
+if [ -e "$img" ]; then
+    "$VSSINFO" -o 1048576 --audit 9 "$img" >/dev/null 2>"$tmp/err"; rc=$?
+    check "--audit 9 on 3 snapshots: exit 1, message" \
+        bash -c '[ "$1" = 1 ] && grep -q "has 3 snapshots" "$2"' _ $rc "$tmp/err"
+    "$VSSINFO" -o 1048576 --audit x "$img" >/dev/null 2>&1; rc=$?
+    same "--audit x: usage error (2)" $rc 2
+    "$VSSINFO" -o 1048576 --audit 1 --hash crc32 "$img" >/dev/null 2>&1; rc=$?
+    same "--hash crc32: usage error (2)" $rc 2
+    "$VSSINFO" -o 1048576 --hash md5 "$img" >/dev/null 2>&1; rc=$?
+    same "--hash without --audit/--diff: usage error (2)" $rc 2
+    "$VSSINFO" -o 1048576 --audit 1 --html "$img" "$img" >/dev/null 2>&1; rc=$?
+    same "--html over the evidence image refused (2)" $rc 2
+    "$VSSINFO" -o 1048576 --diff 1-2 "$img" >/dev/null 2>&1; rc=$?
+    same "--diff 1-2: usage error (2)" $rc 2
+fi
+
+# ---- 2. real images ------------------------------------------------------------------
+if ! have_real; then
+    skip "real images: $REAL is absent"
+else
+    tools=1
+    for t in fls icat qemu-img; do command -v $t >/dev/null || tools=0; done
+    if [ $tools = 0 ]; then
+        skip "real images: sleuthkit / qemu-utils missing (make deps)"
+    elif ! prepare_real; then
+        bad "cannot extract the real images from $REAL into $WORK/real"
+    else
+        mkdir -p "$tmp/real"
+        tally "$(python3 tests/audit_check.py real "$VSSINFO" "$WORK/real" "$tmp/real")"
+    fi
+fi
+finish
