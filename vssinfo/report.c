@@ -301,10 +301,8 @@ void report_list_text(FILE *f, const volume_set *set)
                     si.store_size);
             fprintf(f, "    Changed blocks       : %" PRIu64 "\n",
                     si.changed_blocks);
-            fprintf(f, "    Not-in-use blocks    : %" PRIu64 "%s\n",
-                    si.not_in_use_blocks,
-                    si.previous_bitmap_offset ? " (with previous bitmap)"
-                                              : "");
+            fprintf(f, "    Previous bitmap      : %s\n",
+                    si.previous_bitmap_offset ? "yes" : "no");
         }
     }
 }
@@ -418,8 +416,8 @@ void report_list_json(FILE *f, const volume_set *set)
                 json_u64(&j, si.store_size);
                 json_key(&j, "changed_blocks");
                 json_u64(&j, si.changed_blocks);
-                json_key(&j, "not_in_use_blocks");
-                json_u64(&j, si.not_in_use_blocks);
+                json_key(&j, "previous_bitmap");
+                json_bool(&j, si.previous_bitmap_offset != 0);
                 json_key(&j, "store_header_offset");
                 json_u64(&j, si.store_header_offset);
                 json_key(&j, "store_file_mft_record");

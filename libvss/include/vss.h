@@ -190,7 +190,10 @@ typedef struct vss_snapshot_info {
     uint64_t store_file_reference;   /* NTFS file reference of the store */
     uint64_t store_size;         /* bytes of the diff area (block ranges) */
     uint64_t changed_blocks;     /* block descriptors in use */
-    uint64_t not_in_use_blocks;  /* bits set in the bitmap(s) */
+    uint64_t not_in_use_blocks;  /* bits set in the current bitmap, or
+                                    UINT64_MAX until a snapshot reading
+                                    through this store has been opened
+                                    (bitmaps are not read to list) */
 } vss_snapshot_info;
 
 /* index is 1-based. */

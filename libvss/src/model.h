@@ -5,6 +5,7 @@
 #ifndef VSS_MODEL_H
 #define VSS_MODEL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "internal.h"
@@ -27,6 +28,9 @@ typedef struct vss_store {
     size_t nranges;
     uint64_t store_size;        /* sum of the range sizes */
     uint64_t not_in_use;        /* blocks flagged not in use */
+    int bitmaps_loaded;         /* bitmap, prev_bitmap, not_in_use are set:
+                                   bitmaps are read at the first open of a
+                                   snapshot that needs them, not to list */
 } vss_store;
 
 typedef struct vss_extent {
@@ -46,7 +50,15 @@ struct vss_volume {
     vss_extent *diff_area;      /* blocks of shadow copy files on this
                                    volume: read as zeros in snapshots */
     size_t ndiff_area;
+    int diff_area_loaded;
+    pthread_mutex_t lazy;       /* guards the lazy loads above */
 };
+
+/* Load what reading snapshots through stores [from, newest] needs and
+ * listing does not (bitmaps, diff-area extents). Thread-safe; called by
+ * vss_snapshot_open, so reads never wait. */
+VSS_HIDDEN int vss_volume_prepare_reads(vss_volume *v, size_t from,
+                                        vss_error *err);
 
 VSS_HIDDEN void vss_volume_retain(vss_volume *v);
 

@@ -292,6 +292,11 @@ int vss_snapshot_open(vss_volume *v, int index, vss_fill fill,
                         "image that holds it",
                         index);
     /* Snapshot N reads through stores N .. newest: all must be sound. */
+    {
+        int rc = vss_volume_prepare_reads(v, (size_t)index - 1, err);
+        if (rc)
+            return rc;
+    }
     for (size_t k = (size_t)index - 1; k < v->nstores; k++)
         if (!v->stores[k].loaded)
             return vss_fail(err,

@@ -117,19 +117,6 @@ static int store_load(vss_volume *v, vss_store *st,
                             (unsigned long long)stor_size);
     }
     st->nbits = vol_blocks;
-    if (loc->bitmap_offset) {
-        rc = vss_bitmap_read(stor, loc->bitmap_offset, st->nbits, &st->bitmap,
-                             &st->bitmap_bits, err);
-        if (rc)
-            return rc;
-        st->not_in_use = popcount_bits(st->bitmap, st->bitmap_bits);
-    }
-    if (loc->previous_bitmap_offset) {
-        rc = vss_bitmap_read(stor, loc->previous_bitmap_offset, st->nbits,
-                             &st->prev_bitmap, &st->prev_bits, err);
-        if (rc)
-            return rc;
-    }
     if (loc->block_range_offset) {
         rc = vss_block_ranges_read(stor, loc->block_range_offset,
                                    stor_blocks ? stor_blocks : 1, &st->ranges,
@@ -331,6 +318,63 @@ static int load_stores(vss_volume *v, const vss_catalog *storage_cat,
     return VSS_OK;
 }
 
+/* The current and previous bitmaps of a loaded store. */
+static int store_load_bitmaps(vss_volume *v, vss_store *st, vss_error *err)
+{
+    int rc;
+    if (st->loc.bitmap_offset) {
+        rc = vss_bitmap_read(v->storage, st->loc.bitmap_offset, st->nbits,
+                             &st->bitmap, &st->bitmap_bits, err);
+        if (rc)
+            return rc;
+        st->not_in_use = popcount_bits(st->bitmap, st->bitmap_bits);
+    }
+    if (st->loc.previous_bitmap_offset) {
+        rc = vss_bitmap_read(v->storage, st->loc.previous_bitmap_offset,
+                             st->nbits, &st->prev_bitmap, &st->prev_bits, err);
+        if (rc)
+            return rc;
+    }
+    st->bitmaps_loaded = 1;
+    return VSS_OK;
+}
+
+int vss_volume_prepare_reads(vss_volume *v, size_t from, vss_error *err)
+{
+    int rc = VSS_OK;
+    size_t k;
+
+    pthread_mutex_lock(&v->lazy);
+    if (!v->diff_area_loaded) {
+        rc = collect_diff_area(v, err);
+        if (rc == VSS_OK)
+            v->diff_area_loaded = 1;
+    }
+    for (k = from; rc == VSS_OK && k < v->nstores; k++) {
+        vss_store *st = &v->stores[k];
+        vss_error e = {0, ""};
+        if (!st->loaded || st->bitmaps_loaded)
+            continue;
+        rc = store_load_bitmaps(v, st, &e);
+        if (rc == VSS_ENOMEM) {
+            vss_fail(err, rc, "%s", e.message);
+            free(st->bitmap);
+            free(st->prev_bitmap);
+            st->bitmap = st->prev_bitmap = NULL;
+        } else if (rc) {
+            /* A corrupt bitmap retires the store (no snapshot reading
+             * through it can be open yet: opening is what gets here); the
+             * caller then refuses those snapshots with this message. */
+            store_free(st);
+            st->load_rc = rc;
+            snprintf(st->load_error, sizeof st->load_error, "%s", e.message);
+            rc = VSS_OK;
+        }
+    }
+    pthread_mutex_unlock(&v->lazy);
+    return rc;
+}
+
 int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
 {
     uint8_t hdr[VSS_HEADER_SIZE];
@@ -345,6 +389,7 @@ int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
     if (!v)
         return vss_fail(err, VSS_ENOMEM, "volume: out of memory");
     atomic_init(&v->refs, 1);
+    pthread_mutex_init(&v->lazy, NULL);
     vss_source_retain(vol);
     v->src = vol;
 
@@ -399,9 +444,6 @@ int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
                 goto fail;
             }
 
-    rc = collect_diff_area(v, err);
-    if (rc)
-        goto fail;
     if (memcmp(v->hdr.volume_guid, v->hdr.storage_guid, 16) == 0) {
         vss_source_retain(vol);
         v->storage = vol;
@@ -481,6 +523,7 @@ void vss_volume_close(vss_volume *v)
         store_free(&v->stores[i]);
     free(v->stores);
     free(v->diff_area);
+    pthread_mutex_destroy(&v->lazy);
     vss_catalog_free(&v->catalog);
     vss_source_release(v->storage);
     vss_source_release(v->src);
@@ -573,7 +616,9 @@ int vss_volume_snapshot_info(const vss_volume *v, int index,
         info->store_file_reference = st->loc.file_reference;
         info->store_size = st->store_size;
         info->changed_blocks = st->ndescs;
-        info->not_in_use_blocks = st->not_in_use;
+        /* Bitmaps are only read once a snapshot needing them is opened. */
+        info->not_in_use_blocks = st->bitmaps_loaded ? st->not_in_use
+                                                     : UINT64_MAX;
     }
     return VSS_OK;
 }

@@ -91,6 +91,29 @@ for spec in "vsstest.raw 0 1" "vss_2003.raw 32256 1"; do
     echo "| $1 #$3 | $raw | $vs | $lv | $(ratio "$vs" "$raw") | $(ratio "$vs" "$lv") |"
 done
 echo
+echo "## FUSE: vssmount vs vshadowmount (vsstest.raw, snapshot 1)"
+echo
+if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
+    M1=$(mktemp -d) M2=$(mktemp -d)
+    "$ROOT/$BUILD/vssmount" "$I/vsstest.raw" "$M1"
+    vshadowmount "$I/vsstest.raw" "$M2" >/dev/null 2>&1 &
+    for _ in $(seq 50); do [ -e "$M2/vss1" ] && break; sleep 0.1; done
+    echo "| read | vssmount | vshadowmount | vssmount / vshadowmount |"
+    echo "|---|---:|---:|---:|"
+    a=$(best "$RB" raw seq "$M1/vss1" 0 0 | awk '{print $3}')
+    b=$(best "$RB" raw seq "$M2/vss1" 0 0 | awk '{print $3}')
+    echo "| sequential MB/s (1 MiB reads) | $a | $b | $(ratio "$a" "$b") |"
+    a=$(best "$RB" raw rand "$M1/vss1" 0 0 50000 | awk '{print $4}')
+    b=$(best "$RB" raw rand "$M2/vss1" 0 0 50000 | awk '{print $4}')
+    echo "| random 4 KiB reads/s | $a | $b | $(ratio "$a" "$b") |"
+    fusermount3 -u "$M1"; fusermount3 -u "$M2"
+    rmdir "$M1" "$M2"
+    echo
+    echo "Reader and daemons are not pinned: the 2 cores are shared."
+else
+    echo "(skipped: no /dev/fuse or vshadowmount)"
+fi
+echo
 echo "## Peak memory (RSS, KiB) of a full sequential read"
 echo
 echo "| image, snapshot | libvss | libvshadow |"
