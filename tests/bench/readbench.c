@@ -13,7 +13,6 @@
  * Prints: "<bytes> <seconds> <MB/s> <reads/s> <checksum>"; the checksum (a
  * simple sum of 64-bit words) lets the script see all three read the same.
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <libbfio.h>
 #include <libvshadow.h>

@@ -6,7 +6,6 @@
  *   "<snapshots> <descriptors> <open seconds> <bytes allocated by open>"
  * Memory is measured with mallinfo2 around vss_volume_open.
  */
-#define _GNU_SOURCE
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
