@@ -792,6 +792,20 @@ static void html_esc(FILE *f, const char *s)
     }
 }
 
+/* Heights of the four classes in one column, rounded so that columns of
+ * the same make-up compare equal. */
+static void bucket_heights(const aud_snapshot *S, size_t b, int H,
+                           double hh[4])
+{
+    uint64_t tot = S->strip[b][0] + S->strip[b][1] + S->strip[b][2] +
+                   S->strip[b][3];
+    int c;
+    for (c = 0; c < 4; c++)
+        hh[c] = tot ? (double)(long)((double)S->strip[b][c] * H * 100.0 /
+                                     (double)tot + 0.5) / 100.0
+                    : 0;
+}
+
 static void html_strip(FILE *f, const aud_snapshot *S)
 {
     const int W = 1000, H = 36;
@@ -805,23 +819,32 @@ static void html_strip(FILE *f, const aud_snapshot *S)
     fprintf(f, "<svg class=\"strip\" viewBox=\"0 0 %d %d\" "
             "preserveAspectRatio=\"none\" role=\"img\" aria-label=\"provenance "
             "of snapshot %d\">\n", W, H, S->index);
-    for (b = 0; b < nb; b++) {
-        uint64_t tot = S->strip[b][0] + S->strip[b][1] + S->strip[b][2] +
-                       S->strip[b][3];
-        double y = 0;
-        double x = (double)b * W / (double)nb, w = (double)W / (double)nb;
-        /* zero and stale on top: lost bytes catch the eye */
+    /* zero and stale on top: lost bytes catch the eye. Columns of the
+     * same make-up are drawn as one rectangle per class. */
+    for (b = 0; b < nb;) {
         static const int order[4] = {2, 3, 0, 1};
-        for (int k = 0; k < 4 && tot; k++) {
-            int c = order[k];
-            double hh = (double)S->strip[b][c] * H / (double)tot;
-            if (hh <= 0)
-                continue;
-            fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-                    "height=\"%.2f\" fill=\"%s\"/>", x, y, w + 0.05, hh,
-                    class_colour[c]);
-            y += hh;
+        double hh[4], y = 0, x, w;
+        size_t e;
+        int k;
+        bucket_heights(S, b, H, hh);
+        for (e = b + 1; e < nb; e++) {
+            double h2[4];
+            bucket_heights(S, e, H, h2);
+            if (memcmp(hh, h2, sizeof hh) != 0)
+                break;
         }
+        x = (double)b * W / (double)nb;
+        w = (double)(e - b) * W / (double)nb;
+        for (k = 0; k < 4; k++) {
+            int c = order[k];
+            if (hh[c] <= 0)
+                continue;
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" "
+                    "height=\"%.2f\" fill=\"%s\"/>", x, y, w + 0.05, hh[c],
+                    class_colour[c]);
+            y += hh[c];
+        }
+        b = e;
     }
     fprintf(f, "\n</svg>\n");
     for (b = 0; b < 4; b++)
