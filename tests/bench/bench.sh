@@ -114,6 +114,35 @@ else
     echo "(skipped: no /dev/fuse or vshadowmount)"
 fi
 echo
+echo "## Evidence containers (vsstest.raw converted; snapshot 1, sequential)"
+echo
+C=$(mktemp -d)
+qemu-img convert -O qcow2 "$I/vsstest.raw" "$C/v.qcow2"
+qemu-img convert -O qcow2 -c "$I/vsstest.raw" "$C/vc.qcow2"
+ewfacquire -u -q -t "$C/v" -f encase6 -c deflate:fast -S 4GiB "$I/vsstest.raw" >/dev/null 2>&1
+raw=$(best "$RB" vss seq "$I/vsstest.raw" 0 1 | awk '{print $3}')
+echo "| container | libvss MB/s | vs raw |"
+echo "|---|---:|---:|"
+echo "| raw | $raw | 1.00 |"
+for f in v.qcow2 vc.qcow2 v.E01; do
+    [ -e "$C/$f" ] || continue
+    x=$(best "$RB" vssimg seq "$C/$f" 0 1 | awk '{print $3}')
+    echo "| $f | $x | $(ratio "$x" "$raw") |"
+done
+if [ -e /dev/fuse ] && [ -e "$C/v.E01" ] && command -v ewfmount >/dev/null; then
+    mkdir -p "$C/ewf" "$C/vs"
+    ewfmount "$C/v.E01" "$C/ewf" >/dev/null 2>&1
+    vshadowmount "$C/ewf/ewf1" "$C/vs" >/dev/null 2>&1 &
+    for _ in $(seq 50); do [ -e "$C/vs/vss1" ] && break; sleep 0.1; done
+    x=$(best "$RB" raw seq "$C/vs/vss1" 0 0 | awk '{print $3}')
+    y=$(best "$RB" vssimg seq "$C/v.E01" 0 1 | awk '{print $3}')
+    echo "| v.E01 via ewfmount + vshadowmount | $x | $(ratio "$x" "$raw") |"
+    echo
+    echo "libvss reading the E01 directly is $(ratio "$y" "$x")x the ewfmount + vshadowmount chain."
+    fusermount3 -u "$C/vs"; fusermount3 -u "$C/ewf"
+fi
+rm -rf "$C"
+echo
 echo "## Peak memory (RSS, KiB) of a full sequential read"
 echo
 echo "| image, snapshot | libvss | libvshadow |"

@@ -5,6 +5,7 @@
  *   readbench vss|vshadow|raw seq|rand IMAGE OFFSET SNAPSHOT [COUNT] [SEED]
  *
  * vss      libvss: snapshot SNAPSHOT (1 = oldest) of the volume at OFFSET
+ * vssimg   the same, IMAGE opened in its container (E01, qcow2, ...)
  * vshadow  libvshadow: store SNAPSHOT-1 of the same volume
  * raw      the image itself at OFFSET (the physical limit: page cache)
  * seq      read the whole snapshot volume in 1 MiB reads
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
     long reads = 0;
 
     if (argc < 6) {
-        fprintf(stderr, "usage: readbench vss|vshadow|raw seq|rand IMAGE "
+        fprintf(stderr, "usage: readbench vss|vssimg|vshadow|raw seq|rand IMAGE "
                         "OFFSET SNAPSHOT [COUNT] [SEED]\n");
         return 2;
     }
@@ -86,11 +87,14 @@ int main(int argc, char **argv)
     count = argc > 6 ? strtoull(argv[6], NULL, 0) : 100000;
     seed = argc > 7 ? strtoull(argv[7], NULL, 0) : 1;
 
-    if (strcmp(argv[1], "vss") == 0) {
+    if (strcmp(argv[1], "vss") == 0 || strcmp(argv[1], "vssimg") == 0) {
         vss_source *img, *vol;
         vss_volume *v;
         vss_error e = {0};
-        if (vss_source_open_file(argv[3], &img, &e) ||
+        int rc = strcmp(argv[1], "vss") == 0
+                     ? vss_source_open_file(argv[3], &img, &e)
+                     : vss_source_open_image(argv[3], NULL, &img, &e);
+        if (rc ||
             vss_source_open_range(img, off, vss_source_size(img) - off, &vol,
                                   &e) ||
             vss_volume_open(vol, &v, &e) ||
