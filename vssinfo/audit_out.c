@@ -15,7 +15,7 @@
 #define BS VSS_BLOCK_SIZE
 #define MAX_RANGES_TEXT 8
 
-static const char *const class_colour[4] = {"#2e7d32", "#90caf9", "#212121",
+static const char *const class_colour[4] = {"#2e7d32", "#90caf9", "#424242",
                                              "#ef6c00"};
 
 static void hexd(const aud_run *r, const aud_digests *d, int alg, char *out)
@@ -883,8 +883,8 @@ static void html_hash(FILE *f, const aud_run *r, const aud_digests *d)
     int a;
     for (a = 0; a < r->nalg; a++) {
         hexd(r, d, r->alg[a], h);
-        fprintf(f, "%s<span class=\"alg\">%s</span> <code>%s</code>",
-                a ? "<br>" : "", aud_alg_name(r->alg[a]), h);
+        fprintf(f, "%s<span class=\"alg\">%s</span>&nbsp;<code>%s</code>",
+                a ? " &nbsp; " : "", aud_alg_name(r->alg[a]), h);
     }
 }
 
@@ -908,7 +908,11 @@ int aud_report_html(const char *path, const aud_run *r)
           "#ddd;padding:3px 6px;vertical-align:top;text-align:left}\n"
           "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:"
           "tabular-nums}\n"
-          "code{font:12px ui-monospace,monospace;word-break:break-all}\n"
+          "code{font:12px ui-monospace,monospace;white-space:nowrap}\n"
+          "table.dmg{width:100%}tr.top td{border-top:2px solid #bbb}\n"
+          "td.hashes{background:#fafafa;border-top:none}td.hashes table"
+          "{margin:0}td.hashes td{border:none;padding:1px 8px 1px 0;"
+          "font-size:12px;color:#555}\n"
           ".alg{color:#777;font-size:11px}.muted{color:#666}\n"
           ".st{font-weight:600;padding:1px 6px;border-radius:3px;color:#fff}\n"
           ".damaged{background:#c62828}.intact{background:#2e7d32}"
@@ -967,7 +971,9 @@ int aud_report_html(const char *path, const aud_run *r)
         }
         if (S->strip_ok) {
             fputs("<p>Where the snapshot's bytes come from, along the "
-                  "volume:</p>\n", f);
+                  "volume (free space is not preserved either: it reads as "
+                  "zeros, or as today's data without catalog flag "
+                  "0x400):</p>\n", f);
             html_strip(f, S);
         }
         for (k = 0; k < S->nres; k++)
@@ -976,54 +982,65 @@ int aud_report_html(const char *path, const aud_run *r)
         if (!nd) {
             fputs("<p>No damaged file.</p>\n", f);
         } else {
-            fprintf(f, "<p>%zu damaged or unreadable file%s:</p>\n<table><tr>"
-                    "<th>path</th><th>record-seq</th><th>size</th><th>lost "
-                    "bytes</th><th>where (file bytes)</th><th>snapshot "
-                    "(as Windows returns it)</th><th>live</th><th>recovered"
-                    "</th></tr>\n", nd, nd == 1 ? "" : "s");
+            fprintf(f, "<p>%zu damaged or unreadable file%s:</p>\n<table "
+                    "class=dmg><tr><th>path</th><th>record-seq</th><th>size"
+                    "</th><th>lost bytes</th><th>where (file bytes)</th><th>"
+                    "live file</th><th>recovery</th></tr>\n", nd,
+                    nd == 1 ? "" : "s");
             for (k = 0; k < S->nres; k++) {
                 const aud_result *x = &S->res[k];
                 if (x->status != AUD_DAMAGED && x->status != AUD_ERROR)
                     continue;
-                fputs("<tr><td>", f);
+                fputs("<tr class=top><td><b>", f);
                 html_esc(f, x->it->path);
-                fprintf(f, "</td><td class=n>%" PRIu64 "-%u</td><td class=n>%"
-                        PRIu64 "</td><td class=n>%" PRIu64 "</td><td>",
-                        x->it->record, (unsigned)x->it->sequence,
-                        x->it->size, x->lost);
+                fprintf(f, "</b></td><td class=n>%" PRIu64 "-%u</td><td "
+                        "class=n>%" PRIu64 "</td><td class=n>%" PRIu64
+                        "</td><td>", x->it->record,
+                        (unsigned)x->it->sequence, x->it->size, x->lost);
                 if (x->status == AUD_ERROR) {
                     fputs("<span class=\"st error\">error</span> ", f);
                     html_esc(f, x->error);
-                    fputs("</td><td></td><td></td><td></td></tr>\n", f);
+                    fputs("</td><td></td><td></td></tr>\n", f);
                     continue;
                 }
                 html_file_bar(f, x);
                 for (size_t d = 0; d < x->ndmg && d < 4; d++)
                     fprintf(f, "<br><code>%" PRIu64 "-%" PRIu64 "</code> %s "
-                            "<span class=muted>(%s)</span>", x->dmg[d].off,
+                            "<span class=muted>(%s%s)</span>", x->dmg[d].off,
                             x->dmg[d].off + x->dmg[d].len - 1,
                             vss_class_name(x->dmg[d].cls),
-                            vss_reason_name(x->dmg[d].reason));
+                            vss_reason_name(x->dmg[d].reason),
+                            x->dmg[d].store > 0 ? ", newer store" : "");
                 if (x->ndmg > 4)
                     fprintf(f, "<br>&hellip; %zu more", x->ndmg - 4);
                 fputs("</td><td>", f);
-                html_hash(f, r, &x->snap);
-                fputs("</td><td>", f);
-                if (x->has_live) {
-                    fprintf(f, "%s<br>", x->match ? "identical" : "differs");
-                    html_hash(f, r, &x->livd);
-                } else {
+                if (x->has_live)
+                    fputs(x->match ? "identical" : "differs", f);
+                else
                     fputs(aud_live_name(x->live_state), f);
-                }
                 fputs("</td><td>", f);
-                if (x->recoverable == 1 && x->has_rec) {
-                    fputs("<span class=yes>recoverable</span><br>", f);
-                    html_hash(f, r, &x->rec);
-                } else {
+                if (x->recoverable == 1 && x->has_rec)
+                    fputs("<span class=yes>recoverable</span>", f);
+                else {
                     fputs("<span class=no>no</span>: ", f);
                     html_esc(f, x->why ? x->why : "");
                 }
-                fputs("</td></tr>\n", f);
+                fputs("</td></tr>\n<tr><td colspan=7 class=hashes><table>"
+                      "<tr><td>as Windows returns it</td><td>", f);
+                html_hash(f, r, &x->snap);
+                fputs("</td></tr>", f);
+                if (x->has_live) {
+                    fputs("<tr><td>live</td><td>", f);
+                    html_hash(f, r, &x->livd);
+                    fputs("</td></tr>", f);
+                }
+                if (x->recoverable == 1 && x->has_rec) {
+                    fputs("<tr><td>recovered (live bytes in the gaps)</td>"
+                          "<td>", f);
+                    html_hash(f, r, &x->rec);
+                    fputs("</td></tr>", f);
+                }
+                fputs("</table></td></tr>\n", f);
             }
             fputs("</table>\n", f);
         }
