@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "audit_int.h"
 
@@ -171,7 +172,7 @@ typedef struct eng {
     aud_run *r;
     cache_ent *cache;
     size_t ccap, cn;
-    uint8_t *buf, *fbuf;
+    uint8_t *buf, *fbuf, *buf2, *fbuf2;   /* two chunks in flight */
     EVP_MD_CTX *md[AUD_NALG], *fmd[AUD_NALG];
     /* progress */
     int progress;
@@ -906,17 +907,81 @@ static int read_full(vss_fs_file *f, uint8_t *p, size_t n, uint64_t off,
     return 0;
 }
 
-/* Read f whole once: every requested digest, the block digests when
+/* One piece of hashing work on a chunk, run on its own thread while the
+ * next chunk is read: a digest update, or the 16 KiB block digests. */
+typedef struct hjob {
+    EVP_MD_CTX *ctx;          /* digest update; NULL: block digests */
+    const uint8_t *p;
+    size_t n;
+    uint8_t *out;             /* block digests of p go here */
+    const EVP_MD *bmd;
+    size_t blen;
+    pthread_t tid;
+    int started;
+} hjob;
+
+static void *hjob_run(void *arg)
+{
+    hjob *j = arg;
+    unsigned char mdv[EVP_MAX_MD_SIZE];
+    size_t b;
+    if (j->ctx) {
+        EVP_DigestUpdate(j->ctx, j->p, j->n);
+        return NULL;
+    }
+    for (b = 0; b < j->n; b += BS) {
+        size_t bl = j->n - b < BS ? j->n - b : BS;
+        EVP_Digest(j->p + b, bl, mdv, NULL, j->bmd, NULL);
+        memcpy(j->out + (b / BS) * j->blen, mdv, j->blen);
+    }
+    return NULL;
+}
+
+/* Read chunk [off, off+n) of v into buf and, with fill, the recovered
+ * version into fbuf (live bytes in the damaged ranges; *patched says
+ * whether fbuf differs from buf). *j walks v->dmg in order. */
+static int read_chunk(eng *g, ver *v, const ver *fill, uint64_t off,
+                      size_t n, uint8_t *buf, uint8_t *fbuf, int *patched,
+                      size_t *j, vss_error *e)
+{
+    size_t k;
+    int rc = read_full(v->f, buf, n, off, e);
+    *patched = 0;
+    if (rc || !fill)
+        return rc;
+    while (*j < v->ndmg && v->dmg[*j].off + v->dmg[*j].len <= off)
+        (*j)++;
+    for (k = *j; k < v->ndmg && v->dmg[k].off < off + n && !rc; k++) {
+        uint64_t s = v->dmg[k].off > off ? v->dmg[k].off : off;
+        uint64_t t = v->dmg[k].off + v->dmg[k].len;
+        if (t > off + n)
+            t = off + n;
+        if (!*patched)
+            memcpy(fbuf, buf, n);
+        *patched = 1;
+        if (s < fill->size) {
+            uint64_t t2 = t < fill->size ? t : fill->size;
+            rc = read_full(fill->f, fbuf + (s - off), (size_t)(t2 - s), s, e);
+            memset(fbuf + (t2 - off), 0, (size_t)(t - t2));
+        } else {
+            memset(fbuf + (s - off), 0, (size_t)(t - s));
+        }
+        g->bytes_hashed += t - s;
+    }
+    return rc;
+}
+
+/* Read v whole once: every requested digest, the block digests when
  * want_blocks, and with fill (the same file on the live volume) the
- * recovered version: live bytes in the damaged ranges. */
+ * recovered version: live bytes in the damaged ranges. Chunk k is hashed
+ * by worker threads (one per digest) while chunk k+1 is read. */
 static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
                      pass_out *o, vss_error *e)
 {
     aud_run *r = g->r;
     uint64_t off = 0;
-    size_t j = 0, a, nb = (size_t)((v->size + BS - 1) / BS);
-    int rc = 0;
-    unsigned char mdv[EVP_MAX_MD_SIZE];
+    size_t j = 0, a, nb = (size_t)((v->size + BS - 1) / BS), n;
+    int rc = 0, cur = 0, patched[2] = {0, 0};
     const EVP_MD *bmd = alg_md(r->balg);
 
     memset(o, 0, sizeof *o);
@@ -936,59 +1001,74 @@ static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
         if (fill)
             EVP_DigestInit_ex(g->fmd[a], alg_md(r->alg[a]), NULL);
     }
+    n = v->size < BUFSZ ? (size_t)v->size : BUFSZ;
+    if (n)
+        rc = read_chunk(g, v, fill, 0, n, g->buf, g->fbuf, &patched[0], &j,
+                        e);
     while (off < v->size && !rc) {
-        size_t n = v->size - off < BUFSZ ? (size_t)(v->size - off) : BUFSZ;
-        size_t b, k;
-        int patched = 0;
-        rc = read_full(v->f, g->buf, n, off, e);
-        if (rc)
-            break;
-        for (a = 0; a < (size_t)r->nalg; a++)
-            EVP_DigestUpdate(g->md[a], g->buf, n);
-        if (o->blocks)
-            for (b = 0; b < n; b += BS) {
-                size_t bl = n - b < BS ? n - b : BS;
-                EVP_Digest(g->buf + b, bl, mdv, NULL, bmd, NULL);
-                memcpy(o->blocks + (size_t)((off + b) / BS) * r->blen, mdv,
-                       r->blen);
+        hjob jobs[2 * AUD_NALG + 2];
+        size_t nj = 0, i, nn = 0;
+        uint8_t *b = cur ? g->buf2 : g->buf;
+        uint8_t *fb = cur ? g->fbuf2 : g->fbuf;
+        const uint8_t *fsrc = patched[cur] ? fb : b;
+        uint64_t next = off + n;
+        int rc2 = 0;
+
+        memset(jobs, 0, sizeof jobs);
+        for (a = 0; a < (size_t)r->nalg; a++) {
+            jobs[nj].ctx = g->md[a];
+            jobs[nj].p = b;
+            jobs[nj++].n = n;
+            if (fill) {
+                jobs[nj].ctx = g->fmd[a];
+                jobs[nj].p = fsrc;
+                jobs[nj++].n = n;
             }
-        if (fill) {
-            while (j < v->ndmg && v->dmg[j].off + v->dmg[j].len <= off)
-                j++;
-            for (k = j; k < v->ndmg && v->dmg[k].off < off + n && !rc; k++) {
-                uint64_t s = v->dmg[k].off > off ? v->dmg[k].off : off;
-                uint64_t t = v->dmg[k].off + v->dmg[k].len;
-                if (t > off + n)
-                    t = off + n;
-                if (!patched)
-                    memcpy(g->fbuf, g->buf, n);
-                patched = 1;
-                if (s < fill->size) {
-                    uint64_t t2 = t < fill->size ? t : fill->size;
-                    rc = read_full(fill->f, g->fbuf + (s - off),
-                                   (size_t)(t2 - s), s, e);
-                    memset(g->fbuf + (t2 - off), 0, (size_t)(t - t2));
-                } else {
-                    memset(g->fbuf + (s - off), 0, (size_t)(t - s));
-                }
-                g->bytes_hashed += t - s;
-            }
-            for (a = 0; a < (size_t)r->nalg; a++)
-                EVP_DigestUpdate(g->fmd[a], patched ? g->fbuf : g->buf, n);
-            if (o->fblocks)
-                for (b = 0; b < n; b += BS) {
-                    size_t bl = n - b < BS ? n - b : BS;
-                    size_t bi = (size_t)((off + b) / BS);
-                    if (patched)
-                        EVP_Digest(g->fbuf + b, bl, mdv, NULL, bmd, NULL);
-                    else
-                        memcpy(mdv, o->blocks + bi * r->blen, r->blen);
-                    memcpy(o->fblocks + bi * r->blen, mdv, r->blen);
-                }
         }
-        off += n;
+        if (o->blocks) {
+            jobs[nj].p = b;
+            jobs[nj].n = n;
+            jobs[nj].out = o->blocks + (size_t)(off / BS) * r->blen;
+            jobs[nj].bmd = bmd;
+            jobs[nj++].blen = r->blen;
+            if (o->fblocks && patched[cur]) {
+                jobs[nj].p = fb;
+                jobs[nj].n = n;
+                jobs[nj].out = o->fblocks + (size_t)(off / BS) * r->blen;
+                jobs[nj].bmd = bmd;
+                jobs[nj++].blen = r->blen;
+            }
+        }
+        /* one job stays on this thread when there is nothing to read */
+        for (i = 0; i < nj; i++)
+            jobs[i].started = (next < v->size || i > 0) &&
+                              pthread_create(&jobs[i].tid, NULL, hjob_run,
+                                             &jobs[i]) == 0;
+        for (i = 0; i < nj; i++)
+            if (!jobs[i].started && next >= v->size)
+                hjob_run(&jobs[i]);
+        if (next < v->size) {
+            nn = v->size - next < BUFSZ ? (size_t)(v->size - next) : BUFSZ;
+            rc2 = read_chunk(g, v, fill, next, nn, cur ? g->buf : g->buf2,
+                             cur ? g->fbuf : g->fbuf2, &patched[!cur], &j,
+                             e);
+            for (i = 0; i < nj; i++)
+                if (!jobs[i].started)
+                    hjob_run(&jobs[i]);
+        }
+        for (i = 0; i < nj; i++)
+            if (jobs[i].started)
+                pthread_join(jobs[i].tid, NULL);
+        if (o->fblocks && !patched[cur])
+            memcpy(o->fblocks + (size_t)(off / BS) * r->blen,
+                   o->blocks + (size_t)(off / BS) * r->blen,
+                   ((n + BS - 1) / BS) * r->blen);
         g->bytes_hashed += n;
         progress(g, 0);
+        rc = rc2;
+        off = next;
+        n = nn;
+        cur = !cur;
     }
     for (a = 0; a < (size_t)r->nalg; a++) {
         int al = r->alg[a];
@@ -1384,6 +1464,8 @@ static void free_run(aud_run *r, eng *g)
     free(g->orphans);
     free(g->buf);
     free(g->fbuf);
+    free(g->buf2);
+    free(g->fbuf2);
     for (i = 0; i < AUD_NALG; i++) {
         EVP_MD_CTX_free(g->md[i]);
         EVP_MD_CTX_free(g->fmd[i]);
@@ -1621,12 +1703,15 @@ int audit_run(found_volume *fv, const audit_options *o)
     g.progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
     g.buf = malloc(BUFSZ);
     g.fbuf = malloc(BUFSZ);
+    g.buf2 = malloc(BUFSZ);
+    g.fbuf2 = malloc(BUFSZ);
     for (a = 0; a < AUD_NALG; a++) {
         g.md[a] = EVP_MD_CTX_new();
         g.fmd[a] = EVP_MD_CTX_new();
     }
     r.snaps = calloc((size_t)count + 1, sizeof *r.snaps);
-    if (!g.buf || !g.fbuf || !r.snaps || !g.md[0] || !g.md[1] || !g.md[2] ||
+    if (!g.buf || !g.fbuf || !g.buf2 || !g.fbuf2 || !r.snaps || !g.md[0] ||
+        !g.md[1] || !g.md[2] ||
         !g.fmd[0] || !g.fmd[1] || !g.fmd[2]) {
         free(sel);
         free_run(&r, &g);
