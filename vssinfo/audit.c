@@ -181,6 +181,7 @@ typedef struct eng {
     uint64_t bytes_done, bytes_total, bytes_hashed;
     int cur_snap;
     size_t nsel;
+    uint64_t bytes_skipped;         /* versions found in the cache */
     int blocks_mode;        /* block digests for files that differ */
     uint8_t **orphans;      /* block digests of versions not cacheable */
     size_t norphans;
@@ -211,14 +212,19 @@ static void progress(eng *g, int force)
     aud_human(g->bytes_hashed, done, sizeof done);
     aud_human((uint64_t)rate, r, sizeof r);
     left = -1;
-    if (el > 1 && g->bytes_done > 0 && g->bytes_total > g->bytes_done)
-        left = (double)(g->bytes_total - g->bytes_done) * el /
-               (double)g->bytes_done;
+    {
+        /* versions read plus versions whose digests were known already,
+         * against the snapshots' streams plus their live versions */
+        uint64_t got = g->bytes_hashed + g->bytes_skipped;
+        if (el > 1 && got > 0 && g->bytes_total > got)
+            left = (double)(g->bytes_total - got) * el / (double)got;
+    }
     fprintf(stderr, "\r\033[K[audit] %s %d  files %zu/%zu  %s hashed  %s/s",
             g->cur_snap ? "snapshot" : "live", g->cur_snap, g->files_done,
             g->files_total, done, r);
     if (left >= 0)
-        fprintf(stderr, "  ETA %d:%02d", (int)(left / 60), (int)left % 60);
+        fprintf(stderr, "  %d:%02d left", (int)(left / 60),
+                (int)left % 60);
     fflush(stderr);
 }
 
@@ -1096,6 +1102,7 @@ static int ver_digests(eng *g, ver *v, int want_blocks, aud_digests *d,
     pass_out o;
     int rc;
     if (c && (!want_blocks || c->blocks || !c->nb)) {
+        g->bytes_skipped += v->size;
         *d = c->d;
         if (blocks)
             *blocks = c->blocks;
@@ -1209,6 +1216,7 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
         x->livd = x->snap;
         x->has_live = 1;
         x->match = 1;
+        g->bytes_skipped += l.size;
         if (s.ndmg) {
             x->rec = x->snap;
             x->has_rec = 1;
@@ -1747,8 +1755,15 @@ int audit_run(found_volume *fv, const audit_options *o)
         if (index_volume(S->fs, sub, o->system, label, &S->ix))
             rc = 1;
         g.files_total += S->ix.n;
-        for (size_t k = 0; k < S->ix.n; k++)
-            g.bytes_total += S->ix.v[k].size;
+        for (size_t k = 0; k < S->ix.n; k++) {
+            aud_item *it = &S->ix.v[k];
+            aud_item *L = ix_find(&r.live, it->record, item_stream(it));
+            g.bytes_total += it->size;
+            if (L && L->sequence == it->sequence && !L->key_state) {
+                L->key_state = 1;   /* its size is counted */
+                g.bytes_total += L->size;
+            }
+        }
     }
 
     if (o->diff) {

@@ -33,9 +33,8 @@ typedef struct aud_item {
     uint64_t record_offset;                 /* VSS_FS_NO_OFFSET if unknown */
     uint32_t names;         /* hard links met while walking */
     size_t order;           /* walk order (stable output) */
-    /* live items: the content key, once computed */
-    int key_state;          /* 0 not yet, 1 valid, -1 none (not cacheable) */
-    uint8_t key[32];
+    int key_state;          /* live items: 1 once counted in the
+                               progress bar's total */
 } aud_item;
 
 typedef struct aud_index {
