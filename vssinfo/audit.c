@@ -1186,7 +1186,9 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
     /* The live version: same record AND sequence. */
     L = ix_find(&r->live, it->record, item_stream(it));
     R = L ? L : ix_find_record(&r->live, it->record);
-    if (!R)
+    if (!r->live_fs)
+        x->live_state = LIVE_NONE;
+    else if (!R)
         x->live_state = LIVE_DELETED;
     else if (R->sequence != it->sequence)
         x->live_state = LIVE_REUSED;
@@ -1275,7 +1277,9 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
     /* Can the lost bytes be taken from the live volume with confidence? */
     if (s.ndmg) {
         x->recoverable = 0;
-        if (x->live_state == LIVE_DELETED)
+        if (x->live_state == LIVE_NONE)
+            x->why = "the live volume's file system could not be read";
+        else if (x->live_state == LIVE_DELETED)
             x->why = "the file was deleted (record not in use in the live "
                      "file system)";
         else if (x->live_state == LIVE_REUSED)
@@ -1430,10 +1434,13 @@ static int open_snapshot(found_volume *fv, aud_snapshot *S, vss_fill fill)
     vss_source *src = NULL;
     if (vss_volume_snapshot_info(fv->vol, S->index, &S->info, &e) ||
         vss_snapshot_open(fv->vol, S->index, fill, &S->snap, &e) ||
-        vss_snapshot_source(S->snap, &src, &e))
+        vss_snapshot_source(S->snap, &src, &e)) {
+        snprintf(S->error, sizeof S->error, "%s", e.message);
         return warn("snapshot %d: %s", S->index, e.message);
+    }
     if (vss_fs_open(src, &S->fs, &e)) {
         vss_source_release(src);
+        snprintf(S->error, sizeof S->error, "%s", e.message);
         return warn("snapshot %d: %s", S->index, e.message);
     }
     vss_source_release(src);
@@ -1731,12 +1738,13 @@ int audit_run(found_volume *fv, const audit_options *o)
      * the file lives now). */
     lsrc = fv->src;
     if (vss_fs_open(lsrc, &r.live_fs, &e)) {
-        warn("live volume: %s", e.message);
+        /* the snapshots can still be audited, without live comparison */
+        warn("live volume: %s (snapshots audited without it)", e.message);
         r.live_fs = NULL;
         rc = 1;
-        goto done;
-    }
-    if (index_volume(r.live_fs, "", o->system, "live", &r.live)) {
+        if (o->diff && (!r.diff_a || !r.diff_b))
+            goto done;
+    } else if (index_volume(r.live_fs, "", o->system, "live", &r.live)) {
         rc = 1;
         goto done;
     }

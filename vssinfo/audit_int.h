@@ -65,7 +65,8 @@ enum aud_live {
     LIVE_REUSED,        /* the record now holds another file */
     LIVE_DELETED,       /* no live file with this record */
     LIVE_NOSTREAM,      /* the same file, but this stream is gone */
-    LIVE_NONE           /* not compared (the live volume itself) */
+    LIVE_NONE           /* not compared: the live file system could not
+                           be read */
 };
 
 /* Per 16 KiB block of a file compared with its live version. */
@@ -119,6 +120,7 @@ typedef struct aud_snapshot {
     uint64_t strip_width;   /* bytes per strip bucket */
     uint64_t by_class[4];
     int strip_ok;
+    char error[512];        /* why it could not be opened */
 } aud_snapshot;
 
 typedef struct aud_diff_entry {

@@ -87,9 +87,12 @@ void aud_report_text(FILE *f, const aud_run *r)
                                                            : name[i]);
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
-        if (!S->fs)
-            continue;
         snapshot_title(f, r, S);
+        if (!S->fs) {
+            fprintf(f, "Snapshot %d could not be read: %s\n\n", S->index,
+                    S->error);
+            continue;
+        }
         (void)pw;
         fprintf(f, "%-9s %14s %14s %14s %-14s %-7s %-*s %s\n", "STATUS",
                 "RECORD-SEQ", "SIZE", "LOST", "LIVE", "RECOVER",
@@ -451,6 +454,10 @@ void aud_report_json(FILE *f, const aud_run *r)
         json_u64(&j, S->info.catalog_flags);
         json_key(&j, "readable");
         json_bool(&j, S->fs != NULL);
+        if (!S->fs) {
+            json_key(&j, "error");
+            json_string(&j, S->error);
+        }
         json_key(&j, "skipped");
         json_u64(&j, S->ix.skipped);
         json_key(&j, "walk_errors");
@@ -966,7 +973,9 @@ int aud_report_html(const char *path, const aud_run *r)
         fprintf(f, "<h2 id=\"s%d\">Snapshot %d &middot; %s</h2>\n", S->index,
                 S->index, t);
         if (!S->fs) {
-            fputs("<p>could not be opened</p>\n", f);
+            fputs("<p>could not be read: ", f);
+            html_esc(f, S->error);
+            fputs("</p>\n", f);
             continue;
         }
         if (S->strip_ok) {
