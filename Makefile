@@ -215,7 +215,7 @@ test: reliability-tests
 test-asan:
 	$(MAKE) BUILD=build/asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all reliability-tests
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-bins reliability-tests
 	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run
 
