@@ -94,6 +94,28 @@ else
     check "--diff 3:live: tiny.txt modified, thesis.docx modified" \
         bash -c 'grep -Eq "^modified .*/tiny.txt" <<<"$1" && grep -Eq "^modified .*/thesis.docx" <<<"$1"' _ "$out"
 
+    # The HTML page in a real browser, when one is installed (Debian
+    # chromium): it must render; docs/audit-report.png was made so.
+    if command -v chromium >/dev/null; then
+        "$VSSINFO" -o 1048576 --audit all --no-progress --html "$tmp/r.html" "$img" >/dev/null
+        mkdir -p "$tmp/chr"
+        timeout 120 chromium --headless --no-sandbox --disable-gpu \
+            --disable-background-networking --disable-component-update \
+            --disable-sync --no-first-run --user-data-dir="$tmp/chr" \
+            --screenshot="$tmp/r.png" --window-size=1280,1600 \
+            "file://$tmp/r.html" >/dev/null 2>&1
+        check "chromium renders the HTML report (screenshot)" \
+            test -s "$tmp/r.png"
+        dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu \
+            --disable-background-networking --disable-component-update \
+            --disable-sync --no-first-run --user-data-dir="$tmp/chr" \
+            --dump-dom "file://$tmp/r.html" 2>/dev/null)
+        check "chromium's DOM holds the summary table and 3 SVG strips" \
+            bash -c '[ "$(grep -o "<svg class=\"strip\"" <<<"$1" | wc -l)" = 3 ] && grep -q "bytes lost" <<<"$1"' _ "$dom"
+    else
+        skip "HTML in a browser: chromium is not installed"
+    fi
+
     # The progress bar only on a terminal (script(1) gives one).
     if command -v script >/dev/null; then
         script -qec "$VSSINFO -o 1048576 --audit all $img >/dev/null" /dev/null >"$tmp/tty" 2>&1
