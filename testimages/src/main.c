@@ -113,6 +113,9 @@ static void run_op(gen *g, const op *o)
     case OP_DELETE:
         fs_delete(v, o->path);
         break;
+    case OP_RENAME:
+        fs_rename(v, o->path, o->to);
+        break;
     case OP_SDELETE: {
         /* SDelete-style: overwrite the data with zeros, then delete */
         pattern z = { PAT_ZERO, 0, NULL, 0 };

@@ -402,6 +402,34 @@ void fs_delete(vvol *v, const char *path)
     free(u);
 }
 
+/* Rename (or move to another directory): the same MFT record and sequence
+ * under a new name, as NTFS does; the MFT change time is stamped. */
+void fs_rename(vvol *v, const char *path, const char *to)
+{
+    splitpath sp, st;
+    split(path, &sp);
+    split(to, &st);
+    if (sp.stream[0] || st.stream[0])
+        die("rename %s: streams cannot be renamed", path);
+    char full[1400];
+    snprintf(full, sizeof full, "%s%s%s", sp.dir, strcmp(sp.dir, "/") ? "/" : "", sp.name);
+    ntfs_inode *ni = open_path(v, full, 1);
+    ntfs_inode *tdir = open_path(v, st.dir, 1);
+    ntfschar *u;
+    int ul = to_uni(st.name, &u);
+    if (ntfs_link(ni, tdir, u, (u8)ul) != 0)
+        die("cannot rename %s to %s: %s", path, to, strerror(errno));
+    free(u);
+    ntfs_inode_update_times(ni, NTFS_UPDATE_CTIME);
+    if (ntfs_inode_close(tdir) != 0)
+        die("close %s: %s", st.dir, strerror(errno));
+    ntfs_inode *dni = open_path(v, sp.dir, 1);
+    ul = to_uni(sp.name, &u);
+    if (ntfs_delete(NV(v), full, ni, dni, u, (u8)ul) != 0)   /* closes both */
+        die("cannot remove the old name %s: %s", path, strerror(errno));
+    free(u);
+}
+
 void fileinfo_free(fileinfo *fi)
 {
     free(fi->path);

@@ -115,6 +115,7 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         { "append", OP_APPEND }, { "truncate", OP_TRUNCATE }, { "delete", OP_DELETE },
         { "sdelete", OP_SDELETE }, { "move", OP_MOVE }, { "scatter", OP_SCATTER },
         { "snapshot", OP_SNAPSHOT }, { "recover", OP_RECOVER }, { "advance", OP_ADVANCE },
+        { "rename", OP_RENAME },
     };
     op o;
     memset(&o, 0, sizeof o);
@@ -168,6 +169,7 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         else if (!strcmp(k, "align")) o.align = (int)parse_u32(val, w);
         else if (!strcmp(k, "attr")) { o.attr = parse_u32(val, w); o.has_attr = 1; }
         else if (!strcmp(k, "context")) { o.context = parse_u32(val, w); o.has_context = 1; }
+        else if (!strcmp(k, "to") && val[0] == '/') o.to = xstrdup(val);
         else fail(w, "unknown option", k);
     }
     if ((o.kind == OP_CREATE || o.kind == OP_APPEND || o.kind == OP_TRUNCATE) && !o.has_size &&
@@ -175,6 +177,8 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         fail(w, "size= is required for", tok[0]);
     if ((o.kind == OP_OVERWRITE || o.kind == OP_RECOVER) && (!o.has_size))
         fail(w, "size= is required for", tok[0]);
+    if (o.kind == OP_RENAME && !o.to)
+        fail(w, "rename needs to=/NEW/PATH", NULL);
     if (o.kind == OP_SCATTER && (!o.count || !o.has_size))
         fail(w, "scatter needs count= and size=", NULL);
 add:

@@ -91,7 +91,8 @@ void pattern_fill(const pattern *pt, uint64_t off, uint8_t *buf, size_t n);
 /* ---- scenario.c ------------------------------------------------------ */
 typedef enum {
     OP_MKDIR, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_DELETE,
-    OP_SDELETE, OP_MOVE, OP_SCATTER, OP_SNAPSHOT, OP_RECOVER, OP_ADVANCE
+    OP_SDELETE, OP_MOVE, OP_SCATTER, OP_SNAPSHOT, OP_RECOVER, OP_ADVANCE,
+    OP_RENAME
 } opkind;
 
 typedef struct {
@@ -106,6 +107,7 @@ typedef struct {
     uint32_t attr, context;     /* snapshot: store attribute flags, context */
     int has_attr, has_context;
     uint64_t seconds;           /* advance */
+    char *to;                   /* rename: the new path */
 } op;
 
 typedef enum { LAYOUT_NONE, LAYOUT_MBR, LAYOUT_GPT } layout_kind;
@@ -177,6 +179,7 @@ void fs_truncate(vvol *v, const char *path, uint64_t size);
 void fs_scatter(vvol *v, const char *path, uint64_t count, uint64_t size, const pattern *pt, prng *r);
 void fs_create_at(vvol *v, const char *path, const uint8_t *buf, uint64_t size, uint64_t lcn);
 void fs_delete(vvol *v, const char *path);
+void fs_rename(vvol *v, const char *path, const char *to);
 void fs_info(vvol *v, const char *path, fileinfo *fi, int want_data);
 void fileinfo_free(fileinfo *fi);
 fileinfo *fs_walk(vvol *v, int *n);
