@@ -43,7 +43,7 @@ DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
 # vssmount reuses vssinfo's volume discovery (volumes.c).
 VSSMOUNT_SRC = $(wildcard vssmount/*.c)
 VSSMOUNT_OBJ = $(VSSMOUNT_SRC:vssmount/%.c=$(BUILD)/obj/vssmount/%.o) \
-               $(BUILD)/obj/vssinfo/volumes.o
+               $(BUILD)/obj/vssinfo/volumes.o $(BUILD)/obj/vssinfo/cli.o
 VSSMOUNT = $(BUILD)/vssmount
 
 all: $(LIB_A) $(VSSINFO) $(VSSMOUNT)

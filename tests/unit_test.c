@@ -309,10 +309,12 @@ static void test_overlay_forwarder_diff_area(void)
     const desc d1[] = {{32 * BS, 0, 27 * BS, 2, 0x3},
                        {33 * BS, 34 * BS, 0, 1, 0},
                        {35 * BS, 0, 28 * BS, 0, 0},
-                       {35 * BS, 0, 29 * BS, 2, 0x80000000u}};
+                       {35 * BS, 0, 29 * BS, 2, 0x80000000u},
+                       {36 * BS, 37 * BS, 0, 1, 0}};
     const desc d2[] = {{34 * BS, 0, 30 * BS, 0, 0}, {32 * BS, 0, 31 * BS, 0, 0}};
-    store_spec st[2] = {{0x11, 0x40, d1, 4, NULL, 50 * BS, 2 * BS},
-                        {0x22, 0x40, d2, 2, NULL, 0, 0}};
+    const int unused2[] = {37, -1};
+    store_spec st[2] = {{0x11, 0x440, d1, 5, NULL, 50 * BS, 2 * BS},
+                        {0x22, 0x440, d2, 2, unused2, 0, 0}};
     uint8_t *vol = build_volume(st, 2);
     opened o;
     data_block(vol, 27, 'o');
@@ -335,6 +337,13 @@ static void test_overlay_forwarder_diff_area(void)
     CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 33 * BS) == 'f',
           "forwarder to the next store's block 34");
     CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 35 * BS) == 'r', "reg");
+    /* A forwarder to a block the newest bitmap calls free: the moved
+     * content, live, even with 0x400 (which zeros block 37 itself). */
+    CHECK(class_at(o.vol, 1, VSS_FILL_WINDOWS, 36 * BS) == VSS_CLASS_LIVE &&
+              sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 36 * BS) == '?',
+          "forwarded to a free block: live, the target's data");
+    CHECK(sector_kind(o.vol, 2, VSS_FILL_WINDOWS, 37 * BS) == '0',
+          "the free target block itself reads zeros under 0x400");
     CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 35 * BS + 31 * 512) == 'p',
           "overlay after regular");
     CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 50 * BS) == '0',

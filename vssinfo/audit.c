@@ -33,6 +33,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 
+#include "cli.h"
 #include "audit_int.h"
 
 #define BS VSS_BLOCK_SIZE
@@ -40,7 +41,6 @@
 #define MAX_DEPTH 512
 #define STORE_SUFFIX "{3808876b-c176-4e48-b7ae-04046e6cc752}"
 
-static int warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(vss_error *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -56,16 +56,7 @@ static int fail(vss_error *e, int code, const char *fmt, ...)
     return code;
 }
 
-static int warn(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "vssinfo: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 1;
-}
+#define warn cli_warn
 
 /* ---- names and formatting ----------------------------------------------- */
 
@@ -663,26 +654,11 @@ static void dmg_add(ver *v, uint64_t off, uint64_t len, vss_class cls,
     p->store = store;
 }
 
-/* A forwarder (volsnap-aware move) sends a read of block A to block T of
- * the live volume. The map calls T's bytes stale when T was not in use at
- * snapshot time, yet they are A's moved content: volsnap copies T before
- * overwriting it once the forwarder exists. Such a run (stale, from no
- * store, reading another place than its own) is evidence: count it live. */
-static vss_class effective_class(const vss_run *r)
-{
-    if (r->cls == VSS_CLASS_STALE && r->store_index == 0 &&
-        r->reason == VSS_REASON_NOT_IN_USE && r->source_offset != r->offset)
-        return VSS_CLASS_LIVE;
-    return r->cls;
-}
-
 static int map_cb(const vss_run *r0, void *user)
 {
     kwalk *w = user;
-    vss_run rr = *r0;
-    const vss_run *r = &rr;
+    const vss_run *r = r0;
     int kind;
-    rr.cls = effective_class(r0);
     switch (r->cls) {
     case VSS_CLASS_STORE: kind = 'S'; break;
     case VSS_CLASS_LIVE: kind = 'V'; break;
@@ -1338,8 +1314,7 @@ static int strip_cb(const vss_run *r, void *user)
 {
     strip_ctx *c = user;
     uint64_t off = r->offset, end = r->offset + r->length;
-    unsigned cls = (unsigned)effective_class(r) < 4
-                       ? (unsigned)effective_class(r) : 3;
+    unsigned cls = (unsigned)r->cls < 4 ? (unsigned)r->cls : 3;
     c->S->by_class[cls] += r->length;
     while (off < end) {
         uint64_t b = off / c->width;

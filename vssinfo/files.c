@@ -17,22 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "files.h"
 #include "json.h"
 
 #define MAX_DEPTH 512  /* of --ls -r: deeper trees are hostile */
 
-static int warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int warn(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "vssinfo: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 1;
-}
+#define warn cli_warn
 
 /* ---- "N[:PATH]" / "live[:PATH]" ---------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cli.h"
 #include "files.h"
 #include "json.h"
 #include "vssinfo.h"
@@ -80,29 +81,8 @@ typedef struct options {
     int64_t offset;   /* -o; -1 = none */
 } options;
 
-static int die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int die(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "vssinfo: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return -1;
-    *out = strtoull(s, &end, 0);
-    return errno || *end ? -1 : 0;
-}
+#define die cli_die
+#define parse_u64 cli_parse_u64
 
 static int parse_index(const char *s, int *out)
 {

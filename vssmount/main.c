@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "vssinfo.h"  /* volume discovery shared with vssinfo (volumes.c) */
 
 static const char usage_text[] =
@@ -393,28 +394,8 @@ static const struct fuse_operations ops = {
 
 /* ---- setup -------------------------------------------------------------- */
 
-static int die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int die(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "vssmount: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!s || !*s || *s == '-')
-        return -1;
-    *out = strtoull(s, &end, 0);
-    return errno || *end ? -1 : 0;
-}
+#define die cli_die
+#define parse_u64 cli_parse_u64
 
 static void close_all(void)
 {
@@ -442,6 +423,8 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
+
+    cli_set_name("vssmount");
     int64_t offset = -1;
     int snapshot = 0, foreground = 0, debug = 0, allow_other = 0, c, rc, i;
     vss_fill fill = VSS_FILL_WINDOWS;

@@ -87,16 +87,12 @@ static int zero_effective(const vss_snapshot *s, const vss_store *st)
 }
 
 /* A block that was not in use for store st: zeros or today's live data,
- * by the fill mode (Windows: zeros when the catalog entry has 0x400; a
- * forwarder's target reads live data even then). */
+ * by the fill mode (Windows: zeros when the catalog entry has 0x400). */
 static void plan_not_in_use(const vss_snapshot *s, const vss_store *st,
-                            plan *p, uint64_t off, vss_reason reason,
-                            int forward_lookup)
+                            plan *p, uint64_t off, vss_reason reason)
 {
-    int zero = zero_effective(s, st);
-    if (forward_lookup && s->fill == VSS_FILL_WINDOWS)
-        zero = 0;
-    plan_set(p, zero ? VSS_CLASS_ZERO : VSS_CLASS_STALE, reason, -1, off);
+    plan_set(p, zero_effective(s, st) ? VSS_CLASS_ZERO : VSS_CLASS_STALE,
+             reason, -1, off);
 }
 
 static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
@@ -126,11 +122,13 @@ static void lookup_next(const vss_snapshot *s, size_t k, uint64_t off,
         resolve(s, k + 1, off, 1, forward_lookup, p);
         return;
     }
-    if (!store_not_in_use(&v->stores[k], off))
+    /* A forwarder's target is the moved content of the forwarded block:
+     * live data even where the newest bitmap says its new place was free
+     * when that snapshot was taken (volsnap protects it once it forwards). */
+    if (forward_lookup || !store_not_in_use(&v->stores[k], off))
         plan_set(p, VSS_CLASS_LIVE, VSS_REASON_NONE, -1, off);
     else
-        plan_not_in_use(s, &v->stores[k], p, off, VSS_REASON_NOT_IN_USE,
-                        forward_lookup);
+        plan_not_in_use(s, &v->stores[k], p, off, VSS_REASON_NOT_IN_USE);
 }
 
 /* Is off the target of a forwarder of st whose target block is not in use
@@ -189,7 +187,7 @@ static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
                 } else if (!unused)
                     plan_set(p, VSS_CLASS_LIVE, VSS_REASON_NONE, -1, off);
                 else
-                    plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE, 0);
+                    plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE);
                 have = 1;
             }
             covered |= d->sectors;
@@ -231,7 +229,7 @@ static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
         return;
     }
     if (!have && unused && !newer && !last) {
-        plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE, 0);
+        plan_not_in_use(s, st, p, off, VSS_REASON_NOT_IN_USE);
         return;
     }
     if (!have) {

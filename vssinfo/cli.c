@@ -1,0 +1,51 @@
+/*
+ * cli.c — shared command-line helpers (see cli.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *tool_name = "vssinfo";
+
+void cli_set_name(const char *name)
+{
+    tool_name = name;
+}
+
+static void vmessage(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", tool_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+int cli_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    *out = strtoull(s, &end, 0);
+    return errno || *end ? -1 : 0;
+}

@@ -1,0 +1,19 @@
+/*
+ * cli.h — what vssinfo and vssmount share on the command line: messages
+ * to stderr prefixed with the tool's name, and strict number parsing.
+ */
+#ifndef VSS_CLI_H
+#define VSS_CLI_H
+
+#include <stdint.h>
+
+/* The name messages start with ("vssinfo", "vssmount"). */
+void cli_set_name(const char *name);
+/* Print "NAME: message" to stderr; return code (for `return cli_die(..)`). */
+int cli_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, returning 1. */
+int cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A whole decimal or 0x number, no sign, no trailing text: 0, or -1. */
+int cli_parse_u64(const char *s, uint64_t *out);
+
+#endif
