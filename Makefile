@@ -38,7 +38,7 @@ TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
 # Debian packages the build, the tests and the peers we compare with need.
 DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
   libvshadow-dev libvshadow-utils libbfio-dev ntfs-3g ntfs-3g-dev \
-  libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow
+  libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow chromium
 
 # vssmount reuses vssinfo's volume discovery (volumes.c).
 VSSMOUNT_SRC = $(wildcard vssmount/*.c)
