@@ -15,8 +15,9 @@ WARN = -Wall -Wextra -Wvla -Wformat=2 -Wmissing-prototypes -Wshadow \
        -Wstrict-prototypes -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
              -fvisibility=hidden -fPIC -Ilibvss/include $(CFLAGS) $(EXTRA_CFLAGS)
-# -lz: EWF chunks and qcow2 compressed clusters (libvss/src/container_*.c).
-LDLIBS_BASE = -lpthread -lz $(EXTRA_LDFLAGS)
+# -lz: EWF chunks and qcow2 compressed clusters (libvss/src/container_*.c);
+# -lcrypto: MD5/SHA-1 when verifying an E01 against its stored hashes.
+LDLIBS_BASE = -lpthread -lz -lcrypto $(EXTRA_LDFLAGS)
 # libvss/src/ntfs.c (files inside snapshots) reads NTFS through libntfs-3g.
 NTFS_LIBS = -lntfs-3g
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
@@ -181,7 +182,7 @@ $(FUZZ_DIR)/obj/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
-	  $(FUZZ_LIB_OBJ) -lpthread -lz
+	  $(FUZZ_LIB_OBJ) -lpthread -lz -lcrypto
 
 # Each harness on its corpus (new inputs go to build/fuzz/corpus/<name>, the
 # committed seeds stay as they are); the volume harness also reads the

@@ -4,6 +4,7 @@
  * segment names; else raw), wrap the backend as a vss_source, and the
  * functions every backend shares (errors, cache, backing files, verify).
  */
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -345,8 +346,7 @@ int vss_source_verify(vss_source *src, vss_verify_result *res,
     const size_t bufsz = 1u << 20;
     uint64_t size, off = 0;
     uint8_t *buf;
-    ct_md5 md5;
-    ct_sha1 sha1;
+    EVP_MD_CTX *md5 = NULL, *sha1 = NULL;
     int rc = VSS_OK;
 
     memset(&r, 0, sizeof r);
@@ -356,10 +356,14 @@ int vss_source_verify(vss_source *src, vss_verify_result *res,
         return vss_fail(err, VSS_EINVAL, "verify: no source");
     size = vss_source_size(src);
     buf = vss_malloc(bufsz);
-    if (!buf)
-        return vss_fail(err, VSS_ENOMEM, "verify: out of memory");
-    ct_md5_init(&md5);
-    ct_sha1_init(&sha1);
+    md5 = EVP_MD_CTX_new();
+    sha1 = EVP_MD_CTX_new();
+    /* OpenSSL's digests: the fastest code for them on the machine. */
+    if (!buf || !md5 || !sha1 || !EVP_DigestInit_ex(md5, EVP_md5(), NULL) ||
+        !EVP_DigestInit_ex(sha1, EVP_sha1(), NULL)) {
+        rc = vss_fail(err, VSS_ENOMEM, "verify: out of memory");
+        goto out;
+    }
     while (off < size) {
         size_t want = size - off < bufsz ? (size_t)(size - off) : bufsz;
         vss_error e = {0};
@@ -372,8 +376,8 @@ int vss_source_verify(vss_source *src, vss_verify_result *res,
                 vss_fail(err, rc, "%s", e.message);
             goto out;
         }
-        ct_md5_update(&md5, buf, want);
-        ct_sha1_update(&sha1, buf, want);
+        EVP_DigestUpdate(md5, buf, want);
+        EVP_DigestUpdate(sha1, buf, want);
         off += want;
         if (cb && cb(off, size, user)) {
             rc = vss_fail(err, VSS_EINVAL, "verify: cancelled at offset %llu",
@@ -381,8 +385,8 @@ int vss_source_verify(vss_source *src, vss_verify_result *res,
             goto out;
         }
     }
-    ct_md5_final(&md5, r.md5);
-    ct_sha1_final(&sha1, r.sha1);
+    EVP_DigestFinal_ex(md5, r.md5, NULL);
+    EVP_DigestFinal_ex(sha1, r.sha1, NULL);
     r.bytes = off;
     if (c) {
         r.md5_stored = c->info.has_md5;
@@ -404,6 +408,8 @@ int vss_source_verify(vss_source *src, vss_verify_result *res,
     }
 out:
     free(buf);
+    EVP_MD_CTX_free(md5);
+    EVP_MD_CTX_free(sha1);
     if (res)
         *res = r;
     return rc;

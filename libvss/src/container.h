@@ -78,24 +78,6 @@ VSS_HIDDEN void ct_cache_put(ct_cache *k, uint64_t key, const void *src);
 
 /* ---- hashes (container_hash.c) -------------------------------------------- */
 
-typedef struct ct_md5 {
-    uint32_t h[4];
-    uint64_t len;
-    uint8_t buf[64];
-} ct_md5;
-typedef struct ct_sha1 {
-    uint32_t h[5];
-    uint64_t len;
-    uint8_t buf[64];
-} ct_sha1;
-
-VSS_HIDDEN void ct_md5_init(ct_md5 *m);
-VSS_HIDDEN void ct_md5_update(ct_md5 *m, const void *p, size_t n);
-VSS_HIDDEN void ct_md5_final(ct_md5 *m, uint8_t out[16]);
-VSS_HIDDEN void ct_sha1_init(ct_sha1 *s);
-VSS_HIDDEN void ct_sha1_update(ct_sha1 *s, const void *p, size_t n);
-VSS_HIDDEN void ct_sha1_final(ct_sha1 *s, uint8_t out[20]);
-/* CRC-32C (Castagnoli), as VHDX uses it. */
 VSS_HIDDEN uint32_t ct_crc32c(const void *p, size_t n);
 
 /* ---- backends --------------------------------------------------------------- */
