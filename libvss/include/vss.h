@@ -189,7 +189,8 @@ typedef struct vss_snapshot_info {
     uint64_t previous_bitmap_offset; /* 0 = none */
     uint64_t store_file_reference;   /* NTFS file reference of the store */
     uint64_t store_size;         /* bytes of the diff area (block ranges) */
-    uint64_t changed_blocks;     /* block descriptors in use */
+    uint64_t changed_blocks;     /* descriptors in the store's block list
+                                    (those flagged "ignore" left out) */
     uint64_t not_in_use_blocks;  /* bits set in the current bitmap, or
                                     UINT64_MAX until a snapshot reading
                                     through this store has been opened

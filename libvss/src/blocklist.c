@@ -180,7 +180,8 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
     size_t n = 0, cap = 0, i, kept;
     int rc = VSS_OK;
 
-    *out = NULL;
+    if (out)
+        *out = NULL;
     *count = 0;
     if (!block)
         return vss_fail(err, VSS_ENOMEM, "block list: out of memory");
@@ -210,6 +211,10 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
                 break;
             if (r.flags & VSS_DESC_IGNORE)
                 continue;
+            if (!out) {
+                n++; /* counting only: checked, not kept */
+                continue;
+            }
             /* A regular (or forwarder) descriptor whose original offset a
              * forwarder pointed at is renamed to the forwarder's block. */
             if (!(r.flags & VSS_DESC_OVERLAY) &&
@@ -255,6 +260,10 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
         offset = bh.next_offset;
     }
 
+    if (!out) {
+        *count = n;
+        goto out;
+    }
     /* Drop regular descriptors cancelled by a later self-forwarder. */
     kept = 0;
     for (i = 0; i < n; i++) {

@@ -229,7 +229,8 @@ VSS_HIDDEN int vss_desc_decode(const uint8_t *p, uint64_t offset,
                                vss_raw_desc *out, vss_error *err);
 
 /* Read the whole block list chain at offset on src and resolve it into a
- * sorted array (by original, stable). */
+ * sorted array (by original, stable). With out == NULL, only check the
+ * chain and count its descriptors (ignored ones left out). */
 VSS_HIDDEN int vss_block_list_read(vss_source *src, uint64_t offset,
                                    size_t max_blocks, vss_desc **out,
                                    size_t *count, vss_error *err);

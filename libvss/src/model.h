@@ -17,7 +17,9 @@ typedef struct vss_store {
     int loaded;                 /* loc, info and everything below are set */
     int load_rc;                /* why loading failed (corrupt store), 0 */
     char load_error[256];
-    vss_desc *descs;            /* sorted by original offset */
+    size_t listed;              /* descriptors in the block list (listing) */
+    size_t max_list;            /* cap on the block list chain's length */
+    vss_desc *descs;            /* sorted by original offset (read model) */
     size_t ndescs;
     uint64_t nbits;             /* one per 16 KiB block of volume_size */
     uint8_t *bitmap;            /* current bitmap */
@@ -28,8 +30,8 @@ typedef struct vss_store {
     size_t nranges;
     uint64_t store_size;        /* sum of the range sizes */
     uint64_t not_in_use;        /* blocks flagged not in use */
-    int bitmaps_loaded;         /* bitmap, prev_bitmap, not_in_use are set:
-                                   bitmaps are read at the first open of a
+    int reads_ready;            /* descs, bitmaps and not_in_use are set:
+                                   they are read at the first open of a
                                    snapshot that needs them, not to list */
 } vss_store;
 
@@ -55,7 +57,7 @@ struct vss_volume {
 };
 
 /* Load what reading snapshots through stores [from, newest] needs and
- * listing does not (bitmaps, diff-area extents). Thread-safe; called by
+ * listing does not (resolved descriptors, bitmaps, diff-area extents). Thread-safe; called by
  * vss_snapshot_open, so reads never wait. */
 VSS_HIDDEN int vss_volume_prepare_reads(vss_volume *v, size_t from,
                                         vss_error *err);

@@ -30,9 +30,13 @@ static void store_free(vss_store *st)
     free(st->prev_bitmap);
     free(st->ranges);
     st->descs = NULL;
+    st->ndescs = 0;
     st->bitmap = st->prev_bitmap = NULL;
+    st->bitmap_bits = st->prev_bits = 0;
     st->ranges = NULL;
+    st->nranges = 0;
     st->loaded = 0;
+    st->reads_ready = 0;
 }
 
 /* Set bits in a bitmap: 8 bytes at a time (a portable SWAR count; the
@@ -99,23 +103,13 @@ static int store_load(vss_volume *v, vss_store *st,
     if (rc)
         return rc;
 
-    rc = vss_block_list_read(stor, loc->block_list_offset, max_list,
-                             &st->descs, &st->ndescs, err);
+    /* Listing needs only the number of descriptors: the chain is checked
+     * and counted now, resolved when a snapshot reading it is opened. */
+    st->max_list = max_list;
+    rc = vss_block_list_read(stor, loc->block_list_offset, max_list, NULL,
+                             &st->listed, err);
     if (rc)
         return rc;
-    for (i = 0; i < st->ndescs; i++) {
-        const vss_desc *d = &st->descs[i];
-        if (!(d->flags & VSS_DESC_FORWARDER) &&
-            (d->where > stor_size || stor_size - d->where < VSS_BLOCK_SIZE))
-            return vss_fail(err, VSS_ECORRUPT,
-                            "block list of store %d: descriptor for block "
-                            "%llu has data offset %llu past the end of the "
-                            "storage volume (%llu bytes)",
-                            (int)(st - v->stores) + 1,
-                            (unsigned long long)d->original,
-                            (unsigned long long)d->where,
-                            (unsigned long long)stor_size);
-    }
     st->nbits = vol_blocks;
     if (loc->block_range_offset) {
         rc = vss_block_ranges_read(stor, loc->block_range_offset,
@@ -318,10 +312,31 @@ static int load_stores(vss_volume *v, const vss_catalog *storage_cat,
     return VSS_OK;
 }
 
-/* The current and previous bitmaps of a loaded store. */
-static int store_load_bitmaps(vss_volume *v, vss_store *st, vss_error *err)
+/* What reading through a listed store needs: its resolved descriptors
+ * (each copy checked to lie on the storage volume) and its bitmaps. */
+static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
 {
+    uint64_t stor_size = vss_source_size(v->storage);
+    size_t i;
     int rc;
+
+    rc = vss_block_list_read(v->storage, st->loc.block_list_offset,
+                             st->max_list, &st->descs, &st->ndescs, err);
+    if (rc)
+        return rc;
+    for (i = 0; i < st->ndescs; i++) {
+        const vss_desc *d = &st->descs[i];
+        if (!(d->flags & VSS_DESC_FORWARDER) &&
+            (d->where > stor_size || stor_size - d->where < VSS_BLOCK_SIZE))
+            return vss_fail(err, VSS_ECORRUPT,
+                            "block list of store %d: descriptor for block "
+                            "%llu has data offset %llu past the end of the "
+                            "storage volume (%llu bytes)",
+                            (int)(st - v->stores) + 1,
+                            (unsigned long long)d->original,
+                            (unsigned long long)d->where,
+                            (unsigned long long)stor_size);
+    }
     if (st->loc.bitmap_offset) {
         rc = vss_bitmap_read(v->storage, st->loc.bitmap_offset, st->nbits,
                              &st->bitmap, &st->bitmap_bits, err);
@@ -335,7 +350,7 @@ static int store_load_bitmaps(vss_volume *v, vss_store *st, vss_error *err)
         if (rc)
             return rc;
     }
-    st->bitmaps_loaded = 1;
+    st->reads_ready = 1;
     return VSS_OK;
 }
 
@@ -353,16 +368,19 @@ int vss_volume_prepare_reads(vss_volume *v, size_t from, vss_error *err)
     for (k = from; rc == VSS_OK && k < v->nstores; k++) {
         vss_store *st = &v->stores[k];
         vss_error e = {0, ""};
-        if (!st->loaded || st->bitmaps_loaded)
+        if (!st->loaded || st->reads_ready)
             continue;
-        rc = store_load_bitmaps(v, st, &e);
+        rc = store_load_reads(v, st, &e);
         if (rc == VSS_ENOMEM) {
             vss_fail(err, rc, "%s", e.message);
+            free(st->descs);
             free(st->bitmap);
             free(st->prev_bitmap);
+            st->descs = NULL;
+            st->ndescs = 0;
             st->bitmap = st->prev_bitmap = NULL;
         } else if (rc) {
-            /* A corrupt bitmap retires the store (no snapshot reading
+            /* A corrupt block list or bitmap retires the store (no snapshot reading
              * through it can be open yet: opening is what gets here); the
              * caller then refuses those snapshots with this message. */
             store_free(st);
@@ -615,10 +633,10 @@ int vss_volume_snapshot_info(const vss_volume *v, int index,
         info->previous_bitmap_offset = st->loc.previous_bitmap_offset;
         info->store_file_reference = st->loc.file_reference;
         info->store_size = st->store_size;
-        info->changed_blocks = st->ndescs;
+        info->changed_blocks = st->listed;
         /* Bitmaps are only read once a snapshot needing them is opened. */
-        info->not_in_use_blocks = st->bitmaps_loaded ? st->not_in_use
-                                                     : UINT64_MAX;
+        info->not_in_use_blocks = st->reads_ready ? st->not_in_use
+                                                  : UINT64_MAX;
     }
     return VSS_OK;
 }

@@ -143,6 +143,45 @@ if [ -e /dev/fuse ] && [ -e "$C/v.E01" ] && command -v ewfmount >/dev/null; then
 fi
 rm -rf "$C"
 echo
+echo "## The generated large scenario (8 GiB volume, 30 snapshots, ~280 000 copied blocks)"
+echo
+L=$ROOT/testimages/out/large.img
+[ -e "$L" ] || make -s -C "$ROOT/testimages" large >/dev/null 2>&1
+if [ -e "$L" ]; then
+    off=$(python3 -c "import json; print([v for v in json.load(open('$ROOT/testimages/out/large.json'))['volumes'] if v['role']=='source'][0]['offset'])")
+    a=$(mstime 5 "$ROOT/$BUILD/vssinfo" -o "$off" "$L")
+    b=$(mstime 5 vshadowinfo -o "$off" "$L")
+    echo "| measure | libvss | libvshadow | ratio |"
+    echo "|---|---:|---:|---:|"
+    echo "| open + list, ms | $a | $b | $(ratio "$b" "$a") |"
+    vs=$(best "$RB" vss seq "$L" "$off" 1 | awk '{print $3}')
+    lv=$(best "$RB" vshadow seq "$L" "$off" 1 | awk '{print $3}')
+    raw=$(best "$RB" raw seq "$L" "$off" 1 | awk '{print $3}')
+    echo "| snapshot 1 sequential MB/s (raw: $raw) | $vs | $lv | $(ratio "$vs" "$lv") |"
+    vs=$(best "$RB" vss rand "$L" "$off" 1 200000 | awk '{print $4}')
+    lv=$(best "$RB" vshadow rand "$L" "$off" 1 200000 | awk '{print $4}')
+    echo "| snapshot 1 random 4 KiB reads/s | $vs | $lv | $(ratio "$vs" "$lv") |"
+    echo
+    echo "### Audit hashing (the 1 GiB /bench/data.mdf of snapshot 1)"
+    echo
+    F=$(mktemp)
+    "$ROOT/$BUILD/vssinfo" -o "$off" --file 1:/bench/data.mdf --output "$F" "$L" 2>/dev/null
+    size=$(stat -c %s "$F")
+    for h in sha256 md5; do
+        t0=$(date +%s%N)
+        "$ROOT/$BUILD/vssinfo" -o "$off" --audit=1:/bench/data.mdf --hash=$h --no-progress "$L" >/dev/null 2>&1
+        t1=$(date +%s%N)
+        ${h}sum "$F" >/dev/null
+        t2=$(date +%s%N)
+        au=$(awk "BEGIN{printf \"%.1f\", $size / (($t1 - $t0) / 1e9) / 1e6}")
+        hs=$(awk "BEGIN{printf \"%.1f\", $size / (($t2 - $t1) / 1e9) / 1e6}")
+        echo "| $h | audit $au MB/s | ${h}sum $hs MB/s | $(ratio "$au" "$hs") |"
+    done
+    rm -f "$F"
+else
+    echo "(skipped: make -C testimages large failed)"
+fi
+echo
 echo "## Peak memory (RSS, KiB) of a full sequential read"
 echo
 echo "| image, snapshot | libvss | libvshadow |"
