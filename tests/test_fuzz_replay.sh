@@ -7,7 +7,8 @@
 # ..." runs each replay under it (make valgrind).
 set -u
 . "$(dirname "$0")/lib.sh"
-names="header catalog store blocklist blockrange bitmap partition volume snapshot"
+names="header catalog store blocklist blockrange bitmap partition volume snapshot
+       container"
 for n in $names; do
     bin=$ROOT/$BUILD/tests/fuzz_replay_$n
     if [ ! -x "$bin" ]; then
