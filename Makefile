@@ -166,7 +166,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g -O1 \
 FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c,$(LIB_SRC)))
 # Evidence containers, the NTFS layer (ntfs.c + libntfs-3g) and redirected
 # storage (two sources from one input): docs/reliability.md.
-FUZZ_NAMES += container
+FUZZ_NAMES += container ntfs
 FUZZ_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(wildcard libvss/src/*.h)
 FUZZ_SECONDS ?= 60
@@ -207,6 +207,20 @@ $(BUILD)/tests/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< tests/fuzz/replay_main.c \
 	  $(LIB_A) $(LDLIBS_BASE)
+
+# fuzz_ntfs also needs ntfs.c (instrumented) and libntfs-3g (not
+# instrumented: ASan sees its heap use through malloc/free and the libc
+# interceptors only).
+$(FUZZ_DIR)/fuzz_ntfs: tests/fuzz/fuzz_ntfs.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ) \
+                       $(FUZZ_DIR)/obj/ntfs.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_LIB_OBJ) $(FUZZ_DIR)/obj/ntfs.o $(NTFS_LIBS) -lpthread -lz -lcrypto
+
+$(BUILD)/tests/fuzz_replay_ntfs: tests/fuzz/fuzz_ntfs.c tests/fuzz/replay_main.c \
+                                 $(FUZZ_HDRS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< tests/fuzz/replay_main.c \
+	  $(LIB_A) $(NTFS_LIBS) $(LDLIBS_BASE)
 
 $(BUILD)/tests/%_test: tests/test_%.c $(FUZZ_HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
