@@ -109,8 +109,23 @@ static inline void fz_check_range(vss_snapshot *s, vss_volume *v, uint64_t off,
 /* Up to max_ranges ranges per snapshot: around descriptors of every store
  * (where the interesting cases are), the end of the snapshot, and random
  * places. Returns the rc of vss_volume_open (0 when it opened). */
+static inline int fz_exercise_volume2(vss_source *src, vss_source *storage,
+                                      uint64_t seed, int max_snaps,
+                                      int max_ranges, vss_error *open_err);
+
 static inline int fz_exercise_volume(vss_source *src, uint64_t seed, int max_snaps,
                               int max_ranges, vss_error *open_err)
+{
+    return fz_exercise_volume2(src, NULL, seed, max_snaps, max_ranges,
+                               open_err);
+}
+
+/* As fz_exercise_volume; storage (may be NULL) is offered first when the
+ * volume is redirected (fuzz_storage.c): attaching must work or give a
+ * clean error, and once attached the storage source is the one given. */
+static inline int fz_exercise_volume2(vss_source *src, vss_source *storage,
+                                      uint64_t seed, int max_snaps,
+                                      int max_ranges, vss_error *open_err)
 {
     static uint8_t b1[FZ_MAX_READ], b2[FZ_MAX_READ], b3[FZ_MAX_READ];
     vss_volume *v = NULL;
@@ -137,6 +152,21 @@ static inline int fz_exercise_volume(vss_source *src, uint64_t seed, int max_sna
                       VSS_ENOTFOUND, "info 0");
         FZ_ASSERT(vss_volume_snapshot_info(v, count + 1, &info, &err) ==
                       VSS_ENOTFOUND, "info count+1");
+    }
+    if (storage && vss_volume_is_redirected(v) &&
+        !vss_volume_storage_ready(v)) {
+        rc = vss_volume_attach_storage(v, storage, &err);
+        fz_check_error(rc, &err);
+        if (rc == 0) {
+            FZ_ASSERT(vss_volume_storage_ready(v), "attached but not ready");
+            FZ_ASSERT(vss_volume_storage_source(v) == storage,
+                      "attached storage is not the source given");
+        } else {
+            FZ_ASSERT(!vss_volume_storage_ready(v),
+                      "attach failed (%d) but storage ready", rc);
+        }
+        if (getenv("FZ_VERBOSE"))
+            fprintf(stderr, "attach: %d %s\n", rc, rc ? err.message : "");
     }
     if (vss_volume_is_redirected(v) && !vss_volume_storage_ready(v)) {
         /* Offer the volume as its own storage: must be refused or work. */

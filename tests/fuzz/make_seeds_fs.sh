@@ -37,7 +37,7 @@ qemu-img convert -f raw -O vpc -o subformat=fixed small.raw vhd-fixed.vhd
 qemu-img convert -f raw -O vhdx small.raw vhdx-dynamic.vhdx
 ewfacquire -u -q -t ewf-compressed -c deflate:best -d sha1 -C case1 -E ev1 \
   -D desc -e exam -N notes small.raw >/dev/null
-ewfacquire -u -q -t ewf-plain -c none -b 16 -B 262144 small.raw >/dev/null
+ewfacquire -u -q -t ewf-plain -c none -b 16 -B 131072 small.raw >/dev/null
 ewfacquire -u -q -t ewf-smart -f smart -c fast -B 262144 small.raw >/dev/null
 
 # NTFS: 2 MiB, 512-byte clusters.
@@ -53,7 +53,7 @@ echo "hidden stream" > mnt/hello.txt:ads
 truncate -s 200000 mnt/sparse.bin
 echo tail >> mnt/sparse.bin
 ln mnt/hello.txt mnt/dir/hardlink.txt
-mkdir mnt/many; for i in $(seq 1 12); do echo $i > mnt/many/file-$i; done
+mkdir mnt/many; for i in $(seq 1 6); do echo $i > mnt/many/file-$i; done
 umount mnt
 mkdir -p "$out/ntfs"
 python3 - "$out/ntfs/seed-mkntfs-2m" <<'PY'
