@@ -34,7 +34,7 @@ VSSINFO = $(BUILD)/vssinfo
 TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
             $(BUILD)/tests/imgcat
 
-.PHONY: all deps example test test-bins testimages asan fuzz bench install clean
+.PHONY: all deps example test check test-bins testimages asan fuzz bench install clean
 
 # Debian packages the build, the tests and the peers we compare with need.
 DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
@@ -110,6 +110,12 @@ $(BUILD)/bench/scalebench: tests/bench/scalebench.c $(LIB_A)
 
 bench: deps all $(BUILD)/bench/readbench $(BUILD)/bench/scalebench
 	bash tests/bench/bench.sh
+
+# What CI runs (README's test command): the suite as built, the suite again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and the reliability
+# programs under valgrind.
+check:
+	bash tests/check
 
 # Install what the build and the tests need (Debian; run as root or with
 # sudo available). Skips apt-get when everything is already there.
