@@ -167,15 +167,25 @@ if [ -e "$L" ]; then
     F=$(mktemp)
     "$ROOT/$BUILD/vssinfo" -o "$off" --file 1:/bench/data.mdf --output "$F" "$L" 2>/dev/null
     size=$(stat -c %s "$F")
+    echo "The audit hashes two versions of the file (snapshot 1 and live), reading"
+    echo "the snapshot's through 30 stacked stores; its rate counts both. The"
+    echo "hash function's own speed is OpenSSL's (the same code the audit uses)"
+    echo "on the extracted file; coreutils' tool is shown for reference."
+    echo
+    echo "| hash | audit MB/s | openssl dgst MB/s | audit / openssl | coreutils MB/s |"
+    echo "|---|---:|---:|---:|---:|"
     for h in sha256 md5; do
         t0=$(date +%s%N)
         "$ROOT/$BUILD/vssinfo" -o "$off" --audit=1:/bench/data.mdf --hash=$h --no-progress "$L" >/dev/null 2>&1
         t1=$(date +%s%N)
-        ${h}sum "$F" >/dev/null
+        openssl dgst -$h "$F" >/dev/null
         t2=$(date +%s%N)
-        au=$(awk "BEGIN{printf \"%.1f\", $size / (($t1 - $t0) / 1e9) / 1e6}")
-        hs=$(awk "BEGIN{printf \"%.1f\", $size / (($t2 - $t1) / 1e9) / 1e6}")
-        echo "| $h | audit $au MB/s | ${h}sum $hs MB/s | $(ratio "$au" "$hs") |"
+        ${h}sum "$F" >/dev/null
+        t3=$(date +%s%N)
+        au=$(awk "BEGIN{printf \"%.1f\", 2 * $size / (($t1 - $t0) / 1e9) / 1e6}")
+        os=$(awk "BEGIN{printf \"%.1f\", $size / (($t2 - $t1) / 1e9) / 1e6}")
+        cu=$(awk "BEGIN{printf \"%.1f\", $size / (($t3 - $t2) / 1e9) / 1e6}")
+        echo "| $h | $au | $os | $(ratio "$au" "$os") | $cu |"
     done
     rm -f "$F"
 else
@@ -192,6 +202,8 @@ for spec in "vsstest.raw 0 1" "vss_2_stor.raw 34603008 1"; do
 done
 echo
 echo "## Growth with descriptors and snapshots (synthetic 4 GiB volume)"
+echo
+echo "Volume open + opening snapshot 1, which loads every store's descriptors."
 echo
 echo "| snapshots | descriptors | open ms | bytes allocated | bytes per descriptor |"
 echo "|---:|---:|---:|---:|---:|"
