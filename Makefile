@@ -138,6 +138,8 @@ example: all $(EXAMPLE)
 	$(VSSINFO) $(EXAMPLE)
 	@echo; echo "== provenance of snapshot 1 (first 20 runs): vssinfo --map 1"
 	@$(VSSINFO) --map 1 $(EXAMPLE) | head -20
+	@echo; echo "== what snapshot 1 really preserved, file by file: vssinfo --audit=1"
+	@$(VSSINFO) --audit=1 --no-progress $(EXAMPLE)
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang \
