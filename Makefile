@@ -153,6 +153,13 @@ install: all
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 libvss/include/vss.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 docs/vssinfo.1 docs/vssmount.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
+	  'includedir=$${prefix}/include' '' 'Name: libvss' \
+	  'Description: Windows Volume Shadow Copies read from disk images' \
+	  'Version: 0.1.0' 'Requires.private: libntfs-3g zlib libcrypto' \
+	  'Libs: -L$${libdir} -lvss' 'Libs.private: -lpthread' \
+	  'Cflags: -I$${includedir}' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libvss.pc
 
 clean:
 	rm -rf build
