@@ -346,11 +346,17 @@ int ct_qcow2_open(vss_source *file, const char *path,
                           (unsigned long long)backing_off, backing_len);
             goto fail;
         }
-        rc = ct_read(file, q->base.info.backing_name, backing_len,
-                     backing_off, "qcow2 backing file name", err);
-        if (rc)
-            goto fail;
-        q->base.info.backing_name[backing_len] = '\0';
+        /* Up to 1023 bytes on disk; the info keeps what fits (255). */
+        {
+            char name[1024];
+            rc = ct_read(file, name, backing_len, backing_off,
+                         "qcow2 backing file name", err);
+            if (rc)
+                goto fail;
+            name[backing_len] = '\0';
+            snprintf(q->base.info.backing_name,
+                     sizeof q->base.info.backing_name, "%s", name);
+        }
         rc = ct_open_backing(opts, &q->backing, err);
         if (rc)
             goto fail;
