@@ -600,6 +600,20 @@ typedef struct stream_list {
 } stream_list;
 
 /* Every $DATA attribute of ni (first extents only); lock held. */
+/* Is a's name already in sl (an earlier extent of the same stream)? */
+static int stream_listed(const stream_list *sl, const ATTR_RECORD *a)
+{
+    char *name = attr_name(a);
+    size_t i;
+    int found = 0;
+    if (!name)
+        return 1; /* cannot tell: skip it as before */
+    for (i = 0; i < sl->n && !found; i++)
+        found = strcmp(sl->v[i].name, name) == 0;
+    free(name);
+    return found;
+}
+
 static int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
                            vss_error *err)
 {
@@ -614,8 +628,11 @@ static int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
         const ATTR_RECORD *a = ctx->attr;
         vss_fs_stream s;
 
-        /* Continuation extents of a fragmented attribute repeat it. */
-        if (a->non_resident && sle64_to_cpu(a->lowest_vcn) != 0)
+        /* Continuation extents of a fragmented attribute repeat it. A
+         * first extent that claims a non-zero lowest VCN (corrupt) still
+         * names the stream: ntfs_attr_open opens it, so list it too. */
+        if (a->non_resident && sle64_to_cpu(a->lowest_vcn) != 0 &&
+            stream_listed(sl, a))
             continue;
         if (sl->n >= MAX_STREAMS) {
             rc = vss_fail(err, VSS_ECORRUPT,
