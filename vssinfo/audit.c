@@ -330,27 +330,9 @@ typedef struct walk {
     aud_index *ix;
     int system;
     const char *label;
-    uint64_t *seen;
-    size_t nseen, capseen;
+    cli_seen seen;      /* directories walked (cli.h) */
 } walk;
 
-static int seen_add(walk *w, uint64_t rec)
-{
-    size_t i;
-    for (i = 0; i < w->nseen; i++)
-        if (w->seen[i] == rec)
-            return 1;
-    if (w->nseen == w->capseen) {
-        size_t nc = w->capseen ? w->capseen * 2 : 64;
-        uint64_t *nv = realloc(w->seen, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        w->seen = nv;
-        w->capseen = nc;
-    }
-    w->seen[w->nseen++] = rec;
-    return 0;
-}
 
 /* NTFS metadata files ($MFT, $LogFile, $Extend ...) and the shadow copy
  * files themselves: their snapshot content is by design not the
@@ -430,7 +412,7 @@ static void walk_dir(walk *w, const char *dir, int depth)
         } else {
             add_entry(w, full, &x->st);
             if (x->st.is_directory && x->st.mft_record != 5) {
-                int s = seen_add(w, x->st.mft_record);
+                int s = cli_seen_add(&w->seen, x->st.mft_record);
                 if (s > 0 || depth >= MAX_DEPTH) {
                     w->ix->errors++;
                     warn("%s: '%s' (MFT record %" PRIu64 "): %s, not "
@@ -489,10 +471,10 @@ static int index_volume(vss_fs *fs, const char *root, int system,
     if (!st.is_directory) {
         add_entry(&w, root, &st);
     } else {
-        seen_add(&w, st.mft_record);
+        cli_seen_add(&w.seen, st.mft_record);
         walk_dir(&w, root, 0);
     }
-    free(w.seen);
+    cli_seen_free(&w.seen);
     qsort(ix->v, ix->n, sizeof *ix->v, cmp_item);
     for (i = k = 0; i < ix->n; i++) {
         if (k && ix->v[k - 1].record == ix->v[i].record &&

@@ -107,37 +107,12 @@ static int64_t unix_time(uint64_t ft)
     return (int64_t)(ft / 10000000u) - INT64_C(11644473600);
 }
 
-/* Directories already listed: a hostile tree may link a directory from
- * several places (or from below itself); each is walked once. */
-typedef struct seen_set {
-    uint64_t *v;
-    size_t n, cap;
-} seen_set;
-
-static int seen_add(seen_set *s, uint64_t rec)
-{
-    size_t i;
-    for (i = 0; i < s->n; i++)
-        if (s->v[i] == rec)
-            return 1;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 64;
-        uint64_t *nv = realloc(s->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = nc;
-    }
-    s->v[s->n++] = rec;
-    return 0;
-}
-
 typedef struct ls_ctx {
     vss_fs *fs;
     const files_options *o;
     const target *t;
     json *j;
-    seen_set seen;
+    cli_seen seen;
     int errors;
 } ls_ctx;
 
@@ -298,7 +273,7 @@ static int list_dir(ls_ctx *c, const char *dir, const char *rel, int depth)
             /* Record 5 is the root: its "." entry must not recurse. */
             if (c->o->recursive && x->st.is_directory &&
                 x->st.mft_record != 5) {
-                int s = seen_add(&c->seen, x->st.mft_record);
+                int s = cli_seen_add(&c->seen, x->st.mft_record);
                 if (s < 0) {
                     free(full);
                     free(shown);
@@ -382,7 +357,7 @@ static int do_ls(found_volume *fv, const files_options *o)
         const char *base = strrchr(dir, '/');
         print_entry(&c, base ? base + 1 : dir, dir, &st, NULL, st.size);
     } else {
-        seen_add(&c.seen, st.mft_record);
+        cli_seen_add(&c.seen, st.mft_record);
         list_dir(&c, dir, "", 0);
     }
     if (c.j) {
@@ -392,7 +367,7 @@ static int do_ls(found_volume *fv, const files_options *o)
         json_end_object(&j);
         json_finish(&j);
     }
-    free(c.seen.v);
+    cli_seen_free(&c.seen);
     free(dir);
     vss_fs_close(fs);
     vss_snapshot_close(snap);
