@@ -181,7 +181,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g -O1 \
 FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c,$(LIB_SRC)))
 # Evidence containers, the NTFS layer (ntfs.c + libntfs-3g) and redirected
 # storage (two sources from one input): docs/reliability.md.
-FUZZ_NAMES += container ntfs storage
+FUZZ_NAMES += container ntfs storage multi
 FUZZ_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(wildcard libvss/src/*.h)
 FUZZ_SECONDS ?= 60

@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 out=build/cov
 names="header catalog store blocklist blockrange bitmap partition volume snapshot
-       container ntfs storage"
+       container ntfs storage multi"
 flags="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O1 -g -fprofile-instr-generate -fcoverage-mapping -Ilibvss/include -Ilibvss/src"
 src=$(ls libvss/src/*.c | grep -v ntfs.c)
 parsers="bitmap blocklist blockrange catalog chain partition snapshot store volume vss_header io error
