@@ -22,8 +22,19 @@ run() { # NAME ARGS...
     if [ $rc -eq 0 ] && ! echo "$out" | grep -q ' [1-9][0-9]* unexplained' &&
        echo "$out" | grep -q 'blocks compared'; then ok "$name"; else bad "$name"; fi
 }
-run "vsstest: every block of both snapshots" "$I/vsstest.raw" 0 --full
-run "vss_2003: store blocks, transitions and a 1/61 sample of all six" "$I/vss_2003.raw" 32256
+run "vsstest: every block of both snapshots, changed-block counts" "$I/vsstest.raw" 0 --full
+run "vss_2003: store blocks, transitions and a 1/61 sample of all six, changed-block counts" "$I/vss_2003.raw" 32256
+# vssinfo --stats gives the same counts as libvshadow's number of blocks;
+# the plain listing does not read block lists (null in JSON).
+V=$ROOT/$BUILD/vssinfo
+want=$("$D" "$I/vss_2003.raw" 32256 2>&1 | sed -n 's/.*changed blocks: libvss [0-9]*, libvshadow \([0-9]*\).*/\1/p' | tr '\n' ' ')
+got=$("$V" -o 32256 --stats --json "$I/vss_2003.raw" | jq -r '[.volumes[0].snapshots[].changed_blocks] | map(tostring) | join(" ")')
+plain=$("$V" -o 32256 --json "$I/vss_2003.raw" | jq -r '[.volumes[0].snapshots[].changed_blocks] | map(tostring) | join(" ")')
+if [ "$got " = "$want" ] && [ "$plain" = "null null null null null null" ]; then
+    ok "vssinfo --stats: changed blocks $got as libvshadow counts; plain listing leaves them uncounted"
+else
+    bad "vssinfo --stats: '$got' vs libvshadow '$want'; plain listing '$plain'"
+fi
 # libvshadow cannot read redirected storage (vss_1_vol, vss_3_volstor), and
 # on vss_2_stor it pairs the snapshot with the last location entry of the
 # catalog, which belongs to another volume's store: it reads a different

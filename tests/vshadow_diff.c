@@ -103,6 +103,20 @@ int main(int argc, char **argv)
             libvshadow_store_free(&ls, NULL);
             continue;
         }
+        /* The store's block count (vssinfo --stats) against libvshadow's
+         * number of blocks: both count the descriptors of the block list. */
+        {
+            vss_snapshot_info si;
+            int lnb = -1;
+            if (libvshadow_store_get_number_of_blocks(ls, &lnb, &lerr) != 1)
+                lnb = -1;
+            vss_volume_snapshot_info(vol, index, &si, NULL);
+            printf("snapshot %d: changed blocks: libvss %llu, libvshadow %d%s\n",
+                   index, (unsigned long long)si.changed_blocks, lnb,
+                   si.changed_blocks == (uint64_t)lnb ? "" : " DIFFER");
+            if (si.changed_blocks != (uint64_t)lnb)
+                failed = 1;
+        }
         size = vss_snapshot_size(s);
         bc.nblocks = (size + BS - 1) / BS;
         bc.cls = calloc(bc.nblocks, 1);

@@ -299,8 +299,13 @@ void report_list_text(FILE *f, const volume_set *set)
                     fv->storage ? "the storage volume" : "this volume");
             fprintf(f, "    Store size           : %" PRIu64 " bytes\n",
                     si.store_size);
-            fprintf(f, "    Changed blocks       : %" PRIu64 "\n",
-                    si.changed_blocks);
+            /* Known once the block list and bitmap were read (--stats). */
+            if (si.changed_blocks != UINT64_MAX)
+                fprintf(f, "    Changed blocks       : %" PRIu64 "\n",
+                        si.changed_blocks);
+            if (si.not_in_use_blocks != UINT64_MAX)
+                fprintf(f, "    Not-in-use blocks    : %" PRIu64 "\n",
+                        si.not_in_use_blocks);
             fprintf(f, "    Previous bitmap      : %s\n",
                     si.previous_bitmap_offset ? "yes" : "no");
         }
@@ -414,8 +419,17 @@ void report_list_json(FILE *f, const volume_set *set)
                 json_string(&j, si.service_machine);
                 json_key(&j, "store_size");
                 json_u64(&j, si.store_size);
+                /* null until counted (--stats) */
                 json_key(&j, "changed_blocks");
-                json_u64(&j, si.changed_blocks);
+                if (si.changed_blocks == UINT64_MAX)
+                    json_null(&j);
+                else
+                    json_u64(&j, si.changed_blocks);
+                json_key(&j, "not_in_use_blocks");
+                if (si.not_in_use_blocks == UINT64_MAX)
+                    json_null(&j);
+                else
+                    json_u64(&j, si.not_in_use_blocks);
                 json_key(&j, "previous_bitmap");
                 json_bool(&j, si.previous_bitmap_offset != 0);
                 json_key(&j, "store_header_offset");

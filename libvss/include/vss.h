@@ -160,6 +160,16 @@ VSS_API vss_source *vss_volume_storage_source(const vss_volume *v);
 
 VSS_API int vss_volume_snapshot_count(const vss_volume *v);
 
+/* Read every store's block list and bitmaps now. Opening a volume reads
+ * only its catalog and store headers (O(snapshots)); the block lists
+ * (O(changed blocks)) and bitmaps are read when the first snapshot reading
+ * through a store is opened. After this call vss_snapshot_info gives
+ * changed_blocks and not_in_use_blocks of every readable store, and a store
+ * whose block list or bitmap is damaged reports it in store_error (its
+ * snapshots then refuse to open). VSS_OK (also when the storage volume is
+ * not attached: nothing to read) unless memory ran out. */
+VSS_API int vss_volume_load_stores(vss_volume *v, vss_error *err);
+
 /* Catalog entry flags (type 2 entry, +40) known so far. */
 #define VSS_CATALOG_FLAG_OFFLINE 0x100u      /* snapshot marked deleted */
 #define VSS_CATALOG_FLAG_UNUSED_ZERO 0x400u  /* not-in-use blocks read 0 */
@@ -190,7 +200,9 @@ typedef struct vss_snapshot_info {
     uint64_t store_file_reference;   /* NTFS file reference of the store */
     uint64_t store_size;         /* bytes of the diff area (block ranges) */
     uint64_t changed_blocks;     /* descriptors in the store's block list
-                                    (those flagged "ignore" left out) */
+                                    (those flagged "ignore" left out), or
+                                    UINT64_MAX until the list has been read
+                                    (vss_volume_load_stores) */
     uint64_t not_in_use_blocks;  /* bits set in the current bitmap, or
                                     UINT64_MAX until a snapshot reading
                                     through this store has been opened

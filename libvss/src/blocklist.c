@@ -157,32 +157,58 @@ static void map_free(u64map *m)
 
 /* ---- reading and resolving --------------------------------------------------- */
 
-typedef struct pending {
-    vss_desc d;
-    size_t position; /* list order, for the stable sort and cancellations */
-} pending;
-
-static int cmp_pending(const void *a, const void *b)
+/* Sort n descriptors by original offset, keeping list order among equal
+ * offsets (overlays accumulate in that order): a least-significant-digit
+ * radix sort on the block number (original / 16 KiB, exact: originals are
+ * checked to be aligned), 11 bits a pass, as many passes as the largest
+ * block number needs (2 for an 8 GiB volume, 5 at most). Linear, and
+ * stable by construction; a comparison sort of 280 000 descriptors took
+ * 60 % of the time of loading them. tmp holds n descriptors. Returns where
+ * the result is (d or tmp). */
+static vss_desc *sort_by_original(vss_desc *d, vss_desc *tmp, size_t n)
 {
-    const pending *x = a, *y = b;
-    if (x->d.original != y->d.original)
-        return x->d.original < y->d.original ? -1 : 1;
-    return x->position < y->position ? -1 : x->position > y->position;
+    enum { BITS = 11, BUCKETS = 1 << BITS };
+    uint64_t top = 0;
+    size_t i;
+    unsigned shift;
+
+    for (i = 0; i < n; i++)
+        top |= d[i].original / VSS_BLOCK_SIZE;
+    for (shift = 0; shift < 64 && (top >> shift) != 0; shift += BITS) {
+        size_t start[BUCKETS] = {0}, sum = 0;
+        vss_desc *t;
+        for (i = 0; i < n; i++)
+            start[(d[i].original / VSS_BLOCK_SIZE >> shift) & (BUCKETS - 1)]++;
+        for (i = 0; i < BUCKETS; i++) {
+            size_t c = start[i];
+            start[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; i++)
+            tmp[start[(d[i].original / VSS_BLOCK_SIZE >> shift) &
+                      (BUCKETS - 1)]++] = d[i];
+        t = d;
+        d = tmp;
+        tmp = t;
+    }
+    return d;
 }
 
 int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
-                        vss_desc **out, size_t *count, vss_error *err)
+                        vss_desc **out, size_t *count, size_t *listed,
+                        vss_error *err)
 {
     vss_chain chain = {NULL, 0, 0, max_blocks, "block list block"};
     u64map forward = {0}, cancel = {0};
     uint8_t *block = vss_malloc(VSS_BLOCK_SIZE);
-    pending *list = NULL;
-    size_t n = 0, cap = 0, i, kept;
+    vss_desc *list = NULL; /* in list order: the index is the position */
+    size_t n = 0, cap = 0, i, kept, listed_n;
     int rc = VSS_OK;
 
-    if (out)
-        *out = NULL;
+    *out = NULL;
     *count = 0;
+    if (listed)
+        *listed = 0;
     if (!block)
         return vss_fail(err, VSS_ENOMEM, "block list: out of memory");
     while (offset != 0) {
@@ -200,7 +226,7 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
         for (pos = VSS_BLOCK_HEADER_SIZE; pos + VSS_DESC_SIZE <= VSS_BLOCK_SIZE;
              pos += VSS_DESC_SIZE) {
             vss_raw_desc r;
-            pending *p;
+            vss_desc *p;
             size_t slot;
             int k = vss_desc_decode(block + pos, offset + pos, &r, err);
             if (k < 0) {
@@ -211,10 +237,6 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
                 break;
             if (r.flags & VSS_DESC_IGNORE)
                 continue;
-            if (!out) {
-                n++; /* counting only: checked, not kept */
-                continue;
-            }
             /* A regular (or forwarder) descriptor whose original offset a
              * forwarder pointed at is renamed to the forwarder's block. */
             if (!(r.flags & VSS_DESC_OVERLAY) &&
@@ -234,7 +256,7 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
             }
             if (n == cap) {
                 size_t ncap = cap ? cap * 2 : 512;
-                pending *np = vss_realloc(list, ncap * sizeof *np);
+                vss_desc *np = vss_realloc(list, ncap * sizeof *np);
                 if (!np) {
                     rc = vss_fail(err, VSS_ENOMEM, "block list: out of memory");
                     goto out;
@@ -242,12 +264,11 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
                 list = np;
                 cap = ncap;
             }
-            p = &list[n];
-            p->d.original = r.original;
-            p->d.where = (r.flags & VSS_DESC_FORWARDER) ? r.relative : r.data;
-            p->d.flags = r.flags;
-            p->d.sectors = (r.flags & VSS_DESC_OVERLAY) ? r.bitmap : 0;
-            p->position = n++;
+            p = &list[n++];
+            p->original = r.original;
+            p->where = (r.flags & VSS_DESC_FORWARDER) ? r.relative : r.data;
+            p->flags = r.flags;
+            p->sectors = (r.flags & VSS_DESC_OVERLAY) ? r.bitmap : 0;
         }
         if (bh.next_offset % VSS_BLOCK_SIZE) {
             rc = vss_fail(err, VSS_ECORRUPT,
@@ -260,35 +281,39 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
         offset = bh.next_offset;
     }
 
-    if (!out) {
-        *count = n;
-        goto out;
-    }
+    listed_n = n;
     /* Drop regular descriptors cancelled by a later self-forwarder. */
     kept = 0;
     for (i = 0; i < n; i++) {
         size_t slot;
-        int regular = !(list[i].d.flags & (VSS_DESC_FORWARDER |
-                                           VSS_DESC_OVERLAY));
-        if (regular && map_find(&cancel, list[i].d.original, &slot) &&
-            cancel.vals[slot] > list[i].position)
+        int regular = !(list[i].flags & (VSS_DESC_FORWARDER |
+                                         VSS_DESC_OVERLAY));
+        if (regular && map_find(&cancel, list[i].original, &slot) &&
+            cancel.vals[slot] > i)
             continue;
         list[kept++] = list[i];
     }
     n = kept;
-    if (n) /* list is NULL when there are none: qsort(NULL, 0) is UB */
-        qsort(list, n, sizeof *list, cmp_pending);
     if (n) {
-        vss_desc *d = vss_malloc(n * sizeof *d);
-        if (!d) {
+        vss_desc *tmp = vss_malloc(n * sizeof *tmp), *sorted;
+        if (!tmp) {
             rc = vss_fail(err, VSS_ENOMEM, "block list: out of memory");
             goto out;
         }
-        for (i = 0; i < n; i++)
-            d[i] = list[i].d;
-        *out = d;
+        sorted = sort_by_original(list, tmp, n);
+        free(sorted == list ? tmp : list);
+        list = NULL;
+        /* The list grew by doubling: keep exactly n (24 bytes each). */
+        if (n < cap) {
+            vss_desc *fit = vss_realloc(sorted, n * sizeof *fit);
+            if (fit)
+                sorted = fit;
+        }
+        *out = sorted;
         *count = n;
     }
+    if (listed)
+        *listed = listed_n;
 out:
     free(list);
     free(block);

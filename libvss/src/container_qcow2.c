@@ -354,8 +354,10 @@ int ct_qcow2_open(vss_source *file, const char *path,
             if (rc)
                 goto fail;
             name[backing_len] = '\0';
+            /* keep what fits (the info field is shorter than the limit) */
             snprintf(q->base.info.backing_name,
-                     sizeof q->base.info.backing_name, "%s", name);
+                     sizeof q->base.info.backing_name, "%.*s",
+                     (int)sizeof q->base.info.backing_name - 1, name);
         }
         rc = ct_open_backing(opts, &q->backing, err);
         if (rc)

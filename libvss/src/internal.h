@@ -229,11 +229,13 @@ VSS_HIDDEN int vss_desc_decode(const uint8_t *p, uint64_t offset,
                                vss_raw_desc *out, vss_error *err);
 
 /* Read the whole block list chain at offset on src and resolve it into a
- * sorted array (by original, stable). With out == NULL, only check the
- * chain and count its descriptors (ignored ones left out). */
+ * sorted array (by original, stable) of *count descriptors. *listed (may be
+ * NULL) gets the number of descriptors the list holds, ignored ones left
+ * out, before forwarders renamed or cancelled any. */
 VSS_HIDDEN int vss_block_list_read(vss_source *src, uint64_t offset,
                                    size_t max_blocks, vss_desc **out,
-                                   size_t *count, vss_error *err);
+                                   size_t *count, size_t *listed,
+                                   vss_error *err);
 
 /* ---- block ranges (blockrange.c) ------------------------------------------ */
 

@@ -103,13 +103,10 @@ static int store_load(vss_volume *v, vss_store *st,
     if (rc)
         return rc;
 
-    /* Listing needs only the number of descriptors: the chain is checked
-     * and counted now, resolved when a snapshot reading it is opened. */
+    /* The block list (descriptors: O(changed blocks) to read) is left for
+     * the first snapshot open or vss_volume_load_stores, so listing costs
+     * O(stores); max_list bounds its chain then. */
     st->max_list = max_list;
-    rc = vss_block_list_read(stor, loc->block_list_offset, max_list, NULL,
-                             &st->listed, err);
-    if (rc)
-        return rc;
     st->nbits = vol_blocks;
     if (loc->block_range_offset) {
         rc = vss_block_ranges_read(stor, loc->block_range_offset,
@@ -321,7 +318,8 @@ static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
     int rc;
 
     rc = vss_block_list_read(v->storage, st->loc.block_list_offset,
-                             st->max_list, &st->descs, &st->ndescs, err);
+                             st->max_list, &st->descs, &st->ndescs,
+                             &st->listed, err);
     if (rc)
         return rc;
     for (i = 0; i < st->ndescs; i++) {
@@ -391,6 +389,15 @@ int vss_volume_prepare_reads(vss_volume *v, size_t from, vss_error *err)
     }
     pthread_mutex_unlock(&v->lazy);
     return rc;
+}
+
+int vss_volume_load_stores(vss_volume *v, vss_error *err)
+{
+    if (!v)
+        return vss_fail(err, VSS_EINVAL, "load stores: no volume");
+    if (!v->storage_ready || v->nstores == 0)
+        return VSS_OK;
+    return vss_volume_prepare_reads(v, 0, err);
 }
 
 int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
@@ -633,8 +640,9 @@ int vss_volume_snapshot_info(const vss_volume *v, int index,
         info->previous_bitmap_offset = st->loc.previous_bitmap_offset;
         info->store_file_reference = st->loc.file_reference;
         info->store_size = st->store_size;
-        info->changed_blocks = st->listed;
-        /* Bitmaps are only read once a snapshot needing them is opened. */
+        /* Block lists and bitmaps are only read once a snapshot needing
+         * them is opened (or vss_volume_load_stores). */
+        info->changed_blocks = st->reads_ready ? st->listed : UINT64_MAX;
         info->not_in_use_blocks = st->reads_ready ? st->not_in_use
                                                   : UINT64_MAX;
     }

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vss_error err = {0};
     vss_source *src;
     vss_desc *d = NULL;
-    size_t n = 0, raw = 0, pos;
+    size_t n = 0, listed = 0, raw = 0, pos;
     fz_buf b;
     int rc;
 
@@ -26,11 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (fz_chain_source(data, size, &b, &src))
         return 0;
-    rc = vss_block_list_read(src, FZ_BLOCK, 64, &d, &n, &err);
+    rc = vss_block_list_read(src, FZ_BLOCK, 64, &d, &n, &listed, &err);
     fz_check_error(rc, &err);
     raw = (size / FZ_BLOCK + 1) * ((FZ_BLOCK - 128) / 32);
     if (rc == 0) {
-        FZ_ASSERT(n <= raw, "%zu descriptors from %zu bytes", n, size);
+        FZ_ASSERT(n <= listed && listed <= raw,
+                  "%zu resolved of %zu listed descriptors from %zu bytes", n,
+                  listed, size);
         FZ_ASSERT((n == 0) == (d == NULL), "count/array mismatch");
         for (size_t i = 1; i < n; i++)
             FZ_ASSERT(d[i - 1].original <= d[i].original, "not sorted");
@@ -39,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_ASSERT(!(d[i].flags & VSS_DESC_IGNORE), "ignored kept");
         }
     } else {
-        FZ_ASSERT(d == NULL && n == 0, "output set on error");
+        FZ_ASSERT(d == NULL && n == 0 && listed == 0, "output set on error");
     }
     free(d);
     vss_source_release(src);
