@@ -4,9 +4,11 @@
  * the library's decoders). Each check prints on failure; the last line is
  * "N passed, N failed".
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vss.h"
 
@@ -551,6 +553,62 @@ static void test_partitions(void)
     free(disk);
 }
 
+/* File sources fill reads that fall in a hole of a sparse image without
+ * reading (io.c): every read must still give exactly the file's bytes,
+ * across data/hole boundaries and at the end. */
+static void test_sparse_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[512];
+    static uint8_t a[300000], b[300000];
+    uint64_t size = 8 * 1048576 + 123, x = 88172645463325252ULL;
+    vss_source *src = NULL;
+    vss_error e = {0};
+    int fd, rfd, ok = 1;
+
+    snprintf(path, sizeof path, "%s/libvss-unit-sparse-XXXXXX",
+             dir ? dir : "/tmp");
+    fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp %s", path);
+    if (fd < 0)
+        return;
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (uint8_t)(i * 7 + 1);
+    /* data at 0, around 1 MiB + 100, 5 MiB (64 KiB) and in the last bytes */
+    CHECK(pwrite(fd, a, 4096, 0) == 4096 &&
+              pwrite(fd, a, 9000, 1048576 + 100) == 9000 &&
+              pwrite(fd, a, 65536, 5 * 1048576) == 65536 &&
+              ftruncate(fd, (off_t)size) == 0 &&
+              pwrite(fd, a, 50, (off_t)size - 50) == 50,
+          "writing the sparse file");
+    close(fd);
+    rfd = open(path, O_RDONLY);
+    CHECK(vss_source_open_file(path, &src, &e) == 0, "open: %s", e.message);
+    for (int r = 0; src && rfd >= 0 && r < 4000; r++) {
+        uint64_t off, len;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        off = x % (size + 1000);
+        if (r % 3 == 0) /* near a boundary */
+            off = (r % 2 ? 1048576 + 100 + 9000 : 5 * 1048576) - 2000 +
+                  x % 4000;
+        len = 1 + (x >> 40) % (r % 5 ? 4096 : sizeof a);
+        int64_t got = vss_source_read_at(src, a, (size_t)len, off);
+        ssize_t want = pread(rfd, b, (size_t)len, (off_t)off);
+        if (got != want || (got > 0 && memcmp(a, b, (size_t)got) != 0)) {
+            ok = 0;
+            printf("sparse read of %llu at %llu: got %lld, want %zd\n",
+                   (unsigned long long)len, (unsigned long long)off,
+                   (long long)got, want);
+            break;
+        }
+    }
+    CHECK(ok, "reads of a sparse file equal pread's");
+    vss_source_release(src);
+    if (rfd >= 0)
+        close(rfd);
+    unlink(path);
+}
+
 int main(void)
 {
     test_formatting();
@@ -559,6 +617,7 @@ int main(void)
     test_hostile_headers();
     test_partial_open();
     test_partitions();
+    test_sparse_file();
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
