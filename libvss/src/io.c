@@ -138,81 +138,103 @@ int vss_read_exact(vss_source *src, void *buf, size_t len, uint64_t offset,
  * --sparse, qemu-img and ewfexport output, test images: vss_2003.raw is
  * 128 GiB with 81 MB of data), and a snapshot read of an unallocated
  * region of such an image asks the kernel for zeros, one system call per
- * read. The data extents are therefore listed once at open (SEEK_DATA /
- * SEEK_HOLE) and a read that falls wholly in a hole is filled with zeros
- * here. The list is immutable (reads stay lock-free) and bounded: at most
- * FILE_MAX_EXTENTS are listed, and beyond mapped_end (or on a file system
- * that cannot tell, which reports one extent of data) every read is a
- * pread. An image is evidence and does not change while it is read; if it
- * did, the listing would be stale like any other open state. */
+ * read. So once a file source has served FILE_MAP_AFTER reads (listing a
+ * volume takes fewer; reading snapshots many more), its data extents are
+ * listed (SEEK_DATA / SEEK_HOLE) and from then on a read that falls wholly
+ * in a hole is filled with zeros here. The list is made by one thread,
+ * published with a release store and never changed (reads stay
+ * lock-free), and bounded: at most FILE_MAX_EXTENTS extents; beyond
+ * mapped_end (or on a file system that cannot tell, which reports one
+ * extent of data) every read is a pread. An image is evidence and does not
+ * change while it is read; if it did, the list would be stale like any
+ * other open state. */
+#define FILE_MAP_AFTER 64
 #define FILE_MAX_EXTENTS 4096
+
+typedef struct hole_map {
+    uint64_t mapped_end; /* the list is complete below this offset */
+    size_t nextents;
+    uint64_t extents[]; /* start, end pairs of data, sorted */
+} hole_map;
 
 typedef struct file_ctx {
     int fd;
-    uint64_t *extents;   /* start, end pairs of data, sorted */
-    size_t nextents;
-    uint64_t mapped_end; /* the list is complete below this offset */
+    uint64_t size;
+    atomic_uint reads;                 /* counted until the map is made */
+    _Atomic(hole_map *) map;           /* NULL until then */
 } file_ctx;
 
-static void file_list_extents(file_ctx *f, uint64_t size)
+static hole_map *file_map_holes(int fd, uint64_t size)
 {
+    hole_map *m = vss_calloc(1, sizeof *m);
 #if defined(SEEK_DATA) && defined(SEEK_HOLE)
     uint64_t off = 0;
     size_t cap = 0;
 
-    while (off < size) {
-        off_t d = lseek(f->fd, (off_t)off, SEEK_DATA), h;
+    while (m && off < size) {
+        off_t d = lseek(fd, (off_t)off, SEEK_DATA), h;
         if (d < 0) {
             if (errno == ENXIO) /* no data after off */
-                f->mapped_end = size;
-            return;
+                m->mapped_end = size;
+            break;
         }
-        h = lseek(f->fd, d, SEEK_HOLE);
-        if (h <= d || f->nextents == FILE_MAX_EXTENTS)
-            return; /* mapped_end stays at off */
-        if (f->nextents == cap) {
+        h = lseek(fd, d, SEEK_HOLE);
+        if (h <= d || m->nextents == FILE_MAX_EXTENTS)
+            break; /* mapped_end stays at off */
+        if (m->nextents == cap) {
             size_t ncap = cap ? cap * 4 : 16;
-            uint64_t *n = vss_realloc(f->extents, ncap * 2 * sizeof *n);
+            hole_map *n;
+            if (ncap > FILE_MAX_EXTENTS)
+                ncap = FILE_MAX_EXTENTS;
+            n = vss_realloc(m, sizeof *m + ncap * 2 * sizeof m->extents[0]);
             if (!n)
-                return;
-            f->extents = n;
+                break;
+            m = n;
             cap = ncap;
         }
-        f->extents[2 * f->nextents] = (uint64_t)d;
-        f->extents[2 * f->nextents + 1] = (uint64_t)h;
-        f->nextents++;
+        m->extents[2 * m->nextents] = (uint64_t)d;
+        m->extents[2 * m->nextents + 1] = (uint64_t)h;
+        m->nextents++;
         off = (uint64_t)h;
-        f->mapped_end = off < size ? off : size;
+        m->mapped_end = off < size ? off : size;
     }
 #else
-    (void)f;
+    (void)fd;
     (void)size;
 #endif
+    return m;
 }
 
 /* Whether [off, off + len) lies in a hole of the listed part of the file. */
-static int file_in_hole(const file_ctx *f, uint64_t off, size_t len)
+static int in_hole(const hole_map *m, uint64_t off, size_t len)
 {
-    size_t a = 0, b = f->nextents;
-    if (off > f->mapped_end || f->mapped_end - off < len)
+    size_t a = 0, b = m->nextents;
+    if (off > m->mapped_end || m->mapped_end - off < len)
         return 0;
     /* the first extent that ends after off */
     while (a < b) {
-        size_t m = a + (b - a) / 2;
-        if (f->extents[2 * m + 1] <= off)
-            a = m + 1;
+        size_t mid = a + (b - a) / 2;
+        if (m->extents[2 * mid + 1] <= off)
+            a = mid + 1;
         else
-            b = m;
+            b = mid;
     }
-    return a == f->nextents || f->extents[2 * a] >= off + len;
+    return a == m->nextents || m->extents[2 * a] >= off + len;
 }
 
 static int64_t file_read_at(void *ctx, void *buf, size_t len, uint64_t off)
 {
     file_ctx *f = ctx;
     size_t done = 0;
+    hole_map *m = atomic_load_explicit(&f->map, memory_order_acquire);
 
-    if (file_in_hole(f, off, len)) {
+    if (!m && f->size &&
+        atomic_fetch_add_explicit(&f->reads, 1, memory_order_relaxed) ==
+            FILE_MAP_AFTER) {
+        m = file_map_holes(f->fd, f->size);
+        atomic_store_explicit(&f->map, m, memory_order_release);
+    }
+    if (m && in_hole(m, off, len)) {
         memset(buf, 0, len);
         return (int64_t)len;
     }
@@ -235,7 +257,7 @@ static void file_close(void *ctx)
 {
     file_ctx *f = ctx;
     close(f->fd);
-    free(f->extents);
+    free(atomic_load(&f->map));
     free(f);
 }
 
@@ -282,8 +304,10 @@ int vss_source_open_file(const char *path, vss_source **out, vss_error *err)
         return vss_fail(err, VSS_ENOMEM, "%s: out of memory", path);
     }
     f->fd = fd;
-    if (S_ISREG(st.st_mode))
-        file_list_extents(f, size);
+    /* only regular files have holes to list (size 0: never listed) */
+    f->size = S_ISREG(st.st_mode) ? size : 0;
+    atomic_init(&f->reads, 0);
+    atomic_init(&f->map, NULL);
     return vss_source_new(&file_ops, f, size, path, out, err);
 }
 
