@@ -107,10 +107,20 @@ int vss_volume_header_decode(const uint8_t *p, size_t len,
 
 void vss_guid_format(const uint8_t g[16], char out[37])
 {
-    snprintf(out, 37,
-             "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             le32(g), le16(g + 4), le16(g + 6), g[8], g[9], g[10], g[11],
-             g[12], g[13], g[14], g[15]);
+    /* The first three groups are little-endian, the last two bytes in
+     * order. Written by hand: a listing formats dozens of GUIDs and
+     * snprintf was 14 % of its instructions. */
+    static const char hex[] = "0123456789abcdef";
+    static const int8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6,
+                                     8, 9, 10, 11, 12, 13, 14, 15};
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hex[g[order[i]] >> 4];
+        *p++ = hex[g[order[i]] & 15];
+    }
+    *p = '\0';
 }
 
 void vss_filetime_format(uint64_t ft, char out[32])
