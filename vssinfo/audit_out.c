@@ -661,6 +661,27 @@ void aud_diff_text(FILE *f, const aud_run *r)
     }
 }
 
+/* One side ("a" or "b") of a --diff change; nothing when the file is not
+ * on that side. */
+static void json_diff_side(json *j, const aud_run *r, const char *key,
+                           const aud_item *it, uint64_t lost,
+                           const aud_digests *d)
+{
+    if (!it)
+        return;
+    json_key(j, key);
+    json_object(j);
+    json_key(j, "path");
+    json_string(j, it->path);
+    json_key(j, "size");
+    json_u64(j, it->size);
+    json_key(j, "bytes_lost");
+    json_u64(j, lost);
+    json_key(j, "hashes");
+    json_digests(j, r, d);
+    json_end_object(j);
+}
+
 void aud_diff_json(FILE *f, const aud_run *r)
 {
     json j;
@@ -704,32 +725,8 @@ void aud_diff_json(FILE *f, const aud_run *r)
         json_u64(&j, it->record);
         json_key(&j, "sequence");
         json_u64(&j, it->sequence);
-        if (x->a) {
-            json_key(&j, "a");
-            json_object(&j);
-            json_key(&j, "path");
-            json_string(&j, x->a->path);
-            json_key(&j, "size");
-            json_u64(&j, x->a->size);
-            json_key(&j, "bytes_lost");
-            json_u64(&j, x->lost_a);
-            json_key(&j, "hashes");
-            json_digests(&j, r, &x->da);
-            json_end_object(&j);
-        }
-        if (x->b) {
-            json_key(&j, "b");
-            json_object(&j);
-            json_key(&j, "path");
-            json_string(&j, x->b->path);
-            json_key(&j, "size");
-            json_u64(&j, x->b->size);
-            json_key(&j, "bytes_lost");
-            json_u64(&j, x->lost_b);
-            json_key(&j, "hashes");
-            json_digests(&j, r, &x->db);
-            json_end_object(&j);
-        }
+        json_diff_side(&j, r, "a", x->a, x->lost_a, &x->da);
+        json_diff_side(&j, r, "b", x->b, x->lost_b, &x->db);
         json_end_object(&j);
     }
     json_end_array(&j);

@@ -33,6 +33,16 @@ typedef struct target {
     char label[16];       /* "snapshot 3" / "live" for messages */
 } target;
 
+/* "snapshot": N, or "live" for the current volume (index 0). */
+static void json_snapshot(json *j, int index)
+{
+    json_key(j, "snapshot");
+    if (index)
+        json_i64(j, index);
+    else
+        json_string(j, "live");
+}
+
 static int parse_spec(const char *spec, target *t)
 {
     const char *colon = strchr(spec, ':');
@@ -341,11 +351,7 @@ static int do_ls(found_volume *fv, const files_options *o)
     if (o->json && !o->bodyfile) {
         json_begin(&j, stdout);
         json_object(&j);
-        json_key(&j, "snapshot");
-        if (t.index)
-            json_i64(&j, t.index);
-        else
-            json_string(&j, "live");
+        json_snapshot(&j, t.index);
         json_key(&j, "path");
         json_string(&j, dir);
         json_key(&j, "entries");
@@ -634,11 +640,7 @@ static int do_file(found_volume *fv, const files_options *o)
         json j;
         json_begin(&j, stdout);
         json_object(&j);
-        json_key(&j, "snapshot");
-        if (t.index)
-            json_i64(&j, t.index);
-        else
-            json_string(&j, "live");
+        json_snapshot(&j, t.index);
         json_key(&j, "path");
         json_string(&j, t.path);
         json_key(&j, "output");
