@@ -20,23 +20,9 @@ import os
 import subprocess
 import sys
 
-passed = failed = 0
+import vsstest
+from vsstest import bad, ok, run
 
-
-def ok(msg):
-    global passed
-    passed += 1
-    print("ok   " + msg)
-
-
-def bad(msg):
-    global failed
-    failed += 1
-    print("FAIL " + msg)
-
-
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, **kw)
 
 
 def main():
@@ -150,8 +136,7 @@ def main():
             bad("%s snapshot %d: tree differs from ntfs-3g (only one side: %s; differ: %s)" %
                 (name, n, only, diff))
         os.unlink(snap)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return vsstest.summary()
 
 
 if __name__ == "__main__":

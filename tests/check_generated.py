@@ -21,20 +21,10 @@ import subprocess
 import sys
 import tempfile
 
+import vsstest
+from vsstest import bad, ok
+
 BS = 16384
-passed = failed = 0
-
-
-def ok(msg):
-    global passed
-    passed += 1
-    print("ok   " + msg)
-
-
-def bad(msg):
-    global failed
-    failed += 1
-    print("FAIL " + msg)
 
 
 def main():
@@ -123,8 +113,7 @@ def main():
                 else:
                     bad("%s snapshot %d: whole-volume SHA-256 %s != %s" %
                         (name, n, h, s["sha256"]))
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return vsstest.summary()
 
 
 if __name__ == "__main__":

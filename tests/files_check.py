@@ -23,35 +23,17 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
+
+from vsstest import REAL_GROUPS, bad, ok, run
 
 VSSINFO, IMAGES, WORK = sys.argv[1:4]
 CAP = int(os.environ.get("LIBVSS_FILES_CAP", 8 << 20))
-# (label, image files, extra options, snapshot count) -- README known answers
-GROUPS = [
-    ("vss_2003", ["vss_2003.raw"], ["-o", "32256"], 6),
-    ("vss_2_stor", ["vss_2_stor.raw"], [], 1),
-    ("vss_1_vol+vss_2_stor", ["vss_1_vol.raw", "vss_2_stor.raw"], [], 2),
-    ("vss_3_volstor", ["vss_3_volstor.raw"], [], 2),
-    ("vsstest", ["vsstest.raw"], [], 2),
-]
+# (label, image files, extra options, snapshot count): the README's known
+# answers (tests/vsstest.py)
+GROUPS = [(g.label, g.images, g.options, g.snapshots) for g in REAL_GROUPS]
 # Byte offset of the snapshotted volume in the first image.
-VOLUME_OFFSET = {"vss_2003": 32256, "vss_2_stor": 34603008,
-                 "vss_1_vol+vss_2_stor": 34603008,
-                 "vss_3_volstor": 2148532224, "vsstest": 0}
-
-
-def ok(msg):
-    print("ok   " + msg, flush=True)
-
-
-def bad(msg):
-    print("FAIL " + msg, flush=True)
-
-
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, **kw)
+VOLUME_OFFSET = {g.label: g.volume_offset for g in REAL_GROUPS}
 
 
 def filetime_to_unix(iso):

@@ -23,29 +23,21 @@ import subprocess
 import sys
 import time
 
+from vsstest import REAL_GROUPS, bad, ok, run
+
 VSSMOUNT, VSSINFO, IMAGES, WORK = sys.argv[1:5]
 FULL = os.environ.get("LIBVSS_FULL_HASH") == "1"
 CAP = 8 << 20
-GROUPS = [
-    ("vss_2003", ["vss_2003.raw"], ["-o", "32256"], 6, []),
-    ("vss_2_stor", ["vss_2_stor.raw"], [], 1, [(40 * 4096, 8192)]),
-    ("vss_1_vol+vss_2_stor", ["vss_1_vol.raw", "vss_2_stor.raw"], [], 2,
-     [(1837 * 4096, 704512)]),
-    ("vss_3_volstor", ["vss_3_volstor.raw"], [], 2, [(261856 * 4096, 52272)]),
-    ("vsstest", ["vsstest.raw"], [], 2, [(0x18e, 47), (0x3fffffd8, 8)]),
-]
-
-
-def ok(m):
-    print("ok   " + m, flush=True)
-
-
-def bad(m):
-    print("FAIL " + m, flush=True)
-
-
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, **kw)
+# Ranges of the raw snapshot volumes whose known bytes the README gives.
+KNOWN_RANGES = {
+    "vss_2003": [],
+    "vss_2_stor": [(40 * 4096, 8192)],
+    "vss_1_vol+vss_2_stor": [(1837 * 4096, 704512)],
+    "vss_3_volstor": [(261856 * 4096, 52272)],
+    "vsstest": [(0x18e, 47), (0x3fffffd8, 8)],
+}
+GROUPS = [(g.label, g.images, g.options, g.snapshots, KNOWN_RANGES[g.label])
+          for g in REAL_GROUPS]
 
 
 def is_mounted(mnt):

@@ -1,0 +1,54 @@
+"""vsstest.py — what the python test scripts of tests/ share: the ok/bad
+lines tests/run counts, running a command, and the real images of
+../shared/testimages/real (their README's known answers: which images
+make a group, the options vssinfo needs, how many snapshots, where the
+snapshotted volume starts in the first image)."""
+import subprocess
+
+passed = failed = 0
+
+
+def ok(msg):
+    global passed
+    passed += 1
+    print("ok   " + msg, flush=True)
+
+
+def bad(msg):
+    global failed
+    failed += 1
+    print("FAIL " + msg, flush=True)
+
+
+def run(args, **kw):
+    """Run args, capturing stdout and stderr (bytes)."""
+    return subprocess.run(args, capture_output=True, **kw)
+
+
+class RealGroup:
+    def __init__(self, label, images, options, snapshots, volume_offset):
+        self.label = label              # e.g. "vss_1_vol+vss_2_stor"
+        self.images = images            # files, the first one snapshotted
+        self.options = options          # vssinfo options it needs
+        self.snapshots = snapshots      # how many
+        self.volume_offset = volume_offset  # bytes, in the first image
+
+
+REAL_GROUPS = [
+    RealGroup("vss_2003", ["vss_2003.raw"], ["-o", "32256"], 6, 32256),
+    RealGroup("vss_2_stor", ["vss_2_stor.raw"], [], 1, 34603008),
+    RealGroup("vss_1_vol+vss_2_stor", ["vss_1_vol.raw", "vss_2_stor.raw"], [],
+              2, 34603008),
+    RealGroup("vss_3_volstor", ["vss_3_volstor.raw"], [], 2, 2148532224),
+    RealGroup("vsstest", ["vsstest.raw"], [], 2, 0),
+]
+
+
+def real_group(label):
+    return next(g for g in REAL_GROUPS if g.label == label)
+
+
+def summary():
+    """Print the "N passed, N failed" line; the exit status to return."""
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    return 1 if failed else 0
