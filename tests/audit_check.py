@@ -312,22 +312,13 @@ CAP = 64 << 20
 
 
 def fls_addrs(raw, sector_offset=None):
-    args = ["fls", "-r", "-p", "-u", "-m", "/"]
-    if sector_offset is not None:
-        args += ["-o", str(sector_offset)]
-    out = run(args + [raw]).stdout.decode("utf-8", "surrogateescape")
+    """"/path" -> the inode address of its $DATA (type 128) stream."""
     addrs = {}
-    for line in out.splitlines():
-        f = line.split("|")
-        if len(f) != 11:
-            continue
-        name = f[1]
-        if name.endswith(" ($FILE_NAME)") or name.startswith("/$OrphanFiles"):
-            continue
-        parts = f[2].split("-")
+    for name, addr, _, _, _ in vsstest.fls_records(raw, sector_offset):
+        parts = addr.split("-")
         if len(parts) < 2 or parts[1] != "128":
             continue
-        addrs.setdefault(name, f[2])
+        addrs.setdefault("/" + name, addr)
     return addrs
 
 

@@ -25,7 +25,7 @@ import os
 import re
 import sys
 
-from vsstest import REAL_GROUPS, bad, ok, run
+from vsstest import REAL_GROUPS, bad, fls_records, ok, run
 
 VSSINFO, IMAGES, WORK = sys.argv[1:4]
 CAP = int(os.environ.get("LIBVSS_FILES_CAP", 8 << 20))
@@ -49,25 +49,15 @@ def filetime_to_unix(iso):
 
 def fls_entries(raw):
     """path -> (addr, is_dir, size, (atime, mtime, ctime, crtime))."""
-    out = run(["fls", "-r", "-p", "-u", "-m", "/", raw]).stdout.decode(
-        "utf-8", "surrogateescape")
     ents = {}
-    for line in out.splitlines():
-        f = line.split("|")
-        if len(f) != 11:
-            continue
-        name = f[1]
-        if name.endswith(" ($FILE_NAME)") or name.startswith("/$OrphanFiles"):
-            continue
-        addr, mode = f[2], f[3]
+    for name, addr, mode, size, times in fls_records(raw):
         parts = addr.split("-")
         is_dir = mode.startswith("d/d")
         if not is_dir and (len(parts) < 2 or parts[1] != "128"):
             continue  # index roots ($O, $SDH...) are not data streams
         if is_dir and ":" in name.rsplit("/", 1)[-1]:
             continue  # "dir:$I30"-style index names
-        times = tuple(int(x) for x in f[7:11])
-        ents[name[1:]] = (addr, is_dir, int(f[6]), times)
+        ents[name] = (addr, is_dir, size, times)
     return ents
 
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from vsstest import REAL_GROUPS, bad, ok, run
+from vsstest import REAL_GROUPS, bad, fls_records, ok, run
 
 VSSMOUNT, VSSINFO, IMAGES, WORK = sys.argv[1:5]
 FULL = os.environ.get("LIBVSS_FULL_HASH") == "1"
@@ -157,25 +157,16 @@ def check_raw(group, mnt):
 
 
 def fls_tree(raw):
-    out = run(["fls", "-r", "-p", "-u", "-m", "/", raw]).stdout.decode(
-        "utf-8", "surrogateescape")
     data, dirs, anyname = {}, set(), set()
-    for line in out.splitlines():
-        f = line.split("|")
-        if len(f) != 11:
-            continue
-        name = f[1]
-        if name.endswith(" ($FILE_NAME)") or name.startswith("/$OrphanFiles"):
-            continue
-        name = name[1:]
+    for name, addr, mode, size, _ in fls_records(raw):
         anyname.add(name.split(":")[0] if ":" in name.rsplit("/", 1)[-1]
                     else name)
-        typ = f[2].split("-")
-        if f[3].startswith("d/d"):
+        typ = addr.split("-")
+        if mode.startswith("d/d"):
             if ":" not in name.rsplit("/", 1)[-1]:
                 dirs.add(name)
         elif len(typ) >= 2 and typ[1] == "128":
-            data[name] = (f[2], int(f[6]))
+            data[name] = (addr, size)
     return data, dirs, anyname
 
 

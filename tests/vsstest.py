@@ -52,3 +52,25 @@ def summary():
     """Print the "N passed, N failed" line; the exit status to return."""
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
+
+
+def fls_records(raw, sector_offset=None):
+    """The Sleuth Kit's recursive listing of raw (fls -r -p -u -m /), the
+    independent truth for file trees: (path without its leading "/", inode
+    address "REC-TYPE-ID", mode, size, (atime, mtime, ctime, crtime)) for
+    each entry, its "($FILE_NAME)" twins and orphan files left out."""
+    args = ["fls", "-r", "-p", "-u", "-m", "/"]
+    if sector_offset is not None:
+        args += ["-o", str(sector_offset)]
+    out = run(args + [raw]).stdout.decode("utf-8", "surrogateescape")
+    recs = []
+    for line in out.splitlines():
+        f = line.split("|")
+        if len(f) != 11:
+            continue
+        name = f[1]
+        if name.endswith(" ($FILE_NAME)") or name.startswith("/$OrphanFiles"):
+            continue
+        recs.append((name[1:], f[2], f[3], int(f[6]),
+                     tuple(int(x) for x in f[7:11])))
+    return recs
