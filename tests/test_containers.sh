@@ -112,6 +112,17 @@ same "E01 segments: compressed" "$(field compressed)" 0
 check "E01 segments: verify" "$IMGCAT" --verify "$T/su.E01"
 check "E01 segments: 4 threads of random reads" \
     "$IMGCAT" --stress "$SMALL" --threads 4 --reads 300 "$T/su.E01"
+# --output onto a segment that is not on the command line (or the storage
+# image, a backing file): refused before anything is written.
+seg3=$(sha256sum < "$T/su.E03")
+out=$("$VSSINFO" --extract 1 --output "$T/su.E03" "$T/su.E01" 2>&1 >/dev/null)
+rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q "refusing to write over the evidence image" &&
+   [ "$(sha256sum < "$T/su.E03")" = "$seg3" ]; then
+    ok "--output onto segment 3 of the E01 being read: refused, segment unchanged"
+else
+    bad "--output onto segment 3: status $rc ($out)"
+fi
 
 # the other layouts ewfacquire writes: original EWF and SMART (chunks
 # inside the table sections, 94-byte volume section, lower-case .e01/.s01

@@ -3,6 +3,7 @@
  * images (docs/vssinfo.1). Exit codes: 0 success, 1 failure reading the
  * images, 2 bad usage.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -98,17 +99,34 @@ static int parse_index(const char *s, int *out)
 }
 
 /* Refuse to write onto one of the evidence images. */
+/* Whether writing path would overwrite evidence: one of the IMAGE
+ * arguments, or (once the images are open) any file the library opened to
+ * read them: EWF and split segments, a backing file or parent, a storage
+ * image. All of those are open read-only in this process, so every open
+ * descriptor above stderr is compared with path (Linux's /proc/self/fd). */
 static int output_is_an_image(const char *path, char **images, int n)
 {
     struct stat so, si;
-    int i;
+    DIR *d;
+    struct dirent *de;
+    int i, hit = 0;
     if (stat(path, &so) != 0)
         return 0;
     for (i = 0; i < n; i++)
         if (stat(images[i], &si) == 0 && si.st_dev == so.st_dev &&
             si.st_ino == so.st_ino)
             return 1;
-    return 0;
+    d = opendir("/proc/self/fd");
+    while (d && !hit && (de = readdir(d)) != NULL) {
+        int fd = atoi(de->d_name);
+        if (fd > STDERR_FILENO && fd != dirfd(d) && fstat(fd, &si) == 0 &&
+            S_ISREG(si.st_mode) && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino)
+            hit = 1;
+    }
+    if (d)
+        closedir(d);
+    return hit;
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -481,6 +499,15 @@ int main(int argc, char **argv)
     if (rc) {
         volumes_free(&set);
         return die(1, "%s", e.message[0] ? e.message : vss_strerror(rc));
+    }
+    /* Again with every segment, backing file and storage image open. */
+    for (int k = 0; k < 2; k++) {
+        const char *out = k ? ao.html : o.output;
+        if (out && output_is_an_image(out, argv + optind, argc - optind)) {
+            volumes_free(&set);
+            return die(2, "refusing to write over the evidence image %s",
+                       out);
+        }
     }
     if (!o.extract && !o.map && !fo.ls && !fo.file && !ao.audit &&
         !ao.diff) {
