@@ -25,7 +25,7 @@ import os
 import re
 import sys
 
-from vsstest import REAL_GROUPS, bad, fls_records, ok, run
+from vsstest import REAL_GROUPS, bad, bodyfile_fn_times, fls_records, ok, run
 
 VSSINFO, IMAGES, WORK = sys.argv[1:4]
 CAP = int(os.environ.get("LIBVSS_FILES_CAP", 8 << 20))
@@ -113,6 +113,23 @@ def check_tree(group, n, raw):
             "vssinfo %s" % (label, n, len(time_bad), p, tsk[p][3], ours[p][3]))
     else:
         ok("%s snapshot %d: same four $STANDARD_INFORMATION times" % (label, n))
+    # --bodyfile's "PATH ($FILE_NAME)" lines against fls -m's.
+    tsk_fn = bodyfile_fn_times(run(["fls", "-r", "-p", "-u", "-m", "/", raw])
+                               .stdout.decode("utf-8", "surrogateescape"))
+    our_fn = bodyfile_fn_times(run([VSSINFO, "--ls", str(n), "-r",
+                                    "--bodyfile"] + opts + imgs)
+                               .stdout.decode("utf-8", "surrogateescape"))
+    only_t = sorted(set(tsk_fn) - set(our_fn))
+    fn_bad = [p for p in set(tsk_fn) & set(our_fn) if tsk_fn[p] != our_fn[p]]
+    if not tsk_fn or only_t or fn_bad:
+        p = fn_bad[0] if fn_bad else None
+        bad("%s snapshot %d: $FILE_NAME lines: %d from fls, %d missing in "
+            "--bodyfile (e.g. %s), %d with other times (e.g. %s: fls %s, "
+            "vssinfo %s)" % (label, n, len(tsk_fn), len(only_t), only_t[:3],
+                             len(fn_bad), p, tsk_fn.get(p), our_fn.get(p)))
+    else:
+        ok("%s snapshot %d: --bodyfile gives fls's four $FILE_NAME times for "
+           "all %d names" % (label, n, len(tsk_fn)))
     # Content: icat by TSK address vs vssinfo --file by path.
     hashed = skipped = 0
     diffs = []

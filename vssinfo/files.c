@@ -161,6 +161,17 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
                                                      : "d/drwxrwxrwx")
                                : (st->attributes & 1 ? "r/rr-xr-xr-x"
                                                      : "r/rrwxrwxrwx");
+        /* As fls -m: the $FILE_NAME times on a line of their own, named
+         * "PATH ($FILE_NAME)", before the $STANDARD_INFORMATION line
+         * (not for named streams, which have no name attribute). */
+        if (!stream && st->has_file_name)
+            printf("0|/%s ($FILE_NAME)|%" PRIu64 "|%s|0|0|%" PRIu64
+                   "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "\n",
+                   full, st->mft_record, mode, size,
+                   unix_time(st->fn_access_time),
+                   unix_time(st->fn_modification_time),
+                   unix_time(st->fn_mft_change_time),
+                   unix_time(st->fn_creation_time));
         printf("0|/%s%s%s|%" PRIu64 "|%s|0|0|%" PRIu64 "|%" PRId64
                "|%" PRId64 "|%" PRId64 "|%" PRId64 "\n",
                full, stream ? ":" : "", stream ? stream : "", st->mft_record,
@@ -213,6 +224,23 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
         vss_filetime_format(st->access_time, ts);
         json_key(j, "accessed");
         json_string(j, ts);
+        if (!stream && st->has_file_name) {
+            json_key(j, "file_name_times");
+            json_object(j);
+            vss_filetime_format(st->fn_creation_time, ts);
+            json_key(j, "created");
+            json_string(j, ts);
+            vss_filetime_format(st->fn_modification_time, ts);
+            json_key(j, "modified");
+            json_string(j, ts);
+            vss_filetime_format(st->fn_mft_change_time, ts);
+            json_key(j, "mft_changed");
+            json_string(j, ts);
+            vss_filetime_format(st->fn_access_time, ts);
+            json_key(j, "accessed");
+            json_string(j, ts);
+            json_end_object(j);
+        }
         json_end_object(j);
         return;
     }

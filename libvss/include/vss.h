@@ -351,6 +351,16 @@ typedef struct vss_fs_stat {
     uint64_t record_offset;    /* volume byte offset of the MFT record (for
                                   vss_snapshot_map), or VSS_FS_NO_OFFSET;
                                   vss_fs_record_size bytes long */
+    /* The timestamps of the record's $FILE_NAME attribute (its first
+     * Win32/POSIX name; a DOS-only name if that is all there is), FILETIME.
+     * Windows sets them on create, rename and move only, so they outlive
+     * tools that rewrite the $STANDARD_INFORMATION times. has_file_name 0:
+     * the record holds no readable $FILE_NAME (e.g. an extension record). */
+    int has_file_name;
+    uint64_t fn_creation_time;
+    uint64_t fn_modification_time;
+    uint64_t fn_mft_change_time;
+    uint64_t fn_access_time;
 } vss_fs_stat;
 
 VSS_API int vss_fs_stat_path(vss_fs *fs, const char *path, vss_fs_stat *st,

@@ -695,6 +695,41 @@ void vss_fs_streams_free(vss_fs_stream *streams, size_t count)
     free(streams);
 }
 
+/* st's $FILE_NAME times: the record's first Win32/POSIX name, else its
+ * first name. A resident value too short to hold the times (corrupt) is
+ * passed over. Lock held. */
+static void file_name_times(ntfs_inode *ni, vss_fs_stat *st)
+{
+    ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
+    if (!ctx)
+        return;
+    while (!ntfs_attr_lookup(AT_FILE_NAME, AT_UNNAMED, 0, CASE_SENSITIVE, 0,
+                             NULL, 0, ctx)) {
+        const ATTR_RECORD *a = ctx->attr;
+        const FILE_NAME_ATTR *fn;
+        uint32_t len, alen = le32_to_cpu(a->length);
+        uint16_t off;
+        if (a->non_resident)
+            continue;
+        len = le32_to_cpu(a->value_length);
+        off = le16_to_cpu(a->value_offset);
+        if (len < offsetof(FILE_NAME_ATTR, file_name) || off > alen ||
+            alen - off < len)
+            continue;
+        fn = (const FILE_NAME_ATTR *)((const u8 *)a + off);
+        if (st->has_file_name && fn->file_name_type == FILE_NAME_DOS)
+            continue;
+        st->has_file_name = 1;
+        st->fn_creation_time = sle64_to_cpu(fn->creation_time);
+        st->fn_modification_time = sle64_to_cpu(fn->last_data_change_time);
+        st->fn_mft_change_time = sle64_to_cpu(fn->last_mft_change_time);
+        st->fn_access_time = sle64_to_cpu(fn->last_access_time);
+        if (fn->file_name_type != FILE_NAME_DOS)
+            break;
+    }
+    ntfs_attr_put_search_ctx(ctx);
+}
+
 /* Fill st from an open inode; `stream` NULL = unnamed $DATA. Lock held. */
 static int fill_stat(vss_fs *fs, ntfs_inode *ni, const char *stream,
                      vss_fs_stat *st, vss_error *err)
@@ -714,6 +749,7 @@ static int fill_stat(vss_fs *fs, ntfs_inode *ni, const char *stream,
     st->mft_change_time = sle64_to_cpu(ni->last_mft_change_time);
     st->access_time = sle64_to_cpu(ni->last_access_time);
     st->record_offset = mft_volume_offset(fs, ni->mft_no, 0);
+    file_name_times(ni, st);
 
     rc = collect_streams(fs, ni, &sl, err);
     if (rc)
