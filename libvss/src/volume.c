@@ -170,6 +170,22 @@ static int add_extent(vss_extent **ext, size_t *n, size_t *cap,
  * catalog (its own stores, and the stores of volumes that keep their diff
  * area here). Windows also flags all of them not-in-use in every bitmap.
  * Merged and sorted. */
+/* A store whose shadow copy files cannot be walked leaves the diff area
+ * unknown; as those blocks read as zeros in every snapshot, no snapshot
+ * can be read exactly: say which store and why. */
+static int diff_area_fail(const vss_catalog_location *loc, int rc,
+                          const vss_error *why, vss_error *err)
+{
+    char g[37];
+    if (rc == VSS_ENOMEM)
+        return vss_fail(err, rc, "diff area: out of memory");
+    vss_guid_format(loc->store_guid, g);
+    return vss_fail(err, rc,
+                    "shadow copy files of store %s (catalog entry at offset "
+                    "%llu), which read as zeros in every snapshot: %s", g,
+                    (unsigned long long)loc->entry_offset, why->message);
+}
+
 static int collect_diff_area(vss_volume *v, vss_error *err)
 {
     size_t i, j, n = 0, cap = 0;
@@ -202,6 +218,7 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
         };
         vss_block_range *r = NULL;
         size_t nr = 0, c;
+        vss_error e = {0, ""};
         int rc;
 
         /* The store's metadata blocks: its header and every block of its
@@ -218,10 +235,10 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
                 continue;
             rc = vss_chain_offsets(v->src, first, chains[c].type,
                                    chains[c].what, stor_blocks ? stor_blocks : 1,
-                                   &offs, &no, err);
+                                   &offs, &no, &e);
             if (rc) {
                 free(ext);
-                return rc;
+                return diff_area_fail(loc, rc, &e, err);
             }
             for (k = 0; k < no; k++)
                 if (add_extent(&ext, &n, &cap, offs[k],
@@ -235,10 +252,10 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
             continue;
         rc = vss_block_ranges_read(v->src, loc->block_range_offset,
                                    stor_blocks ? stor_blocks : 1, &r, &nr,
-                                   err);
+                                   &e);
         if (rc) {
             free(ext);
-            return rc;
+            return diff_area_fail(loc, rc, &e, err);
         }
         for (j = 0; j < nr; j++)
             if (add_extent(&ext, &n, &cap, r[j].volume_offset,
