@@ -30,11 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <pthread.h>
 
 #include "cli.h"
 #include "audit_int.h"
+#include "digest.h"
 
 #define BS VSS_BLOCK_SIZE
 #define BUFSZ (8u << 20)         /* read chunk: a multiple of BS */
@@ -70,11 +70,11 @@ size_t aud_alg_len(int alg)
     return alg == AUD_MD5 ? 16 : alg == AUD_SHA1 ? 20 : 32;
 }
 
-static const EVP_MD *alg_md(int alg)
-{
-    return alg == AUD_MD5 ? EVP_md5() : alg == AUD_SHA1 ? EVP_sha1()
-                                                        : EVP_sha256();
-}
+/* The audit's algorithm numbers are digest.h's. */
+_Static_assert((int)AUD_MD5 == (int)DIGEST_MD5 &&
+                   (int)AUD_SHA1 == (int)DIGEST_SHA1 &&
+                   (int)AUD_SHA256 == (int)DIGEST_SHA256,
+               "audit and digest algorithm numbers");
 
 void aud_hex(const uint8_t *p, size_t n, char *out)
 {
@@ -164,7 +164,7 @@ typedef struct eng {
     cache_ent *cache;
     size_t ccap, cn;
     uint8_t *buf, *fbuf, *buf2, *fbuf2;   /* two chunks in flight */
-    EVP_MD_CTX *md[AUD_NALG], *fmd[AUD_NALG];
+    digest md[AUD_NALG], fmd[AUD_NALG];
     /* progress */
     int progress;
     struct timespec t0, tlast;
@@ -564,7 +564,7 @@ typedef struct ver {
 } ver;
 
 typedef struct kwalk {
-    EVP_MD_CTX *k;         /* content key hasher, NULL: none */
+    digest *k;             /* content key hasher, NULL: none */
     int pk;                /* pending piece: 0, 'Z', 'V' (volume), 'S' */
     uint64_t poff, plen;
     ver *v;
@@ -577,20 +577,20 @@ typedef struct kwalk {
     int oom;
 } kwalk;
 
-static void put_u64(EVP_MD_CTX *k, uint64_t v)
+static void put_u64(digest *k, uint64_t v)
 {
     uint8_t b[8];
     int i;
     for (i = 0; i < 8; i++)
         b[i] = (uint8_t)(v >> (8 * i));
-    EVP_DigestUpdate(k, b, 8);
+    digest_update(k, b, 8);
 }
 
 static void key_flush(kwalk *w)
 {
     if (w->k && w->pk) {
         uint8_t t = (uint8_t)w->pk;
-        EVP_DigestUpdate(w->k, &t, 1);
+        digest_update(w->k, &t, 1);
         put_u64(w->k, w->poff);
         put_u64(w->k, w->plen);
     }
@@ -713,17 +713,14 @@ static void ver_close(ver *v)
 static int ver_open(vss_snapshot *snap, vss_fs *fs, uint32_t record_size,
                     const aud_item *it, ver *v, vss_error *e)
 {
-    EVP_MD_CTX *k = EVP_MD_CTX_new();
+    digest key, *k = &key;
     kwalk w;
     size_t i;
     int rc = 0;
 
     memset(v, 0, sizeof *v);
-    if (!k)
-        return fail(e, VSS_ENOMEM, "out of memory");
     if ((rc = vss_fs_file_open(fs, it->path, &v->f, e)) ||
         (rc = vss_fs_file_extents(v->f, &v->ext, &v->next, e))) {
-        EVP_MD_CTX_free(k);
         ver_close(v);
         return rc;
     }
@@ -731,8 +728,8 @@ static int ver_open(vss_snapshot *snap, vss_fs *fs, uint32_t record_size,
     v->cunit = vss_fs_file_compression_unit(v->f);
     v->resident = v->next == 1 && (v->ext[0].flags & VSS_EXTENT_RESIDENT);
     v->key_ok = 1;
-    EVP_DigestInit_ex(k, EVP_sha256(), NULL);
-    EVP_DigestUpdate(k, "vssaudit1", 9);
+    digest_init(k, DIGEST_SHA256);
+    digest_update(k, "vssaudit1", 9);
     put_u64(k, v->size);
     put_u64(k, v->cunit);
     memset(&w, 0, sizeof w);
@@ -776,7 +773,7 @@ static int ver_open(vss_snapshot *snap, vss_fs *fs, uint32_t record_size,
         rw.k = v->resident ? k : NULL;
         rw.v = v;
         if (v->resident && it->stream_at)
-            EVP_DigestUpdate(k, it->path + it->stream_at,
+            digest_update(k, it->path + it->stream_at,
                              strlen(it->path + it->stream_at));
         if (snap)
             rc = vss_snapshot_map(snap, it->record_offset, record_size,
@@ -796,8 +793,7 @@ static int ver_open(vss_snapshot *snap, vss_fs *fs, uint32_t record_size,
     }
     for (i = 0; i < v->ndmg; i++)
         v->lost += v->dmg[i].len;
-    EVP_DigestFinal_ex(k, v->key, NULL);
-    EVP_MD_CTX_free(k);
+    digest_final(k, v->key);
     if (rc)
         ver_close(v);
     return rc;
@@ -874,11 +870,11 @@ static int read_full(vss_fs_file *f, uint8_t *p, size_t n, uint64_t off,
 /* One piece of hashing work on a chunk, run on its own thread while the
  * next chunk is read: a digest update, or the 16 KiB block digests. */
 typedef struct hjob {
-    EVP_MD_CTX *ctx;          /* digest update; NULL: block digests */
+    digest *ctx;              /* digest update; NULL: block digests */
     const uint8_t *p;
     size_t n;
     uint8_t *out;             /* block digests of p go here */
-    const EVP_MD *bmd;
+    int balg;
     size_t blen;
     pthread_t tid;
     int started;
@@ -887,15 +883,15 @@ typedef struct hjob {
 static void *hjob_run(void *arg)
 {
     hjob *j = arg;
-    unsigned char mdv[EVP_MAX_MD_SIZE];
+    unsigned char mdv[DIGEST_MAX];
     size_t b;
     if (j->ctx) {
-        EVP_DigestUpdate(j->ctx, j->p, j->n);
+        digest_update(j->ctx, j->p, j->n);
         return NULL;
     }
     for (b = 0; b < j->n; b += BS) {
         size_t bl = j->n - b < BS ? j->n - b : BS;
-        EVP_Digest(j->p + b, bl, mdv, NULL, j->bmd, NULL);
+        digest_once(j->balg, j->p + b, bl, mdv);
         memcpy(j->out + (b / BS) * j->blen, mdv, j->blen);
     }
     return NULL;
@@ -946,7 +942,6 @@ static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
     uint64_t off = 0;
     size_t j = 0, a, nb = (size_t)((v->size + BS - 1) / BS), n;
     int rc = 0, cur = 0, patched[2] = {0, 0};
-    const EVP_MD *bmd = alg_md(r->balg);
 
     memset(o, 0, sizeof *o);
     o->nb = nb;
@@ -961,9 +956,9 @@ static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
         }
     }
     for (a = 0; a < (size_t)r->nalg; a++) {
-        EVP_DigestInit_ex(g->md[a], alg_md(r->alg[a]), NULL);
+        digest_init(&g->md[a], r->alg[a]);
         if (fill)
-            EVP_DigestInit_ex(g->fmd[a], alg_md(r->alg[a]), NULL);
+            digest_init(&g->fmd[a], r->alg[a]);
     }
     n = v->size < BUFSZ ? (size_t)v->size : BUFSZ;
     if (n)
@@ -980,11 +975,11 @@ static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
 
         memset(jobs, 0, sizeof jobs);
         for (a = 0; a < (size_t)r->nalg; a++) {
-            jobs[nj].ctx = g->md[a];
+            jobs[nj].ctx = &g->md[a];
             jobs[nj].p = b;
             jobs[nj++].n = n;
             if (fill) {
-                jobs[nj].ctx = g->fmd[a];
+                jobs[nj].ctx = &g->fmd[a];
                 jobs[nj].p = fsrc;
                 jobs[nj++].n = n;
             }
@@ -993,13 +988,13 @@ static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
             jobs[nj].p = b;
             jobs[nj].n = n;
             jobs[nj].out = o->blocks + (size_t)(off / BS) * r->blen;
-            jobs[nj].bmd = bmd;
+            jobs[nj].balg = r->balg;
             jobs[nj++].blen = r->blen;
             if (o->fblocks && patched[cur]) {
                 jobs[nj].p = fb;
                 jobs[nj].n = n;
                 jobs[nj].out = o->fblocks + (size_t)(off / BS) * r->blen;
-                jobs[nj].bmd = bmd;
+                jobs[nj].balg = r->balg;
                 jobs[nj++].blen = r->blen;
             }
         }
@@ -1036,10 +1031,10 @@ static int hash_pass(eng *g, ver *v, const ver *fill, int want_blocks,
     }
     for (a = 0; a < (size_t)r->nalg; a++) {
         int al = r->alg[a];
-        EVP_DigestFinal_ex(g->md[a], o->d.v[al], NULL);
+        digest_final(&g->md[a], o->d.v[al]);
         o->d.have |= 1u << al;
         if (fill) {
-            EVP_DigestFinal_ex(g->fmd[a], o->fd.v[al], NULL);
+            digest_final(&g->fmd[a], o->fd.v[al]);
             o->fd.have |= 1u << al;
         }
     }
@@ -1438,10 +1433,6 @@ static void free_run(aud_run *r, eng *g)
     free(g->fbuf);
     free(g->buf2);
     free(g->fbuf2);
-    for (i = 0; i < AUD_NALG; i++) {
-        EVP_MD_CTX_free(g->md[i]);
-        EVP_MD_CTX_free(g->fmd[i]);
-    }
 }
 
 static int cmp_result(const void *a, const void *b)
@@ -1618,7 +1609,6 @@ int audit_run(found_volume *fv, const audit_options *o)
     const char *sub = "";
     vss_error e = {0};
     vss_source *lsrc;
-    size_t a;
 
     memset(&r, 0, sizeof r);
     memset(&g, 0, sizeof g);
@@ -1677,14 +1667,8 @@ int audit_run(found_volume *fv, const audit_options *o)
     g.fbuf = malloc(BUFSZ);
     g.buf2 = malloc(BUFSZ);
     g.fbuf2 = malloc(BUFSZ);
-    for (a = 0; a < AUD_NALG; a++) {
-        g.md[a] = EVP_MD_CTX_new();
-        g.fmd[a] = EVP_MD_CTX_new();
-    }
     r.snaps = calloc((size_t)count + 1, sizeof *r.snaps);
-    if (!g.buf || !g.fbuf || !g.buf2 || !g.fbuf2 || !r.snaps || !g.md[0] ||
-        !g.md[1] || !g.md[2] ||
-        !g.fmd[0] || !g.fmd[1] || !g.fmd[2]) {
+    if (!g.buf || !g.fbuf || !g.buf2 || !g.fbuf2 || !r.snaps) {
         free(sel);
         free_run(&r, &g);
         return warn("out of memory");
