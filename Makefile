@@ -24,8 +24,9 @@ NTFS_LIBS = -lntfs-3g
 # when the system has them (Debian's -dev packages do): binding libcrypto's
 # thousands of dynamic symbols at start-up took ~2.9 M of the ~3.4 M
 # instructions of a whole `vssinfo` listing (callgrind), more than the
-# listing itself. Still a PIE. STATIC_DEPS=0 links them dynamically (the
-# sanitizer build does).
+# listing itself; statically only the digest code we call comes in
+# (vssinfo/digest.h). Still a PIE. STATIC_DEPS=0 links them dynamically
+# (the sanitizer build does).
 static_archive = $(filter /%,$(shell $(CC) -print-file-name=$(1) 2>/dev/null))
 STATIC_DEPS ?= $(if $(and $(call static_archive,libcrypto.a),$(call static_archive,libntfs-3g.a),$(call static_archive,libz.a)),1,0)
 ifeq ($(STATIC_DEPS),1)
