@@ -77,9 +77,11 @@ for spec in "vsstest.raw 0 1" "vsstest.raw 0 2" "vss_2_stor.raw 34603008 1"; do
     echo "| $1 #$3 | $raw | $vs | $lv | $(ratio "$vs" "$raw") | $(ratio "$vs" "$lv") |"
 done
 echo
-echo "Sparse images read holes at memory speed, and libvss reads the diff"
-echo "area and (on Windows 8+) not-in-use blocks without any I/O, so figures"
-echo "above the raw limit are real."
+echo "The real images are sparse files. The raw column reads them with pread"
+echo "(the kernel zero-fills holes); libvss fills the image's holes, the diff"
+echo "area and (on Windows 8+) not-in-use blocks without any system call, so"
+echo "figures above the raw limit are real. The large scenario below is mostly"
+echo "data: its sequential row is the data-region comparison."
 echo
 echo "## Random 4 KiB reads (200000 reads, same seed for all)"
 echo
