@@ -8,7 +8,8 @@
 # the harness's sparse form ("FZSP" + u64 size + chunks of the non-zero
 # 512-byte runs). The NTFS seed is a 2 MiB mkntfs volume (512-byte clusters)
 # with files, directories, an ADS, a hard link and a sparse file, in
-# fuzz_ntfs's sparse form (see there).
+# fuzz_ntfs's sparse form (see there); a second volume with compressed
+# files and an attribute list.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/tests/fuzz/corpus
@@ -54,6 +55,27 @@ truncate -s 200000 mnt/sparse.bin
 echo tail >> mnt/sparse.bin
 ln mnt/hello.txt mnt/dir/hardlink.txt
 mkdir mnt/many; for i in $(seq 1 6); do echo $i > mnt/many/file-$i; done
+umount mnt
+# The second: a compressed directory (ntfs-3g -o compression, attribute
+# 0x800 set through its system.ntfs_attrib_be xattr) with a text file and a
+# text/random/zero mix, and a file with 40 named streams, which overflow its
+# MFT record into an attribute list.
+dd if=/dev/zero of=ntfs2.img bs=1M count=2 status=none
+mkntfs -q -F -Q -c 512 -L fuzz2 ntfs2.img >/dev/null 2>&1
+ntfs-3g -o compression,streams_interface=windows ntfs2.img mnt
+mkdir mnt/comp mnt/many
+python3 - mnt <<'PY'
+import os, random, sys
+os.setxattr(sys.argv[1] + "/comp", "system.ntfs_attrib_be", (0x810).to_bytes(4, "big"))
+random.seed(3)
+t = b"".join(b"line %d of a compressible text file\n" % i for i in range(3000))
+open(sys.argv[1] + "/comp/text.txt", "wb").write(t)
+open(sys.argv[1] + "/comp/mixed.bin", "wb").write(
+    t[:20000] + bytes(random.getrandbits(8) for _ in range(6000)) +
+    bytes(30000) + t[:9000])
+PY
+echo base > mnt/many/ads.txt
+for i in $(seq 1 40); do echo "stream $i" > "mnt/many/ads.txt:s$i"; done
 umount mnt
 mkdir -p "$out/ntfs"
 python3 - "$out/ntfs" <<'PY'
@@ -105,6 +127,8 @@ def encode(b):
     return bytes(out)
 
 open(os.path.join(sys.argv[1], "seed-mkntfs-2m"), "wb").write(encode(img))
+open(os.path.join(sys.argv[1], "seed-mkntfs-compressed-attrlist"),
+     "wb").write(encode(bytearray(open("ntfs2.img", "rb").read())))
 # $Secure is MFT record 9; the MFT starts at the cluster the boot sector
 # names (bytes 0x30, 512-byte clusters here), records of 1 KiB.
 mft = struct.unpack_from("<Q", img, 0x30)[0] * 512
