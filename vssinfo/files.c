@@ -139,6 +139,21 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
+/* The four NTFS times as "created", "modified", "mft_changed", "accessed". */
+static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
+                       uint64_t a)
+{
+    static const char *const key[4] = {"created", "modified", "mft_changed",
+                                       "accessed"};
+    const uint64_t t[4] = {c, m, x, a};
+    char ts[32];
+    for (int i = 0; i < 4; i++) {
+        vss_filetime_format(t[i], ts);
+        json_key(j, key[i]);
+        json_string(j, ts);
+    }
+}
+
 static void print_times_text(const vss_fs_stat *st)
 {
     char c[32], m[32], x[32], a[32];
@@ -182,7 +197,6 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
     }
     if (c->j) {
         json *j = c->j;
-        char ts[32];
         json_object(j);
         json_key(j, "path");
         if (stream) {
@@ -212,33 +226,13 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
         json_u64(j, st->attributes);
         json_key(j, "links");
         json_u64(j, st->link_count);
-        vss_filetime_format(st->creation_time, ts);
-        json_key(j, "created");
-        json_string(j, ts);
-        vss_filetime_format(st->modification_time, ts);
-        json_key(j, "modified");
-        json_string(j, ts);
-        vss_filetime_format(st->mft_change_time, ts);
-        json_key(j, "mft_changed");
-        json_string(j, ts);
-        vss_filetime_format(st->access_time, ts);
-        json_key(j, "accessed");
-        json_string(j, ts);
+        json_times(j, st->creation_time, st->modification_time,
+                   st->mft_change_time, st->access_time);
         if (!stream && st->has_file_name) {
             json_key(j, "file_name_times");
             json_object(j);
-            vss_filetime_format(st->fn_creation_time, ts);
-            json_key(j, "created");
-            json_string(j, ts);
-            vss_filetime_format(st->fn_modification_time, ts);
-            json_key(j, "modified");
-            json_string(j, ts);
-            vss_filetime_format(st->fn_mft_change_time, ts);
-            json_key(j, "mft_changed");
-            json_string(j, ts);
-            vss_filetime_format(st->fn_access_time, ts);
-            json_key(j, "accessed");
-            json_string(j, ts);
+            json_times(j, st->fn_creation_time, st->fn_modification_time,
+                       st->fn_mft_change_time, st->fn_access_time);
             json_end_object(j);
         }
         json_end_object(j);
