@@ -1443,25 +1443,39 @@ static int cmp_result(const void *a, const void *b)
 
 static void summarise(aud_snapshot *S)
 {
+    aud_tally *t = &S->sum;
     size_t k;
-    S->files = S->nres;
+    t->files = S->nres;
     for (k = 0; k < S->nres; k++) {
         aud_result *x = &S->res[k];
         switch (x->status) {
         case AUD_DAMAGED:
-            S->damaged++;
-            S->bytes_lost += x->lost;
+            t->damaged++;
+            t->bytes_lost += x->lost;
             if (x->recoverable == 1) {
-                S->recoverable++;
-                S->bytes_recoverable += x->lost;
+                t->recoverable++;
+                t->bytes_recoverable += x->lost;
             }
             break;
-        case AUD_ERROR: S->errors++; break;
-        case AUD_RESIDENT: S->resident++; S->intact++; break;
-        case AUD_UNCHANGED: S->unchanged++; S->intact++; break;
-        default: S->intact++; break;
+        case AUD_ERROR: t->errors++; break;
+        case AUD_RESIDENT: t->resident++; t->intact++; break;
+        case AUD_UNCHANGED: t->unchanged++; t->intact++; break;
+        default: t->intact++; break;
         }
     }
+}
+
+void aud_tally_add(aud_tally *to, const aud_tally *t)
+{
+    to->files += t->files;
+    to->intact += t->intact;
+    to->unchanged += t->unchanged;
+    to->resident += t->resident;
+    to->damaged += t->damaged;
+    to->errors += t->errors;
+    to->recoverable += t->recoverable;
+    to->bytes_lost += t->bytes_lost;
+    to->bytes_recoverable += t->bytes_recoverable;
 }
 
 /* --diff A:B */

@@ -104,6 +104,12 @@ typedef struct aud_result {
     size_t nb_snap, nb_live;
 } aud_result;
 
+/* The counts of one snapshot's audit, or of all snapshots together. */
+typedef struct aud_tally {
+    size_t files, intact, unchanged, resident, damaged, errors, recoverable;
+    uint64_t bytes_lost, bytes_recoverable;
+} aud_tally;
+
 typedef struct aud_snapshot {
     int index;
     vss_snapshot_info info;
@@ -112,9 +118,7 @@ typedef struct aud_snapshot {
     aud_index ix;
     aud_result *res;
     size_t nres;
-    /* summary */
-    size_t files, intact, unchanged, resident, damaged, errors, recoverable;
-    uint64_t bytes_lost, bytes_recoverable;
+    aud_tally sum;
     /* provenance of the whole volume for the HTML strip */
     uint64_t strip[AUD_STRIP][4];
     uint64_t strip_width;   /* bytes per strip bucket */
@@ -162,6 +166,7 @@ const char *aud_live_name(int s);
 const char *aud_block_kind_name(int k);
 int aud_block_kind(const aud_run *r, const aud_result *x, size_t i);
 void aud_human(uint64_t bytes, char *out, size_t outsz);
+void aud_tally_add(aud_tally *to, const aud_tally *t);
 
 /* audit_out.c */
 void aud_report_text(FILE *f, const aud_run *r);

@@ -56,28 +56,24 @@ static void snapshot_title(FILE *f, const aud_run *r, const aud_snapshot *S)
             S->info.catalog_flags);
 }
 
-static void summary_line(FILE *f, const char *who, size_t files,
-                         size_t intact, size_t unchanged, size_t resident,
-                         size_t damaged, uint64_t lost, size_t recoverable,
-                         uint64_t rlost, size_t errors)
+static void summary_line(FILE *f, const char *who, const aud_tally *t)
 {
     char h[32], hr[32];
-    aud_human(lost, h, sizeof h);
-    aud_human(rlost, hr, sizeof hr);
+    aud_human(t->bytes_lost, h, sizeof h);
+    aud_human(t->bytes_recoverable, hr, sizeof hr);
     fprintf(f, "%s: %zu files audited: %zu intact (%zu unchanged, %zu "
             "resident), %zu damaged, %s (%" PRIu64 " bytes) lost, %zu "
-            "recoverable (%s)", who, files, intact, unchanged, resident,
-            damaged, h, lost, recoverable, hr);
-    if (errors)
-        fprintf(f, ", %zu unreadable", errors);
+            "recoverable (%s)", who, t->files, t->intact, t->unchanged,
+            t->resident, t->damaged, h, t->bytes_lost, t->recoverable, hr);
+    if (t->errors)
+        fprintf(f, ", %zu unreadable", t->errors);
     fputc('\n', f);
 }
 
 void aud_report_text(FILE *f, const aud_run *r)
 {
     size_t i, k, pw = 4;
-    size_t tf = 0, ti = 0, tu = 0, tr = 0, td = 0, trc = 0, te = 0;
-    uint64_t tl = 0, trl = 0;
+    aud_tally all = {0};
     int a0 = r->alg[0];
     char hash[65], name[16];
 
@@ -174,24 +170,13 @@ void aud_report_text(FILE *f, const aud_run *r)
         {
             char who[32];
             snprintf(who, sizeof who, "Snapshot %d", S->index);
-            summary_line(f, who, S->files, S->intact, S->unchanged,
-                         S->resident, S->damaged, S->bytes_lost,
-                         S->recoverable, S->bytes_recoverable, S->errors);
+            summary_line(f, who, &S->sum);
         }
         fputc('\n', f);
-        tf += S->files;
-        ti += S->intact;
-        tu += S->unchanged;
-        tr += S->resident;
-        td += S->damaged;
-        tl += S->bytes_lost;
-        trc += S->recoverable;
-        trl += S->bytes_recoverable;
-        te += S->errors;
+        aud_tally_add(&all, &S->sum);
     }
     if (r->nsnaps > 1)
-        summary_line(f, "All snapshots", tf, ti, tu, tr, td, tl, trc, trl,
-                     te);
+        summary_line(f, "All snapshots", &all);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -217,30 +202,27 @@ static void json_time(json *j, const char *k, uint64_t ft)
     json_string(j, t);
 }
 
-static void json_summary(json *j, size_t files, size_t intact,
-                         size_t unchanged, size_t resident, size_t damaged,
-                         uint64_t lost, size_t rec, uint64_t rlost,
-                         size_t errors)
+static void json_summary(json *j, const aud_tally *t)
 {
     json_object(j);
     json_key(j, "files");
-    json_u64(j, files);
+    json_u64(j, t->files);
     json_key(j, "intact");
-    json_u64(j, intact);
+    json_u64(j, t->intact);
     json_key(j, "unchanged");
-    json_u64(j, unchanged);
+    json_u64(j, t->unchanged);
     json_key(j, "resident");
-    json_u64(j, resident);
+    json_u64(j, t->resident);
     json_key(j, "damaged");
-    json_u64(j, damaged);
+    json_u64(j, t->damaged);
     json_key(j, "errors");
-    json_u64(j, errors);
+    json_u64(j, t->errors);
     json_key(j, "bytes_lost");
-    json_u64(j, lost);
+    json_u64(j, t->bytes_lost);
     json_key(j, "recoverable");
-    json_u64(j, rec);
+    json_u64(j, t->recoverable);
     json_key(j, "bytes_recoverable");
-    json_u64(j, rlost);
+    json_u64(j, t->bytes_recoverable);
     json_end_object(j);
 }
 
@@ -426,8 +408,7 @@ void aud_report_json(FILE *f, const aud_run *r)
 {
     json j;
     size_t i, k;
-    size_t tf = 0, ti = 0, tu = 0, tr = 0, td = 0, trc = 0, te = 0;
-    uint64_t tl = 0, trl = 0;
+    aud_tally all = {0};
     json_begin(&j, f);
     json_object(&j);
     json_head(&j, r);
@@ -463,9 +444,7 @@ void aud_report_json(FILE *f, const aud_run *r)
         json_key(&j, "walk_errors");
         json_u64(&j, S->ix.errors);
         json_key(&j, "summary");
-        json_summary(&j, S->files, S->intact, S->unchanged, S->resident,
-                     S->damaged, S->bytes_lost, S->recoverable,
-                     S->bytes_recoverable, S->errors);
+        json_summary(&j, &S->sum);
         if (S->strip_ok) {
             json_key(&j, "volume_provenance");
             json_object(&j);
@@ -481,19 +460,11 @@ void aud_report_json(FILE *f, const aud_run *r)
             json_result(&j, r, &S->res[k]);
         json_end_array(&j);
         json_end_object(&j);
-        tf += S->files;
-        ti += S->intact;
-        tu += S->unchanged;
-        tr += S->resident;
-        td += S->damaged;
-        tl += S->bytes_lost;
-        trc += S->recoverable;
-        trl += S->bytes_recoverable;
-        te += S->errors;
+        aud_tally_add(&all, &S->sum);
     }
     json_end_array(&j);
     json_key(&j, "summary");
-    json_summary(&j, tf, ti, tu, tr, td, tl, trc, trl, te);
+    json_summary(&j, &all);
     json_end_object(&j);
     json_finish(&j);
 }
@@ -952,14 +923,15 @@ int aud_report_html(const char *path, const aud_run *r)
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
         vss_filetime_format(S->info.creation_time, t);
-        aud_human(S->bytes_lost, h, sizeof h);
+        aud_human(S->sum.bytes_lost, h, sizeof h);
         fprintf(f, "<tr><td><a href=\"#s%d\">%d</a></td><td>%s</td><td>0x%"
                 PRIx64 "</td><td class=n>%zu</td><td class=n>%zu</td><td "
                 "class=n>%zu</td><td class=n>%zu</td><td class=n>%zu</td><td "
                 "class=n>%s</td><td class=n>%zu</td><td class=n>%zu</td>"
                 "</tr>\n", S->index, S->index, t, S->info.catalog_flags,
-                S->files, S->intact, S->unchanged, S->resident, S->damaged,
-                h, S->recoverable, S->errors);
+                S->sum.files, S->sum.intact, S->sum.unchanged,
+                S->sum.resident, S->sum.damaged, h, S->sum.recoverable,
+                S->sum.errors);
     }
     fputs("</table>\n", f);
 
