@@ -149,24 +149,11 @@ open(os.path.join(sys.argv[1], "regress-stream-first-extent-vcn"),
 PY
 
 mkdir -p "$out/container"
-python3 - "$out/container" *.qcow2 *.vhd *.vhdx *.E01 *.s01 <<'PY'
-import os, struct, sys
-dst = sys.argv[1]
+PYTHONPATH=$root/tests/fuzz python3 - "$out/container" *.qcow2 *.vhd *.vhdx *.E01 *.s01 <<'PY'
+import os, sys
+from fzsparse import sparse
 for f in sys.argv[2:]:
-    b = open(f, "rb").read()
     name = "seed-" + f.replace(".", "-")
-    out = bytearray(b"FZSP" + struct.pack("<Q", len(b)))
-    i = 0
-    while i < len(b):
-        if not any(b[i:i + 512]):
-            i += 512
-            continue
-        j = i
-        while j < len(b) and any(b[j:j + 512]):
-            j += 512
-        chunk = b[i:j].rstrip(b"\0")
-        out += struct.pack("<QI", i, len(chunk)) + chunk
-        i = j
-    open(os.path.join(dst, name), "wb").write(out if len(out) < len(b) else b)
+    open(os.path.join(sys.argv[1], name), "wb").write(sparse(open(f, "rb").read()))
 PY
 ls -l "$out/container" "$out/ntfs"

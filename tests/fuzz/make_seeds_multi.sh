@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seeds for fuzz_multi (tests/fuzz/corpus/multi): containers of several
 # files, in the harness's input form (layout byte, part count, u32-length
-# parts; each part sparse-encoded like make_seeds_fs.sh's container seeds).
+# parts; each part in the sparse form of fzsparse.py).
 # Needs qemu-utils and ewf-tools. A 3 MiB raw with a few non-zero places:
 #   EWF uncompressed in 1 MiB segments (E01..E04), and compressed in one;
 #   split raw .001.. and .aa..;
@@ -51,24 +51,10 @@ runpy.run_path(script, run_name="__main__")
 PY
 
 mkdir -p "$out"
-python3 - "$out" <<'PY'
+PYTHONPATH=$root/tests/fuzz python3 - "$out" <<'PY'
 import glob, os, struct, sys
+from fzsparse import sparse
 out = sys.argv[1]
-
-def sparse(b):
-    o = bytearray(b"FZSP" + struct.pack("<Q", len(b)))
-    i = 0
-    while i < len(b):
-        if not any(b[i:i + 512]):
-            i += 512
-            continue
-        j = i
-        while j < len(b) and any(b[j:j + 512]):
-            j += 512
-        chunk = b[i:j].rstrip(b"\0")
-        o += struct.pack("<QI", i, len(chunk)) + chunk
-        i = j
-    return bytes(o) if len(o) < len(b) else b
 
 def seed(name, layout, files):
     parts = [sparse(open(f, "rb").read()) for f in files]
