@@ -42,3 +42,56 @@ prepare_real() {
     fi
     return 0
 }
+
+# The preconditions of a script, each ending it when unmet: a missing tool
+# or ../shared is a skip, a missing build or a failed extraction a failure.
+require_tools() {
+    local t
+    for t; do
+        if ! command -v "$t" >/dev/null; then
+            echo "skip: $t is not installed (make deps installs it)"
+            finish
+            exit 0
+        fi
+    done
+}
+require_built() {
+    local b
+    for b; do
+        if [ ! -x "$b" ]; then
+            bad "$b is not built (run make)"
+            finish
+            exit 1
+        fi
+    done
+}
+require_real() {
+    if ! have_real; then
+        echo "skip: $REAL is absent (the real Windows test images)"
+        finish
+        exit 0
+    fi
+    if ! prepare_real; then
+        bad "cannot extract the real images from $REAL into $WORK/real"
+        finish
+        exit 1
+    fi
+}
+
+# Fingerprints of everything a real-image test reads: the archives in
+# ../shared (plain SHA-256) and the extracted images (SHA-256 of every data
+# extent, tests/imagehash.py). check_real_unchanged BEFORE compares them
+# with BEFORE, taken at the start.
+real_fingerprints() {
+    (cd "$REAL" && sha256sum -- *)
+    python3 "$ROOT/tests/imagehash.py" "$WORK"/real/*.raw
+}
+check_real_unchanged() {
+    local after
+    after=$(real_fingerprints)
+    if [ "$1" == "$after" ]; then
+        ok "(d) all images and archives unchanged (SHA-256)"
+    else
+        bad "(d) an image changed: $(diff <(echo "$1") <(echo "$after"))"
+    fi
+}

@@ -8,36 +8,10 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 
-if ! have_real; then
-    echo "skip: $REAL is absent (the real Windows test images)"
-    finish
-    exit 0
-fi
-for tool in fls icat istat fsstat qemu-img python3; do
-    if ! command -v $tool >/dev/null; then
-        echo "skip: $tool is not installed (sleuthkit, qemu-utils, python3)"
-        finish
-        exit 0
-    fi
-done
-if [ ! -x "$VSSINFO" ]; then
-    bad "$VSSINFO is not built (run make)"
-    finish
-    exit 1
-fi
-if ! prepare_real; then
-    bad "cannot extract the real images from $REAL into $WORK/real"
-    finish
-    exit 1
-fi
-
-# (d) fingerprints of everything the test reads: the archives in ../shared
-# (plain SHA-256) and the extracted images (SHA-256 of every data extent).
-fingerprints() {
-    (cd "$REAL" && sha256sum -- *)
-    python3 tests/imagehash.py "$WORK"/real/*.raw
-}
-before=$(fingerprints)
+require_tools fls icat istat fsstat qemu-img python3
+require_built "$VSSINFO"
+require_real
+before=$(real_fingerprints)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/libvss-files.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -74,10 +48,5 @@ while IFS= read -r line; do
     esac
 done < <(python3 tests/files_check.py "$VSSINFO" "$WORK/real" "$tmp" 2>&1)
 
-after=$(fingerprints)
-if [ "$before" == "$after" ]; then
-    ok "(d) all images and archives unchanged (SHA-256)"
-else
-    bad "(d) an image changed: $(diff <(echo "$before") <(echo "$after"))"
-fi
+check_real_unchanged "$before"
 finish

@@ -10,41 +10,15 @@ cd "$(dirname "$0")/.."
 . tests/lib.sh
 VSSMOUNT=${VSSMOUNT:-$ROOT/$BUILD/vssmount}
 
-if ! have_real; then
-    echo "skip: $REAL is absent (the real Windows test images)"
-    finish
-    exit 0
-fi
 if [ ! -e /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
     echo "skip: FUSE is not available here (/dev/fuse or fusermount3 missing)"
     finish
     exit 0
 fi
-for tool in fls icat qemu-img python3 mountpoint; do
-    if ! command -v $tool >/dev/null; then
-        echo "skip: $tool is not installed"
-        finish
-        exit 0
-    fi
-done
-for b in "$VSSINFO" "$VSSMOUNT"; do
-    if [ ! -x "$b" ]; then
-        bad "$b is not built (run make)"
-        finish
-        exit 1
-    fi
-done
-if ! prepare_real; then
-    bad "cannot extract the real images from $REAL into $WORK/real"
-    finish
-    exit 1
-fi
-
-fingerprints() {
-    (cd "$REAL" && sha256sum -- *)
-    python3 tests/imagehash.py "$WORK"/real/*.raw
-}
-before=$(fingerprints)
+require_tools fls icat qemu-img python3 mountpoint
+require_built "$VSSINFO" "$VSSMOUNT"
+require_real
+before=$(real_fingerprints)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/libvss-mount.XXXXXX")
 cleanup() {
@@ -67,10 +41,5 @@ while IFS= read -r line; do
 done < <(python3 tests/vssmount_check.py "$tmp/vssmount" "$tmp/vssinfo" \
     "$WORK/real" "$tmp" 2>&1)
 
-after=$(fingerprints)
-if [ "$before" == "$after" ]; then
-    ok "(d) all images and archives unchanged (SHA-256)"
-else
-    bad "(d) an image changed: $(diff <(echo "$before") <(echo "$after"))"
-fi
+check_real_unchanged "$before"
 finish

@@ -1093,8 +1093,9 @@ static int ver_digests(eng *g, ver *v, int want_blocks, aud_digests *d,
     return 0;
 }
 
-static int digests_equal(const aud_run *r, const aud_digests *a,
-                         const aud_digests *b)
+/* Equal in every requested algorithm. */
+int aud_digests_equal(const aud_run *r, const aud_digests *a,
+                      const aud_digests *b)
 {
     int i;
     for (i = 0; i < r->nalg; i++)
@@ -1209,7 +1210,7 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
                 warn("live: %s", le.message);
             } else {
                 x->has_live = 1;
-                x->match = digests_equal(r, &x->snap, &x->livd);
+                x->match = aud_digests_equal(r, &x->snap, &x->livd);
                 if (want_blocks && bl && !x->match) {
                     x->blive = malloc(nbl * r->blen);
                     if (x->blive)
@@ -1593,7 +1594,7 @@ static int run_diff(eng *g, aud_run *r, side *A, side *B)
                 warn("%s: %s", B->S ? "snapshot" : "live", e.message);
             }
         }
-        if (!rc && x->a && x->b && !digests_equal(r, &x->da, &x->db))
+        if (!rc && x->a && x->b && !aud_digests_equal(r, &x->da, &x->db))
             x->kind = x->kind == DF_RENAMED ? DF_RENAMED_MODIFIED
                                             : DF_MODIFIED;
         g->files_done++;

@@ -166,6 +166,8 @@ const char *aud_live_name(int s);
 const char *aud_block_kind_name(int k);
 int aud_block_kind(const aud_run *r, const aud_result *x, size_t i);
 void aud_human(uint64_t bytes, char *out, size_t outsz);
+int aud_digests_equal(const aud_run *r, const aud_digests *a,
+                      const aud_digests *b);
 void aud_tally_add(aud_tally *to, const aud_tally *t);
 
 /* audit_out.c */

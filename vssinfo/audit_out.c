@@ -26,17 +26,6 @@ static void hexd(const aud_run *r, const aud_digests *d, int alg, char *out)
         strcpy(out, "-");
 }
 
-static int digests_match_text(const aud_run *r, const aud_digests *a,
-                              const aud_digests *b)
-{
-    int i;
-    for (i = 0; i < r->nalg; i++)
-        if (memcmp(a->v[r->alg[i]], b->v[r->alg[i]],
-                   aud_alg_len(r->alg[i])) != 0)
-            return 0;
-    return 1;
-}
-
 static const char *live_word(const aud_result *x)
 {
     if (x->live_state != LIVE_SAME)
@@ -140,7 +129,7 @@ void aud_report_text(FILE *f, const aud_run *r)
                 hexd(r, &x->rec, a0, hash);
                 fprintf(f, "          recovered %s %s (snapshot bytes + live "
                         "bytes in the gaps)%s\n", aud_alg_name(a0), hash,
-                        x->has_live && digests_match_text(r, &x->rec,
+                        x->has_live && aud_digests_equal(r, &x->rec,
                                                           &x->livd)
                             ? ", identical to live" : "");
             } else if (x->recoverable == 0) {
@@ -198,31 +187,21 @@ static void json_time(json *j, const char *k, uint64_t ft)
 {
     char t[32];
     vss_filetime_format(ft, t);
-    json_key(j, k);
-    json_string(j, t);
+    json_key_string(j, k, t);
 }
 
 static void json_summary(json *j, const aud_tally *t)
 {
     json_object(j);
-    json_key(j, "files");
-    json_u64(j, t->files);
-    json_key(j, "intact");
-    json_u64(j, t->intact);
-    json_key(j, "unchanged");
-    json_u64(j, t->unchanged);
-    json_key(j, "resident");
-    json_u64(j, t->resident);
-    json_key(j, "damaged");
-    json_u64(j, t->damaged);
-    json_key(j, "errors");
-    json_u64(j, t->errors);
-    json_key(j, "bytes_lost");
-    json_u64(j, t->bytes_lost);
-    json_key(j, "recoverable");
-    json_u64(j, t->recoverable);
-    json_key(j, "bytes_recoverable");
-    json_u64(j, t->bytes_recoverable);
+    json_key_u64(j, "files", t->files);
+    json_key_u64(j, "intact", t->intact);
+    json_key_u64(j, "unchanged", t->unchanged);
+    json_key_u64(j, "resident", t->resident);
+    json_key_u64(j, "damaged", t->damaged);
+    json_key_u64(j, "errors", t->errors);
+    json_key_u64(j, "bytes_lost", t->bytes_lost);
+    json_key_u64(j, "recoverable", t->recoverable);
+    json_key_u64(j, "bytes_recoverable", t->bytes_recoverable);
     json_end_object(j);
 }
 
@@ -232,56 +211,39 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     static const char *const cn[5] = {"store", "live", "zero", "stale",
                                       "none"};
     json_object(j);
-    json_key(j, "path");
-    json_string(j, x->it->path);
-    json_key(j, "record");
-    json_u64(j, x->it->record);
-    json_key(j, "sequence");
-    json_u64(j, x->it->sequence);
-    json_key(j, "size");
-    json_u64(j, x->it->size);
-    json_key(j, "status");
-    json_string(j, aud_status_name(x->status));
+    json_key_string(j, "path", x->it->path);
+    json_key_u64(j, "record", x->it->record);
+    json_key_u64(j, "sequence", x->it->sequence);
+    json_key_u64(j, "size", x->it->size);
+    json_key_string(j, "status", aud_status_name(x->status));
     if (x->status == AUD_ERROR) {
-        json_key(j, "error");
-        json_string(j, x->error);
+        json_key_string(j, "error", x->error);
         json_end_object(j);
         return;
     }
-    json_key(j, "resident");
-    json_bool(j, x->it->resident);
-    json_key(j, "names");
-    json_u64(j, x->it->names);
+    json_key_bool(j, "resident", x->it->resident);
+    json_key_u64(j, "names", x->it->names);
     json_time(j, "modified", x->it->mtime);
     json_time(j, "mft_changed", x->it->ctime);
-    json_key(j, "record_damaged");
-    json_bool(j, x->record_damaged);
+    json_key_bool(j, "record_damaged", x->record_damaged);
     json_key(j, "provenance");
     json_object(j);
     for (d = 0; d < 5; d++) {
-        json_key(j, cn[d]);
-        json_u64(j, x->by_class[d]);
+        json_key_u64(j, cn[d], x->by_class[d]);
     }
     json_end_object(j);
-    json_key(j, "bytes_lost");
-    json_u64(j, x->lost);
+    json_key_u64(j, "bytes_lost", x->lost);
     json_key(j, "damaged");
     json_array(j);
     for (d = 0; d < x->ndmg; d++) {
         json_object(j);
-        json_key(j, "offset");
-        json_u64(j, x->dmg[d].off);
-        json_key(j, "end");
-        json_u64(j, x->dmg[d].off + x->dmg[d].len);
-        json_key(j, "length");
-        json_u64(j, x->dmg[d].len);
-        json_key(j, "class");
-        json_string(j, vss_class_name(x->dmg[d].cls));
-        json_key(j, "reason");
-        json_string(j, vss_reason_name(x->dmg[d].reason));
+        json_key_u64(j, "offset", x->dmg[d].off);
+        json_key_u64(j, "end", x->dmg[d].off + x->dmg[d].len);
+        json_key_u64(j, "length", x->dmg[d].len);
+        json_key_string(j, "class", vss_class_name(x->dmg[d].cls));
+        json_key_string(j, "reason", vss_reason_name(x->dmg[d].reason));
         if (x->dmg[d].store > 0) {
-            json_key(j, "store");
-            json_i64(j, x->dmg[d].store);
+            json_key_i64(j, "store", x->dmg[d].store);
         }
         json_end_object(j);
     }
@@ -290,18 +252,13 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     json_digests(j, r, &x->snap);
     json_key(j, "live");
     json_object(j);
-    json_key(j, "state");
-    json_string(j, aud_live_name(x->live_state));
+    json_key_string(j, "state", aud_live_name(x->live_state));
     if (x->live) {
-        json_key(j, "path");
-        json_string(j, x->live->path);
-        json_key(j, "record");
-        json_u64(j, x->live->record);
-        json_key(j, "sequence");
-        json_u64(j, x->live->sequence);
+        json_key_string(j, "path", x->live->path);
+        json_key_u64(j, "record", x->live->record);
+        json_key_u64(j, "sequence", x->live->sequence);
         if (x->live_state == LIVE_SAME) {
-            json_key(j, "size");
-            json_u64(j, x->live->size);
+            json_key_u64(j, "size", x->live->size);
             json_time(j, "modified", x->live->mtime);
             json_time(j, "mft_changed", x->live->ctime);
         }
@@ -322,8 +279,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     else
         json_bool(j, x->recoverable);
     if (x->recoverable == 0) {
-        json_key(j, "not_recoverable_because");
-        json_string(j, x->why);
+        json_key_string(j, "not_recoverable_because", x->why);
     }
     json_key(j, "recovered_hashes");
     if (x->recoverable == 1 && x->has_rec)
@@ -336,12 +292,9 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         char h[65];
         json_key(j, "blocks");
         json_object(j);
-        json_key(j, "hash");
-        json_string(j, aud_alg_name(r->balg));
-        json_key(j, "size");
-        json_u64(j, BS);
-        json_key(j, "count");
-        json_u64(j, nb);
+        json_key_string(j, "hash", aud_alg_name(r->balg));
+        json_key_u64(j, "size", BS);
+        json_key_u64(j, "count", nb);
         json_key(j, "list");
         json_array(j);
         for (b = 0; b < nb; b++) {
@@ -350,12 +303,9 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
             if (kind == BK_SAME && !r->o->blocks)
                 continue;
             json_object(j);
-            json_key(j, "index");
-            json_u64(j, b);
-            json_key(j, "offset");
-            json_u64(j, (uint64_t)b * BS);
-            json_key(j, "kind");
-            json_string(j, aud_block_kind_name(kind));
+            json_key_u64(j, "index", b);
+            json_key_u64(j, "offset", (uint64_t)b * BS);
+            json_key_string(j, "kind", aud_block_kind_name(kind));
             json_key(j, "snapshot");
             if (b < x->nb_snap) {
                 aud_hex(x->bsnap + b * r->blen, r->blen, h);
@@ -381,8 +331,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         json_key(j, "kinds");
         json_object(j);
         for (b = 0; b < 5; b++) {
-            json_key(j, aud_block_kind_name((int)b));
-            json_u64(j, counts[b]);
+            json_key_u64(j, aud_block_kind_name((int)b), counts[b]);
         }
         json_end_object(j);
         json_end_object(j);
@@ -393,10 +342,8 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
 static void json_head(json *j, const aud_run *r)
 {
     int i;
-    json_key(j, "image");
-    json_string(j, r->o->image ? r->o->image : "");
-    json_key(j, "volume_offset");
-    json_u64(j, r->fv->part.offset);
+    json_key_string(j, "image", r->o->image ? r->o->image : "");
+    json_key_u64(j, "volume_offset", r->fv->part.offset);
     json_key(j, "hash");
     json_array(j);
     for (i = 0; i < r->nalg; i++)
@@ -412,45 +359,33 @@ void aud_report_json(FILE *f, const aud_run *r)
     json_begin(&j, f);
     json_object(&j);
     json_head(&j, r);
-    json_key(&j, "block_size");
-    json_u64(&j, BS);
-    json_key(&j, "block_hash");
-    json_string(&j, aud_alg_name(r->balg));
-    json_key(&j, "path");
-    json_string(&j, r->subtree && *r->subtree ? r->subtree : "/");
-    json_key(&j, "live_files");
-    json_u64(&j, r->live.n);
+    json_key_u64(&j, "block_size", BS);
+    json_key_string(&j, "block_hash", aud_alg_name(r->balg));
+    json_key_string(&j, "path", r->subtree && *r->subtree ? r->subtree : "/");
+    json_key_u64(&j, "live_files", r->live.n);
     json_key(&j, "snapshots");
     json_array(&j);
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
         char t[32];
         json_object(&j);
-        json_key(&j, "snapshot");
-        json_i64(&j, S->index);
+        json_key_i64(&j, "snapshot", S->index);
         vss_filetime_format(S->info.creation_time, t);
-        json_key(&j, "creation_time");
-        json_string(&j, t);
-        json_key(&j, "catalog_flags");
-        json_u64(&j, S->info.catalog_flags);
-        json_key(&j, "readable");
-        json_bool(&j, S->fs != NULL);
+        json_key_string(&j, "creation_time", t);
+        json_key_u64(&j, "catalog_flags", S->info.catalog_flags);
+        json_key_bool(&j, "readable", S->fs != NULL);
         if (!S->fs) {
-            json_key(&j, "error");
-            json_string(&j, S->error);
+            json_key_string(&j, "error", S->error);
         }
-        json_key(&j, "skipped");
-        json_u64(&j, S->ix.skipped);
-        json_key(&j, "walk_errors");
-        json_u64(&j, S->ix.errors);
+        json_key_u64(&j, "skipped", S->ix.skipped);
+        json_key_u64(&j, "walk_errors", S->ix.errors);
         json_key(&j, "summary");
         json_summary(&j, &S->sum);
         if (S->strip_ok) {
             json_key(&j, "volume_provenance");
             json_object(&j);
             for (k = 0; k < 4; k++) {
-                json_key(&j, vss_class_name((vss_class)k));
-                json_u64(&j, S->by_class[k]);
+                json_key_u64(&j, vss_class_name((vss_class)k), S->by_class[k]);
             }
             json_end_object(&j);
         }
@@ -642,12 +577,9 @@ static void json_diff_side(json *j, const aud_run *r, const char *key,
         return;
     json_key(j, key);
     json_object(j);
-    json_key(j, "path");
-    json_string(j, it->path);
-    json_key(j, "size");
-    json_u64(j, it->size);
-    json_key(j, "bytes_lost");
-    json_u64(j, lost);
+    json_key_string(j, "path", it->path);
+    json_key_u64(j, "size", it->size);
+    json_key_u64(j, "bytes_lost", lost);
     json_key(j, "hashes");
     json_digests(j, r, d);
     json_end_object(j);
@@ -673,16 +605,11 @@ void aud_diff_json(FILE *f, const aud_run *r)
         json_string(&j, "live");
     json_key(&j, "summary");
     json_object(&j);
-    json_key(&j, "added");
-    json_u64(&j, c[DF_ADDED]);
-    json_key(&j, "deleted");
-    json_u64(&j, c[DF_DELETED]);
-    json_key(&j, "modified");
-    json_u64(&j, c[DF_MODIFIED] + c[DF_RENAMED_MODIFIED]);
-    json_key(&j, "renamed");
-    json_u64(&j, c[DF_RENAMED] + c[DF_RENAMED_MODIFIED]);
-    json_key(&j, "unchanged");
-    json_u64(&j, c[DF_UNCHANGED]);
+    json_key_u64(&j, "added", c[DF_ADDED]);
+    json_key_u64(&j, "deleted", c[DF_DELETED]);
+    json_key_u64(&j, "modified", c[DF_MODIFIED] + c[DF_RENAMED_MODIFIED]);
+    json_key_u64(&j, "renamed", c[DF_RENAMED] + c[DF_RENAMED_MODIFIED]);
+    json_key_u64(&j, "unchanged", c[DF_UNCHANGED]);
     json_end_object(&j);
     json_key(&j, "changes");
     json_array(&j);
@@ -690,12 +617,9 @@ void aud_diff_json(FILE *f, const aud_run *r)
         const aud_diff_entry *x = &r->diff[i];
         const aud_item *it = x->b ? x->b : x->a;
         json_object(&j);
-        json_key(&j, "change");
-        json_string(&j, diff_kind(x->kind));
-        json_key(&j, "record");
-        json_u64(&j, it->record);
-        json_key(&j, "sequence");
-        json_u64(&j, it->sequence);
+        json_key_string(&j, "change", diff_kind(x->kind));
+        json_key_u64(&j, "record", it->record);
+        json_key_u64(&j, "sequence", it->sequence);
         json_diff_side(&j, r, "a", x->a, x->lost_a, &x->da);
         json_diff_side(&j, r, "b", x->b, x->lost_b, &x->db);
         json_end_object(&j);

@@ -149,8 +149,7 @@ static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
     char ts[32];
     for (int i = 0; i < 4; i++) {
         vss_filetime_format(t[i], ts);
-        json_key(j, key[i]);
-        json_string(j, ts);
+        json_key_string(j, key[i], ts);
     }
 }
 
@@ -214,18 +213,12 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
         json_key(j, "type");
         json_string(j, stream ? "stream"
                               : st->is_directory ? "directory" : "file");
-        json_key(j, "record");
-        json_u64(j, st->mft_record);
-        json_key(j, "sequence");
-        json_u64(j, st->sequence);
-        json_key(j, "size");
-        json_u64(j, size);
-        json_key(j, "has_data");
-        json_bool(j, stream ? 1 : st->has_data);
-        json_key(j, "attributes");
-        json_u64(j, st->attributes);
-        json_key(j, "links");
-        json_u64(j, st->link_count);
+        json_key_u64(j, "record", st->mft_record);
+        json_key_u64(j, "sequence", st->sequence);
+        json_key_u64(j, "size", size);
+        json_key_bool(j, "has_data", stream ? 1 : st->has_data);
+        json_key_u64(j, "attributes", st->attributes);
+        json_key_u64(j, "links", st->link_count);
         json_times(j, st->creation_time, st->modification_time,
                    st->mft_change_time, st->access_time);
         if (!stream && st->has_file_name) {
@@ -374,8 +367,7 @@ static int do_ls(found_volume *fv, const files_options *o)
         json_begin(&j, stdout);
         json_object(&j);
         json_snapshot(&j, t.index);
-        json_key(&j, "path");
-        json_string(&j, dir);
+        json_key_string(&j, "path", dir);
         json_key(&j, "entries");
         json_array(&j);
         c.j = &j;
@@ -390,8 +382,7 @@ static int do_ls(found_volume *fv, const files_options *o)
     }
     if (c.j) {
         json_end_array(&j);
-        json_key(&j, "errors");
-        json_i64(&j, c.errors);
+        json_key_i64(&j, "errors", c.errors);
         json_end_object(&j);
         json_finish(&j);
     }
@@ -547,14 +538,10 @@ static void json_damage(json *j, const damage_list *d)
     json_array(j);
     for (i = 0; i < d->n; i++) {
         json_object(j);
-        json_key(j, "offset");
-        json_u64(j, d->v[i].file_offset);
-        json_key(j, "length");
-        json_u64(j, d->v[i].length);
-        json_key(j, "class");
-        json_string(j, vss_class_name(d->v[i].cls));
-        json_key(j, "reason");
-        json_string(j, vss_reason_name(d->v[i].reason));
+        json_key_u64(j, "offset", d->v[i].file_offset);
+        json_key_u64(j, "length", d->v[i].length);
+        json_key_string(j, "class", vss_class_name(d->v[i].cls));
+        json_key_string(j, "reason", vss_reason_name(d->v[i].reason));
         json_end_object(j);
     }
     json_end_array(j);
@@ -663,16 +650,11 @@ static int do_file(found_volume *fv, const files_options *o)
         json_begin(&j, stdout);
         json_object(&j);
         json_snapshot(&j, t.index);
-        json_key(&j, "path");
-        json_string(&j, t.path);
-        json_key(&j, "output");
-        json_string(&j, o->output);
-        json_key(&j, "record");
-        json_u64(&j, st.mft_record);
-        json_key(&j, "sequence");
-        json_u64(&j, st.sequence);
-        json_key(&j, "size");
-        json_u64(&j, size);
+        json_key_string(&j, "path", t.path);
+        json_key_string(&j, "output", o->output);
+        json_key_u64(&j, "record", st.mft_record);
+        json_key_u64(&j, "sequence", st.sequence);
+        json_key_u64(&j, "size", size);
         json_key(&j, "record_offset");
         if (st.record_offset == VSS_FS_NO_OFFSET)
             json_null(&j);
@@ -682,23 +664,20 @@ static int do_file(found_volume *fv, const files_options *o)
         json_array(&j);
         for (i = 0; i < next; i++) {
             json_object(&j);
-            json_key(&j, "file_offset");
-            json_u64(&j, ext[i].file_offset);
+            json_key_u64(&j, "file_offset", ext[i].file_offset);
             json_key(&j, "volume_offset");
             if (ext[i].volume_offset == VSS_FS_NO_OFFSET)
                 json_null(&j);
             else
                 json_u64(&j, ext[i].volume_offset);
-            json_key(&j, "length");
-            json_u64(&j, ext[i].length);
-            json_key(&j, "sparse");
-            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_SPARSE));
-            json_key(&j, "resident");
-            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_RESIDENT));
-            json_key(&j, "uninitialized");
-            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_UNINIT));
-            json_key(&j, "compressed");
-            json_bool(&j, !!(ext[i].flags & VSS_EXTENT_COMPRESSED));
+            json_key_u64(&j, "length", ext[i].length);
+            json_key_bool(&j, "sparse", !!(ext[i].flags & VSS_EXTENT_SPARSE));
+            json_key_bool(&j, "resident",
+                          !!(ext[i].flags & VSS_EXTENT_RESIDENT));
+            json_key_bool(&j, "uninitialized",
+                          !!(ext[i].flags & VSS_EXTENT_UNINIT));
+            json_key_bool(&j, "compressed",
+                          !!(ext[i].flags & VSS_EXTENT_COMPRESSED));
             json_end_object(&j);
         }
         json_end_array(&j);

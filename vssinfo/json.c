@@ -126,6 +126,31 @@ void json_null(json *j)
     fputs("null", j->f);
 }
 
+/* An object member: the key and its value in one call. */
+void json_key_string(json *j, const char *k, const char *s)
+{
+    json_key(j, k);
+    json_string(j, s);
+}
+
+void json_key_u64(json *j, const char *k, uint64_t v)
+{
+    json_key(j, k);
+    json_u64(j, v);
+}
+
+void json_key_i64(json *j, const char *k, int64_t v)
+{
+    json_key(j, k);
+    json_i64(j, v);
+}
+
+void json_key_bool(json *j, const char *k, int v)
+{
+    json_key(j, k);
+    json_bool(j, v);
+}
+
 void json_finish(json *j)
 {
     fputc('\n', j->f);

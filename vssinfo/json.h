@@ -25,6 +25,10 @@ void json_u64(json *j, uint64_t v);
 void json_i64(json *j, int64_t v);
 void json_bool(json *j, int v);
 void json_null(json *j);
+void json_key_string(json *j, const char *k, const char *s);
+void json_key_u64(json *j, const char *k, uint64_t v);
+void json_key_i64(json *j, const char *k, int64_t v);
+void json_key_bool(json *j, const char *k, int v);
 void json_finish(json *j);
 
 #endif

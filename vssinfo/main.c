@@ -225,24 +225,17 @@ static int print_run(const vss_run *r, void *user)
     if (m->j) {
         json *j = m->j;
         json_object(j);
-        json_key(j, "offset");
-        json_u64(j, r->offset);
-        json_key(j, "length");
-        json_u64(j, r->length);
-        json_key(j, "class");
-        json_string(j, vss_class_name(r->cls));
+        json_key_u64(j, "offset", r->offset);
+        json_key_u64(j, "length", r->length);
+        json_key_string(j, "class", vss_class_name(r->cls));
         if (r->reason != VSS_REASON_NONE) {
-            json_key(j, "reason");
-            json_string(j, vss_reason_name(r->reason));
+            json_key_string(j, "reason", vss_reason_name(r->reason));
         }
         if (r->store_index > 0) {
-            json_key(j, "store");
-            json_i64(j, r->store_index);
-            json_key(j, "store_offset");
-            json_u64(j, r->source_offset);
+            json_key_i64(j, "store", r->store_index);
+            json_key_u64(j, "store_offset", r->source_offset);
         } else if (r->cls != VSS_CLASS_ZERO) {
-            json_key(j, "live_offset");
-            json_u64(j, r->source_offset);
+            json_key_u64(j, "live_offset", r->source_offset);
         }
         json_end_object(j);
     } else if (r->store_index > 0) {
@@ -273,10 +266,8 @@ static int do_map(vss_volume *vol, const options *o)
     if (o->json) {
         json_begin(&j, stdout);
         json_object(&j);
-        json_key(&j, "snapshot");
-        json_i64(&j, o->map);
-        json_key(&j, "volume_size");
-        json_u64(&j, vss_snapshot_size(s));
+        json_key_i64(&j, "snapshot", o->map);
+        json_key_u64(&j, "volume_size", vss_snapshot_size(s));
         json_key(&j, "fill");
         json_string(&j, o->fill == VSS_FILL_ZERO ? "zero"
                         : o->fill == VSS_FILL_LIVE ? "live" : "windows");

@@ -147,16 +147,11 @@ static void container_json(json *j, vss_source *img)
     } while (0)
     STR("type", vss_container_type_name(in.type));
     STR("format", in.format);
-    json_key(j, "segments");
-    json_u64(j, in.segments);
-    json_key(j, "media_size");
-    json_u64(j, in.media_size);
-    json_key(j, "stored_size");
-    json_u64(j, in.stored_size);
-    json_key(j, "chunk_size");
-    json_u64(j, in.chunk_size);
-    json_key(j, "compressed");
-    json_bool(j, in.compressed);
+    json_key_u64(j, "segments", in.segments);
+    json_key_u64(j, "media_size", in.media_size);
+    json_key_u64(j, "stored_size", in.stored_size);
+    json_key_u64(j, "chunk_size", in.chunk_size);
+    json_key_bool(j, "compressed", in.compressed);
     if (in.has_backing)
         STR("backing_name", in.backing_name);
     if (in.type == VSS_CONTAINER_EWF) {
@@ -316,8 +311,7 @@ static void guid_value(json *j, const char *key, const uint8_t g[16])
 {
     char s[37];
     vss_guid_format(g, s);
-    json_key(j, key);
-    json_string(j, s);
+    json_key_string(j, key, s);
 }
 
 void report_list_json(FILE *f, const volume_set *set)
@@ -327,34 +321,24 @@ void report_list_json(FILE *f, const volume_set *set)
 
     json_begin(&j, f);
     json_object(&j);
-    json_key(&j, "vssinfo_version");
-    json_string(&j, VSS_VERSION_STRING);
+    json_key_string(&j, "vssinfo_version", VSS_VERSION_STRING);
     json_key(&j, "volumes");
     json_array(&j);
     for (i = 0; i < set->n; i++) {
         const found_volume *fv = &set->v[i];
         int k, n;
         json_object(&j);
-        json_key(&j, "image");
-        json_string(&j, fv->image);
+        json_key_string(&j, "image", fv->image);
         container_json(&j, set->images[fv->image_index]);
-        json_key(&j, "offset");
-        json_u64(&j, fv->part.offset);
-        json_key(&j, "size");
-        json_u64(&j, fv->part.size);
-        json_key(&j, "scheme");
-        json_string(&j, fv->part.scheme);
-        json_key(&j, "partition");
-        json_i64(&j, fv->part.number);
-        json_key(&j, "partition_type");
-        json_string(&j, fv->part.type);
-        json_key(&j, "ntfs");
-        json_bool(&j, fv->part.is_ntfs);
-        json_key(&j, "vss");
-        json_bool(&j, fv->vol && vss_volume_has_vss(fv->vol));
+        json_key_u64(&j, "offset", fv->part.offset);
+        json_key_u64(&j, "size", fv->part.size);
+        json_key_string(&j, "scheme", fv->part.scheme);
+        json_key_i64(&j, "partition", fv->part.number);
+        json_key_string(&j, "partition_type", fv->part.type);
+        json_key_bool(&j, "ntfs", fv->part.is_ntfs);
+        json_key_bool(&j, "vss", fv->vol && vss_volume_has_vss(fv->vol));
         if (fv->open_rc) {
-            json_key(&j, "error");
-            json_string(&j, fv->open_error);
+            json_key_string(&j, "error", fv->open_error);
         }
         if (fv->vol && vss_volume_has_vss(fv->vol)) {
             uint8_t g[16];
@@ -362,12 +346,11 @@ void report_list_json(FILE *f, const volume_set *set)
             guid_value(&j, "volume_guid", g);
             vss_volume_storage_guid(fv->vol, g);
             guid_value(&j, "storage_guid", g);
-            json_key(&j, "header_version");
-            json_u64(&j, vss_volume_header_version(fv->vol));
-            json_key(&j, "max_diff_area_size");
-            json_u64(&j, vss_volume_max_diff_area(fv->vol));
-            json_key(&j, "redirected");
-            json_bool(&j, vss_volume_is_redirected(fv->vol));
+            json_key_u64(&j, "header_version",
+                         vss_volume_header_version(fv->vol));
+            json_key_u64(&j, "max_diff_area_size",
+                         vss_volume_max_diff_area(fv->vol));
+            json_key_bool(&j, "redirected", vss_volume_is_redirected(fv->vol));
         }
         json_key(&j, "snapshots");
         json_array(&j);
@@ -378,47 +361,34 @@ void report_list_json(FILE *f, const volume_set *set)
             if (vss_volume_snapshot_info(fv->vol, k, &si, NULL))
                 continue;
             json_object(&j);
-            json_key(&j, "index");
-            json_i64(&j, k);
+            json_key_i64(&j, "index", k);
             guid_value(&j, "store_guid", si.store_guid);
             if (si.storage_ready) {
                 guid_value(&j, "shadow_copy_id", si.shadow_copy_id);
                 guid_value(&j, "shadow_copy_set_id", si.shadow_copy_set_id);
             }
             vss_filetime_format(si.creation_time, t);
-            json_key(&j, "creation_time");
-            json_string(&j, t);
-            json_key(&j, "creation_filetime");
-            json_u64(&j, si.creation_time);
-            json_key(&j, "volume_size");
-            json_u64(&j, si.volume_size);
-            json_key(&j, "stack_position");
-            json_u64(&j, si.stack_position);
-            json_key(&j, "catalog_flags");
-            json_u64(&j, si.catalog_flags);
+            json_key_string(&j, "creation_time", t);
+            json_key_u64(&j, "creation_filetime", si.creation_time);
+            json_key_u64(&j, "volume_size", si.volume_size);
+            json_key_u64(&j, "stack_position", si.stack_position);
+            json_key_u64(&j, "catalog_flags", si.catalog_flags);
             describe_catalog_flags(si.catalog_flags, c, sizeof c);
-            json_key(&j, "catalog_flags_text");
-            json_string(&j, c);
+            json_key_string(&j, "catalog_flags_text", c);
             if (si.store_error) {
-                json_key(&j, "store_error");
-                json_string(&j, si.store_error_message);
+                json_key_string(&j, "store_error", si.store_error_message);
             }
             if (si.storage_ready) {
-                json_key(&j, "attribute_flags");
-                json_u64(&j, si.attribute_flags);
+                json_key_u64(&j, "attribute_flags", si.attribute_flags);
                 describe_attributes(si.attribute_flags, a, sizeof a);
-                json_key(&j, "attribute_flags_text");
-                json_string(&j, a);
-                json_key(&j, "snapshot_context");
-                json_u64(&j, si.snapshot_context);
-                json_key(&j, "snapshot_context_text");
-                json_string(&j, context_name(si.snapshot_context));
-                json_key(&j, "originating_machine");
-                json_string(&j, si.originating_machine);
-                json_key(&j, "service_machine");
-                json_string(&j, si.service_machine);
-                json_key(&j, "store_size");
-                json_u64(&j, si.store_size);
+                json_key_string(&j, "attribute_flags_text", a);
+                json_key_u64(&j, "snapshot_context", si.snapshot_context);
+                json_key_string(&j, "snapshot_context_text",
+                                context_name(si.snapshot_context));
+                json_key_string(&j, "originating_machine",
+                                si.originating_machine);
+                json_key_string(&j, "service_machine", si.service_machine);
+                json_key_u64(&j, "store_size", si.store_size);
                 /* null until counted (--stats) */
                 json_key(&j, "changed_blocks");
                 if (si.changed_blocks == UINT64_MAX)
@@ -430,12 +400,12 @@ void report_list_json(FILE *f, const volume_set *set)
                     json_null(&j);
                 else
                     json_u64(&j, si.not_in_use_blocks);
-                json_key(&j, "previous_bitmap");
-                json_bool(&j, si.previous_bitmap_offset != 0);
-                json_key(&j, "store_header_offset");
-                json_u64(&j, si.store_header_offset);
-                json_key(&j, "store_file_mft_record");
-                json_u64(&j, si.store_file_reference & 0xFFFFFFFFFFFFull);
+                json_key_bool(&j, "previous_bitmap",
+                              si.previous_bitmap_offset != 0);
+                json_key_u64(&j, "store_header_offset",
+                             si.store_header_offset);
+                json_key_u64(&j, "store_file_mft_record",
+                             si.store_file_reference & 0xFFFFFFFFFFFFull);
             }
             json_key(&j, "storage");
             if (!si.storage_ready) {
@@ -443,12 +413,9 @@ void report_list_json(FILE *f, const volume_set *set)
             } else {
                 const found_volume *sv = fv->storage ? fv->storage : fv;
                 json_object(&j);
-                json_key(&j, "image");
-                json_string(&j, sv->image);
-                json_key(&j, "offset");
-                json_u64(&j, sv->part.offset);
-                json_key(&j, "redirected");
-                json_bool(&j, fv->storage != NULL);
+                json_key_string(&j, "image", sv->image);
+                json_key_u64(&j, "offset", sv->part.offset);
+                json_key_bool(&j, "redirected", fv->storage != NULL);
                 json_end_object(&j);
             }
             json_end_object(&j);
