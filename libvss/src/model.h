@@ -21,6 +21,8 @@ typedef struct vss_store {
     size_t max_list;            /* cap on the block list chain's length */
     vss_desc *descs;            /* sorted by original offset (read model) */
     size_t ndescs;
+    uint64_t *fwd_targets;      /* the forwarders' targets, sorted, unique */
+    size_t nfwd;
     uint64_t nbits;             /* one per 16 KiB block of volume_size */
     uint8_t *bitmap;            /* current bitmap */
     uint8_t *prev_bitmap;       /* previous bitmap or NULL */
@@ -63,6 +65,28 @@ VSS_HIDDEN int vss_volume_prepare_reads(vss_volume *v, size_t from,
                                         vss_error *err);
 
 VSS_HIDDEN void vss_volume_retain(vss_volume *v);
+
+/* vss_snapshot_map planning every block sector by sector, as reads do:
+ * the reference the tests hold the quiet-block shortcut of
+ * vss_snapshot_map to (snapshot.c). */
+VSS_HIDDEN int vss_snapshot_map_planned(vss_snapshot *s, uint64_t offset,
+                                        uint64_t length, vss_run_cb cb,
+                                        void *user, vss_error *err);
+
+/* Index of the first element >= key in the sorted array a[0..n). */
+static inline size_t lower_bound_u64(const uint64_t *a, size_t n,
+                                     uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t m = lo + (hi - lo) / 2;
+        if (a[m] < key)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo;
+}
 
 /* Is the 16 KiB block at off flagged not in use in store st? (current
  * bitmap, and the previous bitmap too when the store has one) */

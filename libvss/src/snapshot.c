@@ -138,12 +138,8 @@ static int is_null_forward_target(const vss_store *st, uint64_t off)
     size_t i;
     if (!store_not_in_use(st, off))
         return 0;
-    /* Forwarders are rare; a linear pass keeps the model small. */
-    for (i = 0; i < st->ndescs; i++)
-        if ((st->descs[i].flags & VSS_DESC_FORWARDER) &&
-            st->descs[i].where == off)
-            return 1;
-    return 0;
+    i = lower_bound_u64(st->fwd_targets, st->nfwd, off);
+    return i < st->nfwd && st->fwd_targets[i] == off;
 }
 
 /*
@@ -466,61 +462,201 @@ int64_t vss_snapshot_read_at(vss_snapshot *s, void *buf, size_t len,
     return (int64_t)done;
 }
 
+/* ---- the provenance map ---------------------------------------------------- */
+
+/* Runs being merged for the caller's callback. */
+typedef struct map_state {
+    vss_run run;
+    int open;
+    vss_run_cb cb;
+    void *user;
+} map_state;
+
+/* Bytes [from, to) of the snapshot come from x (its offset is that of the
+ * first byte of the sector or block x describes, which starts at base):
+ * extend the open run when they continue it, else hand it over. */
+static int map_add(map_state *m, uint64_t from, uint64_t to, uint64_t base,
+                   const sector_src *x)
+{
+    uint64_t src_off = x->cls == VSS_CLASS_ZERO ? 0 : x->off + (from - base);
+    vss_run *r = &m->run;
+    if (m->open && r->cls == (vss_class)x->cls &&
+        r->reason == (vss_reason)x->reason && r->store_index == x->store + 1 &&
+        (x->cls == VSS_CLASS_ZERO || r->source_offset + r->length == src_off)) {
+        r->length += to - from;
+        return 0;
+    }
+    if (m->open) {
+        int rc = m->cb(r, m->user);
+        if (rc)
+            return rc;
+    }
+    r->offset = from;
+    r->length = to - from;
+    r->cls = (vss_class)x->cls;
+    r->reason = (vss_reason)x->reason;
+    r->store_index = x->store + 1;
+    r->source_offset = src_off;
+    m->open = 1;
+    return 0;
+}
+
+/* Bytes [pos, end) of the block at block, from its plan, sector by sector. */
+static int map_planned_block(const vss_snapshot *s, uint64_t block,
+                             uint64_t pos, uint64_t end, map_state *m)
+{
+    plan p;
+    unsigned i;
+    int rc;
+    plan_block(s, block, &p);
+    for (i = (unsigned)((pos - block) / VSS_SECTOR_SIZE);
+         i < SECTORS_PER_BLOCK && pos < end; i++) {
+        uint64_t sec = block + (uint64_t)i * VSS_SECTOR_SIZE;
+        uint64_t to = end - sec > VSS_SECTOR_SIZE ? sec + VSS_SECTOR_SIZE : end;
+        if ((rc = map_add(m, pos, to, sec, &p.s[i])))
+            return rc;
+        pos = to;
+    }
+    return 0;
+}
+
+/*
+ * A "quiet" block has no descriptor in stores k..newest, is no forwarder's
+ * target there and is not in the diff area. resolve() then reduces to the
+ * bitmaps: the first store from k on that calls the block not in use
+ * decides (zeros or stale live data, by its 0x400 flag and the fill mode),
+ * and when none does it is live. Most of a volume is quiet, so the map
+ * walks it a block at a time instead of planning 32 sectors per block.
+ */
+static void quiet_block(const vss_snapshot *s, uint64_t block, sector_src *x)
+{
+    const vss_volume *v = s->v;
+    size_t j;
+    x->store = -1;
+    x->off = block;
+    for (j = (size_t)s->k; j < v->nstores; j++)
+        if (store_not_in_use(&v->stores[j], block)) {
+            x->cls = (uint8_t)(zero_effective(s, &v->stores[j])
+                                   ? VSS_CLASS_ZERO
+                                   : VSS_CLASS_STALE);
+            x->reason = VSS_REASON_NOT_IN_USE;
+            if (x->cls == VSS_CLASS_ZERO)
+                x->off = 0;
+            return;
+        }
+    x->cls = VSS_CLASS_LIVE;
+    x->reason = VSS_REASON_NONE;
+}
+
+/* The first block at or after block (16 KiB aligned) that is not quiet,
+ * or UINT64_MAX. */
+static uint64_t next_busy_block(const vss_snapshot *s, uint64_t block)
+{
+    const vss_volume *v = s->v;
+    uint64_t best = UINT64_MAX;
+    size_t j, a, b;
+
+    for (j = (size_t)s->k; j < v->nstores; j++) {
+        const vss_store *st = &v->stores[j];
+        a = 0;
+        b = st->ndescs;
+        while (a < b) {
+            size_t m = a + (b - a) / 2;
+            if (st->descs[m].original < block)
+                a = m + 1;
+            else
+                b = m;
+        }
+        if (a < st->ndescs && st->descs[a].original < best)
+            best = st->descs[a].original;
+        a = lower_bound_u64(st->fwd_targets, st->nfwd, block);
+        if (a < st->nfwd && st->fwd_targets[a] < best)
+            best = st->fwd_targets[a];
+    }
+    a = 0;
+    b = v->ndiff_area;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (v->diff_area[m].end <= block)
+            a = m + 1;
+        else
+            b = m;
+    }
+    if (a < v->ndiff_area) {
+        uint64_t start = v->diff_area[a].start;
+        uint64_t first = start < block ? block : start;
+        if (first < best)
+            best = first;
+    }
+    /* Rounded down: a busy byte makes its whole block busy. */
+    return best == UINT64_MAX ? best : best - best % VSS_BLOCK_SIZE;
+}
+
+/* Where the block at block ends within [.., end): written so that the last
+ * block of a volume 2^64 bytes long does not wrap to 0. */
+static uint64_t block_end(uint64_t block, uint64_t end)
+{
+    return end - block > VSS_BLOCK_SIZE ? block + VSS_BLOCK_SIZE : end;
+}
+
+static int map_check(const vss_snapshot *s, uint64_t offset, uint64_t length,
+                     vss_run_cb cb, vss_error *err, uint64_t *end)
+{
+    if (!s || !cb)
+        return vss_fail(err, VSS_EINVAL, "snapshot map: bad arguments");
+    *end = offset >= s->size ? offset
+           : length > s->size - offset ? s->size
+                                       : offset + length;
+    return VSS_OK;
+}
+
 int vss_snapshot_map(vss_snapshot *s, uint64_t offset, uint64_t length,
                      vss_run_cb cb, void *user, vss_error *err)
 {
-    vss_run run;
-    int open = 0;
-    uint64_t end, pos;
+    map_state m = {.cb = cb, .user = user};
+    uint64_t end = 0, pos = offset, busy = 0;
+    int rc, busy_known = 0;
 
-    if (!s || !cb)
-        return vss_fail(err, VSS_EINVAL, "snapshot map: bad arguments");
-    if (offset >= s->size)
-        return VSS_OK;
-    end = length > s->size - offset ? s->size : offset + length;
-    pos = offset;
+    if ((rc = map_check(s, offset, length, cb, err, &end)))
+        return rc;
     while (pos < end) {
         uint64_t block = pos - pos % VSS_BLOCK_SIZE;
-        plan p;
-        unsigned i;
-        plan_block(s, block, &p);
-        for (i = (unsigned)((pos - block) / VSS_SECTOR_SIZE);
-             i < SECTORS_PER_BLOCK && pos < end; i++) {
-            uint64_t sec_start = block + (uint64_t)i * VSS_SECTOR_SIZE;
-            uint64_t from = pos > sec_start ? pos : sec_start;
-            uint64_t to = sec_start + VSS_SECTOR_SIZE;
-            const sector_src *x = &p.s[i];
-            uint64_t src_off = x->cls == VSS_CLASS_ZERO
-                                   ? 0
-                                   : x->off + (from - sec_start);
-            if (to > end)
-                to = end;
-            if (open && run.cls == (vss_class)x->cls &&
-                run.reason == (vss_reason)x->reason &&
-                run.store_index == x->store + 1 &&
-                (x->cls == VSS_CLASS_ZERO ||
-                 run.source_offset + run.length == src_off)) {
-                run.length += to - from;
-            } else {
-                if (open) {
-                    int r = cb(&run, user);
-                    if (r)
-                        return r;
-                }
-                run.offset = from;
-                run.length = to - from;
-                run.cls = (vss_class)x->cls;
-                run.reason = (vss_reason)x->reason;
-                run.store_index = x->store + 1;
-                run.source_offset = src_off;
-                open = 1;
-            }
-            pos = to;
+        uint64_t to = block_end(block, end);
+        if (!busy_known || busy < block) {
+            busy = next_busy_block(s, block);
+            busy_known = 1;
         }
+        if (block == busy) {
+            rc = map_planned_block(s, block, pos, end, &m);
+        } else {
+            sector_src x;
+            quiet_block(s, block, &x);
+            rc = map_add(&m, pos, to, block, &x);
+        }
+        if (rc)
+            return rc;
+        pos = to;
     }
-    if (open)
-        return cb(&run, user);
-    return VSS_OK;
+    return m.open ? cb(&m.run, user) : VSS_OK;
+}
+
+int vss_snapshot_map_planned(vss_snapshot *s, uint64_t offset,
+                             uint64_t length, vss_run_cb cb, void *user,
+                             vss_error *err)
+{
+    map_state m = {.cb = cb, .user = user};
+    uint64_t end = 0, pos = offset;
+    int rc;
+
+    if ((rc = map_check(s, offset, length, cb, err, &end)))
+        return rc;
+    while (pos < end) {
+        uint64_t block = pos - pos % VSS_BLOCK_SIZE;
+        if ((rc = map_planned_block(s, block, pos, end, &m)))
+            return rc;
+        pos = block_end(block, end);
+    }
+    return m.open ? cb(&m.run, user) : VSS_OK;
 }
 
 /* ---- the snapshot as a read-at source --------------------------------------- */

@@ -23,16 +23,25 @@ static int cmp_extent(const void *a, const void *b)
     return (x->start > y->start) - (x->start < y->start);
 }
 
-static void store_free(vss_store *st)
+/* What store_load_reads loaded (it can be tried again after ENOMEM). */
+static void store_free_reads(vss_store *st)
 {
     free(st->descs);
+    free(st->fwd_targets);
     free(st->bitmap);
     free(st->prev_bitmap);
-    free(st->ranges);
     st->descs = NULL;
     st->ndescs = 0;
+    st->fwd_targets = NULL;
+    st->nfwd = 0;
     st->bitmap = st->prev_bitmap = NULL;
     st->bitmap_bits = st->prev_bits = 0;
+}
+
+static void store_free(vss_store *st)
+{
+    store_free_reads(st);
+    free(st->ranges);
     st->ranges = NULL;
     st->nranges = 0;
     st->loaded = 0;
@@ -326,6 +335,40 @@ static int load_stores(vss_volume *v, const vss_catalog *storage_cat,
     return VSS_OK;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The blocks the store's forwarders point at, sorted: a read asks whether
+ * a block is one of them (zeros under 0x400, snapshot.c), and the
+ * provenance map skips the stretches between them. */
+static int collect_forward_targets(vss_store *st, int number,
+                                   vss_error *err)
+{
+    size_t i, n = 0;
+    for (i = 0; i < st->ndescs; i++)
+        n += (st->descs[i].flags & VSS_DESC_FORWARDER) != 0;
+    if (n == 0)
+        return VSS_OK;
+    st->fwd_targets = vss_malloc(n * sizeof *st->fwd_targets);
+    if (!st->fwd_targets)
+        return vss_fail(err, VSS_ENOMEM,
+                        "store %d: out of memory for %zu forwarders",
+                        number, n);
+    n = 0;
+    for (i = 0; i < st->ndescs; i++)
+        if (st->descs[i].flags & VSS_DESC_FORWARDER)
+            st->fwd_targets[n++] = st->descs[i].where;
+    qsort(st->fwd_targets, n, sizeof *st->fwd_targets, cmp_u64);
+    st->nfwd = 0;
+    for (i = 0; i < n; i++)
+        if (i == 0 || st->fwd_targets[i] != st->fwd_targets[i - 1])
+            st->fwd_targets[st->nfwd++] = st->fwd_targets[i];
+    return VSS_OK;
+}
+
 /* What reading through a listed store needs: its resolved descriptors
  * (each copy checked to lie on the storage volume) and its bitmaps. */
 static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
@@ -352,6 +395,9 @@ static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
                             (unsigned long long)d->where,
                             (unsigned long long)stor_size);
     }
+    rc = collect_forward_targets(st, (int)(st - v->stores) + 1, err);
+    if (rc)
+        return rc;
     if (st->loc.bitmap_offset) {
         rc = vss_bitmap_read(v->storage, st->loc.bitmap_offset, st->nbits,
                              &st->bitmap, &st->bitmap_bits, err);
@@ -388,12 +434,7 @@ int vss_volume_prepare_reads(vss_volume *v, size_t from, vss_error *err)
         rc = store_load_reads(v, st, &e);
         if (rc == VSS_ENOMEM) {
             vss_fail(err, rc, "%s", e.message);
-            free(st->descs);
-            free(st->bitmap);
-            free(st->prev_bitmap);
-            st->descs = NULL;
-            st->ndescs = 0;
-            st->bitmap = st->prev_bitmap = NULL;
+            store_free_reads(st);
         } else if (rc) {
             /* A corrupt block list or bitmap retires the store (no snapshot reading
              * through it can be open yet: opening is what gets here); the

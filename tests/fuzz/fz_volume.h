@@ -9,7 +9,8 @@
  *  - reads return exactly min(len, size - offset) bytes (0 past the end);
  *  - the same range read twice gives the same bytes;
  *  - vss_snapshot_map runs cover the clipped range exactly, in order,
- *    without gaps or overlaps, with non-zero lengths;
+ *    without gaps or overlaps, with non-zero lengths, and equal those of
+ *    vss_snapshot_map_planned (every block planned as reads plan it);
  *  - the bytes read agree with the map: ZERO runs read zeros, STORE runs
  *    the storage source at source_offset, LIVE / STALE runs the volume at
  *    source_offset (zeros past its end);
@@ -49,7 +50,7 @@ static inline void fz_read_src(vss_source *src, uint8_t *buf, size_t len,
 static inline void fz_check_range(vss_snapshot *s, vss_volume *v, uint64_t off,
                            size_t len, uint8_t *b1, uint8_t *b2, uint8_t *b3)
 {
-    static fz_runs runs; /* large: not on the stack */
+    static fz_runs runs, planned; /* large: not on the stack */
     uint64_t size = vss_snapshot_size(s);
     uint64_t want = off >= size ? 0 : (size - off < len ? size - off : len);
     vss_error err = {0};
@@ -76,6 +77,20 @@ static inline void fz_check_range(vss_snapshot *s, vss_volume *v, uint64_t off,
     fz_check_error(rc, &err);
     if (rc)
         return;
+    planned.n = 0;
+    rc = vss_snapshot_map_planned(s, off, len, fz_collect, &planned, &err);
+    FZ_ASSERT(rc == 0, "planned map failed where the map did not: %s",
+              err.message);
+    FZ_ASSERT(planned.n == runs.n, "map: %zu runs, planned map %zu", runs.n,
+              planned.n);
+    for (size_t i = 0; i < runs.n; i++) {
+        const vss_run *a = &runs.r[i], *b = &planned.r[i];
+        FZ_ASSERT(a->offset == b->offset && a->length == b->length &&
+                      a->cls == b->cls && a->reason == b->reason &&
+                      a->store_index == b->store_index &&
+                      a->source_offset == b->source_offset,
+                  "run %zu of the map differs from the planned map", i);
+    }
     pos = off;
     for (size_t i = 0; i < runs.n; i++) {
         const vss_run *r = &runs.r[i];
