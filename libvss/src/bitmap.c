@@ -13,7 +13,7 @@ int vss_bitmap_read(vss_source *src, uint64_t offset, uint64_t nbits,
 {
     const size_t per_block = VSS_BLOCK_SIZE - VSS_BLOCK_HEADER_SIZE;
     uint64_t nbytes = nbits / 8 + (nbits % 8 != 0);
-    size_t have = 0;
+    size_t have = 0, cap = 0;
     /* Never follow the chain further than the volume needs (plus one block
      * so that a loop is still seen as such). The buffer grows with the
      * blocks read: a giant volume size in a hostile catalog costs nothing
@@ -45,12 +45,22 @@ int vss_bitmap_read(vss_source *src, uint64_t offset, uint64_t nbits,
         if (bh.own_offset != offset)
             break;
         take = nbytes - have < per_block ? (size_t)(nbytes - have) : per_block;
-        nb = vss_realloc(bm, have + take);
-        if (!nb) {
-            rc = vss_fail(err, VSS_ENOMEM, "bitmap: out of memory");
-            break;
+        if (have + take > cap) {
+            /* Doubling (up to what the volume needs) keeps the copying
+             * linear in the bitmap's size. */
+            size_t ncap = cap ? cap * 2 : 4 * per_block;
+            if (ncap > nbytes)
+                ncap = (size_t)nbytes;
+            if (ncap < have + take)
+                ncap = have + take;
+            nb = vss_realloc(bm, ncap);
+            if (!nb) {
+                rc = vss_fail(err, VSS_ENOMEM, "bitmap: out of memory");
+                break;
+            }
+            bm = nb;
+            cap = ncap;
         }
-        bm = nb;
         memcpy(bm + have, block + VSS_BLOCK_HEADER_SIZE, take);
         have += take;
         if (bh.next_offset % VSS_BLOCK_SIZE) {

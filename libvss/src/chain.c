@@ -54,7 +54,7 @@ int vss_chain_offsets(vss_source *src, uint64_t first, uint32_t type,
     vss_chain chain = {NULL, 0, 0, max, what};
     uint8_t hdr[VSS_BLOCK_HEADER_SIZE];
     uint64_t *list = NULL, offset = first;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     int rc = VSS_OK;
 
     *out = NULL;
@@ -69,12 +69,16 @@ int vss_chain_offsets(vss_source *src, uint64_t first, uint32_t type,
             break;
         if (bh.own_offset != offset)
             break;
-        nl = vss_realloc(list, (n + 1) * sizeof *list);
-        if (!nl) {
-            rc = vss_fail(err, VSS_ENOMEM, "%s: out of memory", what);
-            break;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            nl = vss_realloc(list, ncap * sizeof *list);
+            if (!nl) {
+                rc = vss_fail(err, VSS_ENOMEM, "%s: out of memory", what);
+                break;
+            }
+            list = nl;
+            cap = ncap;
         }
-        list = nl;
         list[n++] = offset;
         if (bh.next_offset % VSS_BLOCK_SIZE || bh.next_offset == offset)
             break;
