@@ -163,13 +163,25 @@ static void print_times_text(const vss_fs_stat *st)
     printf("%s %s %s %s", c, m, x, a);
 }
 
+/* One body file line (TSK 3 format): MD5|name|inode|mode|UID|GID|size|
+ * atime|mtime|ctime|crtime, the name being /PATH followed by a and b. */
+static void body_line(const char *path, const char *a, const char *b,
+                      uint64_t record, const char *mode, uint64_t size,
+                      uint64_t atime, uint64_t mtime, uint64_t ctime,
+                      uint64_t crtime)
+{
+    printf("0|/%s%s%s|%" PRIu64 "|%s|0|0|%" PRIu64 "|%" PRId64 "|%" PRId64
+           "|%" PRId64 "|%" PRId64 "\n",
+           path, a, b, record, mode, size, unix_time(atime),
+           unix_time(mtime), unix_time(ctime), unix_time(crtime));
+}
+
 static void print_entry(ls_ctx *c, const char *shown, const char *full,
                         const vss_fs_stat *st, const char *stream,
                         uint64_t size)
 {
     char type = stream ? 's' : st->is_directory ? 'd' : '-';
     if (c->o->bodyfile) {
-        /* MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime */
         const char *mode = st->is_directory && !stream
                                ? (st->attributes & 1 ? "d/dr-xr-xr-x"
                                                      : "d/drwxrwxrwx")
@@ -179,19 +191,13 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
          * "PATH ($FILE_NAME)", before the $STANDARD_INFORMATION line
          * (not for named streams, which have no name attribute). */
         if (!stream && st->has_file_name)
-            printf("0|/%s ($FILE_NAME)|%" PRIu64 "|%s|0|0|%" PRIu64
-                   "|%" PRId64 "|%" PRId64 "|%" PRId64 "|%" PRId64 "\n",
-                   full, st->mft_record, mode, size,
-                   unix_time(st->fn_access_time),
-                   unix_time(st->fn_modification_time),
-                   unix_time(st->fn_mft_change_time),
-                   unix_time(st->fn_creation_time));
-        printf("0|/%s%s%s|%" PRIu64 "|%s|0|0|%" PRIu64 "|%" PRId64
-               "|%" PRId64 "|%" PRId64 "|%" PRId64 "\n",
-               full, stream ? ":" : "", stream ? stream : "", st->mft_record,
-               mode, size, unix_time(st->access_time),
-               unix_time(st->modification_time),
-               unix_time(st->mft_change_time), unix_time(st->creation_time));
+            body_line(full, " ($FILE_NAME)", "", st->mft_record, mode, size,
+                      st->fn_access_time, st->fn_modification_time,
+                      st->fn_mft_change_time, st->fn_creation_time);
+        body_line(full, stream ? ":" : "", stream ? stream : "",
+                  st->mft_record, mode, size, st->access_time,
+                  st->modification_time, st->mft_change_time,
+                  st->creation_time);
         return;
     }
     if (c->j) {
