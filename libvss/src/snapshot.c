@@ -43,9 +43,8 @@ static void plan_set(plan *p, vss_class cls, vss_reason reason, int store,
     }
 }
 
-/* Descriptors of store st for the block at off: [*lo, *hi). */
-static void desc_range(const vss_store *st, uint64_t off, size_t *lo,
-                       size_t *hi)
+/* Index of the first descriptor of st at or after volume offset off. */
+static size_t desc_lower(const vss_store *st, uint64_t off)
 {
     size_t a = 0, b = st->ndescs;
     while (a < b) {
@@ -55,6 +54,14 @@ static void desc_range(const vss_store *st, uint64_t off, size_t *lo,
         else
             b = m;
     }
+    return a;
+}
+
+/* Descriptors of store st for the block at off: [*lo, *hi). */
+static void desc_range(const vss_store *st, uint64_t off, size_t *lo,
+                       size_t *hi)
+{
+    size_t a = desc_lower(st, off);
     *lo = a;
     while (a < st->ndescs && st->descs[a].original == off)
         a++;
@@ -237,7 +244,8 @@ static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
     }
 }
 
-static int in_diff_area(const vss_volume *v, uint64_t off)
+/* Index of the first diff-area extent that ends after off. */
+static size_t diff_area_lower(const vss_volume *v, uint64_t off)
 {
     size_t a = 0, b = v->ndiff_area;
     while (a < b) {
@@ -247,7 +255,14 @@ static int in_diff_area(const vss_volume *v, uint64_t off)
         else
             b = m;
     }
-    return a < v->ndiff_area && v->diff_area[a].start < off + VSS_BLOCK_SIZE;
+    return a;
+}
+
+static int in_diff_area(const vss_volume *v, uint64_t off)
+{
+    size_t a = diff_area_lower(v, off);
+    return a < v->ndiff_area && (v->diff_area[a].start <= off ||
+                                 v->diff_area[a].start - off < VSS_BLOCK_SIZE);
 }
 
 /* The plan for the snapshot block at off (16 KiB aligned). */
@@ -554,34 +569,18 @@ static uint64_t next_busy_block(const vss_snapshot *s, uint64_t block)
 {
     const vss_volume *v = s->v;
     uint64_t best = UINT64_MAX;
-    size_t j, a, b;
+    size_t j, a;
 
     for (j = (size_t)s->k; j < v->nstores; j++) {
         const vss_store *st = &v->stores[j];
-        a = 0;
-        b = st->ndescs;
-        while (a < b) {
-            size_t m = a + (b - a) / 2;
-            if (st->descs[m].original < block)
-                a = m + 1;
-            else
-                b = m;
-        }
+        a = desc_lower(st, block);
         if (a < st->ndescs && st->descs[a].original < best)
             best = st->descs[a].original;
         a = lower_bound_u64(st->fwd_targets, st->nfwd, block);
         if (a < st->nfwd && st->fwd_targets[a] < best)
             best = st->fwd_targets[a];
     }
-    a = 0;
-    b = v->ndiff_area;
-    while (a < b) {
-        size_t m = a + (b - a) / 2;
-        if (v->diff_area[m].end <= block)
-            a = m + 1;
-        else
-            b = m;
-    }
+    a = diff_area_lower(v, block);
     if (a < v->ndiff_area) {
         uint64_t start = v->diff_area[a].start;
         uint64_t first = start < block ? block : start;
