@@ -563,26 +563,60 @@ static void quiet_block(const vss_snapshot *s, uint64_t block, sector_src *x)
     x->reason = VSS_REASON_NONE;
 }
 
-/* The first block at or after block (16 KiB aligned) that is not quiet,
- * or UINT64_MAX. */
-static uint64_t next_busy_block(const vss_snapshot *s, uint64_t block)
+/* Where a map walk stands in each store from the snapshot's on (its
+ * first descriptor and forwarder target not yet passed) and in the diff
+ * area: set by binary search where the walk starts, then only moved
+ * forward, so finding the next busy block costs O(stores) per block. */
+typedef struct busy_walk {
+    size_t *desc;
+    size_t *fwd;
+    size_t diff;
+} busy_walk;
+
+static int busy_walk_start(const vss_snapshot *s, busy_walk *w,
+                           uint64_t block, vss_error *err)
+{
+    const vss_volume *v = s->v;
+    size_t j, n = v->nstores - (size_t)s->k;
+    w->desc = vss_malloc(2 * n * sizeof *w->desc);
+    if (!w->desc)
+        return vss_fail(err, VSS_ENOMEM, "snapshot %d map: out of memory",
+                        s->k + 1);
+    w->fwd = w->desc + n;
+    for (j = 0; j < n; j++) {
+        const vss_store *st = &v->stores[(size_t)s->k + j];
+        w->desc[j] = desc_lower(st, block);
+        w->fwd[j] = lower_bound_u64(st->fwd_targets, st->nfwd, block);
+    }
+    w->diff = diff_area_lower(v, block);
+    return VSS_OK;
+}
+
+/* The first block at or after block (16 KiB aligned, not before the last
+ * block asked for) that is not quiet, or UINT64_MAX. */
+static uint64_t next_busy_block(const vss_snapshot *s, busy_walk *w,
+                                uint64_t block)
 {
     const vss_volume *v = s->v;
     uint64_t best = UINT64_MAX;
-    size_t j, a;
+    size_t j, n = v->nstores - (size_t)s->k;
 
-    for (j = (size_t)s->k; j < v->nstores; j++) {
-        const vss_store *st = &v->stores[j];
-        a = desc_lower(st, block);
-        if (a < st->ndescs && st->descs[a].original < best)
-            best = st->descs[a].original;
-        a = lower_bound_u64(st->fwd_targets, st->nfwd, block);
-        if (a < st->nfwd && st->fwd_targets[a] < best)
-            best = st->fwd_targets[a];
+    for (j = 0; j < n; j++) {
+        const vss_store *st = &v->stores[(size_t)s->k + j];
+        size_t *d = &w->desc[j], *f = &w->fwd[j];
+        while (*d < st->ndescs && st->descs[*d].original < block)
+            (*d)++;
+        if (*d < st->ndescs && st->descs[*d].original < best)
+            best = st->descs[*d].original;
+        while (*f < st->nfwd && st->fwd_targets[*f] < block)
+            (*f)++;
+        if (*f < st->nfwd && st->fwd_targets[*f] < best)
+            best = st->fwd_targets[*f];
     }
-    a = diff_area_lower(v, block);
-    if (a < v->ndiff_area) {
-        uint64_t start = v->diff_area[a].start;
+    while (w->diff < v->ndiff_area && v->diff_area[w->diff].end <= block)
+        w->diff++;
+    if (w->diff < v->ndiff_area) {
+        uint64_t start = v->diff_area[w->diff].start;
         uint64_t first = start < block ? block : start;
         if (first < best)
             best = first;
@@ -613,18 +647,20 @@ int vss_snapshot_map(vss_snapshot *s, uint64_t offset, uint64_t length,
                      vss_run_cb cb, void *user, vss_error *err)
 {
     map_state m = {.cb = cb, .user = user};
+    busy_walk w;
     uint64_t end = 0, pos = offset, busy = 0;
-    int rc, busy_known = 0;
+    int rc;
 
-    if ((rc = map_check(s, offset, length, cb, err, &end)))
+    if ((rc = map_check(s, offset, length, cb, err, &end)) || pos >= end)
         return rc;
+    if ((rc = busy_walk_start(s, &w, pos - pos % VSS_BLOCK_SIZE, err)))
+        return rc;
+    busy = next_busy_block(s, &w, pos - pos % VSS_BLOCK_SIZE);
     while (pos < end) {
         uint64_t block = pos - pos % VSS_BLOCK_SIZE;
         uint64_t to = block_end(block, end);
-        if (!busy_known || busy < block) {
-            busy = next_busy_block(s, block);
-            busy_known = 1;
-        }
+        if (busy < block)
+            busy = next_busy_block(s, &w, block);
         if (block == busy) {
             rc = map_planned_block(s, block, pos, end, &m);
         } else {
@@ -633,9 +669,12 @@ int vss_snapshot_map(vss_snapshot *s, uint64_t offset, uint64_t length,
             rc = map_add(&m, pos, to, block, &x);
         }
         if (rc)
-            return rc;
+            break;
         pos = to;
     }
+    free(w.desc);
+    if (rc)
+        return rc;
     return m.open ? cb(&m.run, user) : VSS_OK;
 }
 

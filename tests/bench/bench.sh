@@ -69,7 +69,7 @@ echo "## Provenance map of a whole snapshot (vssinfo --map N --json)"
 echo
 echo "No peer reports where each byte of a snapshot comes from; the figure is"
 echo "the time to classify every 16 KiB block of the volume, as the audit's"
-echo "volume strip and \\`--map\\` do (metadata cached)."
+echo "volume strip and \`--map\` do (metadata cached)."
 echo
 echo "| image | snapshot (stores read through) | volume GiB | ms | GiB mapped per second |"
 echo "|---|---|---:|---:|---:|"
