@@ -76,9 +76,8 @@ static int scenario(vss_source *disk, int scan, vss_error *err)
             if (got < 0)
                 rc = (int)got;
         }
-        if (!rc)
-            rc = vss_snapshot_map(s, 0, vss_snapshot_size(s), count_run,
-                                  NULL, err);
+        for (int k = 0; k < 3 && !rc; k++)
+            rc = vss_snapshot_map(s, offs[k], 1 << 20, count_run, NULL, err);
         if (!rc) {
             vss_source *ss = NULL;
             rc = vss_snapshot_source(s, &ss, err);
