@@ -20,16 +20,16 @@
 
 static int passed, failed;
 
-/* One full pass: returns 0 or the first error (checked to be clean). */
 /* The map walk allocates (its per-store cursors): a run callback that
  * only accepts. */
-static int count_run(const vss_run *r, void *user)
+static int accept_run(const vss_run *r, void *user)
 {
     (void)r;
     (void)user;
     return 0;
 }
 
+/* One full pass: returns 0 or the first error (checked to be clean). */
 static int scenario(vss_source *disk, int scan, vss_error *err)
 {
     static uint8_t buf[3 * 16384];
@@ -77,7 +77,7 @@ static int scenario(vss_source *disk, int scan, vss_error *err)
                 rc = (int)got;
         }
         for (int k = 0; k < 3 && !rc; k++)
-            rc = vss_snapshot_map(s, offs[k], 1 << 20, count_run, NULL, err);
+            rc = vss_snapshot_map(s, offs[k], 1 << 20, accept_run, NULL, err);
         if (!rc) {
             vss_source *ss = NULL;
             rc = vss_snapshot_source(s, &ss, err);

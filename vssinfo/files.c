@@ -216,9 +216,9 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
         } else {
             json_string(j, full);
         }
-        json_key(j, "type");
-        json_string(j, stream ? "stream"
-                              : st->is_directory ? "directory" : "file");
+        json_key_string(j, "type", stream              ? "stream"
+                                   : st->is_directory ? "directory"
+                                                      : "file");
         json_key_u64(j, "record", st->mft_record);
         json_key_u64(j, "sequence", st->sequence);
         json_key_u64(j, "size", size);
@@ -250,12 +250,9 @@ static void print_bad_entry(ls_ctx *c, const char *full, const vss_fs_entry *e)
          e->st.mft_record, vss_strerror(e->stat_rc));
     if (c->j) {
         json_object(c->j);
-        json_key(c->j, "path");
-        json_string(c->j, full);
-        json_key(c->j, "record");
-        json_u64(c->j, e->st.mft_record);
-        json_key(c->j, "error");
-        json_string(c->j, vss_strerror(e->stat_rc));
+        json_key_string(c->j, "path", full);
+        json_key_u64(c->j, "record", e->st.mft_record);
+        json_key_string(c->j, "error", vss_strerror(e->stat_rc));
         json_end_object(c->j);
     } else if (!c->o->bodyfile) {
         printf("? %10" PRIu64 " %5u %14s %s\n", e->st.mft_record,

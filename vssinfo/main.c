@@ -268,9 +268,9 @@ static int do_map(vss_volume *vol, const options *o)
         json_object(&j);
         json_key_i64(&j, "snapshot", o->map);
         json_key_u64(&j, "volume_size", vss_snapshot_size(s));
-        json_key(&j, "fill");
-        json_string(&j, o->fill == VSS_FILL_ZERO ? "zero"
-                        : o->fill == VSS_FILL_LIVE ? "live" : "windows");
+        json_key_string(&j, "fill", o->fill == VSS_FILL_ZERO   ? "zero"
+                                    : o->fill == VSS_FILL_LIVE ? "live"
+                                                               : "windows");
         json_key(&j, "runs");
         json_array(&j);
         m.j = &j;

@@ -140,42 +140,36 @@ static void container_json(json *j, vss_source *img)
         return;
     json_key(j, "container");
     json_object(j);
-#define STR(k, v)            \
-    do {                     \
-        json_key(j, k);      \
-        json_string(j, v);   \
-    } while (0)
-    STR("type", vss_container_type_name(in.type));
-    STR("format", in.format);
+    json_key_string(j, "type", vss_container_type_name(in.type));
+    json_key_string(j, "format", in.format);
     json_key_u64(j, "segments", in.segments);
     json_key_u64(j, "media_size", in.media_size);
     json_key_u64(j, "stored_size", in.stored_size);
     json_key_u64(j, "chunk_size", in.chunk_size);
     json_key_bool(j, "compressed", in.compressed);
     if (in.has_backing)
-        STR("backing_name", in.backing_name);
+        json_key_string(j, "backing_name", in.backing_name);
     if (in.type == VSS_CONTAINER_EWF) {
-        STR("case_number", in.case_number);
-        STR("evidence_number", in.evidence_number);
-        STR("description", in.description);
-        STR("examiner", in.examiner);
-        STR("notes", in.notes);
-        STR("acquiry_date", in.acquiry_date);
-        STR("system_date", in.system_date);
-        STR("acquiry_os", in.acquiry_os);
-        STR("acquiry_software", in.acquiry_software);
-        STR("model", in.model);
-        STR("serial_number", in.serial_number);
+        json_key_string(j, "case_number", in.case_number);
+        json_key_string(j, "evidence_number", in.evidence_number);
+        json_key_string(j, "description", in.description);
+        json_key_string(j, "examiner", in.examiner);
+        json_key_string(j, "notes", in.notes);
+        json_key_string(j, "acquiry_date", in.acquiry_date);
+        json_key_string(j, "system_date", in.system_date);
+        json_key_string(j, "acquiry_os", in.acquiry_os);
+        json_key_string(j, "acquiry_software", in.acquiry_software);
+        json_key_string(j, "model", in.model);
+        json_key_string(j, "serial_number", in.serial_number);
     }
     if (in.has_md5) {
         hexstr(in.md5, 16, h);
-        STR("md5", h);
+        json_key_string(j, "md5", h);
     }
     if (in.has_sha1) {
         hexstr(in.sha1, 20, h);
-        STR("sha1", h);
+        json_key_string(j, "sha1", h);
     }
-#undef STR
     json_end_object(j);
 }
 

@@ -9,15 +9,8 @@
 
 int vss_chain_visit(vss_chain *c, uint64_t offset, vss_error *err)
 {
-    size_t lo = 0, hi = c->n;
+    size_t lo = lower_bound_u64(c->seen, c->n, offset);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->seen[mid] < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (lo < c->n && c->seen[lo] == offset)
         return vss_fail(err, VSS_ECORRUPT,
                         "%s at offset %llu: visited twice (the chain loops)",

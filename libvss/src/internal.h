@@ -33,6 +33,21 @@ static inline uint64_t le64(const uint8_t *p)
 }
 
 /* Checked arithmetic for offsets taken from disk. */
+/* Index of the first element >= key in the sorted array a[0..n). */
+static inline size_t lower_bound_u64(const uint64_t *a, size_t n,
+                                     uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t m = lo + (hi - lo) / 2;
+        if (a[m] < key)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo;
+}
+
 static inline int add_overflows(uint64_t a, uint64_t b, uint64_t *sum)
 {
     return __builtin_add_overflow(a, b, sum);

@@ -73,21 +73,6 @@ VSS_HIDDEN int vss_snapshot_map_planned(vss_snapshot *s, uint64_t offset,
                                         uint64_t length, vss_run_cb cb,
                                         void *user, vss_error *err);
 
-/* Index of the first element >= key in the sorted array a[0..n). */
-static inline size_t lower_bound_u64(const uint64_t *a, size_t n,
-                                     uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t m = lo + (hi - lo) / 2;
-        if (a[m] < key)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    return lo;
-}
-
 /* Is the 16 KiB block at off flagged not in use in store st? (current
  * bitmap, and the previous bitmap too when the store has one) */
 static inline int store_not_in_use(const vss_store *st, uint64_t off)

@@ -648,14 +648,15 @@ int vss_snapshot_map(vss_snapshot *s, uint64_t offset, uint64_t length,
 {
     map_state m = {.cb = cb, .user = user};
     busy_walk w;
-    uint64_t end = 0, pos = offset, busy = 0;
+    uint64_t end = 0, pos = offset, busy;
     int rc;
 
     if ((rc = map_check(s, offset, length, cb, err, &end)) || pos >= end)
         return rc;
-    if ((rc = busy_walk_start(s, &w, pos - pos % VSS_BLOCK_SIZE, err)))
+    busy = pos - pos % VSS_BLOCK_SIZE;
+    if ((rc = busy_walk_start(s, &w, busy, err)))
         return rc;
-    busy = next_busy_block(s, &w, pos - pos % VSS_BLOCK_SIZE);
+    busy = next_busy_block(s, &w, busy);
     while (pos < end) {
         uint64_t block = pos - pos % VSS_BLOCK_SIZE;
         uint64_t to = block_end(block, end);

@@ -341,15 +341,13 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The blocks the store's forwarders point at, sorted: a read asks whether
+/* The blocks the store's n forwarders point at, sorted: a read asks whether
  * a block is one of them (zeros under 0x400, snapshot.c), and the
  * provenance map skips the stretches between them. */
-static int collect_forward_targets(vss_store *st, int number,
+static int collect_forward_targets(vss_store *st, size_t n, int number,
                                    vss_error *err)
 {
-    size_t i, n = 0;
-    for (i = 0; i < st->ndescs; i++)
-        n += (st->descs[i].flags & VSS_DESC_FORWARDER) != 0;
+    size_t i;
     if (n == 0)
         return VSS_OK;
     st->fwd_targets = vss_malloc(n * sizeof *st->fwd_targets);
@@ -374,7 +372,7 @@ static int collect_forward_targets(vss_store *st, int number,
 static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
 {
     uint64_t stor_size = vss_source_size(v->storage);
-    size_t i;
+    size_t i, nfwd = 0;
     int rc;
 
     rc = vss_block_list_read(v->storage, st->loc.block_list_offset,
@@ -384,6 +382,7 @@ static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
         return rc;
     for (i = 0; i < st->ndescs; i++) {
         const vss_desc *d = &st->descs[i];
+        nfwd += (d->flags & VSS_DESC_FORWARDER) != 0;
         if (!(d->flags & VSS_DESC_FORWARDER) &&
             (d->where > stor_size || stor_size - d->where < VSS_BLOCK_SIZE))
             return vss_fail(err, VSS_ECORRUPT,
@@ -395,7 +394,8 @@ static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
                             (unsigned long long)d->where,
                             (unsigned long long)stor_size);
     }
-    rc = collect_forward_targets(st, (int)(st - v->stores) + 1, err);
+    rc = collect_forward_targets(st, nfwd, (int)(st - v->stores) + 1,
+                                 err);
     if (rc)
         return rc;
     if (st->loc.bitmap_offset) {
