@@ -90,15 +90,37 @@ void aud_hex(const uint8_t *p, size_t n, char *out)
 const char *aud_status_name(int s)
 {
     static const char *const n[] = {"intact", "damaged", "resident",
-                                     "unchanged", "error"};
+                                     "unchanged", "unverified", "error"};
     return s >= 0 && s <= AUD_ERROR ? n[s] : "?";
 }
 
-const char *aud_live_name(int s)
+/* What the live volume holds for the file, in every report's words: for
+ * the same file (record and sequence) whether its bytes are identical. */
+const char *aud_live_word(const aud_result *x)
 {
-    static const char *const n[] = {"same", "reused", "deleted",
+    static const char *const n[] = {NULL, "reused", "deleted",
                                      "stream-deleted", "none"};
-    return s >= 0 && s <= LIVE_NONE ? n[s] : "?";
+    if (x->live_state == LIVE_SAME)
+        return !x->has_live ? "unreadable" : x->match ? "identical"
+                                                      : "differs";
+    return x->live_state > 0 && x->live_state <= LIVE_NONE
+               ? n[x->live_state] : "?";
+}
+
+const char *aud_stale_source_name(int s)
+{
+    static const char *const n[] = {"", "same-file", "same-file-changed",
+                                     "unknown", "free", "other-file"};
+    return s >= 0 && s <= STALE_OTHER_FILE ? n[s] : "?";
+}
+
+/* qsort, which must not be handed a NULL array even with no element (an
+ * empty index has none: C says undefined, UBSan aborts). */
+void aud_sort(void *base, size_t n, size_t size,
+              int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
 }
 
 const char *aud_block_kind_name(int k)
@@ -475,7 +497,7 @@ static int index_volume(vss_fs *fs, const char *root, int system,
         walk_dir(&w, root, 0);
     }
     cli_seen_free(&w.seen);
-    qsort(ix->v, ix->n, sizeof *ix->v, cmp_item);
+    aud_sort(ix->v, ix->n, sizeof *ix->v, cmp_item);
     for (i = k = 0; i < ix->n; i++) {
         if (k && ix->v[k - 1].record == ix->v[i].record &&
             strcmp(ix->v[k - 1].stream_at
@@ -558,7 +580,8 @@ typedef struct ver {
     int key_ok;
     aud_range *dmg;
     size_t ndmg, capdmg;
-    uint64_t lost;
+    uint64_t lost_zero;     /* bytes of dmg of class zero: lost for sure */
+    uint64_t lost_stale;    /* of class stale: returned, not preserved */
     uint64_t by_class[5];
     int record_damaged;
 } ver;
@@ -686,13 +709,20 @@ static void widen_to_units(ver *v)
         v->dmg[i].off = s;
         v->dmg[i].len = e > s ? e - s : 0;
     }
-    qsort(v->dmg, v->ndmg, sizeof *v->dmg, cmp_range);
+    aud_sort(v->dmg, v->ndmg, sizeof *v->dmg, cmp_range);
     for (i = 1; i < v->ndmg; i++) {
         aud_range *p = &v->dmg[k];
         if (v->dmg[i].off <= p->off + p->len) {
             uint64_t e = v->dmg[i].off + v->dmg[i].len;
             if (e > p->off + p->len)
                 p->len = e - p->off;
+            /* one zero cluster spoils the unit: lost for sure */
+            if (v->dmg[i].cls == VSS_CLASS_ZERO &&
+                p->cls != VSS_CLASS_ZERO) {
+                p->cls = VSS_CLASS_ZERO;
+                p->reason = v->dmg[i].reason;
+                p->store = 0;
+            }
         } else {
             v->dmg[++k] = v->dmg[i];
         }
@@ -791,8 +821,12 @@ static int ver_open(vss_snapshot *snap, vss_fs *fs, uint32_t record_size,
     } else if (v->resident) {
         v->key_ok = 0;
     }
-    for (i = 0; i < v->ndmg; i++)
-        v->lost += v->dmg[i].len;
+    for (i = 0; i < v->ndmg; i++) {
+        if (v->dmg[i].cls == VSS_CLASS_ZERO)
+            v->lost_zero += v->dmg[i].len;
+        else
+            v->lost_stale += v->dmg[i].len;
+    }
     digest_final(k, v->key);
     if (rc)
         ver_close(v);
@@ -820,27 +854,34 @@ static uint64_t vol_of(const ver *v, uint64_t off, uint64_t *left,
     return VSS_FS_NO_OFFSET;
 }
 
+/* Do file bytes [off, end) sit at the same volume bytes in s and l? */
+static int same_place(const ver *s, const ver *l, uint64_t off,
+                      uint64_t end)
+{
+    if (s->cunit != l->cunit)
+        return 0;
+    while (off < end) {
+        uint64_t ls, ll, step;
+        unsigned fs, fl;
+        uint64_t a = vol_of(s, off, &ls, &fs);
+        uint64_t b = vol_of(l, off, &ll, &fl);
+        if (a == VSS_FS_NO_OFFSET || a != b || fs != fl || !ls || !ll)
+            return 0;
+        step = ls < ll ? ls : ll;
+        if (step > end - off)
+            step = end - off;
+        off += step;
+    }
+    return 1;
+}
+
 /* Do the damaged file ranges of s sit at the same volume bytes in l? */
 static int same_ranges(const ver *s, const ver *l)
 {
     size_t i;
-    if (s->cunit != l->cunit)
-        return 0;
-    for (i = 0; i < s->ndmg; i++) {
-        uint64_t off = s->dmg[i].off, end = off + s->dmg[i].len;
-        while (off < end) {
-            uint64_t ls, ll, step;
-            unsigned fs, fl;
-            uint64_t a = vol_of(s, off, &ls, &fs);
-            uint64_t b = vol_of(l, off, &ll, &fl);
-            if (a == VSS_FS_NO_OFFSET || a != b || fs != fl || !ls || !ll)
-                return 0;
-            step = ls < ll ? ls : ll;
-            if (step > end - off)
-                step = end - off;
-            off += step;
-        }
-    }
+    for (i = 0; i < s->ndmg; i++)
+        if (!same_place(s, l, s->dmg[i].off, s->dmg[i].off + s->dmg[i].len))
+            return 0;
     return 1;
 }
 
@@ -1105,6 +1146,253 @@ int aud_digests_equal(const aud_run *r, const aud_digests *a,
     return 1;
 }
 
+/* ---- where stale bytes come from ------------------------------------------ */
+
+/* A stale byte is one the snapshot did not preserve that Windows returns
+ * anyway: from the live volume, or from the store of a newer snapshot k
+ * (its copy of the block as it was when snapshot k was taken). Whether it
+ * is likely the snapshot's byte depends on what that reference volume
+ * holds at the same place: the same file, unmodified since the snapshot
+ * (very likely the snapshot's bytes), or another file or free space (the
+ * bytes prove nothing). One reference volume per snapshot number, opened
+ * and indexed when first needed; 0 is the live volume. */
+typedef struct aud_ref {
+    int state;              /* 0 not opened yet, 1 ready, -1 failed */
+    vss_snapshot *snap;     /* snapshot k's own handle (NULL: live) */
+    vss_fs *fs;             /* owned when snap is set */
+    aud_index own;          /* snapshot k's index */
+    aud_index *ix;          /* &own, or the run's live index */
+    uint8_t *bitmap;        /* its $Bitmap: one bit per cluster in use */
+    uint64_t bitmap_len;
+    uint32_t cluster;
+    char name[32];          /* "the live volume", "snapshot 3" */
+    char error[600];        /* state -1: why */
+} aud_ref;
+
+static int index_volume(vss_fs *fs, const char *root, int system,
+                        const char *label, aud_index *ix);
+static int read_full(vss_fs_file *f, uint8_t *p, size_t n, uint64_t off,
+                     vss_error *e);
+
+/* The volume's cluster allocation bitmap ($Bitmap, read through the file
+ * system like any file). */
+static int load_bitmap(aud_ref *R, vss_error *e)
+{
+    vss_fs_file *f = NULL;
+    uint64_t n;
+    int rc = vss_fs_file_open(R->fs, "/$Bitmap", &f, e);
+    if (rc)
+        return rc;
+    n = vss_fs_file_size(f);
+    R->bitmap = malloc(n ? (size_t)n : 1);
+    if (!R->bitmap)
+        rc = fail(e, VSS_ENOMEM, "out of memory");
+    else
+        rc = read_full(f, R->bitmap, (size_t)n, 0, e);
+    R->bitmap_len = n;
+    R->cluster = vss_fs_cluster_size(R->fs);
+    vss_fs_file_close(f);
+    return rc;
+}
+
+static aud_ref *ref_get(aud_run *r, int k)
+{
+    aud_ref *R;
+    vss_error e = {0};
+    if (k < 0 || k >= r->nrefs)
+        return NULL;
+    R = &r->refs[k];
+    if (R->state)
+        return R;
+    R->state = -1;
+    if (k == 0) {
+        snprintf(R->name, sizeof R->name, "the live volume");
+        if (!r->live_fs) {
+            snprintf(R->error, sizeof R->error, "its file system could not "
+                     "be read");
+            return R;
+        }
+        R->fs = r->live_fs;
+        R->ix = &r->live;
+    } else {
+        vss_source *src = NULL;
+        snprintf(R->name, sizeof R->name, "snapshot %d", k);
+        if (vss_snapshot_open(r->fv->vol, k, r->o->fill, &R->snap, &e) ||
+            vss_snapshot_source(R->snap, &src, &e) ||
+            vss_fs_open(src, &R->fs, &e)) {
+            vss_source_release(src);
+            snprintf(R->error, sizeof R->error, "%s", e.message);
+            return R;
+        }
+        vss_source_release(src);
+        if (index_volume(R->fs, "", r->o->system, R->name, &R->own)) {
+            snprintf(R->error, sizeof R->error, "its root directory could "
+                     "not be read");
+            return R;
+        }
+        R->ix = &R->own;
+    }
+    if (load_bitmap(R, &e)) {
+        snprintf(R->error, sizeof R->error, "$Bitmap: %s", e.message);
+        return R;
+    }
+    R->state = 1;
+    return R;
+}
+
+static void refs_free(aud_run *r)
+{
+    int k;
+    for (k = 0; k < r->nrefs; k++) {
+        aud_ref *R = &r->refs[k];
+        free(R->bitmap);
+        if (R->snap) {
+            index_free(&R->own);
+            if (R->fs)
+                vss_fs_close(R->fs);
+            vss_snapshot_close(R->snap);
+        }
+    }
+    free(r->refs);
+    r->refs = NULL;
+    r->nrefs = 0;
+}
+
+/* Is any cluster under file bytes [off, end) of s in use in R? */
+static int range_allocated(const aud_ref *R, const ver *s, uint64_t off,
+                           uint64_t end)
+{
+    while (off < end) {
+        uint64_t left, step, c, c_end;
+        unsigned flags;
+        uint64_t a = vol_of(s, off, &left, &flags);
+        if (!left)
+            break;
+        step = left < end - off ? left : end - off;
+        if (a != VSS_FS_NO_OFFSET && R->cluster) {
+            c_end = (a + step + R->cluster - 1) / R->cluster;
+            for (c = a / R->cluster; c < c_end; c++)
+                if (c / 8 < R->bitmap_len &&
+                    (R->bitmap[c / 8] >> (c % 8) & 1))
+                    return 1;
+        }
+        off += step;
+    }
+    return 0;
+}
+
+/* The same file on R, unmodified since `when`? Its times decide. */
+static int same_file_source(const aud_item *F, uint64_t when,
+                            const char *what, const aud_ref *R, char *why,
+                            size_t whysz)
+{
+    char t[32];
+    if (F->mtime <= when && F->ctime <= when) {
+        snprintf(why, whysz, "%s on %s still belong to this file (MFT record "
+                 "%" PRIu64 "-%u), not modified since the snapshot: very "
+                 "likely the snapshot's bytes", what, R->name, F->record,
+                 (unsigned)F->sequence);
+        return STALE_SAME_FILE;
+    }
+    vss_filetime_format(F->mtime > when ? F->mtime : F->ctime, t);
+    snprintf(why, whysz, "%s on %s still belong to this file (MFT record "
+             "%" PRIu64 "-%u), but it was modified after the snapshot (%s "
+             "%s): they may be newer", what, R->name, F->record,
+             (unsigned)F->sequence,
+             F->mtime > when ? "modification time" : "MFT change time", t);
+    return STALE_SAME_FILE_CHANGED;
+}
+
+/* Classify each stale range of s (the stream `it` of snapshot S) by what
+ * its reference volume holds there; the file gets its least trusted
+ * range's source and reason. `live` is the live version of the same file
+ * when it is open already. */
+static void classify_stale(aud_run *r, const aud_snapshot *S,
+                           const aud_item *it, ver *s, const ver *live,
+                           aud_result *x)
+{
+    uint64_t when = S->info.creation_time;
+    ver other;
+    int other_store = -1;
+    size_t i;
+
+    memset(&other, 0, sizeof other);
+    for (i = 0; i < s->ndmg; i++) {
+        aud_range *d = &s->dmg[i];
+        aud_ref *R;
+        const aud_item *F;
+        char why[sizeof x->stale_why];
+        int src;
+        if (d->cls != VSS_CLASS_STALE)
+            continue;
+        R = ref_get(r, d->store > 0 ? d->store : 0);
+        if (!R || R->state < 0) {
+            src = STALE_UNKNOWN;
+            snprintf(why, sizeof why, "not checked: %s: %s",
+                     R ? R->name : "the reference volume",
+                     R ? R->error : "none");
+        } else if (s->resident) {
+            /* the value lives in the MFT record: whose record is it now? */
+            F = ix_find_record(R->ix, it->record);
+            if (F && F->sequence == it->sequence &&
+                F->record_offset == it->record_offset) {
+                src = same_file_source(F, when, "the MFT record's bytes", R,
+                                       why, sizeof why);
+            } else if (F) {
+                src = STALE_OTHER_FILE;
+                snprintf(why, sizeof why, "MFT record %" PRIu64 " holds "
+                         "another file on %s (%s, sequence %u): the bytes "
+                         "prove nothing", it->record, R->name, F->path,
+                         (unsigned)F->sequence);
+            } else {
+                src = STALE_FREE;
+                snprintf(why, sizeof why, "no file in %s's directory tree "
+                         "uses MFT record %" PRIu64 ": the bytes prove "
+                         "nothing", R->name, it->record);
+            }
+        } else {
+            const ver *fv = NULL;
+            F = ix_find(R->ix, it->record, item_stream(it));
+            if (F && F->sequence == it->sequence) {
+                int store = d->store > 0 ? d->store : 0;
+                vss_error e = {0};
+                if (store == 0 && live) {
+                    fv = live;
+                } else if (other_store == store) {
+                    fv = &other;
+                } else {
+                    ver_close(&other);
+                    other_store = -1;
+                    if (ver_open(NULL, R->fs, vss_fs_record_size(R->fs), F,
+                                 &other, &e) == 0) {
+                        other_store = store;
+                        fv = &other;
+                    }
+                }
+            }
+            if (fv && same_place(s, fv, d->off, d->off + d->len)) {
+                src = same_file_source(F, when, "the clusters", R, why,
+                                       sizeof why);
+            } else if (range_allocated(R, s, d->off, d->off + d->len)) {
+                src = STALE_OTHER_FILE;
+                snprintf(why, sizeof why, "the clusters are in use on %s, "
+                         "but not by this file at these offsets: the bytes "
+                         "prove nothing", R->name);
+            } else {
+                src = STALE_FREE;
+                snprintf(why, sizeof why, "the clusters are free on %s: the "
+                         "bytes prove nothing", R->name);
+            }
+        }
+        d->source = src;
+        if (src > x->stale_source) {
+            x->stale_source = src;
+            snprintf(x->stale_why, sizeof x->stale_why, "%s", why);
+        }
+    }
+    ver_close(&other);
+}
+
 /* ---- auditing one stream of snapshot S ----------------------------------- */
 
 static void set_error(aud_result *x, const char *msg)
@@ -1135,7 +1423,8 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
     it->resident = s.resident;
     x->record_damaged = s.record_damaged;
     memcpy(x->by_class, s.by_class, sizeof x->by_class);
-    x->lost = s.lost;
+    x->lost = s.lost_zero;
+    x->unverified = s.lost_stale;
 
     /* The live version: same record AND sequence. */
     L = ix_find(&r->live, it->record, item_stream(it));
@@ -1256,12 +1545,16 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
         else
             x->recoverable = 1;
     }
+    if (s.lost_stale)
+        classify_stale(r, S, it, &s, have_l ? &l : NULL, x);
     if (s.ndmg) {
         x->dmg = s.dmg;
         x->ndmg = s.ndmg;
         s.dmg = NULL;
         s.ndmg = 0;
-        x->status = AUD_DAMAGED;
+        /* zeros are lost for sure; stale bytes alone are returned by
+         * Windows, just not vouched for by the snapshot */
+        x->status = s.lost_zero ? AUD_DAMAGED : AUD_UNVERIFIED;
     } else if (s.resident) {
         x->status = AUD_RESIDENT;
     } else if (x->match) {
@@ -1420,6 +1713,7 @@ static void free_run(aud_run *r, eng *g)
     }
     free(r->snaps);
     free(r->diff);
+    refs_free(r);
     index_free(&r->live);
     if (r->live_fs)
         vss_fs_close(r->live_fs);
@@ -1447,17 +1741,18 @@ static void summarise(aud_snapshot *S)
     aud_tally *t = &S->sum;
     size_t k;
     t->files = S->nres;
+    t->walk_errors = S->ix.errors;
     for (k = 0; k < S->nres; k++) {
         aud_result *x = &S->res[k];
+        t->bytes_lost += x->lost;
+        t->bytes_unverified += x->unverified;
+        if (x->recoverable == 1) {
+            t->recoverable++;
+            t->bytes_recoverable += x->lost + x->unverified;
+        }
         switch (x->status) {
-        case AUD_DAMAGED:
-            t->damaged++;
-            t->bytes_lost += x->lost;
-            if (x->recoverable == 1) {
-                t->recoverable++;
-                t->bytes_recoverable += x->lost;
-            }
-            break;
+        case AUD_DAMAGED: t->damaged++; break;
+        case AUD_UNVERIFIED: t->unverified++; break;
         case AUD_ERROR: t->errors++; break;
         case AUD_RESIDENT: t->resident++; t->intact++; break;
         case AUD_UNCHANGED: t->unchanged++; t->intact++; break;
@@ -1473,6 +1768,9 @@ void aud_tally_add(aud_tally *to, const aud_tally *t)
     to->unchanged += t->unchanged;
     to->resident += t->resident;
     to->damaged += t->damaged;
+    to->unverified += t->unverified;
+    to->bytes_unverified += t->bytes_unverified;
+    to->walk_errors += t->walk_errors;
     to->errors += t->errors;
     to->recoverable += t->recoverable;
     to->bytes_lost += t->bytes_lost;
@@ -1509,7 +1807,7 @@ typedef struct side {
 } side;
 
 static int side_digests(eng *g, side *sd, aud_item *it, aud_digests *d,
-                        uint64_t *lost, vss_error *e)
+                        uint64_t *lost, uint64_t *unverified, vss_error *e)
 {
     ver v;
     int rc;
@@ -1517,7 +1815,8 @@ static int side_digests(eng *g, side *sd, aud_item *it, aud_digests *d,
                   vss_fs_record_size(sd->fs), it, &v, e);
     if (rc)
         return rc;
-    *lost = v.lost;
+    *lost = v.lost_zero;
+    *unverified = v.lost_stale;
     rc = ver_digests(g, &v, 0, d, NULL, NULL, e);
     ver_close(&v);
     return rc;
@@ -1581,14 +1880,16 @@ static int run_diff(eng *g, aud_run *r, side *A, side *B)
         aud_diff_entry *x = &r->diff[i];
         int rc = 0;
         if (x->a) {
-            rc = side_digests(g, A, x->a, &x->da, &x->lost_a, &e);
+            rc = side_digests(g, A, x->a, &x->da, &x->lost_a,
+                              &x->unverified_a, &e);
             if (rc) {
                 errors++;
                 warn("%s: %s", A->S ? "snapshot" : "live", e.message);
             }
         }
         if (x->b && !rc) {
-            rc = side_digests(g, B, x->b, &x->db, &x->lost_b, &e);
+            rc = side_digests(g, B, x->b, &x->db, &x->lost_b,
+                              &x->unverified_b, &e);
             if (rc) {
                 errors++;
                 warn("%s: %s", B->S ? "snapshot" : "live", e.message);
@@ -1612,7 +1913,7 @@ static int run_diff(eng *g, aud_run *r, side *A, side *B)
         }
         r->ndiff = k;
     }
-    qsort(r->diff, r->ndiff, sizeof *r->diff, cmp_diff);
+    aud_sort(r->diff, r->ndiff, sizeof *r->diff, cmp_diff);
     return errors ? 1 : 0;
 }
 
@@ -1622,6 +1923,7 @@ int audit_run(found_volume *fv, const audit_options *o)
     eng g;
     int count, *sel = NULL, rc = 0, i;
     const char *sub = "";
+    char *subtree = NULL;
     vss_error e = {0};
     vss_source *lsrc;
 
@@ -1643,16 +1945,20 @@ int audit_run(found_volume *fv, const audit_options *o)
         return warn("out of memory");
     if (o->diff) {
         const char *colon = strchr(o->diff, ':');
+        const char *colon2 = colon ? strchr(colon + 1, ':') : NULL;
+        size_t lb = colon2 ? (size_t)(colon2 - colon - 1)
+                           : colon ? strlen(colon + 1) : 0;
         int pa, pb;
         if (!colon ||
             (pa = parse_side(o->diff, (size_t)(colon - o->diff), count,
                              &r.diff_a)) == -1 ||
-            (pb = parse_side(colon + 1, strlen(colon + 1), count,
-                             &r.diff_b)) == -1) {
+            (pb = parse_side(colon + 1, lb, count, &r.diff_b)) == -1) {
             free(sel);
-            return warn("--diff: expected A:B (snapshot numbers or 'live'), "
-                        "got '%s'", o->diff) * 2;
+            return warn("--diff: expected A:B[:PATH] (snapshot numbers or "
+                        "'live'), got '%s'", o->diff) * 2;
         }
+        if (colon2)
+            sub = colon2 + 1;
         if (pa == -2 || pb == -2) {
             free(sel);
             return warn("--diff %s: the volume has %d snapshot%s", o->diff,
@@ -1675,6 +1981,17 @@ int audit_run(found_volume *fv, const audit_options *o)
                         count, count == 1 ? "" : "s");
         }
     }
+    /* "Users" and "/Users" name the same subtree (the man page's own
+     * example has no slash); "" and "/" the whole volume */
+    if (*sub && *sub != '/') {
+        subtree = malloc(strlen(sub) + 2);
+        if (!subtree) {
+            free(sel);
+            return warn("out of memory");
+        }
+        sprintf(subtree, "/%s", sub);
+        sub = subtree;
+    }
     r.subtree = sub;
     g.blocks_mode = o->blocks || o->json;
     g.progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
@@ -1683,8 +2000,11 @@ int audit_run(found_volume *fv, const audit_options *o)
     g.buf2 = malloc(BUFSZ);
     g.fbuf2 = malloc(BUFSZ);
     r.snaps = calloc((size_t)count + 1, sizeof *r.snaps);
-    if (!g.buf || !g.fbuf || !g.buf2 || !g.fbuf2 || !r.snaps) {
+    r.refs = calloc((size_t)count + 1, sizeof *r.refs);
+    r.nrefs = r.refs ? count + 1 : 0;
+    if (!g.buf || !g.fbuf || !g.buf2 || !g.fbuf2 || !r.snaps || !r.refs) {
         free(sel);
+        free(subtree);
         free_run(&r, &g);
         return warn("out of memory");
     }
@@ -1700,9 +2020,14 @@ int audit_run(found_volume *fv, const audit_options *o)
         rc = 1;
         if (o->diff && (!r.diff_a || !r.diff_b))
             goto done;
-    } else if (index_volume(r.live_fs, "", o->system, "live", &r.live)) {
+    } else if (index_volume(r.live_fs, o->diff ? sub : "", o->system,
+                            "live", &r.live)) {
+        /* the audit matches records on the whole live volume; a diff
+         * compares the same subtree on both sides */
         rc = 1;
         goto done;
+    } else if (r.live.errors) {
+        rc = 1;     /* some live records or directories: warned already */
     }
     for (i = 1; i <= count; i++) {
         aud_snapshot *S;
@@ -1716,8 +2041,9 @@ int audit_run(found_volume *fv, const audit_options *o)
             continue;
         }
         snprintf(label, sizeof label, "snapshot %d", i);
-        if (index_volume(S->fs, sub, o->system, label, &S->ix))
-            rc = 1;
+        if (index_volume(S->fs, sub, o->system, label, &S->ix) ||
+            S->ix.errors)
+            rc = 1;     /* unreadable directories or records: warned */
         g.files_total += S->ix.n;
         for (size_t k = 0; k < S->ix.n; k++) {
             aud_item *it = &S->ix.v[k];
@@ -1773,7 +2099,7 @@ int audit_run(found_volume *fv, const audit_options *o)
         }
         g.cur_snap = S->index;
         /* in walk order: directories' files together on the disk */
-        qsort(S->ix.v, S->ix.n, sizeof *S->ix.v, cmp_order);
+        aud_sort(S->ix.v, S->ix.n, sizeof *S->ix.v, cmp_order);
         {
             /* audit_item looks up the live index only; the snapshot's is
              * iterated here in walk order */
@@ -1789,7 +2115,7 @@ int audit_run(found_volume *fv, const audit_options *o)
             }
             S->nres = S->ix.n;
         }
-        qsort(S->res, S->nres, sizeof *S->res, cmp_result);
+        aud_sort(S->res, S->nres, sizeof *S->res, cmp_result);
         summarise(S);
         if (o->html) {
             strip_ctx c = {S, vss_snapshot_size(S->snap), 1};
@@ -1818,6 +2144,7 @@ done:
     if (fflush(stdout) || ferror(stdout))
         rc = warn("write failed");
     free(sel);
+    free(subtree);
     free_run(&r, &g);
     return rc;
 }

@@ -50,13 +50,34 @@ typedef struct aud_range {
     vss_class cls;
     vss_reason reason;
     int store;              /* stale from a newer store: its index */
+    int source;             /* stale: STALE_* (what today's clusters hold) */
 } aud_range;
+
+/* Where the bytes of a stale range come from, as far as the volume Windows
+ * reads them from (the live volume, or the newer snapshot whose store holds
+ * them) can tell. Ordered by trust: a file's source is its least trusted
+ * range's. */
+enum aud_stale_source {
+    STALE_NONE = 0,         /* no stale byte */
+    STALE_SAME_FILE,        /* the same file (record and sequence) at the
+                               same clusters, not modified since the
+                               snapshot: very likely the snapshot's bytes */
+    STALE_SAME_FILE_CHANGED,/* the same file at the same clusters, but
+                               modified after the snapshot */
+    STALE_UNKNOWN,          /* the reference volume could not be read */
+    STALE_FREE,             /* free clusters (or an MFT record not in use):
+                               the bytes prove nothing */
+    STALE_OTHER_FILE        /* allocated, but not to this file at these
+                               offsets: the bytes prove nothing */
+};
 
 enum aud_status {
     AUD_INTACT = 0,     /* every byte from a store or unchanged live data */
-    AUD_DAMAGED,        /* some bytes zero or stale */
+    AUD_DAMAGED,        /* some bytes zero: lost for sure */
     AUD_RESIDENT,       /* data inside the MFT record, record preserved */
     AUD_UNCHANGED,      /* intact and identical to the live version */
+    AUD_UNVERIFIED,     /* no zero byte, but some stale: Windows returns
+                           bytes it did not preserve */
     AUD_ERROR           /* could not be read */
 };
 
@@ -86,9 +107,12 @@ typedef struct aud_result {
     int status;
     int live_state;
     char *error;            /* AUD_ERROR: what failed */
-    aud_range *dmg;
+    aud_range *dmg;         /* bytes not preserved (zero and stale) */
     size_t ndmg;
-    uint64_t lost;          /* bytes in dmg */
+    uint64_t lost;          /* bytes in dmg of class zero */
+    uint64_t unverified;    /* bytes in dmg of class stale */
+    int stale_source;       /* STALE_*: the least trusted stale range's */
+    char stale_why[700];    /* one line: why */
     uint64_t by_class[5];   /* store, live, zero, stale, none (sparse,
                                uninitialised, no volume offset) */
     int record_damaged;     /* the MFT record has zero or stale bytes */
@@ -106,8 +130,11 @@ typedef struct aud_result {
 
 /* The counts of one snapshot's audit, or of all snapshots together. */
 typedef struct aud_tally {
-    size_t files, intact, unchanged, resident, damaged, errors, recoverable;
-    uint64_t bytes_lost, bytes_recoverable;
+    size_t files, intact, unchanged, resident, damaged, unverified, errors,
+        recoverable;
+    size_t walk_errors;     /* directories or records that could not be read
+                               while walking */
+    uint64_t bytes_lost, bytes_unverified, bytes_recoverable;
 } aud_tally;
 
 typedef struct aud_snapshot {
@@ -131,7 +158,8 @@ typedef struct aud_diff_entry {
     int kind;               /* DF_* */
     aud_item *a, *b;
     aud_digests da, db;
-    uint64_t lost_a, lost_b;
+    uint64_t lost_a, lost_b;          /* zero bytes of each side */
+    uint64_t unverified_a, unverified_b;  /* stale bytes of each side */
 } aud_diff_entry;
 
 enum { DF_ADDED = 0, DF_DELETED, DF_MODIFIED, DF_RENAMED,
@@ -148,6 +176,9 @@ typedef struct aud_run {
     const char *subtree;    /* only paths under this ("" = all) */
     aud_index live;
     vss_fs *live_fs;
+    struct aud_ref *refs;   /* [snapshot number], 0 = live: the volumes
+                               stale bytes are read from (audit.c) */
+    int nrefs;
     aud_snapshot *snaps;
     size_t nsnaps;
     /* --diff */
@@ -162,7 +193,10 @@ const char *aud_alg_name(int alg);
 size_t aud_alg_len(int alg);
 void aud_hex(const uint8_t *p, size_t n, char *out);
 const char *aud_status_name(int s);
-const char *aud_live_name(int s);
+const char *aud_live_word(const aud_result *x);
+const char *aud_stale_source_name(int s);
+void aud_sort(void *base, size_t n, size_t size,
+              int (*cmp)(const void *, const void *));
 const char *aud_block_kind_name(int k);
 int aud_block_kind(const aud_run *r, const aud_result *x, size_t i);
 void aud_human(uint64_t bytes, char *out, size_t outsz);

@@ -26,14 +26,11 @@ static void hexd(const aud_run *r, const aud_digests *d, int alg, char *out)
         strcpy(out, "-");
 }
 
-static const char *live_word(const aud_result *x)
-{
-    if (x->live_state != LIVE_SAME)
-        return aud_live_name(x->live_state);
-    if (!x->has_live)
-        return "unreadable";
-    return x->match ? "identical" : "differs";
-}
+#define live_word aud_live_word
+
+/* The one range convention of every report, stated in each. */
+#define RANGES_NOTE "file byte ranges are START-END with END exclusive " \
+                    "(half-open)"
 
 static void snapshot_title(FILE *f, const aud_run *r, const aud_snapshot *S)
 {
@@ -47,16 +44,32 @@ static void snapshot_title(FILE *f, const aud_run *r, const aud_snapshot *S)
 
 static void summary_line(FILE *f, const char *who, const aud_tally *t)
 {
-    char h[32], hr[32];
+    char h[32], hu[32], hr[32];
     aud_human(t->bytes_lost, h, sizeof h);
+    aud_human(t->bytes_unverified, hu, sizeof hu);
     aud_human(t->bytes_recoverable, hr, sizeof hr);
     fprintf(f, "%s: %zu files audited: %zu intact (%zu unchanged, %zu "
-            "resident), %zu damaged, %s (%" PRIu64 " bytes) lost, %zu "
-            "recoverable (%s)", who, t->files, t->intact, t->unchanged,
-            t->resident, t->damaged, h, t->bytes_lost, t->recoverable, hr);
+            "resident), %zu damaged, %zu unverified, %s (%" PRIu64 " bytes) "
+            "lost, %s (%" PRIu64 " bytes) unverified, %zu recoverable (%s)",
+            who, t->files, t->intact, t->unchanged, t->resident, t->damaged,
+            t->unverified, h, t->bytes_lost, hu, t->bytes_unverified,
+            t->recoverable, hr);
     if (t->errors)
         fprintf(f, ", %zu unreadable", t->errors);
+    if (t->walk_errors)
+        fprintf(f, ", %zu directories or records could not be read",
+                t->walk_errors);
     fputc('\n', f);
+}
+
+/* A not-preserved range in words: "zero (not-in-use)", "stale
+ * (not-in-use, from the newer store of snapshot 3)". */
+static void range_words(FILE *f, const aud_range *g)
+{
+    fprintf(f, "%s (%s", vss_class_name(g->cls), vss_reason_name(g->reason));
+    if (g->store > 0)
+        fprintf(f, ", from the newer store of snapshot %d", g->store);
+    fputc(')', f);
 }
 
 void aud_report_text(FILE *f, const aud_run *r)
@@ -70,6 +83,9 @@ void aud_report_text(FILE *f, const aud_run *r)
     for (i = 0; name[i]; i++)
         name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32
                                                            : name[i]);
+    fprintf(f, "Statuses: damaged = some bytes read as zeros (lost for "
+            "sure); unverified = Windows returns bytes the snapshot did not "
+            "preserve (stale); %s.\n", RANGES_NOTE);
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
         snapshot_title(f, r, S);
@@ -79,9 +95,9 @@ void aud_report_text(FILE *f, const aud_run *r)
             continue;
         }
         (void)pw;
-        fprintf(f, "%-9s %14s %14s %14s %-14s %-7s %-*s %s\n", "STATUS",
-                "RECORD-SEQ", "SIZE", "LOST", "LIVE", "RECOVER",
-                (int)aud_alg_len(a0) * 2, name, "PATH");
+        fprintf(f, "%-10s %14s %14s %14s %14s %-14s %-7s %-*s %s\n",
+                "STATUS", "RECORD-SEQ", "SIZE", "LOST", "UNVERIFIED", "LIVE",
+                "RECOVER", (int)aud_alg_len(a0) * 2, name, "PATH");
         for (k = 0; k < S->nres; k++) {
             const aud_result *x = &S->res[k];
             char rs[32];
@@ -91,9 +107,10 @@ void aud_report_text(FILE *f, const aud_run *r)
                 strcpy(hash, "-");
             else
                 hexd(r, &x->snap, a0, hash);
-            fprintf(f, "%-9s %14s %14" PRIu64 " %14" PRIu64 " %-14s %-7s "
-                    "%-*s %s\n",
+            fprintf(f, "%-10s %14s %14" PRIu64 " %14" PRIu64 " %14" PRIu64
+                    " %-14s %-7s %-*s %s\n",
                     aud_status_name(x->status), rs, x->it->size, x->lost,
+                    x->unverified,
                     x->status == AUD_ERROR ? "-" : live_word(x),
                     x->recoverable < 0 ? "-" : x->recoverable ? "yes" : "no",
                     (int)aud_alg_len(a0) * 2, hash, x->it->path);
@@ -103,19 +120,24 @@ void aud_report_text(FILE *f, const aud_run *r)
             }
             for (size_t d = 0; d < x->ndmg && d < MAX_RANGES_TEXT; d++) {
                 const aud_range *g = &x->dmg[d];
-                fprintf(f, "          lost bytes %" PRIu64 "-%" PRIu64
-                        " (%" PRIu64 "): %s (%s",
-                        g->off, g->off + g->len - 1, g->len,
-                        vss_class_name(g->cls), vss_reason_name(g->reason));
-                if (g->store > 0)
-                    fprintf(f, ", from the newer store of snapshot %d",
-                            g->store);
-                fprintf(f, ")\n");
+                fprintf(f, "          %s %" PRIu64 "-%" PRIu64 " (%" PRIu64
+                        " bytes): ", g->cls == VSS_CLASS_ZERO ? "lost"
+                                                               : "unverified",
+                        g->off, g->off + g->len, g->len);
+                range_words(f, g);
+                if (g->cls == VSS_CLASS_STALE)
+                    fprintf(f, ", source %s",
+                            aud_stale_source_name(g->source));
+                fputc('\n', f);
             }
             if (x->ndmg > MAX_RANGES_TEXT)
-                fprintf(f, "          ... %zu more lost ranges (--json "
-                        "lists all)\n", x->ndmg - MAX_RANGES_TEXT);
-            if (x->record_damaged && x->status != AUD_DAMAGED)
+                fprintf(f, "          ... %zu more ranges not preserved "
+                        "(--json lists all)\n", x->ndmg - MAX_RANGES_TEXT);
+            if (x->stale_source)
+                fprintf(f, "          stale source %s: %s\n",
+                        aud_stale_source_name(x->stale_source),
+                        x->stale_why);
+            if (x->record_damaged && !x->ndmg)
                 fprintf(f, "          note: the MFT record was not fully "
                         "preserved: its metadata may not be the snapshot's\n");
             if (x->live_state == LIVE_SAME && x->live &&
@@ -198,8 +220,11 @@ static void json_summary(json *j, const aud_tally *t)
     json_key_u64(j, "unchanged", t->unchanged);
     json_key_u64(j, "resident", t->resident);
     json_key_u64(j, "damaged", t->damaged);
+    json_key_u64(j, "unverified", t->unverified);
     json_key_u64(j, "errors", t->errors);
+    json_key_u64(j, "walk_errors", t->walk_errors);
     json_key_u64(j, "bytes_lost", t->bytes_lost);
+    json_key_u64(j, "bytes_unverified", t->bytes_unverified);
     json_key_u64(j, "recoverable", t->recoverable);
     json_key_u64(j, "bytes_recoverable", t->bytes_recoverable);
     json_end_object(j);
@@ -233,7 +258,8 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     }
     json_end_object(j);
     json_key_u64(j, "bytes_lost", x->lost);
-    json_key(j, "damaged");
+    json_key_u64(j, "bytes_unverified", x->unverified);
+    json_key(j, "not_preserved");
     json_array(j);
     for (d = 0; d < x->ndmg; d++) {
         json_object(j);
@@ -245,14 +271,27 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         if (x->dmg[d].store > 0) {
             json_key_i64(j, "store", x->dmg[d].store);
         }
+        if (x->dmg[d].cls == VSS_CLASS_STALE)
+            json_key_string(j, "source",
+                            aud_stale_source_name(x->dmg[d].source));
         json_end_object(j);
     }
     json_end_array(j);
+    json_key(j, "stale_source");
+    if (x->stale_source)
+        json_string(j, aud_stale_source_name(x->stale_source));
+    else
+        json_null(j);
+    json_key(j, "stale_source_reason");
+    if (x->stale_source)
+        json_string(j, x->stale_why);
+    else
+        json_null(j);
     json_key(j, "hashes");
     json_digests(j, r, &x->snap);
     json_key(j, "live");
     json_object(j);
-    json_key_string(j, "state", aud_live_name(x->live_state));
+    json_key_string(j, "state", live_word(x));
     if (x->live) {
         json_key_string(j, "path", x->live->path);
         json_key_u64(j, "record", x->live->record);
@@ -359,6 +398,7 @@ void aud_report_json(FILE *f, const aud_run *r)
     json_begin(&j, f);
     json_object(&j);
     json_head(&j, r);
+    json_key_string(&j, "ranges", RANGES_NOTE);
     json_key_u64(&j, "block_size", BS);
     json_key_string(&j, "block_hash", aud_alg_name(r->balg));
     json_key_string(&j, "path", r->subtree && *r->subtree ? r->subtree : "/");
@@ -428,8 +468,10 @@ void aud_report_csv(FILE *f, const aud_run *r)
     size_t i, k, d;
     int a;
     char h[65];
+    /* ranges: START-END:class/reason[/source], END exclusive */
     fputs("snapshot,path,record,sequence,size,status,resident,"
-          "record_damaged,bytes_lost,damaged_ranges", f);
+          "record_damaged,bytes_lost,bytes_unverified,not_preserved_ranges,"
+          "stale_source,stale_source_reason", f);
     for (a = 0; a < r->nalg; a++)
         fprintf(f, ",%s", aud_alg_name(r->alg[a]));
     fputs(",live_state,live_path", f);
@@ -445,16 +487,20 @@ void aud_report_csv(FILE *f, const aud_run *r)
             const aud_result *x = &S->res[k];
             fprintf(f, "%d,", S->index);
             csv_str(f, x->it->path);
-            fprintf(f, ",%" PRIu64 ",%u,%" PRIu64 ",%s,%d,%d,%" PRIu64 ",",
-                    x->it->record, (unsigned)x->it->sequence, x->it->size,
-                    aud_status_name(x->status), x->it->resident,
-                    x->record_damaged, x->lost);
-            /* [start,end):class/reason;... */
-            for (d = 0; d < x->ndmg; d++)
+            fprintf(f, ",%" PRIu64 ",%u,%" PRIu64 ",%s,%d,%d,%" PRIu64
+                    ",%" PRIu64 ",", x->it->record, (unsigned)x->it->sequence,
+                    x->it->size, aud_status_name(x->status), x->it->resident,
+                    x->record_damaged, x->lost, x->unverified);
+            for (d = 0; d < x->ndmg; d++) {
                 fprintf(f, "%s%" PRIu64 "-%" PRIu64 ":%s/%s", d ? ";" : "",
                         x->dmg[d].off, x->dmg[d].off + x->dmg[d].len,
                         vss_class_name(x->dmg[d].cls),
                         vss_reason_name(x->dmg[d].reason));
+                if (x->dmg[d].cls == VSS_CLASS_STALE)
+                    fprintf(f, "/%s", aud_stale_source_name(x->dmg[d].source));
+            }
+            fprintf(f, ",%s,", aud_stale_source_name(x->stale_source));
+            csv_str(f, x->stale_why);
             for (a = 0; a < r->nalg; a++) {
                 fputc(',', f);
                 if (x->status != AUD_ERROR) {
@@ -462,9 +508,7 @@ void aud_report_csv(FILE *f, const aud_run *r)
                     fputs(h, f);
                 }
             }
-            fprintf(f, ",%s,", x->status == AUD_ERROR
-                                   ? ""
-                                   : aud_live_name(x->live_state));
+            fprintf(f, ",%s,", x->status == AUD_ERROR ? "" : live_word(x));
             if (x->live)
                 csv_str(f, x->live->path);
             for (a = 0; a < r->nalg; a++) {
@@ -555,12 +599,22 @@ void aud_diff_text(FILE *f, const aud_run *r)
             fprintf(f, "%s -> %s", x->a->path, x->b->path);
         else
             fputs(it->path, f);
-        if (x->lost_a || x->lost_b) {
+        if (x->lost_a || x->lost_b || x->unverified_a || x->unverified_b) {
+            /* zeros: lost for sure; stale: returned, not preserved */
+            const char *sep = "";
             fputs("  [not preserved:", f);
             if (x->lost_a)
-                fprintf(f, " %" PRIu64 " bytes in A", x->lost_a);
+                fprintf(f, "%s %" PRIu64 " bytes lost (zero) in A", sep,
+                        x->lost_a), sep = ";";
+            if (x->unverified_a)
+                fprintf(f, "%s %" PRIu64 " bytes unverified (stale) in A",
+                        sep, x->unverified_a), sep = ";";
             if (x->lost_b)
-                fprintf(f, " %" PRIu64 " bytes in B", x->lost_b);
+                fprintf(f, "%s %" PRIu64 " bytes lost (zero) in B", sep,
+                        x->lost_b), sep = ";";
+            if (x->unverified_b)
+                fprintf(f, "%s %" PRIu64 " bytes unverified (stale) in B",
+                        sep, x->unverified_b);
             fputc(']', f);
         }
         fputc('\n', f);
@@ -571,7 +625,7 @@ void aud_diff_text(FILE *f, const aud_run *r)
  * on that side. */
 static void json_diff_side(json *j, const aud_run *r, const char *key,
                            const aud_item *it, uint64_t lost,
-                           const aud_digests *d)
+                           uint64_t unverified, const aud_digests *d)
 {
     if (!it)
         return;
@@ -580,6 +634,7 @@ static void json_diff_side(json *j, const aud_run *r, const char *key,
     json_key_string(j, "path", it->path);
     json_key_u64(j, "size", it->size);
     json_key_u64(j, "bytes_lost", lost);
+    json_key_u64(j, "bytes_unverified", unverified);
     json_key(j, "hashes");
     json_digests(j, r, d);
     json_end_object(j);
@@ -620,8 +675,8 @@ void aud_diff_json(FILE *f, const aud_run *r)
         json_key_string(&j, "change", diff_kind(x->kind));
         json_key_u64(&j, "record", it->record);
         json_key_u64(&j, "sequence", it->sequence);
-        json_diff_side(&j, r, "a", x->a, x->lost_a, &x->da);
-        json_diff_side(&j, r, "b", x->b, x->lost_b, &x->db);
+        json_diff_side(&j, r, "a", x->a, x->lost_a, x->unverified_a, &x->da);
+        json_diff_side(&j, r, "b", x->b, x->lost_b, x->unverified_b, &x->db);
         json_end_object(&j);
     }
     json_end_array(&j);
@@ -634,8 +689,8 @@ void aud_diff_csv(FILE *f, const aud_run *r)
     size_t i;
     int a;
     char h[65];
-    fputs("change,record,sequence,path_a,path_b,size_a,size_b,lost_a,lost_b",
-          f);
+    fputs("change,record,sequence,path_a,path_b,size_a,size_b,lost_a,lost_b,"
+          "unverified_a,unverified_b", f);
     for (a = 0; a < r->nalg; a++)
         fprintf(f, ",a_%s", aud_alg_name(r->alg[a]));
     for (a = 0; a < r->nalg; a++)
@@ -657,7 +712,8 @@ void aud_diff_csv(FILE *f, const aud_run *r)
         fputc(',', f);
         if (x->b)
             fprintf(f, "%" PRIu64, x->b->size);
-        fprintf(f, ",%" PRIu64 ",%" PRIu64, x->lost_a, x->lost_b);
+        fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+                x->lost_a, x->lost_b, x->unverified_a, x->unverified_b);
         for (a = 0; a < r->nalg; a++) {
             fputc(',', f);
             if (x->a) {
@@ -814,7 +870,8 @@ int aud_report_html(const char *path, const aud_run *r)
           "font-size:12px;color:#555}\n"
           ".alg{color:#777;font-size:11px}.muted{color:#666}\n"
           ".st{font-weight:600;padding:1px 6px;border-radius:3px;color:#fff}\n"
-          ".damaged{background:#c62828}.intact{background:#2e7d32}"
+          ".damaged{background:#c62828}.unverified{background:#ef6c00}"
+          ".intact{background:#2e7d32}"
           ".unchanged{background:#558b2f}.resident{background:#1565c0}"
           ".error{background:#6a1b9a}\n"
           "svg.strip{width:100%;height:36px;border:1px solid #999;"
@@ -834,28 +891,40 @@ int aud_report_html(const char *path, const aud_run *r)
           "<b>intact</b>: every byte from a shadow copy store or unchanged "
           "live data; <b>unchanged</b>: intact and identical to the live "
           "file; <b>resident</b>: data inside its MFT record, which was "
-          "preserved; <b>damaged</b>: some bytes were not preserved (Windows "
-          "returns zeros, or today's data &mdash; <i>stale</i>): they are "
-          "not evidence of the snapshot. <b>Recoverable</b>: the live file is "
-          "the same file (MFT record and sequence), not modified since the "
-          "snapshot, with the lost bytes at the same clusters.</p>\n", f);
+          "preserved; <b>damaged</b>: some bytes were not preserved and "
+          "Windows returns them as zeros: lost for sure; <b>unverified</b>: "
+          "no byte lost, but some were not preserved and Windows returns "
+          "them from today's volume or a newer snapshot (<i>stale</i>): not "
+          "evidence of the snapshot, and their <b>stale source</b> says what "
+          "those clusters hold now &mdash; <i>same-file</i> (the same file, "
+          "not modified since the snapshot: very likely the snapshot's "
+          "bytes), <i>same-file-changed</i>, <i>other-file</i> or "
+          "<i>free</i> (the bytes prove nothing). <b>Recoverable</b>: the "
+          "live file is the same file (MFT record and sequence), not "
+          "modified since the snapshot, with the lost bytes at the same "
+          "clusters. File byte ranges are <code>START-END</code> with END "
+          "exclusive (half-open).</p>\n", f);
 
     fputs("<h2>Summary</h2>\n<table><tr><th>snapshot</th><th>created "
           "(UTC)</th><th>catalog flags</th><th>files</th><th>intact</th>"
-          "<th>unchanged</th><th>resident</th><th>damaged</th><th>bytes "
-          "lost</th><th>recoverable</th><th>unreadable</th></tr>\n", f);
+          "<th>unchanged</th><th>resident</th><th>damaged</th><th>"
+          "unverified</th><th>bytes lost</th><th>bytes unverified</th><th>"
+          "recoverable</th><th>unreadable</th></tr>\n", f);
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
+        char hu[32];
         vss_filetime_format(S->info.creation_time, t);
         aud_human(S->sum.bytes_lost, h, sizeof h);
+        aud_human(S->sum.bytes_unverified, hu, sizeof hu);
         fprintf(f, "<tr><td><a href=\"#s%d\">%d</a></td><td>%s</td><td>0x%"
                 PRIx64 "</td><td class=n>%zu</td><td class=n>%zu</td><td "
                 "class=n>%zu</td><td class=n>%zu</td><td class=n>%zu</td><td "
-                "class=n>%s</td><td class=n>%zu</td><td class=n>%zu</td>"
-                "</tr>\n", S->index, S->index, t, S->info.catalog_flags,
-                S->sum.files, S->sum.intact, S->sum.unchanged,
-                S->sum.resident, S->sum.damaged, h, S->sum.recoverable,
-                S->sum.errors);
+                "class=n>%zu</td><td class=n>%s</td><td class=n>%s</td><td "
+                "class=n>%zu</td><td class=n>%zu</td></tr>\n", S->index,
+                S->index, t, S->info.catalog_flags, S->sum.files,
+                S->sum.intact, S->sum.unchanged, S->sum.resident,
+                S->sum.damaged, S->sum.unverified, h, hu,
+                S->sum.recoverable, S->sum.errors + S->sum.walk_errors);
     }
     fputs("</table>\n", f);
 
@@ -880,46 +949,53 @@ int aud_report_html(const char *path, const aud_run *r)
         }
         for (k = 0; k < S->nres; k++)
             nd += S->res[k].status == AUD_DAMAGED ||
+                  S->res[k].status == AUD_UNVERIFIED ||
                   S->res[k].status == AUD_ERROR;
         if (!nd) {
-            fputs("<p>No damaged file.</p>\n", f);
+            fputs("<p>No damaged, unverified or unreadable file.</p>\n", f);
         } else {
-            fprintf(f, "<p>%zu damaged or unreadable file%s:</p>\n<table "
-                    "class=dmg><tr><th>path</th><th>record-seq</th><th>size"
-                    "</th><th>lost bytes</th><th>where (file bytes)</th><th>"
-                    "live file</th><th>recovery</th></tr>\n", nd,
+            fprintf(f, "<p>%zu damaged, unverified or unreadable file%s:</p>"
+                    "\n<table class=dmg><tr><th>status</th><th>path</th><th>"
+                    "record-seq</th><th>size</th><th>bytes lost</th><th>bytes "
+                    "unverified</th><th>where (file bytes, END exclusive)</th>"
+                    "<th>live file</th><th>recovery</th></tr>\n", nd,
                     nd == 1 ? "" : "s");
             for (k = 0; k < S->nres; k++) {
                 const aud_result *x = &S->res[k];
-                if (x->status != AUD_DAMAGED && x->status != AUD_ERROR)
+                if (x->status != AUD_DAMAGED &&
+                    x->status != AUD_UNVERIFIED && x->status != AUD_ERROR)
                     continue;
-                fputs("<tr class=top><td><b>", f);
+                fprintf(f, "<tr class=top><td><span class=\"st %s\">%s"
+                        "</span></td><td><b>", aud_status_name(x->status),
+                        aud_status_name(x->status));
                 html_esc(f, x->it->path);
                 fprintf(f, "</b></td><td class=n>%" PRIu64 "-%u</td><td "
                         "class=n>%" PRIu64 "</td><td class=n>%" PRIu64
-                        "</td><td>", x->it->record,
-                        (unsigned)x->it->sequence, x->it->size, x->lost);
+                        "</td><td class=n>%" PRIu64 "</td><td>",
+                        x->it->record, (unsigned)x->it->sequence,
+                        x->it->size, x->lost, x->unverified);
                 if (x->status == AUD_ERROR) {
-                    fputs("<span class=\"st error\">error</span> ", f);
                     html_esc(f, x->error);
                     fputs("</td><td></td><td></td></tr>\n", f);
                     continue;
                 }
                 html_file_bar(f, x);
-                for (size_t d = 0; d < x->ndmg && d < 4; d++)
+                for (size_t d = 0; d < x->ndmg && d < 4; d++) {
                     fprintf(f, "<br><code>%" PRIu64 "-%" PRIu64 "</code> %s "
-                            "<span class=muted>(%s%s)</span>", x->dmg[d].off,
-                            x->dmg[d].off + x->dmg[d].len - 1,
+                            "<span class=muted>(%s%s", x->dmg[d].off,
+                            x->dmg[d].off + x->dmg[d].len,
                             vss_class_name(x->dmg[d].cls),
                             vss_reason_name(x->dmg[d].reason),
                             x->dmg[d].store > 0 ? ", newer store" : "");
+                    if (x->dmg[d].cls == VSS_CLASS_STALE)
+                        fprintf(f, ", source %s",
+                                aud_stale_source_name(x->dmg[d].source));
+                    fputs(")</span>", f);
+                }
                 if (x->ndmg > 4)
                     fprintf(f, "<br>&hellip; %zu more", x->ndmg - 4);
                 fputs("</td><td>", f);
-                if (x->has_live)
-                    fputs(x->match ? "identical" : "differs", f);
-                else
-                    fputs(aud_live_name(x->live_state), f);
+                fputs(live_word(x), f);
                 fputs("</td><td>", f);
                 if (x->recoverable == 1 && x->has_rec)
                     fputs("<span class=yes>recoverable</span>", f);
@@ -927,8 +1003,15 @@ int aud_report_html(const char *path, const aud_run *r)
                     fputs("<span class=no>no</span>: ", f);
                     html_esc(f, x->why ? x->why : "");
                 }
-                fputs("</td></tr>\n<tr><td colspan=7 class=hashes><table>"
-                      "<tr><td>as Windows returns it</td><td>", f);
+                fputs("</td></tr>\n<tr><td colspan=9 class=hashes><table>",
+                      f);
+                if (x->stale_source) {
+                    fprintf(f, "<tr><td>stale source</td><td><b>%s</b>: ",
+                            aud_stale_source_name(x->stale_source));
+                    html_esc(f, x->stale_why);
+                    fputs("</td></tr>", f);
+                }
+                fputs("<tr><td>as Windows returns it</td><td>", f);
                 html_hash(f, r, &x->snap);
                 fputs("</td></tr>", f);
                 if (x->has_live) {
