@@ -99,11 +99,11 @@ const char *aud_status_name(int s)
 const char *aud_live_word(const aud_result *x)
 {
     static const char *const n[] = {NULL, "reused", "deleted",
-                                     "stream-deleted", "none"};
+                                     "stream-deleted", "none", "unreadable"};
     if (x->live_state == LIVE_SAME)
         return !x->has_live ? "unreadable" : x->match ? "identical"
                                                       : "differs";
-    return x->live_state > 0 && x->live_state <= LIVE_NONE
+    return x->live_state > 0 && x->live_state <= LIVE_UNREADABLE
                ? n[x->live_state] : "?";
 }
 
@@ -347,6 +347,30 @@ static int add_item(aud_index *ix, const char *path, const char *stream,
     return 0;
 }
 
+/* Remember a record the walk could not read: a file there is not "deleted",
+ * its state is unknown. */
+static void mark_bad(aud_index *ix, uint64_t record)
+{
+    if (ix->nbad == ix->capbad) {
+        size_t nc = ix->capbad ? ix->capbad * 2 : 16;
+        uint64_t *nv = realloc(ix->bad, nc * sizeof *nv);
+        if (!nv)
+            return;
+        ix->bad = nv;
+        ix->capbad = nc;
+    }
+    ix->bad[ix->nbad++] = record;
+}
+
+static int is_bad(const aud_index *ix, uint64_t record)
+{
+    size_t i;
+    for (i = 0; i < ix->nbad; i++)
+        if (ix->bad[i] == record)
+            return 1;
+    return 0;
+}
+
 typedef struct walk {
     vss_fs *fs;
     aud_index *ix;
@@ -426,9 +450,15 @@ static void walk_dir(walk *w, const char *dir, int depth)
             break;
         }
         if (x->stat_rc) {
+            /* the library's own message names the structure and offset */
+            vss_fs_stat st;
             w->ix->errors++;
+            mark_bad(w->ix, x->st.mft_record);
+            if (vss_fs_stat_path(w->fs, full, &st, &e) == 0)
+                snprintf(e.message, sizeof e.message, "%s",
+                         vss_strerror(x->stat_rc));
             warn("%s: '%s' (MFT record %" PRIu64 "): %s", w->label, full,
-                 x->st.mft_record, vss_strerror(x->stat_rc));
+                 x->st.mft_record, e.message);
         } else if (!w->system && skipped_name(dir, x->name)) {
             w->ix->skipped++;
         } else {
@@ -521,6 +551,7 @@ static void index_free(aud_index *ix)
     for (i = 0; i < ix->n; i++)
         free(ix->v[i].path);
     free(ix->v);
+    free(ix->bad);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -1431,6 +1462,8 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
     R = L ? L : ix_find_record(&r->live, it->record);
     if (!r->live_fs)
         x->live_state = LIVE_NONE;
+    else if (!R && is_bad(&r->live, it->record))
+        x->live_state = LIVE_UNREADABLE;
     else if (!R)
         x->live_state = LIVE_DELETED;
     else if (R->sequence != it->sequence)
@@ -1522,6 +1555,9 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
         x->recoverable = 0;
         if (x->live_state == LIVE_NONE)
             x->why = "the live volume's file system could not be read";
+        else if (x->live_state == LIVE_UNREADABLE)
+            x->why = "the live volume's MFT record of the file could not be "
+                     "read";
         else if (x->live_state == LIVE_DELETED)
             x->why = "the file was deleted (record not in use in the live "
                      "file system)";

@@ -42,6 +42,9 @@ typedef struct aud_index {
     size_t n, cap;
     size_t skipped;         /* metadata / shadow copy files left out */
     size_t errors;          /* directories or records that could not be read */
+    uint64_t *bad;          /* records met while walking that could not be
+                               read (unsorted) */
+    size_t nbad, capbad;
 } aud_index;
 
 /* File bytes a snapshot did not preserve. */
@@ -86,8 +89,9 @@ enum aud_live {
     LIVE_REUSED,        /* the record now holds another file */
     LIVE_DELETED,       /* no live file with this record */
     LIVE_NOSTREAM,      /* the same file, but this stream is gone */
-    LIVE_NONE           /* not compared: the live file system could not
+    LIVE_NONE,          /* not compared: the live file system could not
                            be read */
+    LIVE_UNREADABLE     /* the live volume's record could not be read */
 };
 
 /* Per 16 KiB block of a file compared with its live version. */

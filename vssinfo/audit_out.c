@@ -570,9 +570,10 @@ void aud_diff_text(FILE *f, const aud_run *r)
     side_name(r->diff_a, an, sizeof an);
     side_name(r->diff_b, bn, sizeof bn);
     diff_counts(r, c);
-    fprintf(f, "Diff %s -> %s of %s (volume at offset %" PRIu64 "): %zu "
-            "added, %zu deleted, %zu modified, %zu renamed, %zu unchanged\n",
-            an, bn, r->o->image ? r->o->image : "?", r->fv->part.offset,
+    fprintf(f, "Diff %s -> %s of %s (volume at offset %" PRIu64 ")%s%s: "
+            "%zu added, %zu deleted, %zu modified, %zu renamed, %zu "
+            "unchanged\n", an, bn, r->o->image ? r->o->image : "?",
+            r->fv->part.offset, *r->subtree ? ", under " : "", r->subtree,
             c[DF_ADDED], c[DF_DELETED], c[DF_MODIFIED] + c[DF_RENAMED_MODIFIED],
             c[DF_RENAMED] + c[DF_RENAMED_MODIFIED], c[DF_UNCHANGED]);
     fprintf(f, "%-16s %14s %14s %-*s %-*s %s\n", "CHANGE", "RECORD-SEQ",
@@ -648,6 +649,7 @@ void aud_diff_json(FILE *f, const aud_run *r)
     json_begin(&j, f);
     json_object(&j);
     json_head(&j, r);
+    json_key_string(&j, "path", *r->subtree ? r->subtree : "/");
     json_key(&j, "a");
     if (r->diff_a)
         json_i64(&j, r->diff_a);
