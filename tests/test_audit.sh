@@ -73,23 +73,70 @@ else
     img=testimages/out/win10scope.img
     out=$("$VSSINFO" -o 1048576 --audit 3 --hash md5 --no-progress "$img")
     check "text: photo.jpg damaged in snapshot 3, recoverable" \
-        grep -Eq '^damaged +71-2 +2097152 +2084864 differs +yes .*/Users/bob/Documents/photo.jpg$' <<<"$out"
+        grep -Eq '^damaged +71-2 +2097152 +2084864 +0 +differs +yes .*/Users/bob/Documents/photo.jpg$' <<<"$out"
     want=$(python3 -c "import json;m=json.load(open('testimages/out/win10scope.json'));print([f['md5'] for f in m['snapshots'][2]['files'] if f['path'].endswith('photo.jpg')][0])")
     check "text: recovered MD5 of photo.jpg = the manifest's true MD5" \
         grep -q "recovered md5 $want" <<<"$out"
     check "text: thesis.docx not recoverable (size changed)" \
         grep -q "not recoverable: the live file's size differs" <<<"$out"
     check "text: summary line" \
-        grep -q '^Snapshot 3: 8 files audited: 5 intact (1 unchanged, 3 resident), 3 damaged, 3.2 MiB (3354624 bytes) lost, 2 recoverable' <<<"$out"
+        grep -q '^Snapshot 3: 8 files audited: 5 intact (1 unchanged, 3 resident), 3 damaged, 0 unverified, 3.2 MiB (3354624 bytes) lost, 0 B (0 bytes) unverified, 2 recoverable' <<<"$out"
     out=$("$VSSINFO" -o 1048576 --audit '1:/Users/bob/Documents' --no-progress --json "$img")
     n=$(python3 -c "import json,sys;d=json.load(sys.stdin);print(len(d['snapshots'][0]['files']))" <<<"$out")
     same "--audit N:PATH audits the subtree only" "$n" 5
+    # a path with or without its leading slash (the man page's own example
+    # is '--audit 2:Users'): the same files, the same hashes
+    files_of() { python3 -c "import json,sys;d=json.load(sys.stdin);print(sorted((f['path'],f['status'],f['hashes']['md5']) for s in d['snapshots'] for f in s['files']))"; }
+    a=$("$VSSINFO" -o 1048576 --audit '2:Users' --no-progress --json "$img" 2>"$tmp/err" | files_of); rc=$?
+    b=$("$VSSINFO" -o 1048576 --audit '2:/Users' --no-progress --json "$img" | files_of)
+    check "--audit 2:Users (no leading slash) = --audit 2:/Users" \
+        bash -c '[ "$1" = 0 ] && [ "$2" = "$3" ] && [ "$2" != "[]" ] && [ ! -s "$4" ]' _ $rc "$a" "$b" "$tmp/err"
+    changes_of() { python3 -c "import json,sys;d=json.load(sys.stdin);print(d['path'],sorted((c['change'],(c.get('b') or c['a'])['path']) for c in d['changes']))"; }
+    a=$("$VSSINFO" -o 1048576 --diff '1:live:Users/bob' --no-progress --json "$img" | changes_of)
+    b=$("$VSSINFO" -o 1048576 --diff '1:live:/Users/bob' --no-progress --json "$img" | changes_of)
+    c=$("$VSSINFO" -o 1048576 --diff '1:live' --no-progress --json "$img" | python3 -c "import json,sys;d=json.load(sys.stdin);print('/Users/bob',sorted((c['change'],(c.get('b') or c['a'])['path']) for c in d['changes'] if (c.get('b') or c['a'])['path'].startswith('/Users/bob/')))")
+    check "--diff 1:live:Users/bob = :/Users/bob = the /Users/bob part of --diff 1:live" \
+        bash -c '[ "$1" = "$2" ] && [ "$2" = "$3" ] && grep -q photo.jpg <<<"$1"' _ "$a" "$b" "$c"
+
+    # A snapshot subtree that indexes no file (the shadow copy files are
+    # left out): an empty audit, no sort of an empty array (UBSan aborted
+    # the sanitizer build there)
+    out=$("$VSSINFO" -o 1048576 --audit '1:System Volume Information' --no-progress --json "$img"); rc=$?
+    n=$(python3 -c "import json,sys;d=json.load(sys.stdin);print(d['summary']['files'])" <<<"$out")
+    check "--audit of a subtree with no file: exit 0, 0 files" \
+        bash -c '[ "$1" = 0 ] && [ "$2" = 0 ]' _ $rc "$n"
+
+    # A hostile copy: the live MFT record of /Windows/win.ini broken (its
+    # first sector's update sequence number). The man page: exit 1 when
+    # something could not be read; the record is named, and the file's
+    # live state is 'unreadable', not 'deleted'.
+    python3 - "$img" "$tmp/hostile.img" <<'PY'
+import shutil, struct, sys
+shutil.copyfile(sys.argv[1], sys.argv[2])
+base = 1048576
+with open(sys.argv[2], "r+b") as f:
+    f.seek(base)
+    bs = f.read(512)
+    bps, spc = struct.unpack_from("<H", bs, 11)[0], bs[13]
+    mft = struct.unpack_from("<Q", bs, 0x30)[0]
+    cpr = struct.unpack_from("<b", bs, 0x40)[0]
+    rs = cpr * bps * spc if cpr > 0 else 1 << -cpr
+    f.seek(base + mft * bps * spc + 72 * rs + bps - 2)
+    f.write(b"\xde\xad")
+PY
+    out=$("$VSSINFO" -o 1048576 --audit 3 --no-progress --json "$tmp/hostile.img" 2>"$tmp/err"); rc=$?
+    st=$(python3 -c "import json,sys;d=json.load(sys.stdin);print(*[f['live']['state'] for f in d['snapshots'][0]['files'] if f['path']=='/Windows/win.ini'], d['live_walk_errors'])" <<<"$out")
+    check "--audit with an unreadable live MFT record: exit 1, record named, live state unreadable" \
+        bash -c '[ "$1" = 1 ] && grep -q "MFT record 72" "$2" && [ "$3" = "unreadable 1" ]' _ $rc "$tmp/err" "$st"
+    "$VSSINFO" -o 1048576 --diff 3:live --no-progress "$tmp/hostile.img" >/dev/null 2>&1; rc=$?
+    same "--diff with an unreadable live MFT record: exit 1" $rc 1
+    rm -f "$tmp/hostile.img"
     out=$("$VSSINFO" -o 1048576 --audit 2 --audit-blocks --no-progress "$img")
     check "--audit-blocks: thesis.docx blocks 'gap' (null-filled) vs live" \
         grep -Eq 'block +0 @0 +gap +snapshot' <<<"$out"
     out=$("$VSSINFO" -o 1048576 --audit 1 --hash sha1 --csv --no-progress "$img")
     check "--hash sha1 --csv: sha1 columns" \
-        grep -q '^snapshot,path,record,sequence,size,status,resident,record_damaged,bytes_lost,damaged_ranges,sha1,live_state' <<<"$out"
+        grep -q '^snapshot,path,record,sequence,size,status,resident,record_damaged,bytes_lost,bytes_unverified,not_preserved_ranges,stale_source,stale_source_reason,sha1,live_state' <<<"$out"
     out=$("$VSSINFO" -o 1048576 --diff 3:live --no-progress "$img")
     check "--diff 3:live: tiny.txt modified, thesis.docx modified" \
         bash -c 'grep -Eq "^modified .*/tiny.txt" <<<"$1" && grep -Eq "^modified .*/thesis.docx" <<<"$1"' _ "$out"

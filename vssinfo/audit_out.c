@@ -188,6 +188,10 @@ void aud_report_text(FILE *f, const aud_run *r)
     }
     if (r->nsnaps > 1)
         summary_line(f, "All snapshots", &all);
+    if (r->live.errors)
+        fprintf(f, "Live volume: %zu directories or records could not be "
+                "read (their files' live state: unreadable)\n",
+                r->live.errors);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -403,6 +407,7 @@ void aud_report_json(FILE *f, const aud_run *r)
     json_key_string(&j, "block_hash", aud_alg_name(r->balg));
     json_key_string(&j, "path", r->subtree && *r->subtree ? r->subtree : "/");
     json_key_u64(&j, "live_files", r->live.n);
+    json_key_u64(&j, "live_walk_errors", r->live.errors);
     json_key(&j, "snapshots");
     json_array(&j);
     for (i = 0; i < r->nsnaps; i++) {
