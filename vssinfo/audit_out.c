@@ -923,8 +923,8 @@ int aud_report_html(const char *path, const aud_run *r)
         vss_filetime_format(S->info.creation_time, t);
         aud_human(S->sum.bytes_lost, h, sizeof h);
         aud_human(S->sum.bytes_unverified, hu, sizeof hu);
-        fprintf(f, "<tr><td><a href=\"#s%d\">%d</a></td><td>%s</td><td>0x%"
-                PRIx64 "</td><td class=n>%zu</td><td class=n>%zu</td><td "
+        fprintf(f, "<tr><td><a href=\"#s%d\">%d</a></td><td><code>%s</code>"
+                "</td><td>0x%" PRIx64 "</td><td class=n>%zu</td><td class=n>%zu</td><td "
                 "class=n>%zu</td><td class=n>%zu</td><td class=n>%zu</td><td "
                 "class=n>%zu</td><td class=n>%s</td><td class=n>%s</td><td "
                 "class=n>%zu</td><td class=n>%zu</td></tr>\n", S->index,
