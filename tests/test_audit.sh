@@ -33,13 +33,17 @@ trap 'rm -rf "$tmp"' EXIT
 # A private copy: a concurrent `make` must not swap the binary mid-test.
 cp "$VSSINFO" "$tmp/vssinfo" && VSSINFO=$tmp/vssinfo
 
-tally() { # output of a checker: print, add its counts
-    local out=$1 p f
+tally() { # output of a checker: print, add its counts (a checker that
+    # died before its "N passed, N failed" line counts as one failure)
+    local out=$1 last
     echo "$out" | grep -v '^[0-9]* passed'
-    p=$(echo "$out" | tail -1 | awk '{print $1}')
-    f=$(echo "$out" | tail -1 | awk '{print $3}')
-    PASS=$((PASS + ${p:-0}))
-    FAIL=$((FAIL + ${f:-1}))
+    last=$(echo "$out" | tail -1)
+    if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        PASS=$((PASS + BASH_REMATCH[1]))
+        FAIL=$((FAIL + BASH_REMATCH[2]))
+    else
+        bad "checker ended without its summary line"
+    fi
 }
 
 # ---- 1. generated images ------------------------------------------------------
