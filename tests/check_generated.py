@@ -3,15 +3,16 @@
 listing (GUIDs, times, flags, sizes) and every 16 KiB block of every
 snapshot against the manifest's per-block SHA-256 of what Windows returns.
 
-Two documented model differences are accepted, each only where libvss's
-own map says so (docs/format.md):
-- blocks of the shadow copy files on a volume without catalog flag 0x400:
-  the generator models them as live data, libvss reads them as zeros
-  (`zero`, reason `diff-area`);
-- blocks not in use for snapshot N that a newer store holds: the generator
-  gives zeros (0x400), libvss gives that store's copy as Windows does
-  (dfir_ntfs's rule, validated on Windows-made hashes) and marks it
-  `stale`.
+The shadow copy files (kind `vssfile`) must read as the manifest says:
+zeros in the newest snapshot, read through (zeros with flag 0x400, live
+data without) in older ones; libvss's map must call them `zero`/`diff-area`
+in the newest snapshot and never `store` of another snapshot or `live`
+in older ones.
+One documented model difference is accepted, only where libvss's own map
+says so (docs/testimages.md): blocks not in use for snapshot N that a newer
+store holds: the generator gives the not-in-use answer, libvss gives that
+store's copy as Windows does (dfir_ntfs's rule, validated on Windows-made
+hashes) and marks it `stale`.
 Any other difference fails. Prints one line per check; ends with "N passed, N failed".
 """
 import hashlib
@@ -25,6 +26,35 @@ import vsstest
 from vsstest import bad, ok
 
 BS = 16384
+
+
+def check_vssfile_model(m, blocks, image, offset, name):
+    """The manifest itself models the shadow copy file rule: its `vssfile`
+    blocks are zeros in the newest snapshot and, in older ones, the
+    not-in-use answer (zeros with flag 0x400, the live block without)."""
+    zero = hashlib.sha256(bytes(BS)).hexdigest()
+    newest = len(m["snapshots"])
+    bad_blocks = checked = 0
+    with open(image, "rb") as img:
+        for s in m["snapshots"]:
+            n = s["index"]
+            for off, kind, digest in blocks.get(n, []):
+                if kind != "vssfile":
+                    continue
+                if n == newest or s["catalog_flags"] & 0x400:
+                    want = zero
+                else:
+                    img.seek(offset + off)
+                    want = hashlib.sha256(img.read(BS)).hexdigest()
+                checked += 1
+                if digest != want:
+                    bad_blocks += 1
+    msg = ("%s: the manifest's %d shadow copy file blocks are zeros in the "
+           "newest snapshot, read through in older ones" % (name, checked))
+    if checked and not bad_blocks:
+        ok(msg)
+    else:
+        bad(msg + ": %d differ" % bad_blocks)
 
 
 def main():
@@ -60,6 +90,8 @@ def main():
         snap, off, kind, _src, digest = line.rstrip("\n").split("\t")
         blocks.setdefault(int(snap), []).append((int(off), kind, digest))
 
+    check_vssfile_model(m, blocks, images[src["image"]], src["offset"], name)
+
     with tempfile.TemporaryDirectory() as tmp:
         for s in m["snapshots"]:
             n = s["index"]
@@ -69,26 +101,37 @@ def main():
             mp = json.loads(subprocess.run(
                 args[:1] + ["--map", str(n), "--json"] + args[1:],
                 check=True, capture_output=True).stdout)["runs"]
-            diff_area, newer_copy = set(), set()
+            newest = n == len(m["snapshots"])
+            # per block: the (class, reason, store) of every run touching it
+            seen = {}
+            newer_copy = set()
             for r in mp:
                 blocks_of = range(r["offset"] // BS,
                                   (r["offset"] + r["length"] + BS - 1) // BS)
-                if r["class"] == "zero" and r.get("reason") == "diff-area":
-                    diff_area.update(b * BS for b in blocks_of)
+                for b in blocks_of:
+                    seen.setdefault(b * BS, set()).add(
+                        (r["class"], r.get("reason", ""), r.get("store", 0)))
                 if r["class"] == "stale" and r.get("store"):
                     newer_copy.update(b * BS for b in blocks_of)
-            mismatches = explained = newer = 0
+            mismatches = newer = vssfile = misclassed = 0
             with open(out, "rb") as f:
                 for off, kind, digest in blocks.get(n, []):
+                    if kind.startswith("vssfile"):
+                        vssfile += 1
+                        cls = seen.get(off, set())
+                        want = ({("zero", "diff-area", 0)} if newest else None)
+                        if (cls != want if newest else
+                                any(c == "live" or (c == "store" and st != n)
+                                    for c, _r, st in cls)):
+                            misclassed += 1
+                            if misclassed <= 5:
+                                print("     shadow copy file block %d of "
+                                      "snapshot %d classed %s" % (off, n, cls))
                     f.seek(off)
                     h = hashlib.sha256(f.read(BS)).hexdigest()
                     if h == digest:
                         continue
-                    if (kind in ("vssfile", "notinuse") and off in diff_area
-                            and not s["catalog_flags"] & 0x400):
-                        explained += 1  # the shadow copy files read as zeros
-                        continue
-                    if kind == "notinuse" and off in newer_copy:
+                    if kind in ("notinuse", "vssfile") and off in newer_copy:
                         newer += 1  # Windows answers from a newer store
                         continue
                     mismatches += 1
@@ -96,17 +139,21 @@ def main():
                         print("     block %d (%s) differs" % (off, kind))
             total = len(blocks.get(n, []))
             msg = "%s snapshot %d: %d blocks as the manifest says" % (
-                name, n, total - mismatches - explained - newer)
-            if explained:
-                msg += ", %d VSS-file blocks zero (manifest: live)" % explained
+                name, n, total - mismatches - newer)
+            if vssfile:
+                msg += " (%d of the shadow copy files, %s)" % (
+                    vssfile, "zeros" if newest else "read through")
+            if misclassed:
+                mismatches += misclassed
+                msg += ", %d shadow copy file blocks misclassed" % misclassed
             if newer:
                 msg += (", %d not-in-use blocks read from a newer store, "
-                        "marked stale (manifest: zeros)" % newer)
+                        "marked stale (manifest: the not-in-use answer)" % newer)
             if mismatches == 0 and total > 0:
                 ok(msg)
             else:
                 bad(msg + ", %d differ" % mismatches)
-            if s["catalog_flags"] & 0x400 and not newer:
+            if s.get("sha256") and not newer:
                 h = hashlib.sha256(open(out, "rb").read()).hexdigest()
                 if h == s["sha256"]:
                     ok("%s snapshot %d: whole-volume SHA-256" % (name, n))

@@ -3,20 +3,49 @@
 
 Each line of the list: snapshot<TAB>volume offset<TAB>flags<TAB>32 MD5s,
 the MD5 of every 512-byte sector of that 16 KiB block as Windows returned
-it from the shadow copy device. Prints one line per mismatch and a summary;
-exit 0 only when every line matches.
+it from the shadow copy device. Prints one line per mismatch, how many
+lines fall on blocks of each provenance libvss gives (the evidence each
+reading rule of docs/format.md rests on, e.g. how many lines fall on the
+shadow copy files) and a summary; exit 0 only when every line matches.
 """
 import hashlib
+import json
 import subprocess
 import sys
+
+BS = 16384
+ZERO_MD5 = hashlib.md5(bytes(512)).hexdigest()
+
+
+def provenance(vssinfo, image, offset, snap, voff, maps):
+    """The class[/reason] libvss's map gives the block (several if mixed)."""
+    if snap not in maps:
+        maps[snap] = json.loads(subprocess.run(
+            [vssinfo, "-o", offset, "--map", snap, "--json", image],
+            check=True, capture_output=True).stdout)["runs"]
+    kinds = set()
+    for r in maps[snap]:
+        if r["offset"] < voff + BS and voff < r["offset"] + r["length"]:
+            k = r["class"] + ("/" + r["reason"] if r.get("reason") else "")
+            if r.get("store"):
+                k += " (%s store)" % ("own" if str(r["store"]) == snap
+                                      else "a newer")
+            kinds.add(k)
+    return "+".join(sorted(kinds))
 
 
 def main():
     vssinfo, image, offset, hashlist = sys.argv[1:5]
     ok = bad = 0
+    maps, tally = {}, {}
     for line in open(hashlist):
         snap, voff, _flags, md5s = line.rstrip("\n").split("\t")
         want = md5s.split(" ")
+        kind = provenance(vssinfo, image, offset, snap, int(voff), maps)
+        zeros = all(h == ZERO_MD5 for h in want)
+        t = tally.setdefault(kind, [0, 0])
+        t[0] += 1
+        t[1] += zeros
         data = subprocess.run(
             [vssinfo, "-o", offset, "--extract", snap, "--range",
              "%s:16384" % voff, image],
@@ -29,6 +58,10 @@ def main():
             bad += 1
             diff = [i for i in range(32) if i >= len(got) or got[i] != want[i]]
             print("MISMATCH snapshot %s offset %s sectors %s" % (snap, voff, diff))
+    for kind, (n, zeros) in sorted(tally.items()):
+        print("  %d lines on %s blocks (%d of them all zeros)" % (n, kind, zeros))
+    shadow = sum(n for k, (n, _z) in tally.items() if "diff-area" in k)
+    print("  %d lines on blocks of the shadow copy files" % shadow)
     print("hash list %s: %d blocks match, %d differ" % (hashlist, ok, bad))
     return 0 if bad == 0 and ok > 0 else 1
 

@@ -413,6 +413,73 @@ static void report(klass *k)
     failed += k->bad;
 }
 
+/* A case that must be refused: the image is opened and every snapshot
+ * reading through the store whose location entry is loc (its store GUID
+ * at +16) must fail to open with VSS_ECORRUPT and a message holding want
+ * and an offset; the volume itself must still list. Run in process, under
+ * alarm(): the library only parses here, no read is made. */
+static void refused_case(klass *k, const image *im, uint64_t loc,
+                         const char *what, const char *want)
+{
+    size_t len;
+    uint8_t *data = serialize(im, &len);
+    uint8_t guid[16];
+    vss_source *src = NULL;
+    vss_volume *v = NULL;
+    vss_error err = {0};
+    int count, i, mine = 0, refused = 0, wrong = 0;
+    char got[sizeof err.message] = "";
+
+    memcpy(guid, find_blk((image *)im, loc - loc % BS)->d + loc % BS + 16, 16);
+    alarm(CASE_SECONDS);
+    if (fz_sparse_source(data, len, &src) != 0)
+        abort();
+    if (vss_volume_open(src, &v, &err) == 0) {
+        count = vss_volume_snapshot_count(v);
+        for (i = 1; i <= count; i++) {
+            vss_snapshot_info info;
+            if (vss_volume_snapshot_info(v, i, &info, NULL) == 0 &&
+                memcmp(info.store_guid, guid, 16) == 0)
+                mine = i;
+        }
+        /* Snapshots 1..mine read through the broken store. */
+        for (i = 1; i <= mine; i++) {
+            vss_snapshot *s = NULL;
+            int rc = vss_snapshot_open(v, i, VSS_FILL_WINDOWS, &s, &err);
+            if (rc == VSS_ECORRUPT && strstr(err.message, want) &&
+                strstr(err.message, "offset")) {
+                refused++;
+                snprintf(got, sizeof got, "%s", err.message);
+            } else {
+                wrong++;
+                snprintf(got, sizeof got, "%s", rc ? err.message
+                                                   : "opened and read");
+            }
+            vss_snapshot_close(s);
+        }
+        vss_volume_close(v);
+    } else {
+        wrong++;
+        snprintf(got, sizeof got, "volume open failed: %.400s", err.message);
+    }
+    vss_source_release(src);
+    alarm(0);
+    free(data);
+    if (!mine) /* a store of another volume (kept here): not read */
+        return;
+    k->cases++;
+    k->errors += refused;
+    if (wrong || !refused) {
+        k->bad++;
+        printf("FAIL %s / %s / %s: want an error with '%s', got '%s'\n",
+               im->name, k->name, what, want, got);
+        return;
+    }
+    if (!k->first_err[0])
+        snprintf(k->first_err, sizeof k->first_err, "%.180s", got);
+    k->ok++;
+}
+
 /* ---- the classes --------------------------------------------------------------- */
 
 #define CASE(k, base, what, mutate)                                           \
@@ -639,6 +706,52 @@ static void hostile_volume(image *base)
                     put32(im, e + 28, 0);
                 }
             });
+        }
+        report(&k);
+    }
+    {
+        /* Descriptors pointing outside what their store may point at are
+         * corrupt: a forwarder past the volume's end (served as zeros
+         * labelled live before), a copy on one of the store's own
+         * metadata blocks (served as store data before). */
+        klass k = {.name = "descriptors outside their store"};
+        for (i = 0; i < w.n; i++) {
+            uint64_t o = w.m[i].off, d0 = o + 128;
+            uint64_t loc = w.loc_entry[w.m[i].store];
+            uint64_t vsize = 0;
+            if (w.m[i].role != R_BLOCKLIST || get64(base, d0 + 16) == 0)
+                continue;
+            for (size_t e = 0; e < w.nsnap; e++)
+                if (memcmp(at(base, w.snap_entry[e] + 16), at(base, loc + 16),
+                           16) == 0)
+                    vsize = get64(base, w.snap_entry[e] + 8);
+            static const char past[] = "past the end of the volume";
+            const uint64_t targets[] = {UINT64_MAX - BS + 1, 1ull << 62,
+                                        (vsize + BS - 1) / BS * BS};
+            for (size_t t = 0; t < 3; t++) {
+                snprintf(what, sizeof what, "forwarder at %llu -> %llu",
+                         (unsigned long long)d0,
+                         (unsigned long long)targets[t]);
+                image m;
+                image_copy(&m, base);
+                put64(&m, d0 + 8, targets[t]);
+                put32(&m, d0 + 24, 1);
+                refused_case(&k, &m, loc, what, past);
+                image_free(&m);
+            }
+            for (size_t j = 0; j < w.n; j++) {
+                if (w.m[j].store != w.m[i].store || w.m[j].role == R_CATALOG)
+                    continue;
+                snprintf(what, sizeof what, "copy on its own %s at %llu",
+                         role_name[w.m[j].role],
+                         (unsigned long long)w.m[j].off);
+                image m;
+                image_copy(&m, base);
+                put64(&m, d0 + 16, w.m[j].off);
+                put32(&m, d0 + 24, 0);
+                refused_case(&k, &m, loc, what, "own metadata blocks");
+                image_free(&m);
+            }
         }
         report(&k);
     }

@@ -85,6 +85,41 @@ err=$("$VSSINFO" --extract 1 "$I/vss_1_vol.raw" 2>&1 >/dev/null); rc=$?
 check "vss_1_vol without its storage image: clear error" \
   test "$rc" -eq 1 -a -n "$(echo "$err" | grep -i 'redirected storage')"
 
+# The shadow copy files inside snapshots (docs/format.md, "The shadow copy
+# files"): Windows' per-cluster hashes of both snapshots of a volume like
+# this one (two snapshots, storage redirected, the catalog on the source
+# volume) show the catalog's live bytes in the older snapshot and zeros in
+# the newest. The catalog's blocks, found from the VSS header, must be
+# mapped and read so.
+check "vss_1_vol catalog: live bytes (stale, diff-area) in snapshot 1, zeros in snapshot 2" \
+  python3 - "$VSSINFO" "$I/vss_1_vol.raw" "$I/vss_2_stor.raw" 34603008 <<'PY'
+import json, struct, subprocess, sys
+vssinfo, img, stor, base = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+f = open(img, "rb")
+f.seek(base + 0x1E00 + 48)
+off = struct.unpack("<Q", f.read(8))[0]
+blocks = []
+while off:                       # the catalog chain: next offset at +40
+    blocks.append(off)
+    f.seek(base + off + 40)
+    off = struct.unpack("<Q", f.read(8))[0]
+assert blocks, "no catalog"
+for snap, cls in ((1, "stale"), (2, "zero")):
+    runs = json.loads(subprocess.run(
+        [vssinfo, "--map", str(snap), "--json", img, stor],
+        check=True, capture_output=True).stdout)["runs"]
+    for b in blocks:
+        hit = [r for r in runs if r["offset"] < b + 16384 and b < r["offset"] + r["length"]]
+        assert all(r["class"] == cls and r.get("reason") == "diff-area" for r in hit), (snap, b, hit)
+        got = subprocess.run([vssinfo, "--extract", str(snap), "--range", "%d:16384" % b, img, stor],
+                             check=True, capture_output=True).stdout
+        f.seek(base + b)
+        live = f.read(16384)
+        assert got == (live if snap == 1 else bytes(16384)), (snap, b)
+        assert live != bytes(16384)
+print(len(blocks), "catalog blocks")
+PY
+
 # ---- vss_3_volstor: storage on another partition of the same disk ------------
 out=$(J "$I/vss_3_volstor.raw")
 same "vss_3_volstor partition 1 has no snapshots, partition 2 has two" \
@@ -111,6 +146,29 @@ same "vsstest snapshot 1 at 0x18e" "$("$VSSINFO" --extract 1 --range 0x18e:47 "$
   "$(printf 'A disk read error occurred\0\r\nBOOTMGR is missing' | od -An -c | tr -s ' ' | tr -d '\n')"
 same "vsstest snapshot 1 at 0x1e0" "$("$VSSINFO" --extract 1 --range 0x1e0:16 "$I/vsstest.raw")" "rl+Alt+Del to re"
 same "vsstest snapshot 1 at 0x3fffffd8" "$("$VSSINFO" --extract 1 --range 0x3fffffd8:8 "$I/vsstest.raw")" "Press Ct"
+
+# The whole older snapshot, shadow copy files included, as libvshadow reads
+# it (and dfir_ntfs: MD5 bc15e510…, as the issue reports): both read those
+# files through in every snapshot but the newest.
+if /usr/bin/python3 -c 'import pyvshadow' 2>/dev/null; then
+    same "vsstest snapshot 1: whole-volume MD5 as libvshadow (pyvshadow) reads it" \
+      "$("$VSSINFO" --extract 1 "$I/vsstest.raw" | md5sum | cut -d' ' -f1)" \
+      "$(/usr/bin/python3 - "$I/vsstest.raw" <<'PY'
+import hashlib, sys, pyvshadow
+v = pyvshadow.volume()
+v.open(sys.argv[1])
+s = v.get_store(0)
+h, left = hashlib.md5(), s.volume_size
+while left:
+    b = s.read(min(left, 1 << 22))
+    h.update(b)
+    left -= len(b)
+print(h.hexdigest())
+PY
+)"
+else
+    skip "pyvshadow (python3-libvshadow) missing: whole-snapshot comparison"
+fi
 
 # ---- whole-volume extraction, sparse output, and the provenance map ----------
 T=$(mktemp -d)

@@ -2,6 +2,9 @@
 # Differential test against libvshadow (an independent reader): every block
 # either matches or differs where libvss's provenance says zero/stale (the
 # documented semantic differences; docs/format.md "Where readers differ").
+# In older snapshots the shadow copy files read through, as libvshadow
+# reads them, and on volumes without flag 0x400 older snapshots must equal
+# libvshadow on every block (vshadow_diff.c).
 set -u
 . "$(dirname "$0")/lib.sh"
 D=$ROOT/$BUILD/tests/vshadow_diff

@@ -221,6 +221,72 @@ static vss_class class_at(vss_volume *v, int idx, vss_fill fill, uint64_t off)
     return r.cls;
 }
 
+/* The run covering byte off of snapshot idx. */
+static vss_run run_at(vss_volume *v, int idx, uint64_t off)
+{
+    vss_snapshot *s;
+    vss_run r = {0};
+    r.cls = (vss_class)-1;
+    if (vss_snapshot_open(v, idx, VSS_FILL_WINDOWS, &s, NULL))
+        return r;
+    vss_snapshot_map(s, off, 1, keep_run, &r, NULL);
+    vss_snapshot_close(s);
+    return r;
+}
+
+static void test_shadow_copy_files(void)
+{
+    /* Three stores without 0x400; store 1's block ranges (the diff area)
+     * cover blocks 50-53. In snapshot 1: block 50 copied by store 1 (its
+     * own copy: evidence), 51 copied by store 2 (a newer copy: stale),
+     * 52 flagged not in use (live data: stale), 53 in use and copied by
+     * nobody (live data, still not the snapshot's: stale). Snapshot 3,
+     * the newest, reads them all as zeros. */
+    const desc d1[] = {{50 * BS, 0, 27 * BS, 0, 0}};
+    const desc d2[] = {{51 * BS, 0, 28 * BS, 0, 0}};
+    const int unused1[] = {52, -1};
+    store_spec st[3] = {{0x11, 0x40, d1, 1, unused1, 50 * BS, 4 * BS},
+                        {0x22, 0x40, d2, 1, NULL, 0, 0},
+                        {0x33, 0x40, NULL, 0, NULL, 0, 0}};
+    uint8_t *vol = build_volume(st, 3);
+    opened o;
+    vss_run r;
+    data_block(vol, 27, 'a');
+    data_block(vol, 28, 'b');
+    if (open_mem(vol, &o)) {
+        failed++;
+        free(vol);
+        return;
+    }
+    r = run_at(o.vol, 1, 50 * BS);
+    CHECK(r.cls == VSS_CLASS_STORE && r.store_index == 1 &&
+              sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 50 * BS) == 'a',
+          "shadow copy file block copied by the snapshot's own store: store");
+    r = run_at(o.vol, 1, 51 * BS);
+    CHECK(r.cls == VSS_CLASS_STALE && r.reason == VSS_REASON_DIFF_AREA &&
+              r.store_index == 2 &&
+              sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 51 * BS) == 'b',
+          "shadow copy file block from a newer store: stale, diff-area");
+    for (uint64_t b = 52; b <= 53; b++) {
+        r = run_at(o.vol, 1, b * BS);
+        CHECK(r.cls == VSS_CLASS_STALE && r.reason == VSS_REASON_DIFF_AREA &&
+                  r.store_index == 0 && r.source_offset == b * BS &&
+                  sector_kind(o.vol, 1, VSS_FILL_WINDOWS, b * BS) == 'L',
+              "shadow copy file block %llu from the live volume: stale",
+              (unsigned long long)b);
+    }
+    r = run_at(o.vol, 2, 51 * BS);
+    CHECK(r.cls == VSS_CLASS_STORE && r.store_index == 2,
+          "the same newer copy is snapshot 2's own: store");
+    for (uint64_t b = 50; b <= 53; b++)
+        CHECK(run_at(o.vol, 3, b * BS).cls == VSS_CLASS_ZERO &&
+                  sector_kind(o.vol, 3, VSS_FILL_WINDOWS, b * BS) == '0',
+              "newest snapshot: shadow copy file block %llu zeros",
+              (unsigned long long)b);
+    close_mem(&o);
+    free(vol);
+}
+
 static void test_formatting(void)
 {
     char g[37], t[32];
@@ -348,11 +414,14 @@ static void test_overlay_forwarder_diff_area(void)
           "the free target block itself reads zeros under 0x400");
     CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 35 * BS + 31 * 512) == 'p',
           "overlay after regular");
-    CHECK(sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 50 * BS) == '0',
-          "diff area zero");
+    /* The shadow copy files: read through in an older snapshot (here the
+     * live block, not evidence: stale), zeros in the newest. */
+    CHECK(class_at(o.vol, 1, VSS_FILL_WINDOWS, 50 * BS) == VSS_CLASS_STALE &&
+              sector_kind(o.vol, 1, VSS_FILL_WINDOWS, 50 * BS) == 'L',
+          "diff area read through (stale) in an older snapshot");
     CHECK(class_at(o.vol, 2, VSS_FILL_WINDOWS, 51 * BS + 100) ==
               VSS_CLASS_ZERO,
-          "diff area zero in every snapshot");
+          "diff area zero in the newest snapshot");
     /* Unaligned read spanning blocks equals the concatenation. */
     {
         vss_snapshot *s;
@@ -614,6 +683,7 @@ int main(void)
     test_formatting();
     test_stacking_and_bitmaps();
     test_overlay_forwarder_diff_area();
+    test_shadow_copy_files();
     test_hostile_headers();
     test_partial_open();
     test_partitions();

@@ -56,6 +56,48 @@ int vss_desc_decode(const uint8_t *p, uint64_t offset, vss_raw_desc *d,
     return 1;
 }
 
+/* Is the descriptor r, at byte offset `at` of the storage volume, within
+ * what its store may point at? A forwarder past the volume's end would be
+ * served as zeros labelled live; a copy on the store's own metadata
+ * (header, block list, block ranges, bitmaps) as store data: both are
+ * corrupt lists, refused at load like every other impossible descriptor. */
+static int desc_check_bounds(const vss_raw_desc *r, uint64_t at,
+                             const vss_desc_bounds *b, vss_error *err)
+{
+    if (r->flags & VSS_DESC_FORWARDER) {
+        if (r->relative >= b->volume_size)
+            return vss_fail(err, VSS_ECORRUPT,
+                            "block list of store %d: forwarder at offset "
+                            "%llu targets volume offset %llu, past the end "
+                            "of the volume (%llu bytes)",
+                            b->store, (unsigned long long)at,
+                            (unsigned long long)r->relative,
+                            (unsigned long long)b->volume_size);
+        return VSS_OK;
+    }
+    if (r->data > b->storage_size || b->storage_size - r->data < VSS_BLOCK_SIZE)
+        return vss_fail(err, VSS_ECORRUPT,
+                        "block list of store %d: descriptor at offset %llu "
+                        "(block %llu) has data offset %llu past the end of "
+                        "the storage volume (%llu bytes)",
+                        b->store, (unsigned long long)at,
+                        (unsigned long long)r->original,
+                        (unsigned long long)r->data,
+                        (unsigned long long)b->storage_size);
+    {
+        size_t i = lower_bound_u64(b->meta, b->nmeta, r->data);
+        if (i < b->nmeta && b->meta[i] == r->data)
+            return vss_fail(err, VSS_ECORRUPT,
+                            "block list of store %d: descriptor at offset "
+                            "%llu (block %llu) has data offset %llu, one of "
+                            "the store's own metadata blocks",
+                            b->store, (unsigned long long)at,
+                            (unsigned long long)r->original,
+                            (unsigned long long)r->data);
+    }
+    return VSS_OK;
+}
+
 /* ---- a small uint64 -> uint64 hash map (linear probing) --------------------- */
 
 typedef struct u64map {
@@ -198,6 +240,15 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
                         vss_desc **out, size_t *count, size_t *listed,
                         vss_error *err)
 {
+    return vss_block_list_read_bounded(src, offset, max_blocks, NULL, out,
+                                       count, listed, err);
+}
+
+int vss_block_list_read_bounded(vss_source *src, uint64_t offset,
+                                size_t max_blocks,
+                                const vss_desc_bounds *bounds, vss_desc **out,
+                                size_t *count, size_t *listed, vss_error *err)
+{
     vss_chain chain = {NULL, 0, 0, max_blocks, "block list block"};
     u64map forward = {0}, cancel = {0};
     uint8_t *block = vss_malloc(VSS_BLOCK_SIZE);
@@ -237,6 +288,9 @@ int vss_block_list_read(vss_source *src, uint64_t offset, size_t max_blocks,
                 break;
             if (r.flags & VSS_DESC_IGNORE)
                 continue;
+            if (bounds &&
+                (rc = desc_check_bounds(&r, offset + pos, bounds, err)))
+                goto out;
             /* A regular (or forwarder) descriptor whose original offset a
              * forwarder pointed at is renamed to the forwarder's block. */
             if (!(r.flags & VSS_DESC_OVERLAY) &&

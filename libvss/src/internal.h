@@ -252,6 +252,26 @@ VSS_HIDDEN int vss_block_list_read(vss_source *src, uint64_t offset,
                                    size_t *count, size_t *listed,
                                    vss_error *err);
 
+/* Where the descriptors of store `store` (its snapshot number, for
+ * errors) may point: forwarder targets inside the volume, copies on the
+ * storage volume and not on one of the store's own metadata blocks. */
+typedef struct vss_desc_bounds {
+    int store;
+    uint64_t volume_size;   /* forwarder targets lie below it */
+    uint64_t storage_size;  /* copies lie wholly below it */
+    const uint64_t *meta;   /* the store's metadata blocks, sorted */
+    size_t nmeta;
+} vss_desc_bounds;
+
+/* vss_block_list_read, with every descriptor (as listed, before renames)
+ * checked against bounds: one outside them is corrupt (VSS_ECORRUPT
+ * naming the store, the descriptor's offset and the offset it points at). */
+VSS_HIDDEN int vss_block_list_read_bounded(vss_source *src, uint64_t offset,
+                                           size_t max_blocks,
+                                           const vss_desc_bounds *bounds,
+                                           vss_desc **out, size_t *count,
+                                           size_t *listed, vss_error *err);
+
 /* ---- block ranges (blockrange.c) ------------------------------------------ */
 
 typedef struct vss_block_range {

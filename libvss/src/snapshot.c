@@ -265,15 +265,36 @@ static int in_diff_area(const vss_volume *v, uint64_t off)
                                  v->diff_area[a].start - off < VSS_BLOCK_SIZE);
 }
 
+/* A block of the shadow copy files read in an older snapshot: whatever
+ * did not come from the snapshot's own store (a newer store's copy, the
+ * live volume) is those files' content after the snapshot was taken, not
+ * evidence of it. Zeros stay zeros, with the reason that made them. */
+static void mark_diff_area_stale(plan *p, int own_store)
+{
+    unsigned b;
+    for (b = 0; b < SECTORS_PER_BLOCK; b++)
+        if (p->s[b].cls == VSS_CLASS_LIVE || p->s[b].cls == VSS_CLASS_STALE ||
+            (p->s[b].cls == VSS_CLASS_STORE && p->s[b].store != own_store)) {
+            p->s[b].cls = VSS_CLASS_STALE;
+            p->s[b].reason = VSS_REASON_DIFF_AREA;
+        }
+}
+
 /* The plan for the snapshot block at off (16 KiB aligned). */
 static void plan_block(const vss_snapshot *s, uint64_t off, plan *p)
 {
     if (s->v->ndiff_area && in_diff_area(s->v, off)) {
-        /* The shadow copy files' own blocks: never copied, read as zeros. */
-        if (s->fill == VSS_FILL_LIVE)
+        /* The shadow copy files' own blocks (docs/format.md, "The shadow
+         * copy files"): zeros in the newest snapshot; in an older one
+         * Windows reads them through like any other block. */
+        if ((size_t)s->k + 1 < s->v->nstores) {
+            resolve(s, (size_t)s->k, off, 0, 0, p);
+            mark_diff_area_stale(p, s->k);
+        } else if (s->fill == VSS_FILL_LIVE) {
             plan_set(p, VSS_CLASS_STALE, VSS_REASON_DIFF_AREA, -1, off);
-        else
+        } else {
             plan_set(p, VSS_CLASS_ZERO, VSS_REASON_DIFF_AREA, -1, 0);
+        }
         return;
     }
     resolve(s, (size_t)s->k, off, 0, 0, p);

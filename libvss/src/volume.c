@@ -195,6 +195,76 @@ static int diff_area_fail(const vss_catalog_location *loc, int rc,
                     (unsigned long long)loc->entry_offset, why->message);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The metadata blocks of the store whose location entry is loc, on src
+ * (the volume holding it): its header and every block of its block list,
+ * block-range list and bitmap chains; sorted, without duplicates. */
+static int store_metadata_blocks(vss_source *src,
+                                 const vss_catalog_location *loc,
+                                 uint64_t **out, size_t *count,
+                                 vss_error *err)
+{
+    static const struct {
+        size_t field;
+        uint32_t type;
+        const char *what;
+    } chains[] = {
+        {offsetof(vss_catalog_location, block_list_offset),
+         VSS_RECORD_BLOCK_LIST, "block list block"},
+        {offsetof(vss_catalog_location, block_range_offset),
+         VSS_RECORD_BLOCK_RANGES, "block range list block"},
+        {offsetof(vss_catalog_location, bitmap_offset), VSS_RECORD_BITMAP,
+         "bitmap block"},
+        {offsetof(vss_catalog_location, previous_bitmap_offset),
+         VSS_RECORD_BITMAP, "previous bitmap block"},
+    };
+    size_t blocks = (size_t)(vss_source_size(src) / VSS_BLOCK_SIZE);
+    uint64_t *all = vss_malloc(sizeof *all);
+    size_t n = 1, c, k;
+
+    *out = NULL;
+    *count = 0;
+    if (!all)
+        return vss_fail(err, VSS_ENOMEM, "store metadata: out of memory");
+    all[0] = loc->store_header_offset;
+    for (c = 0; c < sizeof chains / sizeof *chains; c++) {
+        uint64_t first, *offs = NULL, *grown;
+        size_t no = 0;
+        int rc;
+        memcpy(&first, (const uint8_t *)loc + chains[c].field, sizeof first);
+        if (!first)
+            continue;
+        rc = vss_chain_offsets(src, first, chains[c].type, chains[c].what,
+                               blocks ? blocks : 1, &offs, &no, err);
+        if (rc) {
+            free(all);
+            return rc;
+        }
+        grown = vss_realloc(all, (n + no) * sizeof *all);
+        if (!grown) {
+            free(offs);
+            free(all);
+            return vss_fail(err, VSS_ENOMEM, "store metadata: out of memory");
+        }
+        all = grown;
+        memcpy(all + n, offs, no * sizeof *all);
+        n += no;
+        free(offs);
+    }
+    qsort(all, n, sizeof *all, cmp_u64);
+    for (c = 1, k = 1; c < n; c++)
+        if (all[c] != all[k - 1])
+            all[k++] = all[c];
+    *out = all;
+    *count = k;
+    return VSS_OK;
+}
+
 static int collect_diff_area(vss_volume *v, vss_error *err)
 {
     size_t i, j, n = 0, cap = 0;
@@ -211,52 +281,25 @@ static int collect_diff_area(vss_volume *v, vss_error *err)
 
     for (i = 0; i < v->catalog.nlocations; i++) {
         const vss_catalog_location *loc = &v->catalog.locations[i];
-        static const struct {
-            size_t field;
-            uint32_t type;
-            const char *what;
-        } chains[] = {
-            {offsetof(vss_catalog_location, block_list_offset),
-             VSS_RECORD_BLOCK_LIST, "block list block"},
-            {offsetof(vss_catalog_location, block_range_offset),
-             VSS_RECORD_BLOCK_RANGES, "block range list block"},
-            {offsetof(vss_catalog_location, bitmap_offset), VSS_RECORD_BITMAP,
-             "bitmap block"},
-            {offsetof(vss_catalog_location, previous_bitmap_offset),
-             VSS_RECORD_BITMAP, "previous bitmap block"},
-        };
         vss_block_range *r = NULL;
-        size_t nr = 0, c;
+        uint64_t *meta = NULL;
+        size_t nr = 0, nmeta = 0, k;
         vss_error e = {0, ""};
         int rc;
 
-        /* The store's metadata blocks: its header and every block of its
-         * chains (the block ranges start after the first few of them). */
-        if (add_extent(&ext, &n, &cap, loc->store_header_offset,
-                       loc->store_header_offset + VSS_BLOCK_SIZE))
-            goto nomem;
-        for (c = 0; c < sizeof chains / sizeof *chains; c++) {
-            uint64_t first, *offs = NULL;
-            size_t no = 0, k;
-            memcpy(&first, (const uint8_t *)loc + chains[c].field,
-                   sizeof first);
-            if (!first)
-                continue;
-            rc = vss_chain_offsets(v->src, first, chains[c].type,
-                                   chains[c].what, stor_blocks ? stor_blocks : 1,
-                                   &offs, &no, &e);
-            if (rc) {
-                free(ext);
-                return diff_area_fail(loc, rc, &e, err);
-            }
-            for (k = 0; k < no; k++)
-                if (add_extent(&ext, &n, &cap, offs[k],
-                               offs[k] + VSS_BLOCK_SIZE)) {
-                    free(offs);
-                    goto nomem;
-                }
-            free(offs);
+        /* The store's metadata blocks (the block ranges start after the
+         * first few of them), then the extents its block ranges list. */
+        rc = store_metadata_blocks(v->src, loc, &meta, &nmeta, &e);
+        if (rc) {
+            free(ext);
+            return diff_area_fail(loc, rc, &e, err);
         }
+        for (k = 0; k < nmeta; k++)
+            if (add_extent(&ext, &n, &cap, meta[k], meta[k] + VSS_BLOCK_SIZE)) {
+                free(meta);
+                goto nomem;
+            }
+        free(meta);
         if (!loc->block_range_offset)
             continue;
         rc = vss_block_ranges_read(v->src, loc->block_range_offset,
@@ -335,12 +378,6 @@ static int load_stores(vss_volume *v, const vss_catalog *storage_cat,
     return VSS_OK;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The blocks the store's n forwarders point at, sorted: a read asks whether
  * a block is one of them (zeros under 0x400, snapshot.c), and the
  * provenance map skips the stretches between them. */
@@ -375,25 +412,23 @@ static int store_load_reads(vss_volume *v, vss_store *st, vss_error *err)
     size_t i, nfwd = 0;
     int rc;
 
-    rc = vss_block_list_read(v->storage, st->loc.block_list_offset,
-                             st->max_list, &st->descs, &st->ndescs,
-                             &st->listed, err);
+    vss_desc_bounds bounds = {(int)(st - v->stores) + 1, st->cat.volume_size,
+                              stor_size, NULL, 0};
+    uint64_t *meta = NULL;
+
+    rc = store_metadata_blocks(v->storage, &st->loc, &meta, &bounds.nmeta,
+                               err);
     if (rc)
         return rc;
-    for (i = 0; i < st->ndescs; i++) {
-        const vss_desc *d = &st->descs[i];
-        nfwd += (d->flags & VSS_DESC_FORWARDER) != 0;
-        if (!(d->flags & VSS_DESC_FORWARDER) &&
-            (d->where > stor_size || stor_size - d->where < VSS_BLOCK_SIZE))
-            return vss_fail(err, VSS_ECORRUPT,
-                            "block list of store %d: descriptor for block "
-                            "%llu has data offset %llu past the end of the "
-                            "storage volume (%llu bytes)",
-                            (int)(st - v->stores) + 1,
-                            (unsigned long long)d->original,
-                            (unsigned long long)d->where,
-                            (unsigned long long)stor_size);
-    }
+    bounds.meta = meta;
+    rc = vss_block_list_read_bounded(v->storage, st->loc.block_list_offset,
+                                     st->max_list, &bounds, &st->descs,
+                                     &st->ndescs, &st->listed, err);
+    free(meta);
+    if (rc)
+        return rc;
+    for (i = 0; i < st->ndescs; i++)
+        nfwd += (st->descs[i].flags & VSS_DESC_FORWARDER) != 0;
     rc = collect_forward_targets(st, nfwd, (int)(st - v->stores) + 1,
                                  err);
     if (rc)

@@ -8,7 +8,8 @@
  *             store (copy-on-write) and clears the bit.  A snapshot sets the
  *             bit for every block in use at that moment.
  *   vssown  - the block belongs to a VSS file (catalog, store file); such
- *             blocks are "not in use" in every bitmap and never copied.
+ *             blocks are "not in use" in every bitmap and never copied;
+ *             they read as zeros in the newest snapshot (vs_read_block).
  * A snapshot's current bitmap marks blocks that were not in use when it was
  * taken (all clusters free in $Bitmap, VSS files, and with ScopeSnapshots
  * the data of out-of-scope files).  Its previous bitmap (every store but
@@ -36,7 +37,6 @@
 typedef struct { uint64_t b, v; uint32_t mask; } kv;
 typedef struct { kv *reg, *fwd, *ovl; size_t nreg, nfwd, novl; size_t built_nd; } storeidx;
 static storeidx g_idx[MAX_STORES];
-static uint8_t **g_vssown_at;       /* per store: vssown at snapshot time */
 
 static uint64_t nbm_blocks(const gen *g) { return (g->nblocks + BM_BITS_PER_BLOCK - 1) / BM_BITS_PER_BLOCK; }
 
@@ -47,7 +47,6 @@ void vs_init(gen *g)
     g->nblocks = g->src->size / VSS_BLOCK;
     g->pending = xcalloc(1, g->nblocks / 8 + 1);
     g->vssown = xcalloc(1, g->nblocks / 8 + 1);
-    g_vssown_at = xcalloc(MAX_STORES, sizeof *g_vssown_at);
     g->src->hook = vs_hook;
     g->src->hook_ctx = g;
 }
@@ -490,8 +489,6 @@ void vs_snapshot(gen *g, const op *o)
     for (uint64_t b = 0; b < g->nblocks; b++)
         if (!bit_get(s->cur, b))
             bit_set(g->pending, b);
-    g_vssown_at[N - 1] = xcalloc(1, g->nblocks / 8 + 1);
-    memcpy(g_vssown_at[N - 1], g->vssown, g->nblocks / 8 + 1);
     g->nst++;
 
     /* 5. per-block truth for the self-check (before any remount writes) */
@@ -626,8 +623,17 @@ static blocksrc resolve(gen *g, int k0, uint64_t b, uint8_t *out)
 /* out may be NULL: then only the kind is worked out */
 blocksrc vs_read_block(gen *g, int k, uint64_t b, uint8_t *out)
 {
+    /* The shadow copy files (as the volume holds them now) read as zeros
+     * in the newest snapshot; in older ones they read like any other
+     * block, which for a block not in use there is the not-in-use answer
+     * (docs/format.md, "The shadow copy files"). */
+    if (k == g->nst && bit_get(g->vssown, b)) {
+        if (out)
+            memset(out, 0, VSS_BLOCK);
+        return (blocksrc){ SRC_VSSFILE, 0, 0 };
+    }
     if (vs_notinuse(g, k, b)) {
-        blocksrc r = { bit_get(g_vssown_at[k - 1], b) ? SRC_VSSFILE : SRC_NOTINUSE, 0, 0 };
+        blocksrc r = { bit_get(g->vssown, b) ? SRC_VSSFILE : SRC_NOTINUSE, 0, 0 };
         if (!out)
             return r;
         if (g->st[k - 1].cat_flags & 0x400)

@@ -14,6 +14,9 @@
  *  - the bytes read agree with the map: ZERO runs read zeros, STORE runs
  *    the storage source at source_offset, LIVE / STALE runs the volume at
  *    source_offset (zeros past its end);
+ *  - STORE runs lie wholly on the storage volume, LIVE / STALE runs below
+ *    the largest volume size the catalog or the volume gives (a forwarder
+ *    past the volume's end is corrupt, never a live offset near 2^64);
  *  - reading through vss_snapshot_source gives the same bytes.
  */
 #ifndef FZ_VOLUME_H
@@ -105,6 +108,21 @@ static inline void fz_check_range(vss_snapshot *s, vss_volume *v, uint64_t off,
             from = vss_volume_storage_source(v);
         else if (r->cls != VSS_CLASS_ZERO)
             from = v->src;
+        if (from) {
+            uint64_t limit = vss_source_size(from);
+            if (from == v->src)
+                for (size_t k = 0; k < v->nstores; k++)
+                    if (v->stores[k].cat.volume_size > limit)
+                        limit = v->stores[k].cat.volume_size;
+            FZ_ASSERT(r->source_offset <= limit &&
+                          r->length <= limit - r->source_offset,
+                      "run %zu (%s) from %llu+%llu lies past its source "
+                      "(%llu bytes)",
+                      i, vss_class_name(r->cls),
+                      (unsigned long long)r->source_offset,
+                      (unsigned long long)r->length,
+                      (unsigned long long)limit);
+        }
         if (from)
             fz_read_src(from, b3, (size_t)r->length, r->source_offset);
         else
