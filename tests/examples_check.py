@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """examples_check.py — judge the output of examples/list against
-independent truth, and the holes of examples/extract's outputs
+independent truth, and examples/extract's outputs against vssinfo's
 (tests/test_install.sh). Arguments come in fours, each one check:
 
   NAME manifest LIST_OUTPUT MANIFEST.json
@@ -12,6 +12,9 @@ independent truth, and the holes of examples/extract's outputs
   NAME holes FILE ''
       every all-zero 4 KiB page of FILE is a hole: the bytes allocated
       are at most its non-zero pages (and fewer than its size)
+  NAME same FILE1 FILE2
+      the two files hold the same bytes; only the data extents of either
+      (SEEK_DATA) are read, elsewhere both are holes, so zeros
 
 Prints "ok NAME: ..." or "FAIL NAME: ..." per check (one process for all:
 Python starts slowly on a loaded machine).
@@ -114,17 +117,60 @@ def check_vshadowinfo(vols, image):
     return bad
 
 
+def data_extents(f):
+    """[(start, end)] of the data (not hole) regions of an open file."""
+    out, pos, size = [], 0, os.fstat(f.fileno()).st_size
+    while pos < size:
+        try:
+            start = os.lseek(f.fileno(), pos, os.SEEK_DATA)
+        except OSError:  # ENXIO: only a hole is left
+            break
+        end = os.lseek(f.fileno(), start, os.SEEK_HOLE)
+        out.append((start, end))
+        pos = end
+    return out
+
+
+def check_same(path1, path2):
+    with open(path1, 'rb') as a, open(path2, 'rb') as b:
+        size = os.fstat(a.fileno()).st_size
+        if size != os.fstat(b.fileno()).st_size:
+            print('sizes differ')
+            return 1
+        union = sorted(data_extents(a) + data_extents(b))
+        read = pos = 0
+        for start, end in union:
+            start = max(start, pos)
+            while start < end:
+                n = min(end - start, 1 << 20)
+                a.seek(start)
+                b.seek(start)
+                if a.read(n) != b.read(n):
+                    print('bytes differ in [%d, %d)' % (start, start + n))
+                    return 1
+                start += n
+                read += n
+            pos = max(pos, end)
+    print('%d bytes equal (%d read, the rest holes in both)' % (size, read))
+    return 0
+
+
 def check_holes(path):
+    """Zero pages can only be found in the data extents: elsewhere is a
+    hole already."""
     data_pages = 0
     with open(path, 'rb') as f:
-        while True:
-            chunk = f.read(1 << 20)
-            if not chunk:
-                break
-            for i in range(0, len(chunk), 4096):
-                page = chunk[i:i + 4096]
-                data_pages += page.count(0) != len(page)
-    st = os.stat(path)
+        for start, end in data_extents(f):
+            f.seek(start)
+            while start < end:
+                chunk = f.read(min(end - start, 1 << 20))
+                if not chunk:
+                    break
+                for i in range(0, len(chunk), 4096):
+                    page = chunk[i:i + 4096]
+                    data_pages += page.count(0) != len(page)
+                start += len(chunk)
+        st = os.fstat(f.fileno())
     allocated = st.st_blocks * 512
     print('%d bytes allocated, %d non-zero pages, size %d'
           % (allocated, data_pages, st.st_size))
@@ -134,6 +180,8 @@ def check_holes(path):
 def run_one(mode, first, second):
     if mode == 'holes':
         return check_holes(first)
+    if mode == 'same':
+        return check_same(first, second)
     vols = parse_list(open(first).read())
     if mode == 'manifest':
         return check_manifest(vols, second)
