@@ -47,6 +47,9 @@ LIB_A = $(BUILD)/libvss.a
 # version is the header's VSS_VERSION_STRING (one place to change); the
 # SONAME carries the major number only: libvss.so.0 -> libvss.so.0.1.0.
 VERSION := $(shell sed -n 's/^\#define VSS_VERSION_STRING "\([0-9.]*\)"$$/\1/p' libvss/include/vss.h)
+ifeq ($(VERSION),)
+$(error cannot read VSS_VERSION_STRING from libvss/include/vss.h)
+endif
 SO_MAJOR = $(firstword $(subst ., ,$(VERSION)))
 SONAME = libvss.so.$(SO_MAJOR)
 LIB_SO = $(BUILD)/libvss.so.$(VERSION)

@@ -10,8 +10,8 @@ independent truth, and examples/extract's outputs against vssinfo's
       libvshadow's vshadowinfo, run on each volume that list says has
       snapshots: the same stores, creation times and sizes, in order
   NAME holes FILE ''
-      every all-zero 4 KiB page of FILE is a hole: the bytes allocated
-      are at most its non-zero pages (and fewer than its size)
+      every all-zero 4 KiB page of FILE is a hole: its data extents
+      hold at most its non-zero pages (and less than its size)
   NAME same FILE1 FILE2
       the two files hold the same bytes; only the data extents of either
       (SEEK_DATA) are read, elsewhere both are holes, so zeros
@@ -157,10 +157,13 @@ def check_same(path1, path2):
 
 def check_holes(path):
     """Zero pages can only be found in the data extents: elsewhere is a
-    hole already."""
-    data_pages = 0
+    hole already. The data extents (SEEK_DATA), not st_blocks, measure
+    what was written: st_blocks also counts the file system's own extent
+    tree blocks."""
+    data_pages = data_bytes = 0
     with open(path, 'rb') as f:
         for start, end in data_extents(f):
+            data_bytes += end - start
             f.seek(start)
             while start < end:
                 chunk = f.read(min(end - start, 1 << 20))
@@ -170,11 +173,10 @@ def check_holes(path):
                     page = chunk[i:i + 4096]
                     data_pages += page.count(0) != len(page)
                 start += len(chunk)
-        st = os.fstat(f.fileno())
-    allocated = st.st_blocks * 512
-    print('%d bytes allocated, %d non-zero pages, size %d'
-          % (allocated, data_pages, st.st_size))
-    return 0 if allocated <= data_pages * 4096 < st.st_size else 1
+        size = os.fstat(f.fileno()).st_size
+    print('%d bytes in data extents, %d non-zero pages, size %d'
+          % (data_bytes, data_pages, size))
+    return 0 if data_bytes <= data_pages * 4096 < size else 1
 
 
 def run_one(mode, first, second):
