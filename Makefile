@@ -55,9 +55,9 @@ SONAME = libvss.so.$(SO_MAJOR)
 LIB_SO = $(BUILD)/libvss.so.$(VERSION)
 # Only vss_* leaves the library: -fvisibility=hidden keeps every internal
 # function local, and the version script (libvss/libvss.map) makes sure
-# nothing else (a non-vss_ symbol marked VSS_API by mistake, or code
-# pulled in from a static archive) is exported. tests/test_install.sh
-# checks the dynamic symbol table.
+# nothing else is exported (a non-vss_ symbol marked VSS_API by mistake,
+# the test hooks). tests/test_install.sh checks the dynamic symbol table
+# against the functions vss.h declares.
 # Its dependencies are DT_NEEDED entries (never their static archives:
 # those are not PIC). -z defs: every symbol the library uses must come
 # from one of them. The sanitizer builds leave the sanitizer runtime to
