@@ -127,8 +127,10 @@ int main(int argc, char **argv)
     vss_error err;
     size_t n = 0, i;
     int fd, rc = 1;
+    char *end = NULL;
+    long index = argc == 4 ? strtol(argv[2], &end, 10) : 0;
 
-    if (argc != 4 || atoi(argv[2]) < 1) {
+    if (argc != 4 || *end || index < 1 || index > 1000000) {
         fprintf(stderr, "usage: %s IMAGE SNAPSHOT OUTPUT\n", argv[0]);
         return 2;
     }
@@ -152,8 +154,7 @@ int main(int argc, char **argv)
     /* VSS_FILL_WINDOWS: blocks not in use at snapshot time read as Windows
      * returns them (zeros on Windows 8+). A snapshot number past the last,
      * or storage still missing (VSS_ENOSTORAGE), fails here. */
-    if (vss_snapshot_open(vol, atoi(argv[2]), VSS_FILL_WINDOWS, &snap,
-                          &err)) {
+    if (vss_snapshot_open(vol, (int)index, VSS_FILL_WINDOWS, &snap, &err)) {
         fail(argv[2], err.message);
         goto out;
     }

@@ -226,6 +226,10 @@ check "(f) snapshot $((nsnap + 1)) of $nsnap refused (rc $rc), nothing written: 
     bash -c "[ $rc -ne 0 ] && [ ! -e '$T/x.raw' ] && grep -q 'snapshot $((nsnap + 1))' '$T/x.err'"
 "$EXTRACT" "$T/example.img" 2>/dev/null
 same "(f) usage error exit code" "$?" 2
+"$EXTRACT" "$T/example.img" 1x "$T/x.raw" 2>/dev/null
+rc=$?
+same "(f) snapshot number '1x': usage error, nothing written" \
+    "$rc $([ -e "$T/x.raw" ] && echo written)" "2 "
 
 # The Windows-made images: equal to vssinfo --extract (checked against
 # Windows' own hashes in test_real_images.sh) and to the known answers.
