@@ -5,7 +5,9 @@
 #   asan           build with AddressSanitizer + UBSan into build/asan
 #   fuzz           libFuzzer harnesses (clang)
 #   bench          benchmarks against libvshadow and the raw-read limit
-#   install        into $(PREFIX)
+#   install        into $(DESTDIR)$(PREFIX): tools, libvss.a, libvss.so.*,
+#                  vss.h, libvss.pc, man pages, docs, examples
+#   uninstall      remove exactly what install put there
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -41,6 +43,28 @@ LIB_SRC = $(wildcard libvss/src/*.c)
 LIB_OBJ = $(LIB_SRC:libvss/src/%.c=$(BUILD)/obj/libvss/%.o)
 LIB_A = $(BUILD)/libvss.a
 
+# The shared library, linked from the same PIC objects as libvss.a. Its
+# version is the header's VSS_VERSION_STRING (one place to change); the
+# SONAME carries the major number only: libvss.so.0 -> libvss.so.0.1.0.
+VERSION := $(shell sed -n 's/^\#define VSS_VERSION_STRING "\([0-9.]*\)"$$/\1/p' libvss/include/vss.h)
+ifeq ($(VERSION),)
+$(error cannot read VSS_VERSION_STRING from libvss/include/vss.h)
+endif
+SO_MAJOR = $(firstword $(subst ., ,$(VERSION)))
+SONAME = libvss.so.$(SO_MAJOR)
+LIB_SO = $(BUILD)/libvss.so.$(VERSION)
+# Only vss_* leaves the library: -fvisibility=hidden keeps every internal
+# function local, and the version script (libvss/libvss.map) makes sure
+# nothing else is exported (a non-vss_ symbol marked VSS_API by mistake,
+# the test hooks). tests/test_install.sh checks the dynamic symbol table
+# against the functions vss.h declares.
+# Its dependencies are DT_NEEDED entries (never their static archives:
+# those are not PIC). -z defs: every symbol the library uses must come
+# from one of them. The sanitizer builds leave the sanitizer runtime to
+# the executable, so they link without it (SO_DEFS=).
+SO_LIBS = $(NTFS_LIBS) -lcrypto -lz -lpthread $(EXTRA_LDFLAGS)
+SO_DEFS = -Wl,-z,defs
+
 VSSINFO_SRC = $(wildcard vssinfo/*.c)
 VSSINFO_OBJ = $(VSSINFO_SRC:vssinfo/%.c=$(BUILD)/obj/vssinfo/%.o)
 VSSINFO = $(BUILD)/vssinfo
@@ -48,7 +72,8 @@ VSSINFO = $(BUILD)/vssinfo
 TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
             $(BUILD)/tests/imgcat
 
-.PHONY: all deps example test check test-bins testimages asan fuzz bench install clean
+.PHONY: all deps example test check test-bins testimages asan fuzz bench install \
+        uninstall clean FORCE
 
 # Debian packages the build, the tests and the peers we compare with need.
 DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
@@ -61,7 +86,7 @@ VSSMOUNT_OBJ = $(VSSMOUNT_SRC:vssmount/%.c=$(BUILD)/obj/vssmount/%.o) \
                $(BUILD)/obj/vssinfo/volumes.o $(BUILD)/obj/vssinfo/cli.o
 VSSMOUNT = $(BUILD)/vssmount
 
-all: $(LIB_A) $(VSSINFO) $(VSSMOUNT)
+all: $(LIB_A) $(LIB_SO) $(VSSINFO) $(VSSMOUNT)
 
 $(BUILD)/obj/libvss/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
 	@mkdir -p $(dir $@)
@@ -70,6 +95,15 @@ $(BUILD)/obj/libvss/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# Also the links a program finds it by: libvss.so.0 (the run-time
+# loader, by SONAME) and libvss.so (the linker's -lvss).
+$(LIB_SO): $(LIB_OBJ) libvss/libvss.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
+	  -Wl,--version-script=libvss/libvss.map $(SO_DEFS) \
+	  -o $@ $(LIB_OBJ) $(SO_LIBS)
+	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libvss.so
 
 $(BUILD)/obj/vssinfo/%.o: vssinfo/%.c libvss/include/vss.h vssinfo/*.h
 	@mkdir -p $(dir $@)
@@ -156,24 +190,68 @@ example: all $(EXAMPLE)
 	@$(VSSINFO) --audit=1 --no-progress $(EXAMPLE)
 
 asan:
-	$(MAKE) BUILD=build/asan CC=clang STATIC_DEPS=0 \
+	$(MAKE) BUILD=build/asan CC=clang STATIC_DEPS=0 SO_DEFS= \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
-	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(VSSINFO) $(VSSMOUNT) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 libvss/include/vss.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 docs/vssinfo.1 docs/vssmount.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
-	  'includedir=$${prefix}/include' '' 'Name: libvss' \
-	  'Description: Windows Volume Shadow Copies read from disk images' \
-	  'Version: 0.1.0' 'Requires.private: libntfs-3g zlib libcrypto' \
-	  'Libs: -L$${libdir} -lvss' 'Libs.private: -lpthread' \
-	  'Cflags: -I$${includedir}' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libvss.pc
+# ---- install ------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=/staging]: the tools, both
+# libraries, the header, libvss.pc, man pages and docs (with the examples,
+# which build against the installed library through pkg-config). Each
+# directory may be moved on its own (LIBDIR=$(PREFIX)/lib/x86_64-linux-gnu,
+# ...). make uninstall (same variables) removes exactly those files, and
+# the package's own doc directories if nothing else is left in them.
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/libvss
+MAN1 = $(wildcard docs/*.1)
+DOC_FILES = README.md $(wildcard docs/*.md docs/*.png)
+EXAMPLE_FILES = examples/README.md examples/Makefile $(wildcard examples/*.c)
+# libvss.pc names its directories through ${prefix} when they lie under
+# PREFIX, so `pkg-config --define-variable=prefix=DIR` finds a moved tree.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+INSTALLED = $(BINDIR)/vssinfo $(BINDIR)/vssmount \
+  $(LIBDIR)/libvss.a $(LIBDIR)/$(notdir $(LIB_SO)) $(LIBDIR)/$(SONAME) \
+  $(LIBDIR)/libvss.so $(INCLUDEDIR)/vss.h $(PKGCONFIGDIR)/libvss.pc \
+  $(addprefix $(MANDIR)/man1/,$(notdir $(MAN1))) \
+  $(addprefix $(DOCDIR)/,$(notdir $(DOC_FILES))) \
+  $(addprefix $(DOCDIR)/examples/,$(notdir $(EXAMPLE_FILES)))
+
+$(BUILD)/libvss.pc: libvss/libvss.pc.in libvss/include/vss.h FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' $< > $@
+
+install: all $(BUILD)/libvss.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/examples
+	install -m 755 $(VSSINFO) $(VSSMOUNT) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libvss.so
+	install -m 644 libvss/include/vss.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/libvss.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(EXAMPLE_FILES) $(DESTDIR)$(DOCDIR)/examples/
+	@# The run-time loader finds a new library in a system directory
+	@# only once its cache is rebuilt.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR); do \
+	  if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || echo "$$d: not empty, left"; fi; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+FORCE:
 
 clean:
 	rm -rf build
@@ -263,7 +341,7 @@ reliability-tests: $(REPLAY_BINS) $(REL_TESTS)
 test: reliability-tests
 
 test-asan:
-	$(MAKE) BUILD=build/asan CC=clang STATIC_DEPS=0 \
+	$(MAKE) BUILD=build/asan CC=clang STATIC_DEPS=0 SO_DEFS= \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-bins reliability-tests
 	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
