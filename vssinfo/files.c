@@ -621,6 +621,37 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* PATH names the unnamed $DATA stream. A file without one (metadata files
+ * such as $Secure) has empty content and size 0, as --ls and vssmount show
+ * it: say so, and name the streams the examiner may have meant. */
+static void note_no_unnamed_data(vss_fs *fs, const target *t,
+                                 const vss_fs_stat *st)
+{
+    vss_fs_stream *ss = NULL;
+    vss_error e = {0};
+    size_t ns = 0, k;
+    char spec[16];
+
+    if (t->index)
+        snprintf(spec, sizeof spec, "%d", t->index);
+    else
+        snprintf(spec, sizeof spec, "live");
+    if (vss_fs_streams(fs, t->path, &ss, &ns, &e)) {
+        warn("%s: %s", t->label, e.message);
+        return;
+    }
+    warn("note: %s: '%s' (MFT record %" PRIu64 ") has no unnamed $DATA "
+         "stream: its content is empty (size 0, as --ls shows)%s",
+         t->label, t->path, st->mft_record,
+         ns ? "; its named streams:" : "; it has no $DATA stream at all");
+    for (k = 0; k < ns; k++)
+        if (ss[k].name[0])
+            fprintf(stderr, "vssinfo:   --file '%s:%s:%s' (%" PRIu64
+                    " bytes)\n",
+                    spec, t->path, ss[k].name, ss[k].size);
+    vss_fs_streams_free(ss, ns);
+}
+
 static int do_file(found_volume *fv, const files_options *o)
 {
     target t;
@@ -651,6 +682,8 @@ static int do_file(found_volume *fv, const files_options *o)
         goto out;
     }
     size = vss_fs_file_size(f);
+    if (!st.has_data && !st.is_stream)
+        note_no_unnamed_data(fs, &t, &st);
     if (snap && find_damage(snap, fs, f, &st, &data, &record, &ext, &next,
                             &t)) {
         rc = 1;
@@ -693,14 +726,15 @@ static int do_file(found_volume *fv, const files_options *o)
             total += data.v[i].length;
         warn("warning: %s: %" PRIu64 " of the %" PRIu64 " bytes of '%s' "
              "were not preserved by the shadow copy and are not evidence "
-             "of it (zero: read as zeros; stale: today's live data):",
+             "of it (zero: read as zeros; stale: today's live data); file "
+             "byte ranges START-END, END exclusive:",
              t.label, total, size, t.path);
         for (i = 0; i < data.n; i++)
             fprintf(stderr,
                     "vssinfo:   file bytes %" PRIu64 "-%" PRIu64
                     " (%" PRIu64 " bytes): %s (%s)\n",
                     data.v[i].file_offset,
-                    data.v[i].file_offset + data.v[i].length - 1,
+                    data.v[i].file_offset + data.v[i].length,
                     data.v[i].length, vss_class_name(data.v[i].cls),
                     vss_reason_name(data.v[i].reason));
     }
@@ -714,6 +748,7 @@ static int do_file(found_volume *fv, const files_options *o)
         json_key_u64(&j, "record", st.mft_record);
         json_key_u64(&j, "sequence", st.sequence);
         json_key_u64(&j, "size", size);
+        json_key_bool(&j, "has_data", st.has_data || st.is_stream);
         json_key(&j, "record_offset");
         if (st.record_offset == VSS_FS_NO_OFFSET)
             json_null(&j);
