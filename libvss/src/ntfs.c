@@ -995,11 +995,78 @@ int vss_fs_attrs(vss_fs *fs, const char *path, vss_fs_attr **attrs,
 
 /* ---- directories -------------------------------------------------------- */
 
+/* An entry's name as the index collates it: len upper-cased UTF-16 units
+ * (the volume's $UpCase) followed by the len units as they are. */
+typedef struct dir_key {
+    ntfschar *units;
+    u32 len;
+} dir_key;
+
 typedef struct dir_collect {
+    ntfs_volume *vol;
     vss_fs_entry *v;
+    dir_key *k;        /* parallel to v */
     size_t n, cap;
     int rc;            /* VSS_ENOMEM / VSS_ECORRUPT to stop */
 } dir_collect;
+
+static void dir_keys_free(dir_key *k, size_t n)
+{
+    size_t i;
+    for (i = 0; k && i < n; i++)
+        free(k[i].units);
+    free(k);
+}
+
+static int units_cmp(const ntfschar *a, u32 alen, const ntfschar *b, u32 blen)
+{
+    u32 i;
+    for (i = 0; i < alen && i < blen; i++)
+        if (a[i] != b[i])
+            return le16_to_cpu(a[i]) < le16_to_cpu(b[i]) ? -1 : 1;
+    return alen < blen ? -1 : alen > blen;
+}
+
+typedef struct dir_item {
+    dir_key k;
+    vss_fs_entry e;
+} dir_item;
+
+/* NTFS file name collation (COLLATION_FILE_NAME): case-insensitively,
+ * then case-sensitively. */
+static int dir_item_cmp(const void *pa, const void *pb)
+{
+    const dir_item *a = pa, *b = pb;
+    int c = units_cmp(a->k.units, a->k.len, b->k.units, b->k.len);
+    return c ? c
+             : units_cmp(a->k.units + a->k.len, a->k.len,
+                         b->k.units + b->k.len, b->k.len);
+}
+
+/* Put dc's entries in collation order: the in-order walk of the directory's
+ * B+tree, as Windows lists it. ntfs_readdir (like fls) gives the entries
+ * node by node, an order that depends on the tree's shape. */
+static int dir_sort(dir_collect *dc)
+{
+    dir_item *it;
+    size_t i;
+    if (dc->n < 2)
+        return VSS_OK;
+    it = vss_calloc(dc->n, sizeof *it);
+    if (!it)
+        return VSS_ENOMEM;
+    for (i = 0; i < dc->n; i++) {
+        it[i].k = dc->k[i];
+        it[i].e = dc->v[i];
+    }
+    qsort(it, dc->n, sizeof *it, dir_item_cmp);
+    for (i = 0; i < dc->n; i++) {
+        dc->k[i] = it[i].k;
+        dc->v[i] = it[i].e;
+    }
+    free(it);
+    return VSS_OK;
+}
 
 static int collect_entry(void *user, const ntfschar *name, const int name_len,
                          const int name_type, const s64 pos,
@@ -1023,18 +1090,39 @@ static int collect_entry(void *user, const ntfschar *name, const int name_len,
     if (dc->n == dc->cap) {
         size_t ncap = dc->cap ? dc->cap * 2 : 32;
         vss_fs_entry *nv = vss_realloc(dc->v, ncap * sizeof *nv);
+        dir_key *nk;
         if (!nv) {
             dc->rc = VSS_ENOMEM;
             return -1;
         }
         dc->v = nv;
+        nk = vss_realloc(dc->k, ncap * sizeof *nk);
+        if (!nk) {
+            dc->rc = VSS_ENOMEM;
+            return -1;
+        }
+        dc->k = nk;
         dc->cap = ncap;
     }
     n = name_to_utf8(name, name_len);
-    if (!n) {
+    if (!n || name_len < 0) {
+        free(n);
         dc->rc = VSS_ENOMEM;
         return -1;
     }
+    dc->k[dc->n].len = (u32)name_len;
+    dc->k[dc->n].units = vss_malloc(((size_t)name_len * 2 + 1) *
+                                    sizeof(ntfschar));
+    if (!dc->k[dc->n].units) {
+        free(n);
+        dc->rc = VSS_ENOMEM;
+        return -1;
+    }
+    memcpy(dc->k[dc->n].units, name, (size_t)name_len * sizeof(ntfschar));
+    memcpy(dc->k[dc->n].units + name_len, name,
+           (size_t)name_len * sizeof(ntfschar));
+    ntfs_name_upcase(dc->k[dc->n].units, (u32)name_len, dc->vol->upcase,
+                     dc->vol->upcase_len);
     memset(&dc->v[dc->n], 0, sizeof dc->v[dc->n]);
     dc->v[dc->n].name = n;
     dc->v[dc->n].st.mft_record = MREF(mref);
@@ -1083,7 +1171,9 @@ int vss_fs_list(vss_fs *fs, const char *path, vss_fs_entry **entries,
     }
     /* Collect names first and open the records afterwards: ntfs_readdir
      * holds index state of dir while it calls back. */
-    if (ntfs_readdir(dir, &pos, &dc, collect_entry) || dc.rc) {
+    dc.vol = fs->vol;
+    if (ntfs_readdir(dir, &pos, &dc, collect_entry) || dc.rc ||
+        (dc.rc = dir_sort(&dc)) != VSS_OK) {
         if (dc.rc == VSS_ENOMEM)
             rc = vss_fail(err, VSS_ENOMEM, "out of memory");
         else if (dc.rc)
@@ -1099,8 +1189,10 @@ int vss_fs_list(vss_fs *fs, const char *path, vss_fs_entry **entries,
         ntfs_inode_close(dir);
         fs_unlock(fs);
         vss_fs_entries_free(dc.v, dc.n);
+        dir_keys_free(dc.k, dc.n);
         return rc;
     }
+    dir_keys_free(dc.k, dc.n);
     ntfs_inode_close(dir);
     for (i = 0; i < dc.n; i++) {
         vss_fs_entry *e = &dc.v[i];
