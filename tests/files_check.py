@@ -33,7 +33,7 @@ import sys
 
 from vsstest import REAL_GROUPS, bad, fls_records, ok, run
 
-VSSINFO, IMAGES, WORK = sys.argv[1:4]
+VSSINFO, IMAGES, WORK = (sys.argv[1:4] + [None] * 3)[:3]
 CAP = int(os.environ.get("LIBVSS_FILES_CAP", 8 << 20))
 # (label, image files, extra options, snapshot count): the README's known
 # answers (tests/vsstest.py)
@@ -392,8 +392,44 @@ def block_path(block):
     return names[0].rsplit(":", 1)[0]
 
 
-def check_bodyfile(what, ours_text, fls_text, raw, sector_offset=None):
-    """--bodyfile against fls -r -u -m /. Three differences are expected and
+EPOCH_FT = 116444736000000000  # 1970-01-01 as FILETIME
+
+
+def iso_to_filetime(iso):
+    """vssinfo's "1601-01-01T00:00:00.0000000Z" -> FILETIME."""
+    import datetime
+    m = re.match(r"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d{7})Z$", iso)
+    y, mo, d, h, mi, sec, frac = map(int, m.groups())
+    delta = datetime.datetime(y, mo, d, h, mi, sec) - \
+        datetime.datetime(1601, 1, 1)
+    return (delta.days * 86400 + delta.seconds) * 10000000 + frac
+
+
+def tsk_time(ft):
+    """What fls prints for a FILETIME: (ft - 1970) in unsigned 64-bit
+    arithmetic, / 10^7, truncated to 32 bits -- so a time before 1970 (0 =
+    never set) wraps to a date past 2038."""
+    return ((ft - EPOCH_FT) % 2 ** 64) // 10000000 % 2 ** 32
+
+
+def ls_filetimes(ls_json):
+    """path -> ($SI times, $FILE_NAME times) as FILETIMEs, in body order
+    (accessed, modified, mft_changed, created), from --ls -r --json."""
+    keys = ("accessed", "modified", "mft_changed", "created")
+    out = {}
+    for e in json.loads(ls_json)["entries"]:
+        if "error" in e or e["type"] == "stream":
+            continue
+        fn = e.get("file_name_times")
+        out["/" + e["path"]] = (
+            tuple(iso_to_filetime(e[k]) for k in keys),
+            tuple(iso_to_filetime(fn[k]) for k in keys) if fn else None)
+    return out
+
+
+def check_bodyfile(what, ours_text, fls_text, raw, sector_offset=None,
+                   ls_json=None):
+    """--bodyfile against fls -r -u -m /. These differences are expected and
     each is asserted exactly, the rest must be equal line for line:
      1. fls adds its virtual "$OrphanFiles" directory line (TSK's invention,
         no such name on the volume);
@@ -405,7 +441,16 @@ def check_bodyfile(what, ours_text, fls_text, raw, sector_offset=None):
         order (the in-order walk of its B+tree, as Windows lists it), depth
         first; fls walks the index node by node, an order that depends on
         the tree's shape. The entries' blocks of lines must be the same, and
-        ours must be sorted by NTFS collation of the path (computed here)."""
+        ours must be sorted by NTFS collation of the path (computed here);
+     4. attributes that an attribute list places in an extension record:
+        fls renumbers their ids (its own scheme, e.g. 144-5 for an index root
+        that is instance 0 of record 77), vssinfo prints the instance number
+        the attribute has in its record; accepted where istat lists an
+        $ATTRIBUTE_LIST and the attribute under fls's id;
+     5. (with ls_json) a time before 1970: vssinfo prints 0, fls the 32-bit
+        wrap of a negative number (FILETIME 0, "never", becomes 2076-11-29):
+        accepted where ours is 0 and fls's is tsk_time() of the FILETIME
+        --ls --json gives for that path."""
     ours = ours_text.splitlines()
     tsk = fls_text.splitlines()
     orphans = [l for l in tsk if ORPHANS.match(l)]
@@ -418,14 +463,34 @@ def check_bodyfile(what, ours_text, fls_text, raw, sector_offset=None):
         return
     cache = {}
     uid_fixed = set()
+    pre1970 = 0
+    fts = ls_filetimes(ls_json) if ls_json else {}
+    relisted = 0
     by_key = {}
     for l in ours:
         f = l.split("|")
-        by_key[(f[1], f[2])] = f
+        by_key[f[1]] = f
     fixed = []
     for l in tsk:
         f = l.split("|")
-        o = by_key.get((f[1], f[2]))
+        o = by_key.get(f[1])
+        if o and o[2] != f[2] and o[2].split("-")[:2] == f[2].split("-")[:2]:
+            rec, typ, tid = f[2].split("-")
+            it = istat_text(raw, rec, cache, sector_offset)
+            if "Type: $ATTRIBUTE_LIST (32-" in it and \
+                    re.search(r"\(%s-%s\)" % (typ, tid), it):
+                relisted += 1
+                f = f[:2] + [o[2]] + f[3:]
+        if o and fts and o[7:] != f[7:] and o[:7] == f[:7]:
+            is_fn = f[1].endswith(" ($FILE_NAME)")
+            base = f[1][:-len(" ($FILE_NAME)")] if is_fn else f[1]
+            ft = fts.get(base) or fts.get(base.rsplit(":", 1)[0])
+            ft = ft and ft[1 if is_fn else 0]
+            if ft and all(a == b or (a == "0" and ft[i] < EPOCH_FT and
+                                     int(b) == tsk_time(ft[i]))
+                          for i, (a, b) in enumerate(zip(o[7:], f[7:]))):
+                pre1970 += 1
+                f = f[:7] + o[7:]
         if o and o != f and o[:4] + o[5:] == f[:4] + f[5:] and o[4] == "0":
             rec = f[2].split("-")[0]
             if not short_si_owner_zero(istat_text(raw, rec, cache,
@@ -453,11 +518,12 @@ def check_bodyfile(what, ours_text, fls_text, raw, sector_offset=None):
         return
     ok("%s: --bodyfile equals fls -r -u -m / : %d lines, %d entries (%s; "
        "fls's $OrphanFiles line; UID 0 where istat says the short $SI has no "
-       "owner: %d records)" % (
+       "owner: %d records; ids of attribute-list attributes: %d; pre-1970 "
+       "times 0, not fls's wrap: %d lines)" % (
            what, len(ours), len(ob),
            "same order" if tb == ob else
            "same lines per entry, entries in collation order, fls's by node",
-           len(uid_fixed)))
+           len(uid_fixed), relisted, pre1970))
 
 
 def check_no_unnamed_data(group, n, raw, fls_text):
@@ -568,4 +634,5 @@ def main():
         bad("no stream with zero/stale ranges found in the real images")
 
 
-main()
+if __name__ == "__main__":
+    main()
