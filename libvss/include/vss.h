@@ -378,7 +378,8 @@ typedef struct vss_fs_entry {
                           only mft_record and sequence from the index */
 } vss_fs_entry;
 
-/* The entries of a directory ("." and ".." left out), in index order.
+/* The entries of a directory ("." and ".." left out), in NTFS collation
+ * order (the in-order walk of its index B+tree, as Windows lists them).
  * *entries is malloc'ed; free with vss_fs_entries_free. */
 VSS_API int vss_fs_list(vss_fs *fs, const char *path,
                         vss_fs_entry **entries, size_t *count,
