@@ -7,7 +7,10 @@ snapshot, against two independent truths:
    and the byte ranges the manifest says Windows returns as zeros (flag
    0x400: zero_ranges) must be exactly the ranges vssinfo reports damaged;
    files with no such ranges must not be reported damaged;
-2. ntfs-3g: the snapshot extracted with `vssinfo --extract` and mounted
+2. The Sleuth Kit: `vssinfo --ls -r --bodyfile` equals `fls -r -u -m /` of
+   the snapshot extracted with `vssinfo --extract` (the differences
+   files_check.check_bodyfile explains, asserted there);
+3. ntfs-3g: the snapshot extracted with `vssinfo --extract` and mounted
    read-only with ntfs-3g (when FUSE is available) must show the same user
    files with the same sizes and SHA-256 as `vssinfo --ls -r` / `--file`.
 
@@ -21,6 +24,7 @@ import subprocess
 import sys
 
 import vsstest
+from files_check import check_bodyfile
 from vsstest import bad, ok, run
 
 
@@ -91,14 +95,27 @@ def main():
             ok("%s snapshot %d: %d manifest files recovered as Windows returns them, "
                "%d with exactly the manifest's damaged ranges" % (name, n, good, damaged_ok))
 
-        # 2. ntfs-3g on the extracted snapshot
+        snap = os.path.join(work, "snap.raw")
+        if os.path.exists(snap):
+            os.unlink(snap)
+        subprocess.run([vssinfo, "--extract", str(n), "--output", snap] + imgargs, check=True)
+        # 2. --bodyfile against fls -m of the extracted snapshot
+        check_bodyfile(
+            "%s snapshot %d" % (name, n),
+            run([vssinfo, "--ls", str(n), "-r", "--bodyfile"] + imgargs)
+            .stdout.decode("utf-8", "surrogateescape"),
+            run(["fls", "-r", "-u", "-m", "/", snap]).stdout.decode(
+                "utf-8", "surrogateescape"),
+            snap,
+            ls_json=run([vssinfo, "--ls", str(n), "-r", "--json"] + imgargs)
+            .stdout)
+        # 3. ntfs-3g on the extracted snapshot
         if not fuse:
             print("skip %s snapshot %d: ntfs-3g/FUSE not available" % (name, n))
+            os.unlink(snap)
             continue
-        snap = os.path.join(work, "snap.raw")
         mnt = os.path.join(work, "mnt")
         os.makedirs(mnt, exist_ok=True)
-        subprocess.run([vssinfo, "--extract", str(n), "--output", snap] + imgargs, check=True)
         r = run(["ntfs-3g", "-o", "ro", snap, mnt])
         if r.returncode != 0:
             bad("%s snapshot %d: ntfs-3g cannot mount the extracted snapshot: %s" %

@@ -27,10 +27,18 @@ out=$("$VSSINFO" --ls 'live:System Volume Information' "$img" 2>&1)
 check "--ls live:PATH lists a subdirectory of the live volume" \
     grep -q '{3808876b-c176-4e48-b7ae-04046e6cc752}$' <<<"$out"
 out=$("$VSSINFO" --ls 1 -r --bodyfile "$img" 2>&1)
-check "--bodyfile prints TSK body lines" \
-    grep -q '^0|/syslog|35|r/rrwxrwxrwx|0|0|1247|1386052344|1386052344|1386052344|1386052344$' <<<"$out"
+check "--bodyfile prints TSK body lines (address RECORD-TYPE-ID)" \
+    grep -q '^0|/syslog|35-128-3|r/rrwxrwxrwx|0|0|1247|1386052344|1386052344|1386052344|1386052344$' <<<"$out"
 out=$("$VSSINFO" --file '2:$Secure:$SDS' "$img" | wc -c)
 same "--file PATH:STREAM recovers a named stream (\$Secure:\$SDS)" "$out" 263492
+# $Secure has no unnamed $DATA: PATH alone is its (empty) unnamed stream,
+# never $SDS, and the note says which stream to ask for.
+"$VSSINFO" --file '2:$Secure' "$img" >"$tmp/out" 2>"$tmp/err"
+same "--file N:\$Secure exits 0" "$?" 0
+same "  ... writes nothing (no unnamed \$DATA; was \$SDS's 263492 bytes)" \
+    "$(wc -c <"$tmp/out")" 0
+check "  ... and names \$Secure:\$SDS in a note" \
+    grep -qF "vssinfo:   --file '2:\$Secure:\$SDS' (263492 bytes)" "$tmp/err"
 "$VSSINFO" --file 1:no/such/file "$img" >/dev/null 2>"$tmp/err"
 same "--file of a missing path fails with exit code 1" "$?" 1
 check "  ... and names what was not found" grep -q "'no' not found" "$tmp/err"

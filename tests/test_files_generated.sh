@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Files inside the generated images' snapshots: recovered as Windows returns
-# them, damaged exactly where the manifest says, and the same tree as
-# ntfs-3g sees on the extracted snapshot.
+# them, damaged exactly where the manifest says, --bodyfile as fls -m
+# writes it, and the same tree as ntfs-3g sees on the extracted snapshot.
 set -u
 . "$(dirname "$0")/lib.sh"
+require_tools fls istat python3
 if ! make -s -C "$ROOT/testimages" >/dev/null 2>&1; then
     bad "make -C testimages failed"
     finish; exit

@@ -109,12 +109,14 @@ static int open_target(found_volume *fv, const target *t, vss_fill fill,
 
 /* ---- --ls and --bodyfile ------------------------------------------------ */
 
-/* FILETIME → Unix seconds (body files); 0 stays 0 ("never"). */
-static int64_t unix_time(uint64_t ft)
+/* FILETIME -> Unix seconds for body files, as The Sleuth Kit writes them:
+ * whole seconds, 0 for "never" and for anything before 1970, modulo 2^32. */
+static uint32_t body_time(uint64_t ft)
 {
-    if (!ft)
+    const uint64_t epoch = UINT64_C(116444736000000000); /* 1970 - 1601 */
+    if (ft < epoch)
         return 0;
-    return (int64_t)(ft / 10000000u) - INT64_C(11644473600);
+    return (uint32_t)((ft - epoch) / 10000000u);
 }
 
 typedef struct ls_ctx {
@@ -163,17 +165,85 @@ static void print_times_text(const vss_fs_stat *st)
     printf("%s %s %s %s", c, m, x, a);
 }
 
-/* One body file line (TSK 3 format): MD5|name|inode|mode|UID|GID|size|
- * atime|mtime|ctime|crtime, the name being /PATH followed by a and b. */
-static void body_line(const char *path, const char *a, const char *b,
-                      uint64_t record, const char *mode, uint64_t size,
-                      uint64_t atime, uint64_t mtime, uint64_t ctime,
-                      uint64_t crtime)
+/* One body file line (TSK 3 format, as fls -m writes it):
+ * MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime. name is
+ * /PATH, then ":STREAM" or " ($FILE_NAME)"; inode is RECORD-TYPE-ID, the
+ * attribute's type and instance number (The Sleuth Kit's address, which
+ * icat/istat take), or RECORD alone for a record without data or index
+ * attribute. Control characters in names become '^', as fls prints them. */
+static void body_line(const char *path, const char *stream,
+                      const char *suffix, const vss_fs_stat *st,
+                      const vss_fs_attr *attr, uint64_t size, uint64_t atime,
+                      uint64_t mtime, uint64_t ctime, uint64_t crtime)
 {
-    printf("0|/%s%s%s|%" PRIu64 "|%s|0|0|%" PRIu64 "|%" PRId64 "|%" PRId64
-           "|%" PRId64 "|%" PRId64 "\n",
-           path, a, b, record, mode, size, unix_time(atime),
-           unix_time(mtime), unix_time(ctime), unix_time(crtime));
+    /* Mode as TSK derives it from $STANDARD_INFORMATION: execute always,
+     * read unless read-only (0x1), write unless hidden (0x2). */
+    char t = st->is_directory ? 'd' : 'r';
+    const char *r = st->attributes & 0x1 ? "-" : "r";
+    const char *w = st->attributes & 0x2 ? "-" : "w";
+    const char *p;
+
+    fputs("0|/", stdout);
+    for (p = path; *p; p++)
+        putchar((unsigned char)*p < 0x20 ? '^' : *p);
+    if (stream) {
+        putchar(':');
+        for (p = stream; *p; p++)
+            putchar((unsigned char)*p < 0x20 ? '^' : *p);
+    }
+    fputs(suffix, stdout);
+    printf("|%" PRIu64, st->mft_record);
+    if (attr)
+        printf("-%" PRIu32 "-%u", attr->type, (unsigned)attr->id);
+    printf("|%c/%c%s%sx%s%sx%s%sx|%" PRIu32 "|0|%" PRIu64 "|%" PRIu32
+           "|%" PRIu32 "|%" PRIu32 "|%" PRIu32 "\n",
+           t, t, r, w, r, w, r, w, st->owner_id, size, body_time(atime),
+           body_time(mtime), body_time(ctime), body_time(crtime));
+}
+
+/* The body file lines of one entry, the attributes fls -m prints in the
+ * order of the record: each $DATA stream and each index root ($I30 as the
+ * path itself, others such as $Secure:$SDH or $Extend/$Quota:$Q as
+ * PATH:NAME), and the $FILE_NAME whose times vss_fs_stat took (the last
+ * non-DOS name) as "PATH ($FILE_NAME)" with that attribute's size. A record
+ * with neither data nor index gets one line without an attribute. */
+static void body_entry(ls_ctx *c, const char *full, const vss_fs_stat *st)
+{
+    vss_fs_attr *a = NULL;
+    vss_error e = {0};
+    size_t n = 0, i, fn = SIZE_MAX;
+    int printed = 0;
+
+    if (vss_fs_attrs(c->fs, full, &a, &n, &e)) {
+        c->errors++;
+        warn("%s: %s", c->t->label, e.message);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        if (a[i].type == VSS_FS_ATTR_FILE_NAME && a[i].name_space <= 3 &&
+            a[i].name_space != 2)
+            fn = i;
+    for (i = 0; i < n; i++) {
+        if (a[i].type == VSS_FS_ATTR_DATA ||
+            a[i].type == VSS_FS_ATTR_INDEX_ROOT) {
+            int named = a[i].type == VSS_FS_ATTR_DATA
+                            ? a[i].name[0] != '\0'
+                            : strcmp(a[i].name, "$I30") != 0;
+            printed = 1;
+            body_line(full, named ? a[i].name : NULL, "", st, &a[i],
+                      a[i].size, st->access_time, st->modification_time,
+                      st->mft_change_time, st->creation_time);
+        } else if (i == fn) {
+            body_line(full, NULL, " ($FILE_NAME)", st, &a[i], a[i].size,
+                      st->fn_access_time, st->fn_modification_time,
+                      st->fn_mft_change_time, st->fn_creation_time);
+        }
+    }
+    if (!printed)
+        body_line(full, NULL, "", st, NULL, st->size, st->access_time,
+                  st->modification_time, st->mft_change_time,
+                  st->creation_time);
+    vss_fs_attrs_free(a, n);
 }
 
 static void print_entry(ls_ctx *c, const char *shown, const char *full,
@@ -182,22 +252,8 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
 {
     char type = stream ? 's' : st->is_directory ? 'd' : '-';
     if (c->o->bodyfile) {
-        const char *mode = st->is_directory && !stream
-                               ? (st->attributes & 1 ? "d/dr-xr-xr-x"
-                                                     : "d/drwxrwxrwx")
-                               : (st->attributes & 1 ? "r/rr-xr-xr-x"
-                                                     : "r/rrwxrwxrwx");
-        /* As fls -m: the $FILE_NAME times on a line of their own, named
-         * "PATH ($FILE_NAME)", before the $STANDARD_INFORMATION line
-         * (not for named streams, which have no name attribute). */
-        if (!stream && st->has_file_name)
-            body_line(full, " ($FILE_NAME)", "", st->mft_record, mode, size,
-                      st->fn_access_time, st->fn_modification_time,
-                      st->fn_mft_change_time, st->fn_creation_time);
-        body_line(full, stream ? ":" : "", stream ? stream : "",
-                  st->mft_record, mode, size, st->access_time,
-                  st->modification_time, st->mft_change_time,
-                  st->creation_time);
+        if (!stream)
+            body_entry(c, full, st);
         return;
     }
     if (c->j) {
@@ -285,7 +341,7 @@ static int list_dir(ls_ctx *c, const char *dir, const char *rel, int depth)
             print_bad_entry(c, full, x);
         } else {
             print_entry(c, shown, full, &x->st, NULL, x->st.size);
-            if (x->st.stream_count) {
+            if (x->st.stream_count && !c->o->bodyfile) {
                 vss_fs_stream *ss = NULL;
                 size_t ns = 0, k;
                 if (vss_fs_streams(c->fs, full, &ss, &ns, &e)) {
@@ -565,6 +621,37 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* PATH names the unnamed $DATA stream. A file without one (metadata files
+ * such as $Secure) has empty content and size 0, as --ls and vssmount show
+ * it: say so, and name the streams the examiner may have meant. */
+static void note_no_unnamed_data(vss_fs *fs, const target *t,
+                                 const vss_fs_stat *st)
+{
+    vss_fs_stream *ss = NULL;
+    vss_error e = {0};
+    size_t ns = 0, k;
+    char spec[16];
+
+    if (t->index)
+        snprintf(spec, sizeof spec, "%d", t->index);
+    else
+        snprintf(spec, sizeof spec, "live");
+    if (vss_fs_streams(fs, t->path, &ss, &ns, &e)) {
+        warn("%s: %s", t->label, e.message);
+        return;
+    }
+    warn("note: %s: '%s' (MFT record %" PRIu64 ") has no unnamed $DATA "
+         "stream: its content is empty (size 0, as --ls shows)%s",
+         t->label, t->path, st->mft_record,
+         ns ? "; its named streams:" : "; it has no $DATA stream at all");
+    for (k = 0; k < ns; k++)
+        if (ss[k].name[0])
+            fprintf(stderr, "vssinfo:   --file '%s:%s:%s' (%" PRIu64
+                    " bytes)\n",
+                    spec, t->path, ss[k].name, ss[k].size);
+    vss_fs_streams_free(ss, ns);
+}
+
 static int do_file(found_volume *fv, const files_options *o)
 {
     target t;
@@ -595,6 +682,8 @@ static int do_file(found_volume *fv, const files_options *o)
         goto out;
     }
     size = vss_fs_file_size(f);
+    if (!st.has_data && !st.is_stream)
+        note_no_unnamed_data(fs, &t, &st);
     if (snap && find_damage(snap, fs, f, &st, &data, &record, &ext, &next,
                             &t)) {
         rc = 1;
@@ -637,14 +726,15 @@ static int do_file(found_volume *fv, const files_options *o)
             total += data.v[i].length;
         warn("warning: %s: %" PRIu64 " of the %" PRIu64 " bytes of '%s' "
              "were not preserved by the shadow copy and are not evidence "
-             "of it (zero: read as zeros; stale: today's live data):",
+             "of it (zero: read as zeros; stale: today's live data); file "
+             "byte ranges START-END, END exclusive:",
              t.label, total, size, t.path);
         for (i = 0; i < data.n; i++)
             fprintf(stderr,
                     "vssinfo:   file bytes %" PRIu64 "-%" PRIu64
                     " (%" PRIu64 " bytes): %s (%s)\n",
                     data.v[i].file_offset,
-                    data.v[i].file_offset + data.v[i].length - 1,
+                    data.v[i].file_offset + data.v[i].length,
                     data.v[i].length, vss_class_name(data.v[i].cls),
                     vss_reason_name(data.v[i].reason));
     }
@@ -658,6 +748,7 @@ static int do_file(found_volume *fv, const files_options *o)
         json_key_u64(&j, "record", st.mft_record);
         json_key_u64(&j, "sequence", st.sequence);
         json_key_u64(&j, "size", size);
+        json_key_bool(&j, "has_data", st.has_data || st.is_stream);
         json_key(&j, "record_offset");
         if (st.record_offset == VSS_FS_NO_OFFSET)
             json_null(&j);

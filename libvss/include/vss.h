@@ -336,7 +336,8 @@ typedef struct vss_fs_stat {
                                   encrypted */
     uint64_t size;             /* the stream's data size (unnamed $DATA
                                   unless a :STREAM was named); 0 for
-                                  directories */
+                                  directories and for files without an
+                                  unnamed $DATA (has_data 0) */
     uint64_t allocated_size;   /* clusters allocated to it, in bytes */
     /* $STANDARD_INFORMATION timestamps, FILETIME (100 ns since 1601) */
     uint64_t creation_time;
@@ -351,8 +352,9 @@ typedef struct vss_fs_stat {
     uint64_t record_offset;    /* volume byte offset of the MFT record (for
                                   vss_snapshot_map), or VSS_FS_NO_OFFSET;
                                   vss_fs_record_size bytes long */
-    /* The timestamps of the record's $FILE_NAME attribute (its first
-     * Win32/POSIX name; a DOS-only name if that is all there is), FILETIME.
+    /* The timestamps of the record's $FILE_NAME attribute (its
+     * last Win32/POSIX name in record order, as The Sleuth Kit picks it; a
+     * DOS-only name if that is all there is), FILETIME.
      * Windows sets them on create, rename and move only, so they outlive
      * tools that rewrite the $STANDARD_INFORMATION times. has_file_name 0:
      * the record holds no readable $FILE_NAME (e.g. an extension record). */
@@ -361,6 +363,9 @@ typedef struct vss_fs_stat {
     uint64_t fn_modification_time;
     uint64_t fn_mft_change_time;
     uint64_t fn_access_time;
+    uint32_t owner_id;         /* $STANDARD_INFORMATION owner id (NTFS 3.x;
+                                  0 when the record has the short NTFS 1.x
+                                  form); The Sleuth Kit prints it as UID */
 } vss_fs_stat;
 
 VSS_API int vss_fs_stat_path(vss_fs *fs, const char *path, vss_fs_stat *st,
@@ -373,7 +378,8 @@ typedef struct vss_fs_entry {
                           only mft_record and sequence from the index */
 } vss_fs_entry;
 
-/* The entries of a directory ("." and ".." left out), in index order.
+/* The entries of a directory ("." and ".." left out), in NTFS collation
+ * order (the in-order walk of its index B+tree, as Windows lists them).
  * *entries is malloc'ed; free with vss_fs_entries_free. */
 VSS_API int vss_fs_list(vss_fs *fs, const char *path,
                         vss_fs_entry **entries, size_t *count,
@@ -393,9 +399,35 @@ VSS_API int vss_fs_streams(vss_fs *fs, const char *path,
                            vss_error *err);
 VSS_API void vss_fs_streams_free(vss_fs_stream *streams, size_t count);
 
+/* Every attribute of a file's MFT record(s) (attribute list followed), in
+ * the order libntfs-3g enumerates them: by type, then name. A non-resident
+ * attribute split over several records is listed once (its first extent).
+ * What istat of The Sleuth Kit lists, and what a body file is made from. */
+#define VSS_FS_ATTR_FILE_NAME 0x30u
+#define VSS_FS_ATTR_DATA 0x80u
+#define VSS_FS_ATTR_INDEX_ROOT 0x90u
+
+typedef struct vss_fs_attr {
+    uint32_t type;            /* NTFS attribute type code (VSS_FS_ATTR_*) */
+    uint16_t id;              /* attribute instance number in its record */
+    uint8_t name_space;       /* $FILE_NAME only: 0 POSIX, 1 Win32, 2 DOS,
+                                 3 Win32 and DOS */
+    int resident;
+    char *name;               /* UTF-8 attribute name; "" if unnamed */
+    uint64_t size;            /* value length (resident) or data size */
+    uint64_t allocated_size;  /* clusters allocated (non-resident), bytes */
+} vss_fs_attr;
+
+VSS_API int vss_fs_attrs(vss_fs *fs, const char *path, vss_fs_attr **attrs,
+                         size_t *count, vss_error *err);
+VSS_API void vss_fs_attrs_free(vss_fs_attr *attrs, size_t count);
+
 /* Open PATH or PATH:STREAM for reading (directories have no data). The
  * file keeps the vss_fs alive. Compressed data is decompressed; encrypted
- * data gives VSS_EUNSUPPORTED. */
+ * data gives VSS_EUNSUPPORTED. PATH is always the unnamed $DATA stream: a
+ * file that has none (metadata files such as $Secure hold only named or
+ * index attributes) opens as empty, size 0, as vss_fs_stat says (has_data
+ * 0); its named streams are read as PATH:STREAM. */
 VSS_API int vss_fs_file_open(vss_fs *fs, const char *path, vss_fs_file **out,
                              vss_error *err);
 VSS_API void vss_fs_file_close(vss_fs_file *f);

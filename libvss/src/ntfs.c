@@ -594,28 +594,54 @@ static char *attr_name(const ATTR_RECORD *a)
                         (int)nlen);
 }
 
-typedef struct stream_list {
-    vss_fs_stream *v;
+typedef struct attr_list {
+    vss_fs_attr *v;
     size_t n, cap;
-} stream_list;
+} attr_list;
 
-/* Every $DATA attribute of ni (first extents only); lock held. */
-/* Is a's name already in sl (an earlier extent of the same stream)? */
-static int stream_listed(const stream_list *sl, const ATTR_RECORD *a)
+void vss_fs_attrs_free(vss_fs_attr *attrs, size_t count)
+{
+    size_t i;
+    if (!attrs)
+        return;
+    for (i = 0; i < count; i++)
+        free(attrs[i].name);
+    free(attrs);
+}
+
+/* Is a (type and name) already in al: a continuation extent of an
+ * attribute listed before? */
+static int attr_listed(const attr_list *al, const ATTR_RECORD *a)
 {
     char *name = attr_name(a);
     size_t i;
     int found = 0;
     if (!name)
-        return 1; /* cannot tell: skip it as before */
-    for (i = 0; i < sl->n && !found; i++)
-        found = strcmp(sl->v[i].name, name) == 0;
+        return 1; /* cannot tell: skip it */
+    for (i = 0; i < al->n && !found; i++)
+        found = al->v[i].type == le32_to_cpu(a->type) &&
+                strcmp(al->v[i].name, name) == 0;
     free(name);
     return found;
 }
 
-static int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
-                           vss_error *err)
+/* The namespace byte of a resident $FILE_NAME value, or 0xff when the value
+ * is too short or out of its record (corrupt). */
+static uint8_t file_name_space(const ATTR_RECORD *a)
+{
+    uint32_t alen = le32_to_cpu(a->length);
+    uint32_t len = le32_to_cpu(a->value_length);
+    uint16_t off = le16_to_cpu(a->value_offset);
+    if (a->non_resident || len <= offsetof(FILE_NAME_ATTR, file_name_type) ||
+        off > alen || alen - off < len)
+        return 0xff;
+    return ((const FILE_NAME_ATTR *)((const u8 *)a + off))->file_name_type;
+}
+
+/* Every attribute of ni of type `type` (AT_UNUSED: all) in enumeration
+ * order, first extents only; lock held. */
+static int collect_attrs(vss_fs *fs, ntfs_inode *ni, ATTR_TYPES type,
+                         attr_list *al, vss_error *err)
 {
     ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
     int rc = VSS_OK;
@@ -623,66 +649,108 @@ static int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
     if (!ctx)
         return fs_fail(fs, err, errno, "MFT record %llu: attribute search",
                        (unsigned long long)ni->mft_no);
-    while (!ntfs_attr_lookup(AT_DATA, NULL, 0, CASE_SENSITIVE, 0, NULL, 0,
+    while (!ntfs_attr_lookup(type, NULL, 0, CASE_SENSITIVE, 0, NULL, 0,
                              ctx)) {
         const ATTR_RECORD *a = ctx->attr;
-        vss_fs_stream s;
+        vss_fs_attr x;
 
         /* Continuation extents of a fragmented attribute repeat it. A
          * first extent that claims a non-zero lowest VCN (corrupt) still
-         * names the stream: ntfs_attr_open opens it, so list it too. */
+         * names the attribute: ntfs_attr_open opens it, so list it too. */
         if (a->non_resident && sle64_to_cpu(a->lowest_vcn) != 0 &&
-            stream_listed(sl, a))
+            attr_listed(al, a))
             continue;
-        if (sl->n >= MAX_STREAMS) {
+        if (al->n >= MAX_STREAMS) {
             rc = vss_fail(err, VSS_ECORRUPT,
-                          "NTFS: MFT record %llu has more than %u $DATA "
+                          "NTFS: MFT record %llu has more than %u "
                           "attributes",
                           (unsigned long long)ni->mft_no, MAX_STREAMS);
             break;
         }
-        memset(&s, 0, sizeof s);
-        s.name = attr_name(a);
-        if (!s.name) {
+        memset(&x, 0, sizeof x);
+        x.type = le32_to_cpu(a->type);
+        x.id = le16_to_cpu(a->instance);
+        x.name = attr_name(a);
+        if (!x.name) {
             rc = fs_fail(fs, err, errno ? errno : ENOMEM,
-                         "MFT record %llu: $DATA attribute name",
-                         (unsigned long long)ni->mft_no);
+                         "MFT record %llu: name of attribute 0x%x",
+                         (unsigned long long)ni->mft_no, (unsigned)x.type);
             break;
         }
         if (a->non_resident) {
             s64 ds = sle64_to_cpu(a->data_size);
             s64 as = sle64_to_cpu(a->allocated_size);
-            s.size = ds > 0 ? (uint64_t)ds : 0;
-            s.allocated_size = as > 0 ? (uint64_t)as : 0;
+            x.size = ds > 0 ? (uint64_t)ds : 0;
+            x.allocated_size = as > 0 ? (uint64_t)as : 0;
         } else {
-            s.size = le32_to_cpu(a->value_length);
-            s.resident = 1;
+            x.size = le32_to_cpu(a->value_length);
+            x.resident = 1;
         }
-        if (sl->n == sl->cap) {
-            size_t ncap = sl->cap ? sl->cap * 2 : 4;
-            vss_fs_stream *nv = vss_realloc(sl->v, ncap * sizeof *nv);
+        if (x.type == VSS_FS_ATTR_FILE_NAME)
+            x.name_space = file_name_space(a);
+        if (al->n == al->cap) {
+            size_t ncap = al->cap ? al->cap * 2 : 8;
+            vss_fs_attr *nv = vss_realloc(al->v, ncap * sizeof *nv);
             if (!nv) {
-                free(s.name);
+                free(x.name);
                 rc = vss_fail(err, VSS_ENOMEM, "out of memory");
                 break;
             }
-            sl->v = nv;
-            sl->cap = ncap;
+            al->v = nv;
+            al->cap = ncap;
         }
-        /* The unnamed stream goes first. */
-        if (!s.name[0] && sl->n) {
-            memmove(sl->v + 1, sl->v, sl->n * sizeof *sl->v);
-            sl->v[0] = s;
-        } else {
-            sl->v[sl->n] = s;
-        }
-        sl->n++;
+        al->v[al->n++] = x;
     }
     if (rc == VSS_OK && errno != ENOENT)
         rc = fs_fail(fs, err, errno, "MFT record %llu: attributes",
                      (unsigned long long)ni->mft_no);
     ntfs_attr_put_search_ctx(ctx);
+    if (rc) {
+        vss_fs_attrs_free(al->v, al->n);
+        al->v = NULL;
+        al->n = al->cap = 0;
+    }
     return rc;
+}
+
+typedef struct stream_list {
+    vss_fs_stream *v;
+    size_t n;
+} stream_list;
+
+/* The vss_fs_stream of a $DATA attribute; takes over its name. */
+static vss_fs_stream stream_of(const vss_fs_attr *a)
+{
+    vss_fs_stream s = {a->name, a->size, a->allocated_size, a->resident};
+    return s;
+}
+
+/* Every $DATA attribute of ni, the unnamed one first; lock held. */
+static int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
+                           vss_error *err)
+{
+    attr_list al = {0};
+    size_t i, first = 0;
+    int rc = collect_attrs(fs, ni, AT_DATA, &al, err);
+
+    if (rc)
+        return rc;
+    sl->n = 0;
+    sl->v = al.n ? vss_calloc(al.n, sizeof *sl->v) : NULL;
+    if (al.n && !sl->v) {
+        vss_fs_attrs_free(al.v, al.n);
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
+    }
+    /* The unnamed stream goes first. */
+    while (first < al.n && al.v[first].name[0])
+        first++;
+    if (first < al.n)
+        sl->v[sl->n++] = stream_of(&al.v[first]);
+    for (i = 0; i < al.n; i++)
+        if (i != first)
+            sl->v[sl->n++] = stream_of(&al.v[i]);
+    free(al.v);  /* the names now belong to sl */
+    return VSS_OK;
 }
 
 void vss_fs_streams_free(vss_fs_stream *streams, size_t count)
@@ -695,9 +763,10 @@ void vss_fs_streams_free(vss_fs_stream *streams, size_t count)
     free(streams);
 }
 
-/* st's $FILE_NAME times: the record's first Win32/POSIX name, else its
- * first name. A resident value too short to hold the times (corrupt) is
- * passed over. Lock held. */
+/* st's $FILE_NAME times: the record's last Win32/POSIX name (the one The
+ * Sleuth Kit takes, so body files agree with fls -m), else its first DOS
+ * name. A resident value too short to hold the times (corrupt) is passed
+ * over. Lock held. */
 static void file_name_times(ntfs_inode *ni, vss_fs_stat *st)
 {
     ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
@@ -724,8 +793,6 @@ static void file_name_times(ntfs_inode *ni, vss_fs_stat *st)
         st->fn_modification_time = sle64_to_cpu(fn->last_data_change_time);
         st->fn_mft_change_time = sle64_to_cpu(fn->last_mft_change_time);
         st->fn_access_time = sle64_to_cpu(fn->last_access_time);
-        if (fn->file_name_type != FILE_NAME_DOS)
-            break;
     }
     ntfs_attr_put_search_ctx(ctx);
 }
@@ -748,6 +815,7 @@ static int fill_stat(vss_fs *fs, ntfs_inode *ni, const char *stream,
     st->modification_time = sle64_to_cpu(ni->last_data_change_time);
     st->mft_change_time = sle64_to_cpu(ni->last_mft_change_time);
     st->access_time = sle64_to_cpu(ni->last_access_time);
+    st->owner_id = le32_to_cpu(ni->owner_id);
     st->record_offset = mft_volume_offset(fs, ni->mft_no, 0);
     file_name_times(ni, st);
 
@@ -900,13 +968,105 @@ int vss_fs_streams(vss_fs *fs, const char *path, vss_fs_stream **streams,
     return VSS_OK;
 }
 
+int vss_fs_attrs(vss_fs *fs, const char *path, vss_fs_attr **attrs,
+                 size_t *count, vss_error *err)
+{
+    ntfs_inode *ni;
+    attr_list al = {0};
+    int rc;
+
+    if (!fs || !path || !attrs || !count)
+        return vss_fail(err, VSS_EINVAL, "vss_fs_attrs: NULL argument");
+    *attrs = NULL;
+    *count = 0;
+    fs_lock(fs);
+    rc = lookup(fs, path, &ni, err);
+    if (rc == VSS_OK) {
+        rc = collect_attrs(fs, ni, AT_UNUSED, &al, err);
+        ntfs_inode_close(ni);
+    }
+    fs_unlock(fs);
+    if (rc)
+        return rc;
+    *attrs = al.v;
+    *count = al.n;
+    return VSS_OK;
+}
+
 /* ---- directories -------------------------------------------------------- */
 
+/* An entry's name as the index collates it: len upper-cased UTF-16 units
+ * (the volume's $UpCase) followed by the len units as they are. */
+typedef struct dir_key {
+    ntfschar *units;
+    u32 len;
+} dir_key;
+
 typedef struct dir_collect {
+    ntfs_volume *vol;
     vss_fs_entry *v;
+    dir_key *k;        /* parallel to v */
     size_t n, cap;
     int rc;            /* VSS_ENOMEM / VSS_ECORRUPT to stop */
 } dir_collect;
+
+static void dir_keys_free(dir_key *k, size_t n)
+{
+    size_t i;
+    for (i = 0; k && i < n; i++)
+        free(k[i].units);
+    free(k);
+}
+
+static int units_cmp(const ntfschar *a, u32 alen, const ntfschar *b, u32 blen)
+{
+    u32 i;
+    for (i = 0; i < alen && i < blen; i++)
+        if (a[i] != b[i])
+            return le16_to_cpu(a[i]) < le16_to_cpu(b[i]) ? -1 : 1;
+    return alen < blen ? -1 : alen > blen;
+}
+
+typedef struct dir_item {
+    dir_key k;
+    vss_fs_entry e;
+} dir_item;
+
+/* NTFS file name collation (COLLATION_FILE_NAME): case-insensitively,
+ * then case-sensitively. */
+static int dir_item_cmp(const void *pa, const void *pb)
+{
+    const dir_item *a = pa, *b = pb;
+    int c = units_cmp(a->k.units, a->k.len, b->k.units, b->k.len);
+    return c ? c
+             : units_cmp(a->k.units + a->k.len, a->k.len,
+                         b->k.units + b->k.len, b->k.len);
+}
+
+/* Put dc's entries in collation order: the in-order walk of the directory's
+ * B+tree, as Windows lists it. ntfs_readdir (like fls) gives the entries
+ * node by node, an order that depends on the tree's shape. */
+static int dir_sort(dir_collect *dc)
+{
+    dir_item *it;
+    size_t i;
+    if (dc->n < 2)
+        return VSS_OK;
+    it = vss_calloc(dc->n, sizeof *it);
+    if (!it)
+        return VSS_ENOMEM;
+    for (i = 0; i < dc->n; i++) {
+        it[i].k = dc->k[i];
+        it[i].e = dc->v[i];
+    }
+    qsort(it, dc->n, sizeof *it, dir_item_cmp);
+    for (i = 0; i < dc->n; i++) {
+        dc->k[i] = it[i].k;
+        dc->v[i] = it[i].e;
+    }
+    free(it);
+    return VSS_OK;
+}
 
 static int collect_entry(void *user, const ntfschar *name, const int name_len,
                          const int name_type, const s64 pos,
@@ -930,18 +1090,39 @@ static int collect_entry(void *user, const ntfschar *name, const int name_len,
     if (dc->n == dc->cap) {
         size_t ncap = dc->cap ? dc->cap * 2 : 32;
         vss_fs_entry *nv = vss_realloc(dc->v, ncap * sizeof *nv);
+        dir_key *nk;
         if (!nv) {
             dc->rc = VSS_ENOMEM;
             return -1;
         }
         dc->v = nv;
+        nk = vss_realloc(dc->k, ncap * sizeof *nk);
+        if (!nk) {
+            dc->rc = VSS_ENOMEM;
+            return -1;
+        }
+        dc->k = nk;
         dc->cap = ncap;
     }
     n = name_to_utf8(name, name_len);
-    if (!n) {
+    if (!n || name_len < 0) {
+        free(n);
         dc->rc = VSS_ENOMEM;
         return -1;
     }
+    dc->k[dc->n].len = (u32)name_len;
+    dc->k[dc->n].units = vss_malloc(((size_t)name_len * 2 + 1) *
+                                    sizeof(ntfschar));
+    if (!dc->k[dc->n].units) {
+        free(n);
+        dc->rc = VSS_ENOMEM;
+        return -1;
+    }
+    memcpy(dc->k[dc->n].units, name, (size_t)name_len * sizeof(ntfschar));
+    memcpy(dc->k[dc->n].units + name_len, name,
+           (size_t)name_len * sizeof(ntfschar));
+    ntfs_name_upcase(dc->k[dc->n].units, (u32)name_len, dc->vol->upcase,
+                     dc->vol->upcase_len);
     memset(&dc->v[dc->n], 0, sizeof dc->v[dc->n]);
     dc->v[dc->n].name = n;
     dc->v[dc->n].st.mft_record = MREF(mref);
@@ -990,7 +1171,9 @@ int vss_fs_list(vss_fs *fs, const char *path, vss_fs_entry **entries,
     }
     /* Collect names first and open the records afterwards: ntfs_readdir
      * holds index state of dir while it calls back. */
-    if (ntfs_readdir(dir, &pos, &dc, collect_entry) || dc.rc) {
+    dc.vol = fs->vol;
+    if (ntfs_readdir(dir, &pos, &dc, collect_entry) || dc.rc ||
+        (dc.rc = dir_sort(&dc)) != VSS_OK) {
         if (dc.rc == VSS_ENOMEM)
             rc = vss_fail(err, VSS_ENOMEM, "out of memory");
         else if (dc.rc)
@@ -1006,8 +1189,10 @@ int vss_fs_list(vss_fs *fs, const char *path, vss_fs_entry **entries,
         ntfs_inode_close(dir);
         fs_unlock(fs);
         vss_fs_entries_free(dc.v, dc.n);
+        dir_keys_free(dc.k, dc.n);
         return rc;
     }
+    dir_keys_free(dc.k, dc.n);
     ntfs_inode_close(dir);
     for (i = 0; i < dc.n; i++) {
         vss_fs_entry *e = &dc.v[i];
@@ -1072,6 +1257,20 @@ int vss_fs_file_open(vss_fs *fs, const char *path, vss_fs_file **out,
     f->na = ntfs_attr_open(ni, AT_DATA, uname, (u32)ulen);
     if (uname != AT_UNNAMED)
         free(uname);
+    /* Asked for the unnamed stream of a file that has none, libntfs-3g
+     * answers with its first named one ($Secure gives $SDS): refuse that. */
+    if (f->na && !stream[0] && f->na->name_len) {
+        ntfs_attr_close(f->na);
+        f->na = NULL;
+        errno = ENOENT;
+    }
+    if (!f->na && errno == ENOENT && !stream[0]) {
+        /* No unnamed $DATA (metadata files such as $Secure, $Extend/$Quota):
+         * the file's content is empty, as its stat says (size 0, has_data
+         * 0). Its named streams are opened as PATH:STREAM. */
+        f->size = 0;
+        goto opened;
+    }
     if (!f->na) {
         if (errno == ENOENT)
             rc = vss_fail(err, VSS_ENOTFOUND,
@@ -1097,8 +1296,9 @@ int vss_fs_file_open(vss_fs *fs, const char *path, vss_fs_file **out,
         ntfs_attr_close(f->na);
         goto fail_ni;
     }
-    f->ni = ni;
     f->size = (uint64_t)f->na->data_size;
+opened:
+    f->ni = ni;
     f->fs = fs;
     fs->refs++;
     free(stream);
@@ -1122,7 +1322,8 @@ void vss_fs_file_close(vss_fs_file *f)
         return;
     fs = f->fs;
     fs_lock(fs);
-    ntfs_attr_close(f->na);
+    if (f->na)
+        ntfs_attr_close(f->na);
     ntfs_inode_close(f->ni);
     fs_unlock(fs);
     free(f->path);
@@ -1137,7 +1338,7 @@ uint64_t vss_fs_file_size(const vss_fs_file *f)
 
 uint32_t vss_fs_file_compression_unit(const vss_fs_file *f)
 {
-    if (!f || !(f->na->data_flags & ATTR_COMPRESSION_MASK) ||
+    if (!f || !f->na || !(f->na->data_flags & ATTR_COMPRESSION_MASK) ||
         !NAttrNonResident(f->na))
         return 0;
     return f->na->compression_block_size;
@@ -1149,9 +1350,10 @@ int vss_fs_file_stat(vss_fs_file *f, vss_fs_stat *st, vss_error *err)
     int rc;
     if (!f || !st)
         return vss_fail(err, VSS_EINVAL, "vss_fs_file_stat: NULL argument");
-    stream = f->na->name_len ? name_to_utf8(f->na->name, (int)f->na->name_len)
-                             : NULL;
-    if (f->na->name_len && !stream)
+    stream = f->na && f->na->name_len
+                 ? name_to_utf8(f->na->name, (int)f->na->name_len)
+                 : NULL;
+    if (f->na && f->na->name_len && !stream)
         return vss_fail(err, VSS_ENOMEM, "out of memory");
     fs_lock(f->fs);
     rc = fill_stat(f->fs, f->ni, stream, st, err);
@@ -1305,6 +1507,8 @@ int vss_fs_file_extents(vss_fs_file *f, vss_fs_extent **extents,
     *extents = NULL;
     *count = 0;
     fs = f->fs;
+    if (!f->na)
+        return VSS_OK;  /* no unnamed $DATA: empty, no extent */
     fs_lock(fs);
     if (!NAttrNonResident(f->na)) {
         rc = resident_extent(f, &el, err);
