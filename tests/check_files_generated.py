@@ -45,7 +45,7 @@ def main():
         for f in s["files"]:
             path = f["path"]
             r = run([vssinfo, "--file", "%d:%s" % (n, path), "--json",
-                     "--output", os.path.join(work, "f")] + imgargs)
+                     "--force", "--output", os.path.join(work, "f")] + imgargs)
             if r.returncode != 0:
                 problems.append("%s: vssinfo --file failed: %s" % (path, r.stderr.decode()[:200]))
                 continue
@@ -98,7 +98,8 @@ def main():
         snap = os.path.join(work, "snap.raw")
         mnt = os.path.join(work, "mnt")
         os.makedirs(mnt, exist_ok=True)
-        subprocess.run([vssinfo, "--extract", str(n), "--output", snap] + imgargs, check=True)
+        subprocess.run([vssinfo, "--extract", str(n), "--force", "--output", snap] + imgargs,
+                       check=True, stdout=subprocess.DEVNULL)
         r = run(["ntfs-3g", "-o", "ro", snap, mnt])
         if r.returncode != 0:
             bad("%s snapshot %d: ntfs-3g cannot mount the extracted snapshot: %s" %

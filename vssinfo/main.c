@@ -204,11 +204,17 @@ static int do_extract(vss_volume *vol, const options *o)
                      size);
     }
     if (o->output) {
-        /* O_EXCL: the check in main() must hold until the file is ours. */
+        /* O_EXCL: the check in main() must hold until the file is ours.
+         * What exists and is not a regular file (a device, /dev/null, a
+         * pipe) is written to as it is. */
+        struct stat st;
         fd = open(o->output,
                   O_WRONLY | O_CREAT | O_CLOEXEC |
                       (o->force ? O_TRUNC : O_EXCL),
                   0644);
+        if (fd < 0 && errno == EEXIST && stat(o->output, &st) == 0 &&
+            !S_ISREG(st.st_mode))
+            fd = open(o->output, O_WRONLY | O_CLOEXEC);
         if (fd < 0) {
             int er = errno;
             vss_snapshot_close(s);
@@ -218,7 +224,6 @@ static int do_extract(vss_volume *vol, const options *o)
             return die(1, "cannot create output %s: %s", o->output,
                        strerror(er));
         }
-        struct stat st;
         sparse = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     }
     buf = malloc(bufsz);
@@ -571,13 +576,7 @@ int main(int argc, char **argv)
     if (o.extract && !o.output && isatty(STDOUT_FILENO))
         return usage("%s", "--extract writes binary data: give --output FILE "
                            "or redirect stdout, not to a terminal");
-    if (o.output && !o.force) {
-        /* Only files are protected: a device or /dev/null is written to. */
-        struct stat st;
-        if (stat(o.output, &st) == 0 && S_ISREG(st.st_mode))
-            return usage("--output %s exists; --force replaces it",
-                         o.output);
-    }
+
     if (o.extract && o.map)
         return usage("%s", "--extract and --map: choose one");
     if ((fo.ls || fo.file) && (o.extract || o.map || (fo.ls && fo.file)))
@@ -625,6 +624,16 @@ int main(int argc, char **argv)
             volumes_free(&set);
             return die(2, "refusing to write over the evidence image %s",
                        out);
+        }
+    }
+    if (o.output && !o.force) {
+        /* Only files are protected: a device or /dev/null is written to.
+         * (do_extract opens with O_EXCL, so this holds until written.) */
+        struct stat st;
+        if (stat(o.output, &st) == 0 && S_ISREG(st.st_mode)) {
+            volumes_free(&set);
+            return usage("--output %s exists; --force replaces it",
+                         o.output);
         }
     }
     if (!o.extract && !o.map && !fo.ls && !fo.file && !ao.audit &&
