@@ -261,15 +261,18 @@ static int do_extract(vss_volume *vol, const options *o)
         off += (uint64_t)n;
         progress_update(&bar, off - start, 0);
     }
-    progress_end(&bar);
+    progress_done(&bar, end - start);
     if (sparse) {
         off_t len = lseek(fd, 0, SEEK_CUR);
         if (len < 0 || ftruncate(fd, len) != 0)
             rc = die(1, "finishing output: %s", strerror(errno));
     }
-    if (o->output && !rc) {
-        if (fsync(fd) != 0 && errno != EINVAL)
-            rc = die(1, "writing %s: %s", o->output, strerror(errno));
+    if (o->output) {
+        /* closed before the hashes are printed: they then describe a file
+         * written without error */
+        if (close(fd) != 0 && !rc)
+            rc = die(1, "closing output: %s", strerror(errno));
+        fd = -1;
     }
     if (o->output && !rc) {
         unsigned char d[DIGEST_MAX];
@@ -389,7 +392,7 @@ static int verify_progress(uint64_t done, uint64_t total, void *user)
 {
     progress *bar = user;
     bar->total = total;
-    progress_update(bar, done, done == total);
+    progress_update(bar, done, 0);
     return 0;
 }
 
@@ -419,7 +422,10 @@ static int verify_images(char **images, int n, int progress_option)
             progress_start(&bar, progress_option, "verify",
                            vss_source_size(src));
             vr = vss_source_verify(src, &r, verify_progress, &bar, &e);
-            progress_end(&bar);
+            if (vr == VSS_OK || vr == VSS_ECORRUPT)
+                progress_done(&bar, r.bytes);
+            else
+                progress_end(&bar);
         }
         for (k = 0; k < 16; k++)
             sprintf(md5 + 2 * k, "%02x", r.md5[k]);

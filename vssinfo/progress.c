@@ -69,6 +69,14 @@ void progress_update(progress *p, uint64_t done, int force)
     fflush(stderr);
 }
 
+void progress_done(progress *p, uint64_t done)
+{
+    if (p->on) {
+        progress_update(p, done, 1);
+        fputc('\n', stderr);
+    }
+}
+
 void progress_end(progress *p)
 {
     if (p->on) {

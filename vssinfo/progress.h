@@ -21,7 +21,9 @@ void progress_start(progress *p, int option, const char *label,
                     uint64_t total);
 /* done bytes of total; force draws even within 0.2 s of the last draw. */
 void progress_update(progress *p, uint64_t done, int force);
-/* Erase the bar (the line is left empty for what follows). */
+/* The finished bar (100%, the average rate) stays on its line. */
+void progress_done(progress *p, uint64_t done);
+/* Erase the bar (after an error: the line is left for the message). */
 void progress_end(progress *p);
 
 #endif
