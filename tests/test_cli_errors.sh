@@ -98,6 +98,25 @@ else
     skip "qemu-img (qemu-utils) missing: FIFO as a backing file"
 fi
 
+# vssmount opens images through the same library: refused before the
+# mount, never a hang, nothing mounted.
+VSSMOUNT=${VSSMOUNT:-$ROOT/$BUILD/vssmount}
+if [ -x "$VSSMOUNT" ] && [ -e /dev/fuse ]; then
+    mkdir "$T/mnt"
+    for input in fifo.img empty.img random.img; do
+        out=$(timeout 20 "$VSSMOUNT" "$T/$input" "$T/mnt" 2>&1); rc=$?
+        if [ $rc -eq 1 ] && ! mountpoint -q "$T/mnt" &&
+           echo "$out" | grep -qE "a FIFO|no volume with shadow copies"; then
+            ok "vssmount $input: refused (status 1), nothing mounted"
+        else
+            bad "vssmount $input: status $rc, $out"
+            mountpoint -q "$T/mnt" && fusermount3 -u "$T/mnt"
+        fi
+    done
+else
+    skip "vssmount not built or no /dev/fuse: vssmount's refusals"
+fi
+
 if ! prepare_real; then
     skip "real images absent: corrupted-image cases"
     finish; exit
