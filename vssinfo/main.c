@@ -606,11 +606,11 @@ int main(int argc, char **argv)
         return usage("%s", "--csv and --json: choose one");
     if (ao.html &&
         output_is_an_image(ao.html, argv + optind, argc - optind))
-        return usage("refusing to write over the evidence image %s",
+        return die(2, "refusing to write over the evidence image %s",
                    ao.html);
     if (o.output &&
         output_is_an_image(o.output, argv + optind, argc - optind))
-        return usage("refusing to write over the evidence image %s",
+        return die(2, "refusing to write over the evidence image %s",
                    o.output);
 
     if (verify_image)
