@@ -182,9 +182,12 @@ for p, lines in files.items():
             for t in m.group(1).split():
                 probe(t, p)
         m = re.search(r'\bfor\s+(\w+)\s+in\s+([^;]*);', l)
-        if m and re.search(r'command -v\s+"?\$\{?' + m.group(1) + r'\b',
-                           "\n".join(lines[i:i + 4])):
-            for t in m.group(2).split():
+        words = m.group(2).split() if m else []
+        # a literal list of names (not one computed at run time)
+        if (words and all(re.fullmatch(r'[\w./+-]+', t) for t in words) and
+                re.search(r'command -v\s+"?\$\{?' + m.group(1) + r'\b',
+                          "\n".join(lines[i:i + 4]))):
+            for t in words:
                 probe(t, p)
         if p.endswith(".py"):
             for m in re.finditer(r'(?:subprocess\.\w+|\brun)\(\s*\[\s*"([\w./+-]+)"', l):
