@@ -167,13 +167,6 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", p[i]);
-}
-
 /* --extract: the snapshot volume (or --range of it) to stdout or --output.
  * To a regular file it is written sparse (all-zero MiB blocks become
  * holes), and the MD5 and SHA-256 of every byte written, holes included,
@@ -279,10 +272,10 @@ static int do_extract(vss_volume *vol, const options *o)
         char h[2 * DIGEST_MAX + 1];
         printf("Wrote %" PRIu64 " bytes to %s\n", end - start, o->output);
         digest_final(&md5, d);
-        hex(d, 16, h);
+        hexstr(d, 16, h);
         printf("MD5     %s\n", h);
         digest_final(&sha256, d);
-        hex(d, 32, h);
+        hexstr(d, 32, h);
         printf("SHA-256 %s\n", h);
     }
 out:
@@ -407,7 +400,7 @@ static int verify_images(char **images, int n, int progress_option)
         vss_verify_result r;
         vss_error e = {0};
         char md5[33], sha1[41], cont[1600];
-        int k, vr;
+        int vr;
         if (vss_source_open_image(images[i], &io, &src, &e)) {
             rc = die(1, "%s", e.message);
             continue;
@@ -427,10 +420,8 @@ static int verify_images(char **images, int n, int progress_option)
             else
                 progress_end(&bar);
         }
-        for (k = 0; k < 16; k++)
-            sprintf(md5 + 2 * k, "%02x", r.md5[k]);
-        for (k = 0; k < 20; k++)
-            sprintf(sha1 + 2 * k, "%02x", r.sha1[k]);
+        hexstr(r.md5, 16, md5);
+        hexstr(r.sha1, 20, sha1);
         if (vr == VSS_OK || vr == VSS_ECORRUPT) {
             printf("  read %" PRIu64 " bytes\n", r.bytes);
             printf("  MD5   %s  %s\n", md5,

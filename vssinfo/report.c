@@ -83,7 +83,7 @@ const char *context_name(uint32_t ctx)
     }
 }
 
-static void hexstr(const uint8_t *p, size_t n, char *out)
+void hexstr(const uint8_t *p, size_t n, char *out)
 {
     size_t i;
     for (i = 0; i < n; i++)

@@ -60,6 +60,8 @@ void volumes_describe(const volume_set *set, int image_index, char *out,
 
 void report_list_text(FILE *f, const volume_set *set);
 void report_list_json(FILE *f, const volume_set *set);
+/* n bytes as 2n lowercase hex digits and a NUL (digests). */
+void hexstr(const uint8_t *p, size_t n, char *out);
 void describe_attributes(uint32_t flags, char *out, size_t outsz);
 void describe_catalog_flags(uint64_t flags, char *out, size_t outsz);
 const char *context_name(uint32_t ctx);
