@@ -75,10 +75,15 @@ TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
 .PHONY: all deps example test check test-bins testimages asan fuzz bench install \
         uninstall clean FORCE
 
-# Debian packages the build, the tests and the peers we compare with need.
+# Debian packages the build, the tests (make check), make bench and the
+# peers we compare with need; tests/test_deps.sh fails when a program the
+# suite runs comes from a package missing here. Essential packages
+# (coreutils, util-linux's mountpoint, bsdutils' script, ...) are on every
+# Debian root and not listed.
 DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
   libvshadow-dev libvshadow-utils libbfio-dev ntfs-3g ntfs-3g-dev \
-  libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow chromium
+  libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow chromium \
+  valgrind attr xxd procps openssl
 
 # vssmount reuses vssinfo's volume discovery (volumes.c).
 VSSMOUNT_SRC = $(wildcard vssmount/*.c)

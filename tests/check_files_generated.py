@@ -49,7 +49,7 @@ def main():
         for f in s["files"]:
             path = f["path"]
             r = run([vssinfo, "--file", "%d:%s" % (n, path), "--json",
-                     "--output", os.path.join(work, "f")] + imgargs)
+                     "--force", "--output", os.path.join(work, "f")] + imgargs)
             if r.returncode != 0:
                 problems.append("%s: vssinfo --file failed: %s" % (path, r.stderr.decode()[:200]))
                 continue
@@ -98,7 +98,8 @@ def main():
         snap = os.path.join(work, "snap.raw")
         if os.path.exists(snap):
             os.unlink(snap)
-        subprocess.run([vssinfo, "--extract", str(n), "--output", snap] + imgargs, check=True)
+        subprocess.run([vssinfo, "--extract", str(n), "--output", snap] + imgargs, check=True,
+                       stdout=subprocess.DEVNULL)
         # 2. --bodyfile against fls -m of the extracted snapshot
         check_bodyfile(
             "%s snapshot %d" % (name, n),

@@ -96,8 +96,8 @@ def main():
         for s in m["snapshots"]:
             n = s["index"]
             out = os.path.join(tmp, "snap")
-            subprocess.run(args[:1] + ["--extract", str(n), "--output", out] +
-                           args[1:], check=True)
+            subprocess.run(args[:1] + ["--extract", str(n), "--force", "--output", out] +
+                           args[1:], check=True, stdout=subprocess.DEVNULL)
             mp = json.loads(subprocess.run(
                 args[:1] + ["--map", str(n), "--json"] + args[1:],
                 check=True, capture_output=True).stdout)["runs"]

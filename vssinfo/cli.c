@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *tool_name = "vssinfo";
 
@@ -31,6 +32,17 @@ int cli_die(int code, const char *fmt, ...)
     return code;
 }
 
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", tool_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see %s --help)\n", tool_name);
+    return CLI_EXIT_USAGE;
+}
+
 int cli_warn(const char *fmt, ...)
 {
     va_list ap;
@@ -48,6 +60,25 @@ int cli_parse_u64(const char *s, uint64_t *out)
         return -1;
     *out = strtoull(s, &end, 0);
     return errno || *end ? -1 : 0;
+}
+
+int cli_parse_offset(const char *s, uint32_t sector_size, uint64_t *out)
+{
+    char num[32];
+    size_t n = s ? strlen(s) : 0;
+    uint64_t v;
+    if (n == 0)
+        return -1;
+    if (s[n - 1] != 's')
+        return cli_parse_u64(s, out);
+    if (n - 1 >= sizeof num || sector_size == 0)
+        return -1;
+    memcpy(num, s, n - 1);
+    num[n - 1] = '\0';
+    if (cli_parse_u64(num, &v) || v > UINT64_MAX / sector_size)
+        return -1;
+    *out = v * sector_size;
+    return 0;
 }
 
 int cli_seen_add(cli_seen *s, uint64_t rec)

@@ -1,7 +1,8 @@
 /*
  * vssinfo — list, extract and map Windows volume shadow copies in disk
- * images (docs/vssinfo.1). Exit codes: 0 success, 1 failure reading the
- * images, 2 bad usage.
+ * images (docs/vssinfo.1). Exit codes: cli.h's CLI_EXIT_* (0 success, 1
+ * failure reading the images, 2 bad usage, 3 no volume with shadow
+ * copies).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,8 +18,10 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "digest.h"
 #include "files.h"
 #include "json.h"
+#include "progress.h"
 #include "vssinfo.h"
 
 static const char usage_text[] =
@@ -32,7 +35,9 @@ static const char usage_text[] =
     "                           and bitmap, and so checks them)\n"
     "  --extract N              write snapshot N's volume (1 = oldest)\n"
     "  --range OFFSET:LENGTH    only these bytes of the volume (--extract, --map)\n"
-    "  --output FILE            write to FILE (sparse) instead of stdout\n"
+    "  --output FILE            write to FILE (sparse) instead of stdout, and\n"
+    "                           print the MD5 and SHA-256 of what was written\n"
+    "  --force                  let --output replace an existing file\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows:\n"
     "                           exactly what Windows returns)\n"
     "  --map N                  provenance of snapshot N: OFFSET LENGTH CLASS\n"
@@ -47,16 +52,20 @@ static const char usage_text[] =
     "                           (SPEC: all, N, N-M, lists; then :PATH for a\n"
     "                           subtree): status, lost byte ranges, hashes of\n"
     "                           snapshot, live and recovered versions\n"
-    "  --diff A:B               files added, deleted, modified, renamed between\n"
-    "                           snapshots A and B (numbers or 'live')\n"
+    "  --diff A:B[:PATH]        files added, deleted, modified, renamed between\n"
+    "                           snapshots A and B (numbers or 'live'), under PATH\n"
     "  --hash LIST              md5,sha1,sha256 (default md5,sha256)\n"
     "  --audit-blocks           with --audit: per 16 KiB block hashes of files\n"
     "                           that differ from the live volume\n"
     "  --audit-system           also NTFS metadata and shadow copy files\n"
     "  --csv                    --audit/--diff as CSV\n"
     "  --html FILE              --audit also as one self-contained HTML page\n"
-    "  --no-progress            no progress bar (default: when stderr is a tty)\n"
-    "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE\n"
+    "  --no-progress            no progress bar for --audit, --extract and\n"
+    "                           --verify-image (default: when stderr is a tty)\n"
+    "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE;\n"
+    "                           'Ns' for sector N as mmls prints it (63s)\n"
+    "  --sector-size N          bytes per sector for 'Ns' and the listing's\n"
+    "                           sector numbers (default 512; 4096 for 4Kn)\n"
     "  --backing PATH           backing file (qcow2) / parent (differencing VHD,\n"
     "                           VHDX) of the first IMAGE; never opened unasked\n"
     "  --verify-image           read every IMAGE whole (E01 chunk checksums) and\n"
@@ -72,7 +81,8 @@ static const char usage_text[] =
 enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
        OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE,
        OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
-       OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS };
+       OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS, OPT_FORCE,
+       OPT_SECTOR_SIZE };
 
 typedef struct options {
     int json;
@@ -82,11 +92,15 @@ typedef struct options {
     uint64_t range_off, range_len;
     int has_range;
     const char *output;
+    int force;        /* --output may replace an existing file */
+    int progress;     /* 1, 0 (--no-progress), -1: when stderr is a tty */
     vss_fill fill;
     int64_t offset;   /* -o; -1 = none */
+    uint32_t sector_size; /* --sector-size: 'Ns' offsets, listing */
 } options;
 
 #define die cli_die
+#define usage cli_usage
 #define parse_u64 cli_parse_u64
 
 static int parse_index(const char *s, int *out)
@@ -138,14 +152,35 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* --extract: the snapshot volume (or --range of it) to stdout or --output.
+ * To a regular file it is written sparse (all-zero MiB blocks become
+ * holes), and the MD5 and SHA-256 of every byte written, holes included,
+ * are computed on the way and printed, as dc3dd and ewfacquire do. */
 static int do_extract(vss_volume *vol, const options *o)
 {
     vss_snapshot *s = NULL;
     vss_error e = {0};
-    uint64_t off, end, size;
+    uint64_t off, start, end, size;
     size_t bufsz = 1u << 20;
     uint8_t *buf;
     int fd = STDOUT_FILENO, rc = 0, sparse = 0;
+    digest md5, sha256;
+    progress bar;
 
     if (vss_snapshot_open(vol, o->extract, o->fill, &s, &e))
         return die(1, "%s", e.message);
@@ -157,16 +192,31 @@ static int do_extract(vss_volume *vol, const options *o)
                        : size;
     if (off > size) {
         vss_snapshot_close(s);
-        return die(2, "range starts past the end of the snapshot volume%s",
-                   "");
+        return usage("--range starts past the end of the snapshot volume "
+                     "(%" PRIu64 " bytes)",
+                     size);
     }
     if (o->output) {
-        fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            vss_snapshot_close(s);
-            return die(1, "cannot create output: %s", strerror(errno));
-        }
+        /* O_EXCL: the check in main() must hold until the file is ours.
+         * What exists and is not a regular file (a device, /dev/null, a
+         * pipe) is written to as it is. */
         struct stat st;
+        fd = open(o->output,
+                  O_WRONLY | O_CREAT | O_CLOEXEC |
+                      (o->force ? O_TRUNC : O_EXCL),
+                  0644);
+        if (fd < 0 && errno == EEXIST && stat(o->output, &st) == 0 &&
+            !S_ISREG(st.st_mode))
+            fd = open(o->output, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int er = errno;
+            vss_snapshot_close(s);
+            if (er == EEXIST)
+                return usage("--output %s exists; --force replaces it",
+                             o->output);
+            return die(1, "cannot create output %s: %s", o->output,
+                       strerror(er));
+        }
         sparse = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     }
     buf = malloc(bufsz);
@@ -174,37 +224,59 @@ static int do_extract(vss_volume *vol, const options *o)
         rc = die(1, "%s", "out of memory");
         goto out;
     }
+    digest_init(&md5, DIGEST_MD5);
+    digest_init(&sha256, DIGEST_SHA256);
+    start = off;
+    progress_start(&bar, o->progress, "extract", end - start);
     while (off < end) {
         size_t want = end - off < bufsz ? (size_t)(end - off) : bufsz;
         int64_t n = vss_snapshot_read_at(s, buf, want, off, &e);
-        size_t w = 0;
         if (n <= 0) {
+            progress_end(&bar);
             rc = die(1, "%s", n < 0 ? e.message : "unexpected end of data");
             goto out;
         }
+        if (o->output) {
+            digest_update(&md5, buf, (size_t)n);
+            digest_update(&sha256, buf, (size_t)n);
+        }
         if (sparse && all_zero(buf, (size_t)n)) {
             if (lseek(fd, n, SEEK_CUR) < 0) {
+                progress_end(&bar);
                 rc = die(1, "seek in output: %s", strerror(errno));
                 goto out;
             }
-        } else {
-            while (w < (size_t)n) {
-                ssize_t k = write(fd, buf + w, (size_t)n - w);
-                if (k < 0) {
-                    if (errno == EINTR)
-                        continue;
-                    rc = die(1, "write: %s", strerror(errno));
-                    goto out;
-                }
-                w += (size_t)k;
-            }
+        } else if (write_all(fd, buf, (size_t)n) != 0) {
+            progress_end(&bar);
+            rc = die(1, "write: %s", strerror(errno));
+            goto out;
         }
         off += (uint64_t)n;
+        progress_update(&bar, off - start, 0);
     }
+    progress_done(&bar, end - start);
     if (sparse) {
         off_t len = lseek(fd, 0, SEEK_CUR);
         if (len < 0 || ftruncate(fd, len) != 0)
             rc = die(1, "finishing output: %s", strerror(errno));
+    }
+    if (o->output) {
+        /* closed before the hashes are printed: they then describe a file
+         * written without error */
+        if (close(fd) != 0 && !rc)
+            rc = die(1, "closing output: %s", strerror(errno));
+        fd = -1;
+    }
+    if (o->output && !rc) {
+        unsigned char d[DIGEST_MAX];
+        char h[2 * DIGEST_MAX + 1];
+        printf("Wrote %" PRIu64 " bytes to %s\n", end - start, o->output);
+        digest_final(&md5, d);
+        hexstr(d, 16, h);
+        printf("MD5     %s\n", h);
+        digest_final(&sha256, d);
+        hexstr(d, 32, h);
+        printf("SHA-256 %s\n", h);
     }
 out:
     free(buf);
@@ -288,6 +360,14 @@ static int do_map(vss_volume *vol, const options *o)
     return 0;
 }
 
+/* The exit status when volumes_pick found nothing to act on. */
+static int pick_failure_status(const vss_error *e)
+{
+    return e->code == VSS_ENOTFOUND ? CLI_EXIT_NO_SNAPSHOTS
+           : e->code == VSS_EINVAL  ? CLI_EXIT_USAGE
+                                    : CLI_EXIT_FAILURE;
+}
+
 /* After a failure: what the containers said (a chunk failing its checksum
  * is named there with its segment and offset). */
 static void print_container_errors(const volume_set *set)
@@ -301,9 +381,17 @@ static void print_container_errors(const volume_set *set)
     }
 }
 
+static int verify_progress(uint64_t done, uint64_t total, void *user)
+{
+    progress *bar = user;
+    bar->total = total;
+    progress_update(bar, done, 0);
+    return 0;
+}
+
 /* --verify-image: every IMAGE read whole and checked against its stored
  * hashes. */
-static int verify_images(char **images, int n)
+static int verify_images(char **images, int n, int progress_option)
 {
     int i, rc = 0;
     for (i = 0; i < n; i++) {
@@ -312,7 +400,7 @@ static int verify_images(char **images, int n)
         vss_verify_result r;
         vss_error e = {0};
         char md5[33], sha1[41], cont[1600];
-        int k, vr;
+        int vr;
         if (vss_source_open_image(images[i], &io, &src, &e)) {
             rc = die(1, "%s", e.message);
             continue;
@@ -322,11 +410,18 @@ static int verify_images(char **images, int n)
                vss_source_size(src));
         if (cont[0])
             printf("Container: %s\n", cont);
-        vr = vss_source_verify(src, &r, NULL, NULL, &e);
-        for (k = 0; k < 16; k++)
-            sprintf(md5 + 2 * k, "%02x", r.md5[k]);
-        for (k = 0; k < 20; k++)
-            sprintf(sha1 + 2 * k, "%02x", r.sha1[k]);
+        {
+            progress bar;
+            progress_start(&bar, progress_option, "verify",
+                           vss_source_size(src));
+            vr = vss_source_verify(src, &r, verify_progress, &bar, &e);
+            if (vr == VSS_OK || vr == VSS_ECORRUPT)
+                progress_done(&bar, r.bytes);
+            else
+                progress_end(&bar);
+        }
+        hexstr(r.md5, 16, md5);
+        hexstr(r.sha1, 20, sha1);
         if (vr == VSS_OK || vr == VSS_ECORRUPT) {
             printf("  read %" PRIu64 " bytes\n", r.bytes);
             printf("  MD5   %s  %s\n", md5,
@@ -369,6 +464,8 @@ int main(int argc, char **argv)
         {"csv", no_argument, NULL, OPT_CSV},
         {"html", required_argument, NULL, OPT_HTML},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"sector-size", required_argument, NULL, OPT_SECTOR_SIZE},
         {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -380,14 +477,18 @@ int main(int argc, char **argv)
     vss_error e = {0};
     found_volume *fv;
     int c, rc, verify_image = 0;
+    const char *offset_arg = NULL;
 
     memset(&o, 0, sizeof o);
     o.offset = -1;
     o.fill = VSS_FILL_WINDOWS;
+    o.progress = -1;
+    o.sector_size = 512;
     memset(&fo, 0, sizeof fo);
     memset(&ao, 0, sizeof ao);
     ao.progress = -1;
-    while ((c = getopt_long(argc, argv, "o:rhV", longopts, NULL)) != -1) {
+    opterr = 0; /* getopt's own messages: replaced by one line below */
+    while ((c = getopt_long(argc, argv, ":o:rhV", longopts, NULL)) != -1) {
         uint64_t v;
         char *colon;
         switch (c) {
@@ -395,21 +496,21 @@ int main(int argc, char **argv)
         case OPT_STATS: o.stats = 1; break;
         case OPT_EXTRACT:
             if (parse_index(optarg, &o.extract))
-                return die(2, "--extract: bad snapshot number '%s'", optarg);
+                return usage("--extract: bad snapshot number '%s'", optarg);
             break;
         case OPT_MAP:
             if (parse_index(optarg, &o.map))
-                return die(2, "--map: bad snapshot number '%s'", optarg);
+                return usage("--map: bad snapshot number '%s'", optarg);
             break;
         case OPT_RANGE:
             colon = strchr(optarg, ':');
             if (!colon)
-                return die(2, "--range: expected OFFSET:LENGTH, got '%s'",
+                return usage("--range: expected OFFSET:LENGTH, got '%s'",
                            optarg);
             *colon = '\0';
             if (parse_u64(optarg, &o.range_off) ||
                 parse_u64(colon + 1, &o.range_len))
-                return die(2, "--range: bad number in '%s'", optarg);
+                return usage("--range: bad number in '%s'", optarg);
             o.has_range = 1;
             break;
         case OPT_OUTPUT: o.output = optarg; break;
@@ -421,15 +522,20 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "live") == 0)
                 o.fill = VSS_FILL_LIVE;
             else
-                return die(2, "--fill: expected windows, zero or live, got "
+                return usage("--fill: expected windows, zero or live, got "
                               "'%s'",
                            optarg);
             break;
-        case 'o':
-            if (parse_u64(optarg, &v) || v > INT64_MAX)
-                return die(2, "-o: bad offset '%s'", optarg);
-            o.offset = (int64_t)v;
+        case 'o': offset_arg = optarg; break; /* after --sector-size */
+        case OPT_SECTOR_SIZE:
+            if (parse_u64(optarg, &v) || v < 512 || v > 65536 ||
+                (v & (v - 1)))
+                return usage("--sector-size: expected a power of two from "
+                             "512 to 65536, got '%s'",
+                             optarg);
+            o.sector_size = (uint32_t)v;
             break;
+        case OPT_FORCE: o.force = 1; break;
         case OPT_LS: fo.ls = optarg; break;
         case OPT_FILE: fo.file = optarg; break;
         case OPT_BODYFILE: fo.bodyfile = 1; break;
@@ -442,38 +548,53 @@ int main(int argc, char **argv)
         case OPT_AUDIT_SYSTEM: ao.system = 1; break;
         case OPT_CSV: ao.csv = 1; break;
         case OPT_HTML: ao.html = optarg; break;
-        case OPT_NO_PROGRESS: ao.progress = 0; break;
+        case OPT_NO_PROGRESS: ao.progress = o.progress = 0; break;
         case 'r': fo.recursive = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("vssinfo %s\n", VSS_VERSION_STRING); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        case ':':
+            return usage("%s needs an argument", argv[optind - 1]);
+        default:
+            if (optopt)
+                return usage("unknown option -%c", optopt);
+            return usage("unknown option %s", argv[optind - 1]);
         }
     }
-    if (optind >= argc) {
-        fputs(usage_text, stderr);
-        return 2;
+    if (offset_arg) {
+        uint64_t v;
+        if (cli_parse_offset(offset_arg, o.sector_size, &v) ||
+            v > INT64_MAX)
+            return usage("-o: bad offset '%s' (bytes, or sectors as 'Ns')",
+                         offset_arg);
+        o.offset = (int64_t)v;
     }
+    if (optind >= argc)
+        return usage("%s", "no IMAGE given");
+    if (o.extract && !o.output && isatty(STDOUT_FILENO))
+        return usage("%s", "--extract writes binary data: give --output FILE "
+                           "or redirect stdout, not to a terminal");
+
     if (o.extract && o.map)
-        return die(2, "%s", "--extract and --map: choose one");
+        return usage("%s", "--extract and --map: choose one");
     if ((fo.ls || fo.file) && (o.extract || o.map || (fo.ls && fo.file)))
-        return die(2, "%s", "--ls, --file, --extract and --map: choose one");
+        return usage("%s", "--ls, --file, --extract and --map: choose one");
     if ((fo.bodyfile || fo.recursive) && !fo.ls)
-        return die(2, "%s", "--bodyfile and -r go with --ls");
+        return usage("%s", "--bodyfile and -r go with --ls");
     if (o.output && !o.extract && !fo.file)
-        return die(2, "%s", "--output goes with --extract or --file");
+        return usage("%s", "--output goes with --extract or --file");
     if ((ao.audit || ao.diff) &&
         (ao.audit && ao.diff ? 1 : 0) + !!o.extract + !!o.map + !!fo.ls +
                 !!fo.file > 0)
-        return die(2, "%s", "--audit, --diff, --ls, --file, --extract and "
+        return usage("%s", "--audit, --diff, --ls, --file, --extract and "
                             "--map: choose one");
     if ((ao.hash || ao.blocks || ao.system || ao.csv || ao.html) &&
         !ao.audit && !ao.diff)
-        return die(2, "%s", "--hash, --audit-blocks, --audit-system, --csv "
+        return usage("%s", "--hash, --audit-blocks, --audit-system, --csv "
                             "and --html go with --audit or --diff");
     if ((ao.blocks || ao.html) && ao.diff)
-        return die(2, "%s", "--audit-blocks and --html go with --audit");
+        return usage("%s", "--audit-blocks and --html go with --audit");
     if (ao.csv && o.json)
-        return die(2, "%s", "--csv and --json: choose one");
+        return usage("%s", "--csv and --json: choose one");
     if (ao.html &&
         output_is_an_image(ao.html, argv + optind, argc - optind))
         return die(2, "refusing to write over the evidence image %s",
@@ -484,13 +605,15 @@ int main(int argc, char **argv)
                    o.output);
 
     if (verify_image)
-        return verify_images(argv + optind, argc - optind);
+        return verify_images(argv + optind, argc - optind, o.progress);
 
     rc = volumes_discover(&set, argv + optind, argc - optind, o.offset, &e);
     if (rc) {
         volumes_free(&set);
-        return die(1, "%s", e.message[0] ? e.message : vss_strerror(rc));
+        return die(CLI_EXIT_FAILURE, "%s",
+                   e.message[0] ? e.message : vss_strerror(rc));
     }
+    set.sector_size = o.sector_size;
     /* Again with every segment, backing file and storage image open. */
     for (int k = 0; k < 2; k++) {
         const char *out = k ? ao.html : o.output;
@@ -498,6 +621,16 @@ int main(int argc, char **argv)
             volumes_free(&set);
             return die(2, "refusing to write over the evidence image %s",
                        out);
+        }
+    }
+    if (o.output && !o.force) {
+        /* Only files are protected: a device or /dev/null is written to.
+         * (do_extract opens with O_EXCL, so this holds until written.) */
+        struct stat st;
+        if (stat(o.output, &st) == 0 && S_ISREG(st.st_mode)) {
+            volumes_free(&set);
+            return usage("--output %s exists; --force replaces it",
+                         o.output);
         }
     }
     if (!o.extract && !o.map && !fo.ls && !fo.file && !ao.audit &&
@@ -516,7 +649,7 @@ int main(int argc, char **argv)
             report_list_text(stdout, &set);
         rc = 0;
         if (o.offset >= 0 && !volumes_pick(&set, o.offset, &e))
-            rc = die(1, "%s", e.message);
+            rc = die(pick_failure_status(&e), "%s", e.message);
         /* Corrupt shadow copy metadata on an NTFS volume is a failure the
          * exit status must show, after the listing of what could be read. */
         for (size_t i = 0; i < set.n; i++) {
@@ -536,6 +669,12 @@ int main(int argc, char **argv)
                              si.store_error_message);
             }
         }
+        /* Read, but nothing with shadow copies: a status of its own. */
+        if (!rc && !volumes_any_snapshots(&set))
+            rc = die(CLI_EXIT_NO_SNAPSHOTS, "no volume with shadow copies "
+                                            "in %s%s",
+                     argv[optind], argc - optind > 1 ? " or the other images"
+                                                     : "");
         if (rc)
             print_container_errors(&set);
         volumes_free(&set);
@@ -545,7 +684,19 @@ int main(int argc, char **argv)
     if (!fv) {
         print_container_errors(&set);
         volumes_free(&set);
-        return die(1, "%s", e.message);
+        return die(pick_failure_status(&e), "%s", e.message);
+    }
+    if ((o.extract || o.map) && fv->vol && !fv->open_rc &&
+        vss_volume_snapshot_count(fv->vol) == 0) {
+        /* -o named a volume of the image that has no shadow copies */
+        char where[1200];
+        volumes_describe(&set, 0, where, sizeof where);
+        rc = die(CLI_EXIT_NO_SNAPSHOTS,
+                 "the volume at offset %llu has no shadow copies; the "
+                 "volumes of %s: %s",
+                 (unsigned long long)fv->part.offset, fv->image, where);
+        volumes_free(&set);
+        return rc;
     }
     if (ao.audit || ao.diff) {
         ao.json = o.json;

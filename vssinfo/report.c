@@ -83,7 +83,7 @@ const char *context_name(uint32_t ctx)
     }
 }
 
-static void hexstr(const uint8_t *p, size_t n, char *out)
+void hexstr(const uint8_t *p, size_t n, char *out)
 {
     size_t i;
     for (i = 0; i < n; i++)
@@ -206,8 +206,12 @@ void report_list_text(FILE *f, const volume_set *set)
             if (cont[0])
                 fprintf(f, "Container: %s\n", cont);
         }
-        fprintf(f, "\nVolume at offset %" PRIu64 " (%" PRIu64 " bytes): ",
-                fv->part.offset, fv->part.size);
+        /* The start sector as mmls prints it, for -o Ns. */
+        fprintf(f, "\nVolume at offset %" PRIu64, fv->part.offset);
+        if (fv->part.offset % volumes_sector_size(set) == 0)
+            fprintf(f, " = sector %" PRIu64,
+                    fv->part.offset / volumes_sector_size(set));
+        fprintf(f, " (%" PRIu64 " bytes): ", fv->part.size);
         if (fv->part.number)
             fprintf(f, "%s partition %d, type %s", fv->part.scheme,
                     fv->part.number, fv->part.type);
@@ -325,6 +329,12 @@ void report_list_json(FILE *f, const volume_set *set)
         json_key_string(&j, "image", fv->image);
         container_json(&j, set->images[fv->image_index]);
         json_key_u64(&j, "offset", fv->part.offset);
+        json_key(&j, "start_sector");
+        if (fv->part.offset % volumes_sector_size(set) == 0)
+            json_u64(&j, fv->part.offset / volumes_sector_size(set));
+        else
+            json_null(&j);
+        json_key_u64(&j, "sector_size", volumes_sector_size(set));
         json_key_u64(&j, "size", fv->part.size);
         json_key_string(&j, "scheme", fv->part.scheme);
         json_key_i64(&j, "partition", fv->part.number);

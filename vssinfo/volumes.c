@@ -3,6 +3,7 @@
  * their shadow copies, and pair each redirected volume with the volume
  * (on any of the images) whose VSS GUID is its storage GUID.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,25 +155,96 @@ void volumes_free(volume_set *set)
     memset(set, 0, sizeof *set);
 }
 
+uint32_t volumes_sector_size(const volume_set *set)
+{
+    return set->sector_size ? set->sector_size : 512;
+}
+
+static int snapshot_count(const found_volume *fv)
+{
+    return fv->vol ? vss_volume_snapshot_count(fv->vol) : 0;
+}
+
+int volumes_any_snapshots(const volume_set *set)
+{
+    size_t i;
+    for (i = 0; i < set->n; i++)
+        if (snapshot_count(&set->v[i]) > 0)
+            return 1;
+    return 0;
+}
+
+void volumes_describe(const volume_set *set, int image_index, char *out,
+                      size_t outsz)
+{
+    uint32_t ss = volumes_sector_size(set);
+    size_t i, o = 0;
+    int k = 0;
+    out[0] = '\0';
+    for (i = 0; i < set->n && o < outsz; i++) {
+        const found_volume *fv = &set->v[i];
+        /* volumes the image holds: not the one -o made up, nor the empty
+         * entry that stands for an image with no volume found */
+        if (fv->image_index != image_index ||
+            strcmp(fv->part.scheme, "offset") == 0 || fv->part.size == 0)
+            continue;
+        o += (size_t)snprintf(out + o, outsz - o, "%s%llu", k++ ? ", " : "",
+                              (unsigned long long)fv->part.offset);
+        if (o < outsz && fv->part.offset % ss == 0)
+            o += (size_t)snprintf(out + o, outsz - o, " = sector %llu",
+                                  (unsigned long long)(fv->part.offset / ss));
+        if (o < outsz)
+            o += (size_t)snprintf(out + o, outsz - o,
+                                  " (%llu bytes, %s, %d snapshot%s)",
+                                  (unsigned long long)fv->part.size,
+                                  fv->part.is_ntfs ? "NTFS" : "not NTFS",
+                                  snapshot_count(fv),
+                                  snapshot_count(fv) == 1 ? "" : "s");
+    }
+    if (k == 0 && outsz)
+        snprintf(out, outsz, "none found");
+}
+
+/* err = code and message (cut to the message's size: the volume list can
+ * be long). */
+static void fail_with(vss_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fail_with(vss_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
 found_volume *volumes_pick(volume_set *set, int64_t override_offset,
                            vss_error *err)
 {
     found_volume *pick = NULL;
     size_t i, nwith = 0;
-    char list[400] = "";
+    char list[400] = "", where[1200];
+    const char *image = set->n ? set->v[0].image : "the image";
 
     for (i = 0; i < set->n; i++) {
         found_volume *fv = &set->v[i];
         if (fv->image_index != 0)
             continue;
         if (override_offset >= 0) {
-            if (fv->part.offset == (uint64_t)override_offset)
+            if (fv->part.offset != (uint64_t)override_offset)
+                continue;
+            /* An offset no partition table lists is taken as the user's
+             * word only if a volume with shadow copies (or a shadow copy
+             * header that fails to open) is really there. */
+            if (strcmp(fv->part.scheme, "offset") != 0 ||
+                snapshot_count(fv) > 0 || (!fv->vol && fv->open_rc) ||
+                (fv->vol && vss_volume_has_vss(fv->vol)))
                 return fv;
-            continue;
+            break;
         }
         /* A volume whose shadow copy metadata failed to open is a
          * candidate too, so that its error is what the user sees. */
-        if ((fv->vol && vss_volume_snapshot_count(fv->vol) > 0) ||
+        if (snapshot_count(fv) > 0 ||
             (!fv->vol && fv->open_rc && fv->part.is_ntfs)) {
             size_t l = strlen(list);
             snprintf(list + l, sizeof list - l, "%s%llu", nwith ? ", " : "",
@@ -181,24 +253,27 @@ found_volume *volumes_pick(volume_set *set, int64_t override_offset,
             nwith++;
         }
     }
+    volumes_describe(set, 0, where, sizeof where);
     if (override_offset >= 0) {
-        snprintf(err->message, sizeof err->message,
-                 "no volume at offset %lld in %s", (long long)override_offset,
-                 set->n ? set->v[0].image : "the image");
-        err->code = VSS_ENOTFOUND;
+        uint32_t ss = volumes_sector_size(set);
+        fail_with(err, VSS_ENOTFOUND,
+                 "no volume with shadow copies at offset %lld of %s (-o takes "
+                 "bytes, or sectors of %u bytes as 'Ns'); its volumes start "
+                 "at byte offsets: %s",
+                 (long long)override_offset, image, ss, where);
         return NULL;
     }
     if (nwith == 1)
         return pick;
-    err->code = VSS_ENOTFOUND;
-    if (nwith == 0)
-        snprintf(err->message, sizeof err->message,
-                 "no volume with shadow copies in %s",
-                 set->n ? set->v[0].image : "the image");
-    else
-        snprintf(err->message, sizeof err->message,
+    if (nwith == 0) {
+        fail_with(err, VSS_ENOTFOUND,
+                 "no volume with shadow copies in %s (its volumes: %s)",
+                 image, where);
+    } else {
+        fail_with(err, VSS_EINVAL,
                  "%zu volumes with shadow copies (offsets %s): choose one "
                  "with -o OFFSET",
                  nwith, list);
+    }
     return NULL;
 }

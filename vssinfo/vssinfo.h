@@ -27,6 +27,9 @@ typedef struct volume_set {
     size_t n;
     vss_source **images;
     size_t nimages;
+    /* Bytes per sector for the sector numbers the listing and the
+     * messages show (--sector-size); 0 means 512. Set by the caller. */
+    uint32_t sector_size;
 } volume_set;
 
 /* Find and open every volume of every image; pair redirected storage.
@@ -39,12 +42,26 @@ void volumes_free(volume_set *set);
 extern const char *volumes_backing_path;
 /* The container of an image, one line ("" for a plain raw file). */
 void describe_container(vss_source *img, char *out, size_t outsz);
-/* The volume snapshot operations act on (see docs/vssinfo.1). */
+/* The volume snapshot operations act on (see docs/vssinfo.1). On
+ * failure err->code is VSS_ENOTFOUND when there is no volume with shadow
+ * copies (in the first image, or at override_offset: the message then
+ * lists where the image's volumes are), VSS_EINVAL when several volumes
+ * have them and -o must choose. */
 found_volume *volumes_pick(volume_set *set, int64_t override_offset,
                            vss_error *err);
+/* The sector size in use (set->sector_size, or 512). */
+uint32_t volumes_sector_size(const volume_set *set);
+/* Whether any volume of any image has at least one snapshot. */
+int volumes_any_snapshots(const volume_set *set);
+/* Where the volumes of image image_index are, for messages:
+ * "32256 = sector 63 (137436171264 bytes, NTFS, 6 snapshots), ...". */
+void volumes_describe(const volume_set *set, int image_index, char *out,
+                      size_t outsz);
 
 void report_list_text(FILE *f, const volume_set *set);
 void report_list_json(FILE *f, const volume_set *set);
+/* n bytes as 2n lowercase hex digits and a NUL (digests). */
+void hexstr(const uint8_t *p, size_t n, char *out);
 void describe_attributes(uint32_t flags, char *out, size_t outsz);
 void describe_catalog_flags(uint64_t flags, char *out, size_t outsz);
 const char *context_name(uint32_t ctx);

@@ -991,9 +991,10 @@ int ct_ewf_open(vss_source *file, const char *path, vss_container **out,
         rc = vss_source_open_file(name, &src, &e);
         if (rc) {
             rc = vss_fail(err, rc,
-                          "EWF segment %zu missing: %s (segment %zu ends "
-                          "with a 'next' section)", w->nsegs + 1, e.message,
-                          w->nsegs);
+                          "EWF segment %zu %s: %s (segment %zu ends "
+                          "with a 'next' section)", w->nsegs + 1,
+                          rc == VSS_ENOTFOUND ? "missing" : "unusable",
+                          e.message, w->nsegs);
             goto fail;
         }
         rc = ewf_add_segment(w, src, name, err);

@@ -173,9 +173,10 @@ int ct_split_open(vss_source *file, const char *path, vss_container **out,
         return vss_fail(err, VSS_ENOMEM, "split raw: out of memory");
     if (rc == 0)
         return 0;
-    /* Split only when the second segment is there. */
-    if (split_name(&sch, 1, name, sizeof name) != 0 || stat(name, &st) != 0 ||
-        !S_ISREG(st.st_mode)) {
+    /* Split only when the second segment is there. Any file of that
+     * name counts: a FIFO or directory there is refused when opened
+     * (vss_source_open_file), not skipped into a silently shorter image. */
+    if (split_name(&sch, 1, name, sizeof name) != 0 || stat(name, &st) != 0) {
         free(sch.prefix);
         return 0;
     }
@@ -192,7 +193,7 @@ int ct_split_open(vss_source *file, const char *path, vss_container **out,
         uint64_t end;
         if (split_name(&sch, i, name, sizeof name) != 0)
             break;
-        if (i > 0 && (stat(name, &st) != 0 || !S_ISREG(st.st_mode)))
+        if (i > 0 && stat(name, &st) != 0)
             break;
         if (i >= SPLIT_MAX_SEGMENTS) {
             rc = vss_fail(err, VSS_EUNSUPPORTED,

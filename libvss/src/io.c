@@ -271,8 +271,12 @@ int vss_source_open_file(const char *path, vss_source **out, vss_error *err)
     int fd;
 
     *out = NULL;
-    /* Evidence is never opened for writing. */
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Evidence is never opened for writing. O_NONBLOCK: opening a FIFO
+     * for reading waits for a writer, forever; the type is checked on
+     * the open descriptor (no race with a rename), then blocking reads
+     * are restored. O_NOCTTY: a terminal given as the image must not
+     * become our controlling terminal. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return vss_fail(err, errno == ENOENT ? VSS_ENOTFOUND : VSS_EIO,
                         "%s: cannot open: %s", path, strerror(errno));
@@ -281,6 +285,27 @@ int vss_source_open_file(const char *path, vss_source **out, vss_error *err)
         close(fd);
         return vss_fail(err, VSS_EIO, "%s: cannot stat: %s", path,
                         strerror(e));
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        const char *what = S_ISFIFO(st.st_mode)   ? "a FIFO (named pipe)"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISDIR(st.st_mode)  ? "a directory"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "not a plain file";
+        close(fd);
+        return vss_fail(err, VSS_EINVAL,
+                        "%s: %s; an image must be a regular file or a block "
+                        "device",
+                        path, what);
+    }
+    {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+            int e = errno;
+            close(fd);
+            return vss_fail(err, VSS_EIO, "%s: fcntl: %s", path,
+                            strerror(e));
+        }
     }
     if (S_ISREG(st.st_mode)) {
         size = (uint64_t)st.st_size;
