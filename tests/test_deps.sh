@@ -51,6 +51,7 @@ COMMANDS = {
     "jq": "jq", "xxd": "xxd", "strace": "strace",
     "clang": "clang", "gcc": "build-essential", "cc": "build-essential",
     "make": "build-essential", "ar": "build-essential",
+    "nm": "build-essential", "readelf": "build-essential",
     "pkg-config": "pkg-config",
     "/usr/bin/time": "time",
     "openssl": "openssl",
