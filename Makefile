@@ -39,7 +39,7 @@ endif
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
 FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 
-LIB_SRC = $(wildcard libvss/src/*.c)
+LIB_SRC = $(wildcard libvss/src/*.c libvss/src/*/*.c)
 LIB_OBJ = $(LIB_SRC:libvss/src/%.c=$(BUILD)/obj/libvss/%.o)
 LIB_A = $(BUILD)/libvss.a
 
