@@ -278,7 +278,8 @@ FUZZ_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(wildcard libvss/src/*.h)
 FUZZ_SECONDS ?= 60
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
-REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test
+REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
+            $(BUILD)/tests/provenance_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 
@@ -334,7 +335,7 @@ $(BUILD)/tests/fuzz_replay_ntfs: tests/fuzz/fuzz_ntfs.c tests/fuzz/replay_main.c
 
 $(BUILD)/tests/%_test: tests/test_%.c $(FUZZ_HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< $(LIB_A) $(LDLIBS_BASE)
+	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< $(LIB_A) $(NTFS_LIBS) $(LDLIBS_BASE)
 
 reliability-tests: $(REPLAY_BINS) $(REL_TESTS)
 
