@@ -269,8 +269,9 @@ FUZZ_CC = clang
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g -O1 \
               -fno-omit-frame-pointer -Ilibvss/include -Ilibvss/src
-# ntfs.c (libntfs-3g) is not a parser of VSS metadata: not linked here.
-FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c,$(LIB_SRC)))
+# ntfs.c (libntfs-3g) is not a parser of VSS metadata: not linked here,
+# nor what is built on it (ntfs/, audit/).
+FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c libvss/src/ntfs/%.c libvss/src/audit/%.c,$(LIB_SRC)))
 # Evidence containers, the NTFS layer (ntfs.c + libntfs-3g) and redirected
 # storage (two sources from one input): docs/reliability.md.
 FUZZ_NAMES += container ntfs storage multi
