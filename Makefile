@@ -73,6 +73,7 @@ TOOLS_OBJ = $(patsubst tools/%.c,$(BUILD)/obj/tools/%.o,$(wildcard tools/*.c))
 VSSINFO = $(BUILD)/vssinfo
 
 TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
+            $(BUILD)/tests/volume_set_test \
             $(BUILD)/tests/imgcat
 
 .PHONY: all deps example test check test-bins testimages asan fuzz bench install \
