@@ -1,7 +1,8 @@
 /*
- * vssinfo.h — shared between the command-line front end (main.c), volume
- * discovery (volumes.c) and the reports (report.c). Only the public libvss
- * API is used here: the tool never decodes on-disk bytes itself.
+ * vssinfo.h — shared between the command-line front end (main.c), its
+ * view of the library's volume set (volumes.c) and the reports (report.c).
+ * Only the public libvss API is used here: the tool never decodes on-disk
+ * bytes itself.
  */
 #ifndef VSSINFO_H
 #define VSSINFO_H
