@@ -273,8 +273,8 @@ if have_real && prepare_real; then
         x=$T/out/vss_1_vol.$i
         if "$EXTRACT" "$img" "$WORK/real/vss_2_stor.raw" $i "$x" 2>"$T/x.err"; then
             same "(f) vss_1_vol + vss_2_stor snapshot $i: 704512 bytes at 1837*4096 = '$i' x 703800 + 712 zeros" \
-                "$(dd if="$x" bs=4096 skip=1837 count=172 status=none | sha)" \
-                "$( (head -c 703800 /dev/zero | tr '\0' "$i"; head -c 712 /dev/zero) | sha)"
+                "$(dd if="$x" bs=4096 skip=1837 count=172 status=none | sha256sum)" \
+                "$( (head -c 703800 /dev/zero | tr '\0' "$i"; head -c 712 /dev/zero) | sha256sum)"
         else
             bad "(f) vss_1_vol + vss_2_stor snapshot $i: $(cat "$T/x.err")"
         fi
