@@ -66,10 +66,14 @@ SO_LIBS = $(NTFS_LIBS) -lcrypto -lz -lpthread $(EXTRA_LDFLAGS)
 SO_DEFS = -Wl,-z,defs
 
 VSSINFO_SRC = $(wildcard vssinfo/*.c)
-VSSINFO_OBJ = $(VSSINFO_SRC:vssinfo/%.c=$(BUILD)/obj/vssinfo/%.o)
+VSSINFO_OBJ = $(VSSINFO_SRC:vssinfo/%.c=$(BUILD)/obj/vssinfo/%.o) $(TOOLS_OBJ)
+# tools/: the command-line helpers both tools compile (messages, number
+# parsing, exit statuses); not part of the library.
+TOOLS_OBJ = $(patsubst tools/%.c,$(BUILD)/obj/tools/%.o,$(wildcard tools/*.c))
 VSSINFO = $(BUILD)/vssinfo
 
 TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
+            $(BUILD)/tests/volume_set_test \
             $(BUILD)/tests/imgcat
 
 .PHONY: all deps example test check test-bins testimages asan fuzz bench install \
@@ -85,10 +89,11 @@ DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
   libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow chromium \
   valgrind attr xxd procps openssl
 
-# vssmount reuses vssinfo's volume discovery (volumes.c).
+# vssmount finds its volume through the library (vss_volume_set_*) and
+# shares only tools/ with vssinfo.
 VSSMOUNT_SRC = $(wildcard vssmount/*.c)
 VSSMOUNT_OBJ = $(VSSMOUNT_SRC:vssmount/%.c=$(BUILD)/obj/vssmount/%.o) \
-               $(BUILD)/obj/vssinfo/volumes.o $(BUILD)/obj/vssinfo/cli.o
+               $(TOOLS_OBJ)
 VSSMOUNT = $(BUILD)/vssmount
 
 all: $(LIB_A) $(LIB_SO) $(VSSINFO) $(VSSMOUNT)
@@ -110,7 +115,11 @@ $(LIB_SO): $(LIB_OBJ) libvss/libvss.map
 	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libvss.so
 
-$(BUILD)/obj/vssinfo/%.o: vssinfo/%.c libvss/include/vss.h vssinfo/*.h
+$(BUILD)/obj/vssinfo/%.o: vssinfo/%.c libvss/include/vss.h vssinfo/*.h tools/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools -c $< -o $@
+
+$(BUILD)/obj/tools/%.o: tools/%.c libvss/include/vss.h tools/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -118,9 +127,9 @@ $(BUILD)/obj/vssinfo/%.o: vssinfo/%.c libvss/include/vss.h vssinfo/*.h
 $(VSSINFO): $(VSSINFO_OBJ) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(VSSINFO_OBJ) $(LIB_A) $(TOOL_LIBS)
 
-$(BUILD)/obj/vssmount/%.o: vssmount/%.c libvss/include/vss.h vssinfo/*.h
+$(BUILD)/obj/vssmount/%.o: vssmount/%.c libvss/include/vss.h tools/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ivssinfo $(FUSE_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Itools $(FUSE_CFLAGS) -c $< -o $@
 
 $(VSSMOUNT): $(VSSMOUNT_OBJ) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(VSSMOUNT_OBJ) $(LIB_A) $(FUSE_LIBS) $(TOOL_LIBS)

@@ -3,16 +3,16 @@
  * image, exactly as Windows' shadow copy device shows it:
  *
  *     ./extract disk.img 2 snap2.raw
+ *     ./extract volume.img storage.img 1 snap1.raw
  *
- * The snapshot is taken from the image's first volume that has snapshots
- * (1 = the oldest). The output is sparse: zero pages become holes, so a
- * mostly empty 100 GiB volume takes little disk space. An existing OUTPUT is
- * never overwritten (it might be evidence).
- *
- * When the snapshots' data lives on another volume of the same image
- * ("redirected storage"), each other volume is offered to
- * vss_volume_attach_storage, which accepts only the one whose VSS header
- * carries the right GUID. (vssinfo also searches further images.)
+ * The images are opened as one volume set (vss_volume_set_open): every
+ * volume of every image is found, and a volume whose snapshots' data lives
+ * on another volume ("redirected storage"; on the same disk or on a
+ * further image) is paired with it by the GUID in their VSS headers. The
+ * snapshot (1 = the oldest) is taken from the first image's only volume
+ * with snapshots (vss_volume_set_pick). The output is sparse: zero pages
+ * become holes, so a mostly empty 100 GiB volume takes little disk space.
+ * An existing OUTPUT is never overwritten (it might be evidence).
  *
  * Build: cc extract.c $(pkg-config --cflags --libs libvss) -o extract
  */
@@ -30,34 +30,6 @@ static int fail(const char *what, const char *why)
 {
     fprintf(stderr, "extract: %s: %s\n", what, why);
     return 1;
-}
-
-/* The VSS metadata of the volume at p (NULL if it has none we can read). */
-static vss_volume *open_volume(vss_source *image, const vss_partition *p)
-{
-    vss_source *bytes;
-    vss_volume *vol = NULL;
-    if (vss_source_open_range(image, p->offset, p->size, &bytes, NULL))
-        return NULL;
-    vss_volume_open(bytes, &vol, NULL); /* keeps its own reference */
-    vss_source_release(bytes);
-    return vol;
-}
-
-/* Offer every volume of the image as the storage of vol: only the one
- * whose VSS header has vol's storage GUID is accepted. */
-static void find_storage(vss_volume *vol, vss_source *image,
-                         const vss_partition *parts, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n && !vss_volume_storage_ready(vol); i++) {
-        vss_source *bytes;
-        if (vss_source_open_range(image, parts[i].offset, parts[i].size,
-                                  &bytes, NULL) == VSS_OK) {
-            vss_volume_attach_storage(vol, bytes, NULL); /* retains it */
-            vss_source_release(bytes);
-        }
-    }
 }
 
 static int all_zero(const unsigned char *p, size_t n)
@@ -120,59 +92,54 @@ static int copy_snapshot(vss_snapshot *snap, int fd)
 
 int main(int argc, char **argv)
 {
-    vss_source *image = NULL;
-    vss_partition *parts = NULL;
-    vss_volume *vol = NULL;
+    vss_volume_set *set = NULL;
+    const vss_volume_set_entry *v;
     vss_snapshot *snap = NULL;
     vss_error err;
-    size_t n = 0, i;
+    size_t pick;
     int fd, rc = 1;
     char *end = NULL;
-    long index = argc == 4 ? strtol(argv[2], &end, 10) : 0;
+    long index = argc >= 4 ? strtol(argv[argc - 2], &end, 10) : 0;
 
-    if (argc != 4 || *end || index < 1 || index > 1000000) {
-        fprintf(stderr, "usage: %s IMAGE SNAPSHOT OUTPUT\n", argv[0]);
+    if (argc < 4 || *end || index < 1 || index > 1000000) {
+        fprintf(stderr, "usage: %s IMAGE [STORAGE_IMAGE...] SNAPSHOT OUTPUT\n",
+                argv[0]);
         return 2;
     }
-    if (vss_source_open_image(argv[1], NULL, &image, &err) ||
-        vss_disk_scan(image, &parts, &n, &err)) {
+    /* Every image in its container (raw, split, E01, qcow2, VHD, VHDX). */
+    if (vss_volume_set_open((const char *const *)argv + 1, (size_t)argc - 3,
+                            NULL, &set, &err) ||
+        vss_volume_set_pick(set, -1, 512, &pick, &err)) {
         fail(argv[1], err.message);
         goto out;
     }
-    for (i = 0; i < n && !vol; i++) {
-        vol = open_volume(image, &parts[i]);
-        if (vol && vss_volume_snapshot_count(vol) == 0) {
-            vss_volume_close(vol);
-            vol = NULL;
-        }
-    }
-    if (!vol) {
-        fail(argv[1], "no volume with snapshots");
+    v = vss_volume_set_get(set, pick);
+    if (!v->volume) { /* its shadow copy metadata did not open */
+        fail(argv[1], v->error.message);
         goto out;
     }
-    find_storage(vol, image, parts, n);
     /* VSS_FILL_WINDOWS: blocks not in use at snapshot time read as Windows
      * returns them (zeros on Windows 8+). A snapshot number past the last,
-     * or storage still missing (VSS_ENOSTORAGE), fails here. */
-    if (vss_snapshot_open(vol, (int)index, VSS_FILL_WINDOWS, &snap, &err)) {
-        fail(argv[2], err.message);
+     * or storage still missing (VSS_ENOSTORAGE: its image not given),
+     * fails here. */
+    if (vss_snapshot_open(v->volume, (int)index, VSS_FILL_WINDOWS, &snap,
+                          &err)) {
+        fail(argv[argc - 2], err.message);
         goto out;
     }
     /* O_EXCL: refuse an existing file rather than overwrite it. */
-    fd = open(argv[3], O_WRONLY | O_CREAT | O_EXCL, 0644);
+    fd = open(argv[argc - 1], O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) {
-        perror(argv[3]);
+        perror(argv[argc - 1]);
         goto out;
     }
     rc = copy_snapshot(snap, fd);
     if (close(fd) != 0 && rc == 0)
-        rc = fail(argv[3], "close failed");
+        rc = fail(argv[argc - 1], "close failed");
     if (rc)
-        unlink(argv[3]); /* ours (O_EXCL) and incomplete */
+        unlink(argv[argc - 1]); /* ours (O_EXCL) and incomplete */
 out:
     vss_snapshot_close(snap);
-    vss_volume_close(vol);
-    vss_partitions_free(parts);
-    vss_source_release(image);
+    vss_volume_set_close(set); /* the snapshot holds what it still reads */
     return rc;
 }

@@ -189,19 +189,23 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
 for m in "${manifests[@]}"; do
     img=$(image_of "$m")
     name=$(basename "$img")
+    # The further images the manifest lists hold storage volumes.
+    more=()
+    while read -r p; do
+        more+=("$(dirname "$m")/$p")
+    done < <(jq -r '(.images // [])[1:][].path' "$m")
     if [ "$(jq -r .storage "$m")" = image ]; then
-        # The storage volume is another image: extract must say so.
+        # Without the image that holds the storage, extract must say so.
         "$EXTRACT" "$img" 1 "$T/x.raw" 2>"$T/x.err"
         rc=$?
-        check "(f) $name (storage elsewhere): refused, rc $rc, nothing written" \
+        check "(f) $name (storage image not given): refused, rc $rc, nothing written" \
             bash -c "[ $rc -ne 0 ] && [ ! -e '$T/x.raw' ] && grep -q 'redirected storage' '$T/x.err'"
-        continue
     fi
     last=$(jq '.snapshots | length' "$m")
     while read -r idx flags want; do
         x=$T/out/$name.$idx
-        "$VSSINFO" --extract "$idx" --output "$x.vssinfo" "$img"
-        if ! "$EXTRACT" "$img" "$idx" "$x" 2>"$T/x.err"; then
+        "$VSSINFO" --extract "$idx" --output "$x.vssinfo" "$img" "${more[@]}"
+        if ! "$EXTRACT" "$img" "${more[@]}" "$idx" "$x" 2>"$T/x.err"; then
             bad "(f) extract $name $idx: $(cat "$T/x.err")"
             continue
         fi
@@ -262,6 +266,20 @@ if have_real && prepare_real; then
         "$VSSINFO" --extract $i --output "$x.vssinfo" "$img"
         CHECKS+=("(f) vss_3_volstor snapshot $i = vssinfo --extract" same "$x" "$x.vssinfo"
                  "(f) vss_3_volstor snapshot $i: every zero page a hole" holes "$x" "")
+    done
+    # Storage on a second image (vss_2_stor), paired by GUID.
+    img=$WORK/real/vss_1_vol.raw
+    for i in 1 2; do
+        x=$T/out/vss_1_vol.$i
+        if "$EXTRACT" "$img" "$WORK/real/vss_2_stor.raw" $i "$x" 2>"$T/x.err"; then
+            same "(f) vss_1_vol + vss_2_stor snapshot $i: 704512 bytes at 1837*4096 = '$i' x 703800 + 712 zeros" \
+                "$(dd if="$x" bs=4096 skip=1837 count=172 status=none | sha256sum)" \
+                "$( (head -c 703800 /dev/zero | tr '\0' "$i"; head -c 712 /dev/zero) | sha256sum)"
+        else
+            bad "(f) vss_1_vol + vss_2_stor snapshot $i: $(cat "$T/x.err")"
+        fi
+        "$VSSINFO" --extract $i --output "$x.vssinfo" "$img" "$WORK/real/vss_2_stor.raw"
+        CHECKS+=("(f) vss_1_vol + vss_2_stor snapshot $i = vssinfo --extract" same "$x" "$x.vssinfo")
     done
 else
     skip "(f) the real images are absent"

@@ -391,11 +391,12 @@ static int verify_progress(uint64_t done, uint64_t total, void *user)
 
 /* --verify-image: every IMAGE read whole and checked against its stored
  * hashes. */
-static int verify_images(char **images, int n, int progress_option)
+static int verify_images(char **images, int n, const char *backing_path,
+                         int progress_option)
 {
     int i, rc = 0;
     for (i = 0; i < n; i++) {
-        vss_image_options io = {i == 0 ? volumes_backing_path : NULL, NULL};
+        vss_image_options io = {i == 0 ? backing_path : NULL, NULL};
         vss_source *src = NULL;
         vss_verify_result r;
         vss_error e = {0};
@@ -477,7 +478,7 @@ int main(int argc, char **argv)
     vss_error e = {0};
     found_volume *fv;
     int c, rc, verify_image = 0;
-    const char *offset_arg = NULL;
+    const char *offset_arg = NULL, *backing_path = NULL;
 
     memset(&o, 0, sizeof o);
     o.offset = -1;
@@ -539,7 +540,7 @@ int main(int argc, char **argv)
         case OPT_LS: fo.ls = optarg; break;
         case OPT_FILE: fo.file = optarg; break;
         case OPT_BODYFILE: fo.bodyfile = 1; break;
-        case OPT_BACKING: volumes_backing_path = optarg; break;
+        case OPT_BACKING: backing_path = optarg; break;
         case OPT_VERIFY_IMAGE: verify_image = 1; break;
         case OPT_AUDIT: ao.audit = optarg; break;
         case OPT_DIFF: ao.diff = optarg; break;
@@ -562,7 +563,7 @@ int main(int argc, char **argv)
     }
     if (offset_arg) {
         uint64_t v;
-        if (cli_parse_offset(offset_arg, o.sector_size, &v) ||
+        if (vss_parse_offset(offset_arg, o.sector_size, &v) ||
             v > INT64_MAX)
             return usage("-o: bad offset '%s' (bytes, or sectors as 'Ns')",
                          offset_arg);
@@ -605,9 +606,11 @@ int main(int argc, char **argv)
                    o.output);
 
     if (verify_image)
-        return verify_images(argv + optind, argc - optind, o.progress);
+        return verify_images(argv + optind, argc - optind, backing_path,
+                             o.progress);
 
-    rc = volumes_discover(&set, argv + optind, argc - optind, o.offset, &e);
+    rc = volumes_discover(&set, argv + optind, argc - optind, o.offset,
+                          backing_path, &e);
     if (rc) {
         volumes_free(&set);
         return die(CLI_EXIT_FAILURE, "%s",
@@ -670,7 +673,7 @@ int main(int argc, char **argv)
             }
         }
         /* Read, but nothing with shadow copies: a status of its own. */
-        if (!rc && !volumes_any_snapshots(&set))
+        if (!rc && !vss_volume_set_any_snapshots(set.lib))
             rc = die(CLI_EXIT_NO_SNAPSHOTS, "no volume with shadow copies "
                                             "in %s%s",
                      argv[optind], argc - optind > 1 ? " or the other images"
@@ -690,7 +693,8 @@ int main(int argc, char **argv)
         vss_volume_snapshot_count(fv->vol) == 0) {
         /* -o named a volume of the image that has no shadow copies */
         char where[1200];
-        volumes_describe(&set, 0, where, sizeof where);
+        vss_volume_set_describe(set.lib, 0, o.sector_size, where,
+                                sizeof where);
         rc = die(CLI_EXIT_NO_SNAPSHOTS,
                  "the volume at offset %llu has no shadow copies; the "
                  "volumes of %s: %s",

@@ -1,7 +1,8 @@
 /*
- * vssinfo.h — shared between the command-line front end (main.c), volume
- * discovery (volumes.c) and the reports (report.c). Only the public libvss
- * API is used here: the tool never decodes on-disk bytes itself.
+ * vssinfo.h — shared between the command-line front end (main.c), its
+ * view of the library's volume set (volumes.c) and the reports (report.c).
+ * Only the public libvss API is used here: the tool never decodes on-disk
+ * bytes itself.
  */
 #ifndef VSSINFO_H
 #define VSSINFO_H
@@ -22,7 +23,11 @@ typedef struct found_volume {
     struct found_volume *storage; /* volume holding the diff area, if found */
 } found_volume;
 
+/* The library's volume set (vss_volume_set) and, for each of its
+ * entries, a found_volume pointing into it (borrowed: valid until
+ * volumes_free). */
 typedef struct volume_set {
+    vss_volume_set *lib;
     found_volume *v;
     size_t n;
     vss_source **images;
@@ -32,31 +37,25 @@ typedef struct volume_set {
     uint32_t sector_size;
 } volume_set;
 
-/* Find and open every volume of every image; pair redirected storage.
- * override_offset >= 0 names the volume of the first image explicitly. */
+/* Find and open every volume of every image; pair redirected storage
+ * (vss_volume_set_open). override_offset >= 0 names the volume of the
+ * first image explicitly; backing_path is the backing file / parent of the
+ * first image (--backing; NULL: none). */
 int volumes_discover(volume_set *set, char **images, int nimages,
-                     int64_t override_offset, vss_error *err);
+                     int64_t override_offset, const char *backing_path,
+                     vss_error *err);
 void volumes_free(volume_set *set);
-/* Images are opened in their container (vss_source_open_image); this is
- * the backing file / parent given for the first one (NULL: none). */
-extern const char *volumes_backing_path;
 /* The container of an image, one line ("" for a plain raw file). */
 void describe_container(vss_source *img, char *out, size_t outsz);
-/* The volume snapshot operations act on (see docs/vssinfo.1). On
- * failure err->code is VSS_ENOTFOUND when there is no volume with shadow
- * copies (in the first image, or at override_offset: the message then
- * lists where the image's volumes are), VSS_EINVAL when several volumes
- * have them and -o must choose. */
+/* The volume snapshot operations act on (vss_volume_set_pick; see
+ * docs/vssinfo.1). On failure err->code is VSS_ENOTFOUND when there is no
+ * volume with shadow copies (in the first image, or at override_offset:
+ * the message then lists where the image's volumes are), VSS_EINVAL when
+ * several volumes have them and -o must choose. */
 found_volume *volumes_pick(volume_set *set, int64_t override_offset,
                            vss_error *err);
 /* The sector size in use (set->sector_size, or 512). */
 uint32_t volumes_sector_size(const volume_set *set);
-/* Whether any volume of any image has at least one snapshot. */
-int volumes_any_snapshots(const volume_set *set);
-/* Where the volumes of image image_index are, for messages:
- * "32256 = sector 63 (137436171264 bytes, NTFS, 6 snapshots), ...". */
-void volumes_describe(const volume_set *set, int image_index, char *out,
-                      size_t outsz);
 
 void report_list_text(FILE *f, const volume_set *set);
 void report_list_json(FILE *f, const volume_set *set);

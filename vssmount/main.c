@@ -9,7 +9,8 @@
  * Everything is read-only: the kernel mount is "ro" and every call that
  * could change something answers EROFS. All input is checked and opened
  * before mounting, so bad arguments fail with a message, not a dead mount.
- * Exit codes: 0 success, 1 failure, 2 bad usage.
+ * Exit codes (tools/cli.h, as vssinfo): 0 success, 1 failure, 2 bad usage,
+ * 3 no volume with shadow copies.
  */
 #define FUSE_USE_VERSION 35
 
@@ -27,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "vssinfo.h"  /* volume discovery shared with vssinfo (volumes.c) */
+#include "cli.h"  /* messages and exit statuses shared with vssinfo */
+#include "vss.h"
 
 static const char usage_text[] =
     "Usage: vssmount [OPTIONS] IMAGE [IMAGE...] MOUNTPOINT\n"
@@ -37,7 +38,8 @@ static const char usage_text[] =
     "  (default)                vss1 ... vssN: the raw volume of each snapshot\n"
     "  -s, --snapshot N         the NTFS files of snapshot N instead (named\n"
     "                           streams appear as FILE:STREAM)\n"
-    "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE\n"
+    "  -o, --offset OFFSET      the volume at this offset of the first IMAGE: bytes,\n"
+    "                           or 512-byte sectors as 'Ns' (mmls's start)\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows)\n"
     "  -f                       stay in the foreground\n"
     "  -d                       foreground, with FUSE debug output\n"
@@ -429,22 +431,27 @@ int main(int argc, char **argv)
     int snapshot = 0, foreground = 0, debug = 0, allow_other = 0, c, rc, i;
     vss_fill fill = VSS_FILL_WINDOWS;
     const char *mountpoint;
-    volume_set set;
-    found_volume *fv;
+    vss_volume_set *set = NULL;
+    const vss_volume_set_entry *fv;
+    vss_volume *vol;
+    size_t pick;
     vss_error e = {0};
     struct stat mst;
 
-    while ((c = getopt_long(argc, argv, "s:o:fdhV", longopts, NULL)) != -1) {
+    opterr = 0; /* getopt's own messages: replaced by one line below */
+    while ((c = getopt_long(argc, argv, ":s:o:fdhV", longopts, NULL)) != -1) {
         uint64_t v;
         switch (c) {
         case 's':
             if (parse_u64(optarg, &v) || v < 1 || v > 100000)
-                return die(2, "-s: bad snapshot number '%s'", optarg);
+                return cli_usage("-s: bad snapshot number '%s'", optarg);
             snapshot = (int)v;
             break;
         case 'o':
-            if (parse_u64(optarg, &v) || v > INT64_MAX)
-                return die(2, "-o: bad offset '%s'", optarg);
+            if (vss_parse_offset(optarg, 512, &v) || v > INT64_MAX)
+                return cli_usage("-o: bad offset '%s' (bytes, or sectors as "
+                                 "'Ns')",
+                                 optarg);
             offset = (int64_t)v;
             break;
         case OPT_FILL:
@@ -455,22 +462,26 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "live") == 0)
                 fill = VSS_FILL_LIVE;
             else
-                return die(2, "--fill: expected windows, zero or live, got "
-                              "'%s'",
-                           optarg);
+                return cli_usage("--fill: expected windows, zero or live, "
+                                 "got '%s'",
+                                 optarg);
             break;
         case OPT_ALLOW_OTHER: allow_other = 1; break;
         case 'f': foreground = 1; break;
         case 'd': debug = foreground = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("vssmount %s\n", VSS_VERSION_STRING); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        case ':':
+            return cli_usage("%s needs an argument", argv[optind - 1]);
+        default:
+            if (optopt)
+                return cli_usage("unknown option -%c", optopt);
+            return cli_usage("unknown option %s", argv[optind - 1]);
         }
     }
-    if (argc - optind < 2) {
-        fputs(usage_text, stderr);
-        return 2;
-    }
+    if (argc - optind < 2)
+        return cli_usage("%s", argc - optind ? "no MOUNTPOINT given"
+                                              : "no IMAGE given");
     mountpoint = argv[argc - 1];
     if (stat(mountpoint, &mst) != 0 || !S_ISDIR(mst.st_mode))
         return die(2, "mount point %s: %s", mountpoint,
@@ -480,25 +491,44 @@ int main(int argc, char **argv)
         return die(1, "/dev/fuse: %s (is the fuse module loaded?)",
                    strerror(errno));
 
-    rc = volumes_discover(&set, argv + optind, argc - optind - 1, offset, &e);
+    {
+        vss_volume_set_options so = {NULL, offset};
+        rc = vss_volume_set_open((const char *const *)argv + optind,
+                                 (size_t)(argc - optind - 1), &so, &set, &e);
+    }
+    if (rc)
+        return die(CLI_EXIT_FAILURE, "%s",
+                   e.message[0] ? e.message : vss_strerror(rc));
+    rc = vss_volume_set_pick(set, offset, 512, &pick, &e);
     if (rc) {
-        volumes_free(&set);
-        return die(1, "%s", e.message[0] ? e.message : vss_strerror(rc));
+        vss_volume_set_close(set);
+        return die(rc == VSS_ENOTFOUND ? CLI_EXIT_NO_SNAPSHOTS
+                   : rc == VSS_EINVAL  ? CLI_EXIT_USAGE
+                                       : CLI_EXIT_FAILURE,
+                   "%s", e.message);
     }
-    fv = volumes_pick(&set, offset, &e);
-    if (!fv) {
-        volumes_free(&set);
-        return die(1, "%s", e.message);
-    }
-    if (!fv->vol || (fv->open_rc && !vss_volume_storage_ready(fv->vol))) {
-        rc = die(1, "%s", fv->open_error);
-        volumes_free(&set);
+    fv = vss_volume_set_get(set, pick);
+    vol = fv->volume;
+    if (!vol || (fv->error.code && !vss_volume_storage_ready(vol))) {
+        rc = die(1, "%s", fv->error.message);
+        vss_volume_set_close(set);
         return rc;
     }
-    if (!vss_volume_storage_ready(fv->vol)) {
+    if (vss_volume_snapshot_count(vol) <= 0) {
+        /* -o named a volume that has no shadow copies */
+        char where[1200];
+        vss_volume_set_describe(set, 0, 512, where, sizeof where);
+        rc = die(CLI_EXIT_NO_SNAPSHOTS,
+                 "the volume at offset %llu has no shadow copies; the "
+                 "volumes of %s: %s",
+                 (unsigned long long)fv->part.offset, fv->image, where);
+        vss_volume_set_close(set);
+        return rc;
+    }
+    if (!vss_volume_storage_ready(vol)) {
         rc = die(1, "the shadow copy storage of this volume is on another "
                     "volume: give its image too");
-        volumes_free(&set);
+        vss_volume_set_close(set);
         return rc;
     }
 
@@ -510,19 +540,19 @@ int main(int argc, char **argv)
     if (snapshot) {
         vss_snapshot *s = NULL;
         vss_source *src = NULL;
-        if (snapshot > vss_volume_snapshot_count(fv->vol)) {
-            rc = die(2, "-s %d: the volume has %d snapshot(s)", snapshot,
-                     vss_volume_snapshot_count(fv->vol));
-            volumes_free(&set);
+        if (snapshot > vss_volume_snapshot_count(vol)) {
+            rc = cli_usage("-s %d: the volume has %d snapshot(s)", snapshot,
+                     vss_volume_snapshot_count(vol));
+            vss_volume_set_close(set);
             return rc;
         }
-        if (vss_snapshot_open(fv->vol, snapshot, fill, &s, &e) ||
+        if (vss_snapshot_open(vol, snapshot, fill, &s, &e) ||
             vss_snapshot_source(s, &src, &e) ||
             vss_fs_open(src, &G.fs, &e)) {
             rc = die(1, "snapshot %d: %s", snapshot, e.message);
             vss_source_release(src);
             vss_snapshot_close(s);
-            volumes_free(&set);
+            vss_volume_set_close(set);
             return rc;
         }
         /* The vss_fs holds the source, which holds the snapshot. */
@@ -530,23 +560,19 @@ int main(int argc, char **argv)
         vss_snapshot_close(s);
         G.mode_files = 1;
     } else {
-        G.nsnap = vss_volume_snapshot_count(fv->vol);
-        if (G.nsnap <= 0) {
-            volumes_free(&set);
-            return die(1, "no shadow copies on this volume");
-        }
+        G.nsnap = vss_volume_snapshot_count(vol);
         G.snaps = calloc((size_t)G.nsnap, sizeof *G.snaps);
         G.sizes = calloc((size_t)G.nsnap, sizeof *G.sizes);
         if (!G.snaps || !G.sizes) {
             close_all();
-            volumes_free(&set);
+            vss_volume_set_close(set);
             return die(1, "out of memory");
         }
         for (i = 0; i < G.nsnap; i++) {
-            if (vss_snapshot_open(fv->vol, i + 1, fill, &G.snaps[i], &e)) {
+            if (vss_snapshot_open(vol, i + 1, fill, &G.snaps[i], &e)) {
                 rc = die(1, "snapshot %d: %s", i + 1, e.message);
                 close_all();
-                volumes_free(&set);
+                vss_volume_set_close(set);
                 return rc;
             }
             G.sizes[i] = vss_snapshot_size(G.snaps[i]);
@@ -577,13 +603,13 @@ int main(int argc, char **argv)
     struct fuse *f = fuse_new(&args, &ops, sizeof ops, NULL);
     if (!f) {
         close_all();
-        volumes_free(&set);
+        vss_volume_set_close(set);
         return die(1, "cannot set up FUSE");
     }
     if (fuse_mount(f, mountpoint) != 0) {
         fuse_destroy(f);
         close_all();
-        volumes_free(&set);
+        vss_volume_set_close(set);
         return die(1, "cannot mount on %s", mountpoint);
     }
     if (fuse_daemonize(foreground) != 0 ||
@@ -591,7 +617,7 @@ int main(int argc, char **argv)
         fuse_unmount(f);
         fuse_destroy(f);
         close_all();
-        volumes_free(&set);
+        vss_volume_set_close(set);
         return die(1, "cannot start the FUSE session");
     }
     struct fuse_loop_config lc;
@@ -604,6 +630,6 @@ int main(int argc, char **argv)
     fuse_destroy(f);
     fuse_opt_free_args(&args);
     close_all();
-    volumes_free(&set);
+    vss_volume_set_close(set);
     return rc ? 1 : 0;
 }

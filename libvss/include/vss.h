@@ -692,6 +692,79 @@ VSS_API int vss_fs_file_provenance(vss_snapshot *snap, vss_fs *fs,
                                    vss_provenance *out, vss_error *err);
 VSS_API void vss_provenance_free(vss_provenance *p);
 
+/* ---- volume sets: every volume of several images, storage paired ------ */
+/*
+ * The images of one case (a disk, and the disks that may hold the shadow
+ * copy storage of its volumes) opened together: each image in its
+ * container (vss_source_open_image), each volume found (vss_disk_scan) and
+ * its VSS metadata opened (vss_volume_open), and every redirected volume
+ * paired with the volume, on any of the images, whose VSS header GUID is
+ * its storage GUID (vss_volume_attach_storage). A volume that fails to
+ * open is listed with its error, not fatal.
+ */
+typedef struct vss_volume_set vss_volume_set;
+
+typedef struct vss_volume_set_options {
+    /* The backing file / parent of the FIRST image (qcow2 backing file,
+     * differencing VHD/VHDX parent), as vss_image_options.backing_path;
+     * NULL: none. */
+    const char *backing_path;
+    /* >= 0: the first image holds a volume at this byte offset, used even
+     * if no partition table lists it (then its entry's part.scheme is
+     * "offset"); -1: only the volumes the tables list. */
+    int64_t offset;
+} vss_volume_set_options;
+
+/* One volume of the set. Everything it points to belongs to the set. */
+typedef struct vss_volume_set_entry {
+    size_t image_index;   /* which image (0 = the first) */
+    const char *image;    /* its path */
+    vss_partition part;   /* where the volume is in the image; an image
+                             whose table cannot be read has one entry,
+                             scheme "none", size 0, with the scan's error */
+    vss_source *source;   /* the volume's bytes; NULL past the image's end */
+    vss_volume *volume;   /* its VSS metadata; NULL when it did not open */
+    vss_error error;      /* code VSS_OK, or why the volume did not open or
+                             its storage volume failed to attach */
+    long storage;         /* index of the entry holding this volume's
+                             redirected storage; -1 when none attached */
+} vss_volume_set_entry;
+
+/* Open images[0..nimages) (opts may be NULL). Fails only when an image
+ * cannot be opened at all (err names it) or memory runs out. */
+VSS_API int vss_volume_set_open(const char *const *images, size_t nimages,
+                                const vss_volume_set_options *opts,
+                                vss_volume_set **out, vss_error *err);
+VSS_API void vss_volume_set_close(vss_volume_set *set);
+/* The volumes, image by image in disk order; NULL past the end. */
+VSS_API size_t vss_volume_set_count(const vss_volume_set *set);
+VSS_API const vss_volume_set_entry *
+vss_volume_set_get(const vss_volume_set *set, size_t i);
+/* The images as opened (their containers); NULL past the end. */
+VSS_API size_t vss_volume_set_image_count(const vss_volume_set *set);
+VSS_API vss_source *vss_volume_set_image(const vss_volume_set *set, size_t i);
+/* 1 if any volume of any image has at least one snapshot. */
+VSS_API int vss_volume_set_any_snapshots(const vss_volume_set *set);
+/* The volume of the FIRST image to act on: the one at byte `offset` when
+ * offset >= 0, else the only one with snapshots (or whose shadow copy
+ * metadata failed to open, so that its error shows). *index = its entry.
+ * VSS_ENOTFOUND: no volume with shadow copies (at that offset); VSS_EINVAL:
+ * several have them and an offset must choose. The message says where the
+ * image's volumes are; sector_size (0 = 512) numbers them in sectors. */
+VSS_API int vss_volume_set_pick(const vss_volume_set *set, int64_t offset,
+                                uint32_t sector_size, size_t *index,
+                                vss_error *err);
+/* Where the volumes of one image are, for messages: "32256 = sector 63
+ * (137436171264 bytes, NTFS, 6 snapshots), ..." or "none found". */
+VSS_API void vss_volume_set_describe(const vss_volume_set *set,
+                                     size_t image_index, uint32_t sector_size,
+                                     char *out, size_t outsz);
+/* A volume offset as text: bytes ("32256", "0x7e00"), or sectors as mmls
+ * prints them with an 's' after the number ("63s" = 63 x sector_size).
+ * VSS_EINVAL on a bad number or an overflowing result. */
+VSS_API int vss_parse_offset(const char *s, uint32_t sector_size,
+                             uint64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

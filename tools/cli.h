@@ -31,11 +31,6 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A whole decimal or 0x number, no sign, no trailing text: 0, or -1. */
 int cli_parse_u64(const char *s, uint64_t *out);
-/* A volume offset as -o takes it: bytes ("32256"), or sectors as mmls
- * prints them with an 's' after the number ("63s" = 63 x sector_size).
- * 0, or -1 (bad number, or the byte offset overflows). */
-int cli_parse_offset(const char *s, uint32_t sector_size, uint64_t *out);
-
 /* Directory records already walked: a hostile tree may link a directory
  * from several places (or from below itself); each is walked once. */
 typedef struct cli_seen {

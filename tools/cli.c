@@ -1,5 +1,6 @@
 /*
- * cli.c — shared command-line helpers (see cli.h).
+ * cli.c — command-line helpers shared by vssinfo and vssmount (see cli.h);
+ * compiled into both tools, not part of the library.
  */
 #include "cli.h"
 
@@ -60,25 +61,6 @@ int cli_parse_u64(const char *s, uint64_t *out)
         return -1;
     *out = strtoull(s, &end, 0);
     return errno || *end ? -1 : 0;
-}
-
-int cli_parse_offset(const char *s, uint32_t sector_size, uint64_t *out)
-{
-    char num[32];
-    size_t n = s ? strlen(s) : 0;
-    uint64_t v;
-    if (n == 0)
-        return -1;
-    if (s[n - 1] != 's')
-        return cli_parse_u64(s, out);
-    if (n - 1 >= sizeof num || sector_size == 0)
-        return -1;
-    memcpy(num, s, n - 1);
-    num[n - 1] = '\0';
-    if (cli_parse_u64(num, &v) || v > UINT64_MAX / sector_size)
-        return -1;
-    *out = v * sector_size;
-    return 0;
 }
 
 int cli_seen_add(cli_seen *s, uint64_t rec)
