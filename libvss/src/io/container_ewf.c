@@ -498,7 +498,8 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
                         (unsigned long long)(w->nchunks - w->nentries));
     }
     if (st->sectors_end && len >= 24 + (size_t)count * 4 + 4 &&
-        adler32(1, d + 24, count * 4) != vss_le32(d + 24 + (size_t)count * 4)) {
+        adler32(1, d + 24, count * 4) !=
+            vss_le32(d + 24 + (size_t)count * 4)) {
         free(d);
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "%s entries: checksum mismatch", type);
@@ -511,7 +512,8 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
         uint32_t e = vss_le32(d + 24 + (size_t)i * 4);
         uint64_t at = base + (e & 0x7fffffffu);
         uint64_t next = i + 1 < count
-                            ? base + (vss_le32(d + 28 + (size_t)i * 4) & 0x7fffffffu)
+                            ? base + (vss_le32(d + 28 + (size_t)i * 4) &
+                                      0x7fffffffu)
                             : end;
         if (at >= end || next <= at || next > end) {
             free(d);
@@ -577,7 +579,8 @@ static int ewf_hash_section(ewf_ct *w, size_t seg, uint64_t off,
                                    digest ? "digest" : "hash", err);
     if (rc)
         return rc;
-    if (len < need || adler32(1, d, (uInt)(need - 4)) != vss_le32(d + need - 4)) {
+    if (len < need ||
+        adler32(1, d, (uInt)(need - 4)) != vss_le32(d + need - 4)) {
         free(d);
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "%s section: too short or checksum mismatch",

@@ -68,7 +68,7 @@ static uint8_t file_name_space(const ATTR_RECORD *a)
 /* Every attribute of ni of type `type` (AT_UNUSED: all) in enumeration
  * order, first extents only; lock held. */
 int collect_attrs(vss_fs *fs, ntfs_inode *ni, ATTR_TYPES type,
-                         attr_list *al, vss_error *err)
+                  attr_list *al, vss_error *err)
 {
     ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
     int rc = VSS_OK;
@@ -149,7 +149,7 @@ static vss_fs_stream stream_of(const vss_fs_attr *a)
 
 /* Every $DATA attribute of ni, the unnamed one first; lock held. */
 int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
-                           vss_error *err)
+                    vss_error *err)
 {
     attr_list al = {0};
     size_t i, first = 0;

@@ -81,7 +81,7 @@ static int split_stream(const char *path, char **file, char **stream)
 /* Walk path from the root; returns the open inode (caller closes). Called
  * with the lock held. */
 int fs_lookup(vss_fs *fs, const char *path, ntfs_inode **out,
-                  vss_error *err)
+              vss_error *err)
 {
     ntfs_inode *ni;
     char *copy, *comp, *save = NULL;
@@ -231,7 +231,7 @@ static void file_name_times(ntfs_inode *ni, vss_fs_stat *st)
 
 /* Fill st from an open inode; `stream` NULL = unnamed $DATA. Lock held. */
 int fill_stat(vss_fs *fs, ntfs_inode *ni, const char *stream,
-                     vss_fs_stat *st, vss_error *err)
+              vss_fs_stat *st, vss_error *err)
 {
     stream_list sl = {0};
     size_t i;
@@ -318,7 +318,7 @@ static int stream_exists(vss_fs *fs, ntfs_inode *ni, const char *stream,
 /* Resolve PATH or PATH:STREAM. A last component containing ':' is first
  * tried as a whole name (POSIX-namespace names may contain ':'). */
 int fs_resolve(vss_fs *fs, const char *path, ntfs_inode **ni,
-                   char **stream, vss_error *err)
+               char **stream, vss_error *err)
 {
     char *file = NULL;
     int rc;
