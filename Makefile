@@ -17,10 +17,10 @@ WARN = -Wall -Wextra -Wvla -Wformat=2 -Wmissing-prototypes -Wshadow \
        -Wstrict-prototypes -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
              -fvisibility=hidden -fPIC -Ilibvss/include $(CFLAGS) $(EXTRA_CFLAGS)
-# -lz: EWF chunks and qcow2 compressed clusters (libvss/src/container_*.c);
+# -lz: EWF chunks and qcow2 compressed clusters (libvss/src/io/container_*.c);
 # -lcrypto: MD5/SHA-1 when verifying an E01 against its stored hashes.
 LDLIBS_BASE = -lpthread -lz -lcrypto $(EXTRA_LDFLAGS)
-# libvss/src/ntfs.c (files inside snapshots) reads NTFS through libntfs-3g.
+# libvss/src/ntfs/ (files inside snapshots) reads NTFS through libntfs-3g.
 NTFS_LIBS = -lntfs-3g
 # The tools link libntfs-3g, libcrypto and zlib from their static archives
 # when the system has them (Debian's -dev packages do): binding libcrypto's
@@ -39,8 +39,12 @@ endif
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
 FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 
+# The library's sources live in one folder per layer (base, io, vss, ntfs,
+# ...: docs/design.md); objects keep the folder, includes are written
+# "base/base.h" etc. against -Ilibvss/src.
 LIB_SRC = $(wildcard libvss/src/*.c libvss/src/*/*.c)
 LIB_OBJ = $(LIB_SRC:libvss/src/%.c=$(BUILD)/obj/libvss/%.o)
+LIB_HDRS = libvss/include/vss.h $(wildcard libvss/src/*/*.h)
 LIB_A = $(BUILD)/libvss.a
 
 # The shared library, linked from the same PIC objects as libvss.a. Its
@@ -98,7 +102,7 @@ VSSMOUNT = $(BUILD)/vssmount
 
 all: $(LIB_A) $(LIB_SO) $(VSSINFO) $(VSSMOUNT)
 
-$(BUILD)/obj/libvss/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
+$(BUILD)/obj/libvss/%.o: libvss/src/%.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilibvss/src -c $< -o $@
 
@@ -151,7 +155,7 @@ $(BUILD)/tests/vshadow_diff: tests/vshadow_diff.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	@if [ -e /usr/include/libvshadow.h ] && [ -e /usr/include/libbfio.h ]; then \
 	  echo "$(CC) ... -o $@ -lvshadow -lbfio"; \
-	  $(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) -lvshadow -lbfio $(LDLIBS_BASE); \
+	  $(CC) $(ALL_CFLAGS) -Ilibvss/src -Wno-missing-prototypes -o $@ $< $(LIB_A) -lvshadow -lbfio $(LDLIBS_BASE); \
 	else echo "libvshadow-dev/libbfio-dev missing: $@ not built"; fi
 
 test: all test-bins
@@ -283,14 +287,15 @@ FUZZ_CC = clang
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g -O1 \
               -fno-omit-frame-pointer -Ilibvss/include -Ilibvss/src
-# ntfs.c (libntfs-3g) is not a parser of VSS metadata: not linked here,
-# nor what is built on it (ntfs/, audit/).
-FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c libvss/src/ntfs/%.c libvss/src/audit/%.c,$(LIB_SRC)))
-# Evidence containers, the NTFS layer (ntfs.c + libntfs-3g) and redirected
+# The NTFS layer (libvss/src/ntfs/, libntfs-3g) is not a parser of VSS
+# metadata: not linked here, nor the audit layer built on it.
+FUZZ_NTFS_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter libvss/src/ntfs/%,$(LIB_SRC)))
+FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs/% libvss/src/audit/%,$(LIB_SRC)))
+# Evidence containers, the NTFS layer (ntfs/ + libntfs-3g) and redirected
 # storage (two sources from one input): docs/reliability.md.
 FUZZ_NAMES += container ntfs storage multi
 FUZZ_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
-FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(wildcard libvss/src/*.h)
+FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(LIB_HDRS)
 FUZZ_SECONDS ?= 60
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
 REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
@@ -300,9 +305,9 @@ REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
 
 fuzz: $(FUZZ_BINS)
 
-.SECONDARY: $(FUZZ_LIB_OBJ)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_NTFS_OBJ)
 
-$(FUZZ_DIR)/obj/%.o: libvss/src/%.c libvss/include/vss.h libvss/src/*.h
+$(FUZZ_DIR)/obj/%.o: libvss/src/%.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -334,13 +339,13 @@ $(BUILD)/tests/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c \
 	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< tests/fuzz/replay_main.c \
 	  $(LIB_A) $(LDLIBS_BASE)
 
-# fuzz_ntfs also needs ntfs.c (instrumented) and libntfs-3g (not
+# fuzz_ntfs also needs the NTFS layer (instrumented) and libntfs-3g (not
 # instrumented: ASan sees its heap use through malloc/free and the libc
 # interceptors only).
 $(FUZZ_DIR)/fuzz_ntfs: tests/fuzz/fuzz_ntfs.c $(FUZZ_HDRS) $(FUZZ_LIB_OBJ) \
-                       $(FUZZ_DIR)/obj/ntfs.o
+                       $(FUZZ_NTFS_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
-	  $(FUZZ_LIB_OBJ) $(FUZZ_DIR)/obj/ntfs.o $(NTFS_LIBS) -lpthread -lz -lcrypto
+	  $(FUZZ_LIB_OBJ) $(FUZZ_NTFS_OBJ) $(NTFS_LIBS) -lpthread -lz -lcrypto
 
 $(BUILD)/tests/fuzz_replay_ntfs: tests/fuzz/fuzz_ntfs.c tests/fuzz/replay_main.c \
                                  $(FUZZ_HDRS) $(LIB_A)

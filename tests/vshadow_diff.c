@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "vss.h"
-#include "../libvss/src/model.h"
+#include "vss/vss_int.h"
 
 #define BS VSS_BLOCK_SIZE
 /* Beside the class bits (1 << vss_class): a run with reason diff-area. */

@@ -11,13 +11,14 @@ out=build/cov
 names="header catalog store blocklist blockrange bitmap partition volume snapshot
        container ntfs storage multi"
 flags="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O1 -g -fprofile-instr-generate -fcoverage-mapping -Ilibvss/include -Ilibvss/src"
-src=$(ls libvss/src/*.c | grep -v ntfs.c)
-parsers="bitmap blocklist blockrange catalog chain partition snapshot store volume vss_header io error
-         container container_ewf container_qcow2 container_vhd container_vhdx container_split ntfs"
+# The layers below NTFS (base, io, vss) go into every replay program; the
+# NTFS layer (libvss/src/ntfs/, libntfs-3g) into fuzz_ntfs's only.
+src=$(ls libvss/src/base/*.c libvss/src/io/*.c libvss/src/vss/*.c)
+ntfs_src=$(ls libvss/src/ntfs/*.c)
 rm -rf "$out"; mkdir -p "$out/prof"
 for n in $names; do
     extra=
-    [ $n = ntfs ] && extra="libvss/src/ntfs.c -lntfs-3g"
+    [ $n = ntfs ] && extra="$ntfs_src -lntfs-3g"
     clang $flags -o "$out/replay_$n" tests/fuzz/fuzz_$n.c tests/fuzz/replay_main.c $src $extra -lpthread -lz -lcrypto
     dirs="tests/fuzz/corpus/$n"
     [ -d build/fuzz/corpus/$n ] && dirs="$dirs build/fuzz/corpus/$n"
@@ -35,6 +36,4 @@ if [ "${1:-}" = "--with-tests" ]; then
 fi
 llvm-profdata merge -sparse "$out"/prof/*.profraw -o "$out/all.profdata"
 first=$out/replay_header
-files=""
-for p in $parsers; do files="$files libvss/src/$p.c"; done
-llvm-cov report "$first" $objs -instr-profile="$out/all.profdata" $files | tee "$out/report.txt"
+llvm-cov report "$first" $objs -instr-profile="$out/all.profdata" $src $ntfs_src | tee "$out/report.txt"

@@ -1,7 +1,7 @@
 /* fuzz_bitmap.c — the input as a bitmap chain at 16 KiB, read for a few
  * volume sizes (bit counts); the first input byte picks one more. */
 #include "fuzz_common.h"
-#include "../../libvss/src/internal.h"
+#include "vss/vss_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* fuzz_blocklist.c — block descriptors one by one, then the input as a
  * block list chain at 16 KiB on a memory source (see fuzz_common.h). */
 #include "fuzz_common.h"
-#include "../../libvss/src/internal.h"
+#include "vss/vss_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /* fuzz_blockrange.c — the input as a block range list chain at 16 KiB. */
 #include "fuzz_common.h"
-#include "../../libvss/src/internal.h"
+#include "vss/vss_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

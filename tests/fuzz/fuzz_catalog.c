@@ -1,7 +1,7 @@
 /* fuzz_catalog.c — one catalog block decoded from the input, then the
  * input as a catalog chain starting at 16 KiB (see fuzz_common.h). */
 #include "fuzz_common.h"
-#include "../../libvss/src/internal.h"
+#include "vss/vss_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

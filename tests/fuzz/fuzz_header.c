@@ -1,7 +1,7 @@
 /* fuzz_header.c — the VSS volume header (512 bytes at 0x1E00) and the
  * 128-byte block header of every record type. */
 #include "fuzz_common.h"
-#include "../../libvss/src/internal.h"
+#include "vss/vss_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_ntfs.c — the NTFS layer (libvss/src/ntfs.c over libntfs-3g) on a
+ * fuzz_ntfs.c — the NTFS layer (libvss/src/ntfs/ over libntfs-3g) on a
  * small volume in memory: vss_fs_open, a bounded walk of the tree, stat,
  * streams, reads and extents of the files found.
  *

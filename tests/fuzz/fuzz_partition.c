@@ -1,6 +1,6 @@
 /* fuzz_partition.c — vss_disk_scan on the input as a memory disk. */
 #include "fuzz_common.h"
-#include "../../libvss/src/internal.h"
+#include "vss/vss_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

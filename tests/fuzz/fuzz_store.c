@@ -1,7 +1,7 @@
 /* fuzz_store.c — a store header block: the block header (type 4) and the
  * store information after it; also the input as bare store information. */
 #include "fuzz_common.h"
-#include "../../libvss/src/internal.h"
+#include "vss/vss_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

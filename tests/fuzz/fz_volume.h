@@ -23,7 +23,7 @@
 #define FZ_VOLUME_H
 
 #include "fuzz_common.h"
-#include "../../libvss/src/model.h"
+#include "vss/vss_int.h"
 
 #define FZ_MAX_READ (3 * FZ_BLOCK + 1024)
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 /* Record number of the root directory: its "." entry lists it again. */
 #define ROOT_RECORD 5

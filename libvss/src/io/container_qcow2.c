@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-#include "container.h"
+#include "io/container.h"
 
 #define QCOW_OFFSET_MASK 0x00fffffffffffe00ull /* bits 9-55 */
 #define QCOW_COMPRESSED (1ull << 62)

@@ -15,7 +15,7 @@
 #include <linux/fs.h>
 #endif
 
-#include "internal.h"
+#include "io/io.h"
 
 struct vss_source {
     atomic_int refs;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "container.h"
+#include "io/container.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * 1024ull)
@@ -55,7 +55,7 @@ typedef struct vhdx_ct {
 
 static int vhdx_crc_ok(uint8_t *p, size_t n)
 {
-    uint32_t want = le32(p + 4), got;
+    uint32_t want = vss_le32(p + 4), got;
     uint8_t save[4];
     memcpy(save, p + 4, 4);
     memset(p + 4, 0, 4);
@@ -246,9 +246,9 @@ int ct_vhdx_open(vss_source *file, const char *path,
         if (rc)
             goto fail;
         hvalid[i] = memcmp(hdr[i], "head", 4) == 0 &&
-                    vhdx_crc_ok(hdr[i], 4096) && le16(hdr[i] + 66) == 1;
+                    vhdx_crc_ok(hdr[i], 4096) && vss_le16(hdr[i] + 66) == 1;
         if (hvalid[i] &&
-            (best < 0 || le64(hdr[i] + 8) > le64(hdr[best] + 8)))
+            (best < 0 || vss_le64(hdr[i] + 8) > vss_le64(hdr[best] + 8)))
             best = i;
     }
     if (best < 0) {
@@ -280,7 +280,7 @@ int ct_vhdx_open(vss_source *file, const char *path,
         if (rc)
             goto fail;
         if (memcmp(rt, "regi", 4) == 0 && vhdx_crc_ok(rt, 64 * KiB) &&
-            le32(rt + 8) <= 2047)
+            vss_le32(rt + 8) <= 2047)
             break;
     }
     if (i == 2) {
@@ -288,17 +288,17 @@ int ct_vhdx_open(vss_source *file, const char *path,
                       "offset 196608 or 262144", path);
         goto fail;
     }
-    nent = le32(rt + 8);
+    nent = vss_le32(rt + 8);
     for (k = 0; k < nent; k++) {
         const uint8_t *e = rt + 16 + (size_t)k * 32;
-        uint64_t off = le64(e + 16), len = le32(e + 24);
+        uint64_t off = vss_le64(e + 16), len = vss_le32(e + 24);
         if (memcmp(e, guid_bat, 16) == 0) {
             bat_off = off;
             bat_len = len;
         } else if (memcmp(e, guid_meta, 16) == 0) {
             meta_off = off;
             meta_len = len;
-        } else if (le32(e + 28) & 1) {
+        } else if (vss_le32(e + 28) & 1) {
             rc = vss_fail(err, VSS_EUNSUPPORTED, "VHDX %s: unknown required "
                           "region (region table entry %u)", path, k);
             goto fail;
@@ -325,7 +325,7 @@ int ct_vhdx_open(vss_source *file, const char *path,
     rc = ct_read(file, meta, (size_t)meta_len, meta_off, "VHDX metadata", err);
     if (rc)
         goto fail;
-    if (memcmp(meta, "metadata", 8) != 0 || le16(meta + 10) > 2047) {
+    if (memcmp(meta, "metadata", 8) != 0 || vss_le16(meta + 10) > 2047) {
         rc = vss_fail(err, VSS_ECORRUPT, "VHDX %s: metadata table at offset "
                       "%llu: bad signature or entry count", path,
                       (unsigned long long)meta_off);
@@ -333,10 +333,10 @@ int ct_vhdx_open(vss_source *file, const char *path,
     }
     {
         int got_fp = 0, got_size = 0, got_lss = 0;
-        uint32_t n = le16(meta + 10);
+        uint32_t n = vss_le16(meta + 10);
         for (k = 0; k < n; k++) {
             const uint8_t *e = meta + 32 + (size_t)k * 32;
-            uint32_t ioff = le32(e + 16), ilen = le32(e + 20);
+            uint32_t ioff = vss_le32(e + 16), ilen = vss_le32(e + 20);
             const uint8_t *item;
             if (ioff > meta_len || ilen > meta_len - ioff) {
                 rc = vss_fail(err, VSS_ECORRUPT, "VHDX %s: metadata entry %u "
@@ -346,16 +346,16 @@ int ct_vhdx_open(vss_source *file, const char *path,
             }
             item = meta + ioff;
             if (memcmp(e, guid_fileparams, 16) == 0 && ilen >= 8) {
-                x->block_size = le32(item);
-                has_parent = le32(item + 4) >> 1 & 1;
+                x->block_size = vss_le32(item);
+                has_parent = vss_le32(item + 4) >> 1 & 1;
                 got_fp = 1;
             } else if (memcmp(e, guid_disksize, 16) == 0 && ilen >= 8) {
-                size = le64(item);
+                size = vss_le64(item);
                 got_size = 1;
             } else if (memcmp(e, guid_lss, 16) == 0 && ilen >= 4) {
-                x->lss = le32(item);
+                x->lss = vss_le32(item);
                 got_lss = 1;
-            } else if (le32(e + 24) & 4) {
+            } else if (vss_le32(e + 24) & 4) {
                 /* required items we do not know: parent locator is fine */
                 static const uint8_t guid_parent[16] = {
                     0x2d, 0x5f, 0xd3, 0xa8, 0x0b, 0xb3, 0x4d, 0x45,
@@ -415,7 +415,7 @@ int ct_vhdx_open(vss_source *file, const char *path,
     if (rc)
         goto fail;
     for (j = 0; j < nbat; j++)
-        x->bat[j] = le64(rawbat + j * 8);
+        x->bat[j] = vss_le64(rawbat + j * 8);
     x->nbat = nbat;
     x->bat_offset = bat_off;
     x->base.size = size;

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "container.h"
+#include "io/container.h"
 
 #define EWF_DESC_SIZE 76u
 #define EWF_MAX_SEGMENTS 14971u          /* .E01 .. .ZZZ */
@@ -399,27 +399,27 @@ static int ewf_volume_section(ewf_ct *w, ewf_open_state *st, size_t seg,
     if (rc)
         return rc;
     if (len >= 1052) {
-        if (adler32(1, d, 1048) != le32(d + 1048)) {
+        if (adler32(1, d, 1048) != vss_le32(d + 1048)) {
             free(d);
             return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                             "volume section: checksum mismatch");
         }
-        sectors = le64(d + 16);
+        sectors = vss_le64(d + 16);
     } else if (len >= 94) {
-        if (adler32(1, d, 90) != le32(d + 90)) {
+        if (adler32(1, d, 90) != vss_le32(d + 90)) {
             free(d);
             return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                             "volume section (SMART): checksum mismatch");
         }
-        sectors = le32(d + 16);
+        sectors = vss_le32(d + 16);
         st->smart = 1;
     } else {
         free(d);
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "volume section: %zu bytes, too short", len);
     }
-    spc = le32(d + 8);
-    bps = le32(d + 12);
+    spc = vss_le32(d + 8);
+    bps = vss_le32(d + 12);
     free(d);
     if (st->have_volume) {
         if (spc != st->spc || bps != st->bps || sectors != st->sectors)
@@ -482,13 +482,13 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "%s section: %zu bytes, too short", type, len);
     }
-    if (adler32(1, d, 20) != le32(d + 20)) {
+    if (adler32(1, d, 20) != vss_le32(d + 20)) {
         free(d);
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "%s header: checksum mismatch", type);
     }
-    count = le32(d);
-    base = le64(d + 8);
+    count = vss_le32(d);
+    base = vss_le64(d + 8);
     if (count == 0 || count > (len - 24) / 4 ||
         count > w->nchunks - w->nentries) {
         free(d);
@@ -498,7 +498,8 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
                         (unsigned long long)(w->nchunks - w->nentries));
     }
     if (st->sectors_end && len >= 24 + (size_t)count * 4 + 4 &&
-        adler32(1, d + 24, count * 4) != le32(d + 24 + (size_t)count * 4)) {
+        adler32(1, d + 24, count * 4) !=
+            vss_le32(d + 24 + (size_t)count * 4)) {
         free(d);
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "%s entries: checksum mismatch", type);
@@ -508,10 +509,11 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
     if (end > limit)
         end = limit;
     for (i = 0; i < count; i++) {
-        uint32_t e = le32(d + 24 + (size_t)i * 4);
+        uint32_t e = vss_le32(d + 24 + (size_t)i * 4);
         uint64_t at = base + (e & 0x7fffffffu);
         uint64_t next = i + 1 < count
-                            ? base + (le32(d + 28 + (size_t)i * 4) & 0x7fffffffu)
+                            ? base + (vss_le32(d + 28 + (size_t)i * 4) &
+                                      0x7fffffffu)
                             : end;
         if (at >= end || next <= at || next > end) {
             free(d);
@@ -560,7 +562,7 @@ static int ewf_table_section(ewf_ct *w, ewf_open_state *st, size_t seg,
     t->end = end;
     t->where = off;
     for (i = 0; i < count; i++)
-        w->entries[w->nentries + i] = le32(d + 24 + (size_t)i * 4);
+        w->entries[w->nentries + i] = vss_le32(d + 24 + (size_t)i * 4);
     w->nentries += count;
     free(d);
     return VSS_OK;
@@ -577,7 +579,8 @@ static int ewf_hash_section(ewf_ct *w, size_t seg, uint64_t off,
                                    digest ? "digest" : "hash", err);
     if (rc)
         return rc;
-    if (len < need || adler32(1, d, (uInt)(need - 4)) != le32(d + need - 4)) {
+    if (len < need ||
+        adler32(1, d, (uInt)(need - 4)) != vss_le32(d + need - 4)) {
         free(d);
         return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                         "%s section: too short or checksum mismatch",
@@ -611,10 +614,10 @@ static int ewf_walk_segment(ewf_ct *w, ewf_open_state *st, size_t seg,
     if (memcmp(fh, "EVF\x09\x0d\x0a\xff\x00", 8) != 0 || fh[8] != 1)
         return ewf_fail(err, VSS_ECORRUPT, w, seg, 0,
                         "not an EWF segment file (bad signature)");
-    if (le16(fh + 9) != seg + 1)
+    if (vss_le16(fh + 9) != seg + 1)
         return ewf_fail(err, VSS_ECORRUPT, w, seg, 9,
                         "file header says segment %u, expected %zu",
-                        le16(fh + 9), seg + 1);
+                        vss_le16(fh + 9), seg + 1);
     st->sectors_end = 0;
     st->table_bad = 0;
     for (;;) {
@@ -630,13 +633,13 @@ static int ewf_walk_segment(ewf_ct *w, ewf_open_state *st, size_t seg,
         rc = ct_read(src, d, sizeof d, off, "EWF section descriptor", err);
         if (rc)
             return rc;
-        if (adler32(1, d, 72) != le32(d + 72))
+        if (adler32(1, d, 72) != vss_le32(d + 72))
             return ewf_fail(err, VSS_ECORRUPT, w, seg, off,
                             "section descriptor: checksum mismatch");
         memcpy(type, d, 16);
         type[16] = '\0';
-        next = le64(d + 16);
-        size = le64(d + 24);
+        next = vss_le64(d + 16);
+        size = vss_le64(d + 24);
 
         if (strcmp(type, "next") == 0 || strcmp(type, "done") == 0) {
             if (st->table_bad)
@@ -787,13 +790,13 @@ static int ewf_load_chunk(ewf_ct *w, uint64_t k, uint8_t *out)
                            w->names[t->seg], re.message);
         }
         sum = (uint32_t)adler32(1, buf, (uInt)n);
-        if (sum != le32(buf + n) && n != alt &&
-            (uint32_t)adler32(1, buf, (uInt)alt) == le32(buf + alt)) {
+        if (sum != vss_le32(buf + n) && n != alt &&
+            (uint32_t)adler32(1, buf, (uInt)alt) == vss_le32(buf + alt)) {
             n = alt; /* padding after the chunk */
-            sum = le32(buf + n);
+            sum = vss_le32(buf + n);
         }
-        if (sum != le32(buf + n)) {
-            uint32_t want_sum = le32(buf + n);
+        if (sum != vss_le32(buf + n)) {
+            uint32_t want_sum = vss_le32(buf + n);
             free(buf);
             return ct_fail(&w->base, VSS_ECORRUPT,
                            "EWF chunk %llu (segment %u %s, offset %llu, table "

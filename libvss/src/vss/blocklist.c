@@ -15,7 +15,7 @@
  */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "vss/vss_int.h"
 
 enum { D_ORIGINAL = 0, D_RELATIVE = 8, D_DATA = 16, D_FLAGS = 24,
        D_BITMAP = 28 };
@@ -23,11 +23,11 @@ enum { D_ORIGINAL = 0, D_RELATIVE = 8, D_DATA = 16, D_FLAGS = 24,
 int vss_desc_decode(const uint8_t *p, uint64_t offset, vss_raw_desc *d,
                     vss_error *err)
 {
-    d->original = le64(p + D_ORIGINAL);
-    d->relative = le64(p + D_RELATIVE);
-    d->data = le64(p + D_DATA);
-    d->flags = le32(p + D_FLAGS);
-    d->bitmap = le32(p + D_BITMAP);
+    d->original = vss_le64(p + D_ORIGINAL);
+    d->relative = vss_le64(p + D_RELATIVE);
+    d->data = vss_le64(p + D_DATA);
+    d->flags = vss_le32(p + D_FLAGS);
+    d->bitmap = vss_le32(p + D_BITMAP);
     if (d->data == 0 && d->flags == 0)
         return 0; /* end of the descriptors in this block */
     if (d->flags & ~0xFFu)

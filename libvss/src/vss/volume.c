@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "vss/vss_int.h"
 
 static int cmp_stack(const void *a, const void *b)
 {

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "vss/vss_int.h"
 
 #define RANGE_ENTRY_SIZE 24u
 
@@ -42,9 +42,9 @@ int vss_block_ranges_read(vss_source *src, uint64_t offset, size_t max_blocks,
              pos += RANGE_ENTRY_SIZE) {
             vss_block_range r;
             uint64_t end;
-            r.volume_offset = le64(block + pos);
-            r.relative_offset = le64(block + pos + 8);
-            r.size = le64(block + pos + 16);
+            r.volume_offset = vss_le64(block + pos);
+            r.relative_offset = vss_le64(block + pos + 8);
+            r.size = vss_le64(block + pos + 16);
             if (r.volume_offset == 0)
                 break;
             if (r.size == 0 || add_overflows(r.volume_offset, r.size, &end)) {

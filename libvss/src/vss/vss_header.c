@@ -1,11 +1,13 @@
 /*
  * vss_header.c — the VSS volume header at 0x1E00 and the 128-byte header
  * every VSS metadata block starts with (docs/format.md, "Volume header" and
- * "Metadata blocks"). Pure decoders: bytes in, structs out.
+ * "Metadata blocks"). Pure decoders: bytes in, structs out; and
+ * vss_chain_offsets, which lists the blocks of a chain by their headers.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "internal.h"
+#include "vss/vss_int.h"
 
 /* {3808876b-c176-4e48-b7ae-04046e6cc752} in on-disk (mixed-endian) layout. */
 const uint8_t vss_identifier[16] = {0x6b, 0x87, 0x08, 0x38, 0x76, 0xc1,
@@ -47,12 +49,12 @@ int vss_block_header_decode(const uint8_t *p, size_t len, uint32_t type,
         return vss_fail(err, VSS_ECORRUPT,
                         "%s at offset %llu: no VSS identifier", what,
                         (unsigned long long)offset);
-    out->version = le32(p + BH_VERSION);
-    out->record_type = le32(p + BH_RECORD_TYPE);
-    out->relative_offset = le64(p + BH_RELATIVE);
-    out->own_offset = le64(p + BH_OWN);
-    out->next_offset = le64(p + BH_NEXT);
-    out->info_size = le64(p + BH_INFO_SIZE);
+    out->version = vss_le32(p + BH_VERSION);
+    out->record_type = vss_le32(p + BH_RECORD_TYPE);
+    out->relative_offset = vss_le64(p + BH_RELATIVE);
+    out->own_offset = vss_le64(p + BH_OWN);
+    out->next_offset = vss_le64(p + BH_NEXT);
+    out->info_size = vss_le64(p + BH_INFO_SIZE);
     if (out->record_type != type)
         return vss_fail(err, VSS_ECORRUPT,
                         "%s at offset %llu: record type %u (%s), expected %u",
@@ -89,11 +91,11 @@ int vss_volume_header_decode(const uint8_t *p, size_t len,
                         "volume header at offset %u: version %u (known: 1, 2)",
                         VSS_HEADER_OFFSET, bh.version);
     out->version = bh.version;
-    out->catalog_offset = le64(p + VH_CATALOG);
-    out->max_diff_area = le64(p + VH_MAX_SIZE);
+    out->catalog_offset = vss_le64(p + VH_CATALOG);
+    out->max_diff_area = vss_le64(p + VH_MAX_SIZE);
     memcpy(out->volume_guid, p + VH_VOLUME_GUID, 16);
     memcpy(out->storage_guid, p + VH_STORAGE_GUID, 16);
-    out->application_flags = le64(p + VH_APP_FLAGS);
+    out->application_flags = vss_le64(p + VH_APP_FLAGS);
     if (out->catalog_offset % VSS_BLOCK_SIZE != 0)
         return vss_fail(err, VSS_ECORRUPT,
                         "volume header at offset %u: catalog offset %llu is "
@@ -148,4 +150,53 @@ void vss_filetime_format(uint64_t ft, char out[32])
              m, d, sod / 3600, sod / 60 % 60, sod % 60, (unsigned)ticks);
     memcpy(out, text, 31);
     out[31] = '\0';
+}
+
+/* Walks the headers of a chain of metadata blocks with the chain guard
+ * (base/chain.c); here, beside the header decoder it relies on. */
+int vss_chain_offsets(vss_source *src, uint64_t first, uint32_t type,
+                      const char *what, size_t max, uint64_t **out,
+                      size_t *count, vss_error *err)
+{
+    vss_chain chain = {NULL, 0, 0, max, what};
+    uint8_t hdr[VSS_BLOCK_HEADER_SIZE];
+    uint64_t *list = NULL, offset = first;
+    size_t n = 0, cap = 0;
+    int rc = VSS_OK;
+
+    *out = NULL;
+    *count = 0;
+    while (offset != 0) {
+        vss_block_header bh;
+        uint64_t *nl;
+        if ((rc = vss_chain_visit(&chain, offset, err)) ||
+            (rc = vss_read_exact(src, hdr, sizeof hdr, offset, what, err)) ||
+            (rc = vss_block_header_decode(hdr, sizeof hdr, type, offset, what,
+                                          &bh, err)))
+            break;
+        if (bh.own_offset != offset)
+            break;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            nl = vss_realloc(list, ncap * sizeof *list);
+            if (!nl) {
+                rc = vss_fail(err, VSS_ENOMEM, "%s: out of memory", what);
+                break;
+            }
+            list = nl;
+            cap = ncap;
+        }
+        list[n++] = offset;
+        if (bh.next_offset % VSS_BLOCK_SIZE || bh.next_offset == offset)
+            break;
+        offset = bh.next_offset;
+    }
+    vss_chain_free(&chain);
+    if (rc) {
+        free(list);
+        return rc;
+    }
+    *out = list;
+    *count = n;
+    return VSS_OK;
 }

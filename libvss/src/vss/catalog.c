@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "vss/vss_int.h"
 
 enum { ENTRY_UNUSED = 1, ENTRY_SNAPSHOT = 2, ENTRY_LOCATION = 3 };
 
@@ -50,7 +50,7 @@ int vss_catalog_decode_block(const uint8_t *p, size_t len,
     for (pos = VSS_BLOCK_HEADER_SIZE; pos + VSS_CATALOG_ENTRY_SIZE <= len;
          pos += VSS_CATALOG_ENTRY_SIZE) {
         const uint8_t *e = p + pos;
-        uint64_t type = le64(e);
+        uint64_t type = vss_le64(e);
         uint64_t at = block_offset + pos;
 
         if (type == 0)
@@ -62,11 +62,11 @@ int vss_catalog_decode_block(const uint8_t *p, size_t len,
             if (grow((void **)&cat->snapshots, cat->nsnapshots, sizeof *s))
                 return vss_fail(err, VSS_ENOMEM, "catalog: out of memory");
             s = &cat->snapshots[cat->nsnapshots++];
-            s->volume_size = le64(e + E2_VOLUME_SIZE);
+            s->volume_size = vss_le64(e + E2_VOLUME_SIZE);
             memcpy(s->store_guid, e + E2_STORE_GUID, 16);
-            s->stack_position = le64(e + E2_STACK);
-            s->flags = le64(e + E2_FLAGS);
-            s->creation_time = le64(e + E2_TIME);
+            s->stack_position = vss_le64(e + E2_STACK);
+            s->flags = vss_le64(e + E2_FLAGS);
+            s->creation_time = vss_le64(e + E2_TIME);
             s->entry_offset = at;
             if (s->volume_size == 0 || s->volume_size % VSS_SECTOR_SIZE)
                 return vss_fail(err, VSS_ECORRUPT,
@@ -80,14 +80,14 @@ int vss_catalog_decode_block(const uint8_t *p, size_t len,
             if (grow((void **)&cat->locations, cat->nlocations, sizeof *l))
                 return vss_fail(err, VSS_ENOMEM, "catalog: out of memory");
             l = &cat->locations[cat->nlocations++];
-            l->block_list_offset = le64(e + E3_BLOCK_LIST);
+            l->block_list_offset = vss_le64(e + E3_BLOCK_LIST);
             memcpy(l->store_guid, e + E3_STORE_GUID, 16);
-            l->store_header_offset = le64(e + E3_STORE_HEADER);
-            l->block_range_offset = le64(e + E3_BLOCK_RANGES);
-            l->bitmap_offset = le64(e + E3_BITMAP);
-            l->file_reference = le64(e + E3_FILE_REF);
-            l->allocated_size = le64(e + E3_ALLOCATED);
-            l->previous_bitmap_offset = le64(e + E3_PREV_BITMAP);
+            l->store_header_offset = vss_le64(e + E3_STORE_HEADER);
+            l->block_range_offset = vss_le64(e + E3_BLOCK_RANGES);
+            l->bitmap_offset = vss_le64(e + E3_BITMAP);
+            l->file_reference = vss_le64(e + E3_FILE_REF);
+            l->allocated_size = vss_le64(e + E3_ALLOCATED);
+            l->previous_bitmap_offset = vss_le64(e + E3_PREV_BITMAP);
             l->entry_offset = at;
             if ((rc = check_offset(l->block_list_offset, "block list offset",
                                    at, 0, err)) ||

@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "vss/vss_int.h"
 
 int vss_bitmap_read(vss_source *src, uint64_t offset, uint64_t nbits,
                     uint8_t **out, uint64_t *have_bits, vss_error *err)

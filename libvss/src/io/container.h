@@ -8,7 +8,7 @@
 
 #include <pthread.h>
 
-#include "internal.h"
+#include "io/io.h"
 
 /* ---- big-endian readers (qcow2, VHD) ------------------------------------ */
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "io/io.h"
 
 #define MAX_PARTITIONS 1024u
 #define MAX_EBR_CHAIN 256u
@@ -19,7 +19,7 @@ int vss_is_ntfs_boot_sector(const uint8_t *p, size_t len)
     if (len < 512 || memcmp(p + 3, "NTFS    ", 8) != 0 || p[510] != 0x55 ||
         p[511] != 0xAA)
         return 0;
-    bps = le16(p + 11);
+    bps = vss_le16(p + 11);
     spc = p[13];
     if (bps < 256 || bps > 4096 || (bps & (bps - 1)))
         return 0;
@@ -97,18 +97,18 @@ static int scan_ebr_chain(vss_source *disk, uint64_t ext_base, plist *l,
         }
         e0 = s + 446;
         e1 = s + 462;
-        if (e0[4] != 0 && le32(e0 + 12) != 0) {
+        if (e0[4] != 0 && vss_le32(e0 + 12) != 0) {
             char type[8];
             snprintf(type, sizeof type, "0x%02x", e0[4]);
             rc = add_partition(disk, l, "mbr", (*number)++,
-                               ebr + (uint64_t)le32(e0 + 8) * 512,
-                               (uint64_t)le32(e0 + 12) * 512, type, err);
+                               ebr + (uint64_t)vss_le32(e0 + 8) * 512,
+                               (uint64_t)vss_le32(e0 + 12) * 512, type, err);
             if (rc)
                 break;
         }
-        if (!is_extended(e1[4]) || le32(e1 + 8) == 0)
+        if (!is_extended(e1[4]) || vss_le32(e1 + 8) == 0)
             break;
-        ebr = ext_base + (uint64_t)le32(e1 + 8) * 512;
+        ebr = ext_base + (uint64_t)vss_le32(e1 + 8) * 512;
     }
     vss_chain_free(&chain);
     return rc;
@@ -128,9 +128,9 @@ static int scan_gpt(vss_source *disk, uint64_t sector, plist *l,
         return rc;
     if (memcmp(hdr, "EFI PART", 8) != 0)
         return VSS_ENOTFOUND;
-    lba = le64(hdr + 72);
-    count = le32(hdr + 80);
-    esize = le32(hdr + 84);
+    lba = vss_le64(hdr + 72);
+    count = vss_le32(hdr + 80);
+    esize = vss_le32(hdr + 84);
     if (esize < 128 || esize > 4096 || esize % 8 || count > MAX_GPT_ENTRIES ||
         lba < 2 || lba >= disk_sectors)
         return vss_fail(err, VSS_ECORRUPT,
@@ -147,7 +147,7 @@ static int scan_gpt(vss_source *disk, uint64_t sector, plist *l,
     for (i = 0; rc == VSS_OK && i < count; i++) {
         const uint8_t *e = entries + (size_t)i * esize;
         static const uint8_t zero[16];
-        uint64_t first = le64(e + 32), last = le64(e + 40);
+        uint64_t first = vss_le64(e + 32), last = vss_le64(e + 40);
         char type[40];
         if (memcmp(e, zero, 16) == 0)
             continue;
@@ -208,9 +208,9 @@ int vss_disk_scan(vss_source *disk, vss_partition **parts, size_t *count,
     }
     for (i = 0; i < 4; i++) {
         const uint8_t *e = s + 446 + i * 16;
-        uint64_t start = (uint64_t)le32(e + 8) * 512;
+        uint64_t start = (uint64_t)vss_le32(e + 8) * 512;
         char type[8];
-        if (e[4] == 0 || le32(e + 12) == 0)
+        if (e[4] == 0 || vss_le32(e + 12) == 0)
             continue;
         any = 1;
         if (e[0] != 0 && e[0] != 0x80) {
@@ -225,7 +225,7 @@ int vss_disk_scan(vss_source *disk, vss_partition **parts, size_t *count,
         }
         snprintf(type, sizeof type, "0x%02x", e[4]);
         if ((rc = add_partition(disk, &l, "mbr", i + 1, start,
-                                (uint64_t)le32(e + 12) * 512, type, err)))
+                                (uint64_t)vss_le32(e + 12) * 512, type, err)))
             goto done;
     }
     if (!any) {

@@ -3,7 +3,7 @@
  * for its headers and region tables. (MD5 and SHA-1 for verifying E01
  * images come from OpenSSL's libcrypto.)
  */
-#include "container.h"
+#include "io/container.h"
 
 static uint32_t crc32c_table[256];
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "container.h"
+#include "io/container.h"
 
 /* ---- the container behind a vss_source ------------------------------------ */
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "container.h"
+#include "io/container.h"
 
 #define VHD_FIXED 2u
 #define VHD_DYNAMIC 3u

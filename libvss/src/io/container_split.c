@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "container.h"
+#include "io/container.h"
 
 #define SPLIT_MAX_SEGMENTS 100000u
 

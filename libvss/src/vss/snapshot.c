@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "vss/vss_int.h"
 
 #define SECTORS_PER_BLOCK (VSS_BLOCK_SIZE / VSS_SECTOR_SIZE)
 

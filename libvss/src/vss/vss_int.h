@@ -1,106 +1,17 @@
 /*
- * internal.h — shared by the library's floors; never installed.
+ * vss/vss_int.h — the VSS layer (base < io < vss): the on-disk structures
+ * (block header, volume header, catalog, store information, block list,
+ * block ranges, bitmaps) and their decoders, and the in-memory model of one
+ * volume's shadow copies that volume.c builds and snapshot.c reads through.
+ * Never installed.
  */
-#ifndef VSS_INTERNAL_H
-#define VSS_INTERNAL_H
+#ifndef VSS_VSS_INT_H
+#define VSS_VSS_INT_H
 
-#include <stdarg.h>
-#include <stdint.h>
-#include <stddef.h>
-#include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
-#include "vss.h"
-
-#define VSS_HIDDEN __attribute__((visibility("hidden")))
-#define VSS_PRINTF(a, b) __attribute__((format(printf, a, b)))
-
-/* ---- little-endian readers: widen before shifting ---------------------- */
-
-static inline uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)((uint16_t)p[0] | (uint16_t)p[1] << 8);
-}
-
-static inline uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-/* Checked arithmetic for offsets taken from disk. */
-/* Index of the first element >= key in the sorted array a[0..n). */
-static inline size_t lower_bound_u64(const uint64_t *a, size_t n,
-                                     uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t m = lo + (hi - lo) / 2;
-        if (a[m] < key)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    return lo;
-}
-
-static inline int add_overflows(uint64_t a, uint64_t b, uint64_t *sum)
-{
-    return __builtin_add_overflow(a, b, sum);
-}
-
-/* ---- errors -------------------------------------------------------------- */
-
-/* Record code and message in err (if not NULL); returns code. */
-VSS_HIDDEN int vss_fail(vss_error *err, int code, const char *fmt, ...)
-    VSS_PRINTF(3, 4);
-
-/* ---- allocation: one place to inject failures in tests ------------------- */
-
-VSS_HIDDEN void *vss_malloc(size_t n);
-VSS_HIDDEN void *vss_calloc(size_t n, size_t size);
-VSS_HIDDEN void *vss_realloc(void *p, size_t n);
-
-/* Fail the Nth allocation / read from now on (0 = never); for tests. */
-VSS_API void vss_test_fail_alloc_after(long n);
-VSS_API void vss_test_fail_read_after(long n);
-
-/* ---- sources ------------------------------------------------------------- */
-
-/* Read exactly len bytes or fail: VSS_EIO naming what/offset when short. */
-VSS_HIDDEN int vss_read_exact(vss_source *src, void *buf, size_t len,
-                              uint64_t offset, const char *what,
-                              vss_error *err);
-
-/* The ctx of src when it was made with exactly these ops, else NULL (how
- * the evidence containers find their state behind a vss_source). */
-VSS_HIDDEN void *vss_source_ctx_if(vss_source *src, const vss_source_ops *ops);
-
-/* ---- chains of blocks on disk: loop and length guard --------------------- */
-
-typedef struct vss_chain {
-    uint64_t *seen;   /* sorted offsets visited so far */
-    size_t n, cap;
-    size_t max;       /* hard cap on the chain length */
-    const char *what; /* "catalog block", ... for messages */
-} vss_chain;
-
-/* Record a visit to offset: VSS_ECORRUPT if seen before (a loop) or if the
- * chain grows past max. */
-VSS_HIDDEN int vss_chain_visit(vss_chain *c, uint64_t offset, vss_error *err);
-VSS_HIDDEN void vss_chain_free(vss_chain *c);
-
-/* The volume offsets of the blocks of a chain of record type `type`
- * starting at first (headers only are read). Same stopping rules as the
- * decoders: own-offset mismatch ends it, a loop or overlong chain fails. */
-VSS_HIDDEN int vss_chain_offsets(vss_source *src, uint64_t first,
-                                 uint32_t type, const char *what, size_t max,
-                                 uint64_t **out, size_t *count,
-                                 vss_error *err);
+#include "io/io.h"
 
 /* ---- the 128-byte header every VSS metadata block starts with ------------ */
 
@@ -301,8 +212,87 @@ static inline int bitmap_test(const uint8_t *bm, uint64_t nbits, uint64_t i)
     return bm && i < nbits && (bm[i >> 3] >> (i & 7)) & 1;
 }
 
-/* ---- partitions (partition.c) --------------------------------------------- */
+/* The volume offsets of the blocks of a chain of record type `type`
+ * starting at first (headers only are read). Same stopping rules as the
+ * decoders: own-offset mismatch ends it, a loop or overlong chain fails. */
+VSS_HIDDEN int vss_chain_offsets(vss_source *src, uint64_t first,
+                                 uint32_t type, const char *what, size_t max,
+                                 uint64_t **out, size_t *count,
+                                 vss_error *err);
 
-VSS_HIDDEN int vss_is_ntfs_boot_sector(const uint8_t *p, size_t len);
+/* ---- the in-memory model (volume.c, snapshot.c) ------------------------- */
+
+typedef struct vss_store {
+    vss_catalog_snapshot cat;   /* type 2 entry (source volume catalog) */
+    vss_catalog_location loc;   /* type 3 entry (storage volume catalog) */
+    vss_store_info info;
+    int loaded;                 /* loc, info and everything below are set */
+    int load_rc;                /* why loading failed (corrupt store), 0 */
+    char load_error[256];
+    size_t listed;              /* descriptors in the block list (listing) */
+    size_t max_list;            /* cap on the block list chain's length */
+    vss_desc *descs;            /* sorted by original offset (read model) */
+    size_t ndescs;
+    uint64_t *fwd_targets;      /* the forwarders' targets, sorted, unique */
+    size_t nfwd;
+    uint64_t nbits;             /* one per 16 KiB block of volume_size */
+    uint8_t *bitmap;            /* current bitmap */
+    uint8_t *prev_bitmap;       /* previous bitmap or NULL */
+    uint64_t bitmap_bits;       /* bits the bitmap chains hold (<= nbits); */
+    uint64_t prev_bits;         /* the rest read 0 (in use) */
+    vss_block_range *ranges;    /* the store file's own extents */
+    size_t nranges;
+    uint64_t store_size;        /* sum of the range sizes */
+    uint64_t not_in_use;        /* blocks flagged not in use */
+    int reads_ready;            /* descs, bitmaps and not_in_use are set:
+                                   they are read at the first open of a
+                                   snapshot that needs them, not to list */
+} vss_store;
+
+typedef struct vss_extent {
+    uint64_t start, end; /* [start, end) on the volume */
+} vss_extent;
+
+struct vss_volume {
+    atomic_int refs;
+    vss_source *src;            /* the volume's own bytes */
+    vss_source *storage;        /* where store data lives (src if local) */
+    int has_vss;
+    vss_volume_header hdr;
+    vss_catalog catalog;        /* this volume's own catalog */
+    vss_store *stores;          /* index 0 = oldest (stack order) */
+    size_t nstores;
+    int storage_ready;
+    vss_extent *diff_area;      /* blocks of shadow copy files on this
+                                   volume: read as zeros in snapshots */
+    size_t ndiff_area;
+    int diff_area_loaded;
+    pthread_mutex_t lazy;       /* guards the lazy loads above */
+};
+
+/* Load what reading snapshots through stores [from, newest] needs and
+ * listing does not (resolved descriptors, bitmaps, diff-area extents). Thread-safe; called by
+ * vss_snapshot_open, so reads never wait. */
+VSS_HIDDEN int vss_volume_prepare_reads(vss_volume *v, size_t from,
+                                        vss_error *err);
+
+VSS_HIDDEN void vss_volume_retain(vss_volume *v);
+
+/* vss_snapshot_map planning every block sector by sector, as reads do:
+ * the reference the tests hold the quiet-block shortcut of
+ * vss_snapshot_map to (snapshot.c). */
+VSS_HIDDEN int vss_snapshot_map_planned(vss_snapshot *s, uint64_t offset,
+                                        uint64_t length, vss_run_cb cb,
+                                        void *user, vss_error *err);
+
+/* Is the 16 KiB block at off flagged not in use in store st? (current
+ * bitmap, and the previous bitmap too when the store has one) */
+static inline int store_not_in_use(const vss_store *st, uint64_t off)
+{
+    uint64_t i = off / VSS_BLOCK_SIZE;
+    if (!bitmap_test(st->bitmap, st->bitmap_bits, i))
+        return 0;
+    return !st->prev_bitmap || bitmap_test(st->prev_bitmap, st->prev_bits, i);
+}
 
 #endif

@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "internal.h"
+#include "vss/vss_int.h"
 
 enum {
     SI_UNKNOWN_GUID = 0,
@@ -27,13 +27,13 @@ static void utf16_to_utf8(const uint8_t *p, size_t nbytes, char *out,
     size_t o = 0, i = 0;
 
     while (i + 1 < nbytes) {
-        uint32_t c = le16(p + i);
+        uint32_t c = vss_le16(p + i);
         char tmp[4];
         size_t n;
         i += 2;
         if (c >= 0xD800 && c < 0xDC00 && i + 1 < nbytes &&
-            le16(p + i) >= 0xDC00 && le16(p + i) < 0xE000) {
-            c = 0x10000 + ((c - 0xD800) << 10) + (le16(p + i) - 0xDC00);
+            vss_le16(p + i) >= 0xDC00 && vss_le16(p + i) < 0xE000) {
+            c = 0x10000 + ((c - 0xD800) << 10) + (vss_le16(p + i) - 0xDC00);
             i += 2;
         } else if (c >= 0xD800 && c < 0xE000) {
             c = 0xFFFD;
@@ -70,7 +70,7 @@ static int read_name(const uint8_t *p, size_t len, size_t *pos,
                      uint64_t offset, const char *what, char *out,
                      size_t outsz, vss_error *err)
 {
-    size_t n = le16(p + *pos);
+    size_t n = vss_le16(p + *pos);
     *pos += 2;
     if (n > len - *pos)
         return vss_fail(err, VSS_ECORRUPT,
@@ -97,9 +97,9 @@ int vss_store_info_decode(const uint8_t *p, size_t len, uint64_t offset,
     memcpy(out->unknown_guid, p + SI_UNKNOWN_GUID, 16);
     memcpy(out->shadow_copy_id, p + SI_SHADOW_COPY_ID, 16);
     memcpy(out->shadow_copy_set_id, p + SI_SET_ID, 16);
-    out->snapshot_context = le32(p + SI_CONTEXT);
-    out->provider_flags = le32(p + SI_PROVIDER);
-    out->attribute_flags = le32(p + SI_ATTRIBUTES);
+    out->snapshot_context = vss_le32(p + SI_CONTEXT);
+    out->provider_flags = vss_le32(p + SI_PROVIDER);
+    out->attribute_flags = vss_le32(p + SI_ATTRIBUTES);
 
     pos = SI_MACHINE_NAMES;
     rc = read_name(p, len, &pos, offset, "originating machine name",
