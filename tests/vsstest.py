@@ -74,16 +74,3 @@ def fls_records(raw, sector_offset=None):
         recs.append((name[1:], f[2], f[3], int(f[6]),
                      tuple(int(x) for x in f[7:11])))
     return recs
-
-
-def bodyfile_fn_times(text):
-    """path -> (atime, mtime, ctime, crtime) of the "PATH ($FILE_NAME)"
-    lines of a body file (fls -m, vssinfo --bodyfile); orphans left out."""
-    times = {}
-    for line in text.splitlines():
-        f = line.split("|")
-        if (len(f) != 11 or not f[1].endswith(" ($FILE_NAME)") or
-                f[1].startswith("/$OrphanFiles")):
-            continue
-        times[f[1][:-len(" ($FILE_NAME)")]] = tuple(int(x) for x in f[7:11])
-    return times

@@ -62,28 +62,3 @@ int cli_parse_u64(const char *s, uint64_t *out)
     *out = strtoull(s, &end, 0);
     return errno || *end ? -1 : 0;
 }
-
-int cli_seen_add(cli_seen *s, uint64_t rec)
-{
-    size_t i;
-    for (i = 0; i < s->n; i++)
-        if (s->v[i] == rec)
-            return 1;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 64;
-        uint64_t *nv = realloc(s->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = nc;
-    }
-    s->v[s->n++] = rec;
-    return 0;
-}
-
-void cli_seen_free(cli_seen *s)
-{
-    free(s->v);
-    s->v = NULL;
-    s->n = s->cap = 0;
-}

@@ -31,15 +31,5 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A whole decimal or 0x number, no sign, no trailing text: 0, or -1. */
 int cli_parse_u64(const char *s, uint64_t *out);
-/* Directory records already walked: a hostile tree may link a directory
- * from several places (or from below itself); each is walked once. */
-typedef struct cli_seen {
-    uint64_t *v;
-    size_t n, cap;
-} cli_seen;
-
-/* 1 if rec was seen before, 0 if added now, -1 out of memory. */
-int cli_seen_add(cli_seen *s, uint64_t rec);
-void cli_seen_free(cli_seen *s);
 
 #endif
