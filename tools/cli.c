@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *tool_name = "vssinfo";
 
@@ -61,4 +62,19 @@ int cli_parse_u64(const char *s, uint64_t *out)
         return -1;
     *out = strtoull(s, &end, 0);
     return errno || *end ? -1 : 0;
+}
+
+int cli_write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
 }

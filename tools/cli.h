@@ -31,5 +31,7 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A whole decimal or 0x number, no sign, no trailing text: 0, or -1. */
 int cli_parse_u64(const char *s, uint64_t *out);
+/* All n bytes to fd (retrying short writes and EINTR): 0, or -1 with errno. */
+int cli_write_all(int fd, const uint8_t *p, size_t n);
 
 #endif

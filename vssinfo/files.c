@@ -430,21 +430,6 @@ static void json_damage(json *j, const vss_lost_range *v, size_t n)
     json_end_array(j);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* PATH names the unnamed $DATA stream. A file without one (metadata files
  * such as $Secure) has empty content and size 0, as --ls and vssmount show
  * it: say so, and name the streams the examiner may have meant. */
@@ -536,7 +521,7 @@ static int do_file(found_volume *fv, const files_options *o)
                       n < 0 ? e.message : "unexpected end of data");
             goto out;
         }
-        if (write_all(fd, buf, (size_t)n)) {
+        if (cli_write_all(fd, buf, (size_t)n)) {
             rc = warn("write: %s", strerror(errno));
             goto out;
         }

@@ -152,21 +152,6 @@ static int all_zero(const uint8_t *p, size_t n)
     return 1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* --extract: the snapshot volume (or --range of it) to stdout or --output.
  * To a regular file it is written sparse (all-zero MiB blocks become
  * holes), and the MD5 and SHA-256 of every byte written, holes included,
@@ -246,7 +231,7 @@ static int do_extract(vss_volume *vol, const options *o)
                 rc = die(1, "seek in output: %s", strerror(errno));
                 goto out;
             }
-        } else if (write_all(fd, buf, (size_t)n) != 0) {
+        } else if (cli_write_all(fd, buf, (size_t)n) != 0) {
             progress_end(&bar);
             rc = die(1, "write: %s", strerror(errno));
             goto out;
