@@ -39,7 +39,7 @@ endif
 FUSE_CFLAGS = $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
 FUSE_LIBS = $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 
-LIB_SRC = $(wildcard libvss/src/*.c)
+LIB_SRC = $(wildcard libvss/src/*.c libvss/src/*/*.c)
 LIB_OBJ = $(LIB_SRC:libvss/src/%.c=$(BUILD)/obj/libvss/%.o)
 LIB_A = $(BUILD)/libvss.a
 
@@ -274,8 +274,9 @@ FUZZ_CC = clang
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -g -O1 \
               -fno-omit-frame-pointer -Ilibvss/include -Ilibvss/src
-# ntfs.c (libntfs-3g) is not a parser of VSS metadata: not linked here.
-FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c,$(LIB_SRC)))
+# ntfs.c (libntfs-3g) is not a parser of VSS metadata: not linked here,
+# nor what is built on it (ntfs/, audit/).
+FUZZ_LIB_OBJ = $(patsubst libvss/src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out libvss/src/ntfs.c libvss/src/ntfs/%.c libvss/src/audit/%.c,$(LIB_SRC)))
 # Evidence containers, the NTFS layer (ntfs.c + libntfs-3g) and redirected
 # storage (two sources from one input): docs/reliability.md.
 FUZZ_NAMES += container ntfs storage multi
@@ -283,7 +284,8 @@ FUZZ_BINS = $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(wildcard libvss/src/*.h)
 FUZZ_SECONDS ?= 60
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
-REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test
+REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
+            $(BUILD)/tests/provenance_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 
@@ -339,7 +341,7 @@ $(BUILD)/tests/fuzz_replay_ntfs: tests/fuzz/fuzz_ntfs.c tests/fuzz/replay_main.c
 
 $(BUILD)/tests/%_test: tests/test_%.c $(FUZZ_HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< $(LIB_A) $(LDLIBS_BASE)
+	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< $(LIB_A) $(NTFS_LIBS) $(LDLIBS_BASE)
 
 reliability-tests: $(REPLAY_BINS) $(REL_TESTS)
 

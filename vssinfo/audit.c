@@ -38,8 +38,6 @@
 
 #define BS VSS_BLOCK_SIZE
 #define BUFSZ (8u << 20)         /* read chunk: a multiple of BS */
-#define MAX_DEPTH 512
-#define STORE_SUFFIX "{3808876b-c176-4e48-b7ae-04046e6cc752}"
 
 static int fail(vss_error *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -286,19 +284,6 @@ static cache_ent *cache_find(eng *g, const uint8_t key[32], int add)
 
 /* ---- walking a volume ----------------------------------------------------- */
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    if (!a || dir[a - 1] != '/')
-        p[a++] = '/';
-    memcpy(p + a, name, b + 1);
-    return p;
-}
-
 static aud_item *ix_add(aud_index *ix)
 {
     if (ix->n == ix->cap) {
@@ -372,113 +357,63 @@ static int is_bad(const aud_index *ix, uint64_t record)
 }
 
 typedef struct walk {
-    vss_fs *fs;
     aud_index *ix;
-    int system;
     const char *label;
-    cli_seen seen;      /* directories walked (cli.h) */
 } walk;
 
-
-/* NTFS metadata files ($MFT, $LogFile, $Extend ...) and the shadow copy
- * files themselves: their snapshot content is by design not the
- * snapshot's (the shadow copy files read as zeros). */
-static int skipped_name(const char *dir, const char *name)
+/* One event of the library's walk (vss_fs_walk): files and named streams
+ * become items; what could not be read is counted and said. */
+static int index_entry(const vss_walk_entry *x, void *user)
 {
-    if ((!*dir || strcmp(dir, "/") == 0) && name[0] == '$')
-        return 1;
-    if (strcasecmp(dir, "/System Volume Information") == 0 &&
-        strlen(name) >= strlen(STORE_SUFFIX) &&
-        strcasecmp(name + strlen(name) - strlen(STORE_SUFFIX),
-                   STORE_SUFFIX) == 0)
-        return 1;
+    walk *w = user;
+    aud_index *ix = w->ix;
+    const vss_fs_stat *st = x->st;
+
+    switch (x->event) {
+    case VSS_WALK_ENTRY:
+        if (!st->is_directory && st->has_data &&
+            add_item(ix, x->path, NULL, st, st->size, 0))
+            ix->errors++;
+        break;
+    case VSS_WALK_STREAM:
+        /* $BadClus:$Bad spans the whole volume, sparse by design: hashing
+         * its zeros says nothing (left out even with --audit-system) */
+        if (st->mft_record == 8 && strcmp(x->stream, "$Bad") == 0) {
+            ix->skipped++;
+        } else if (!x->stream[0]) {
+            if (!st->is_directory && st->has_data && ix->n &&
+                strcmp(ix->v[ix->n - 1].path, x->path) == 0)
+                ix->v[ix->n - 1].resident = x->stream_resident;
+        } else if (add_item(ix, x->path, x->stream, st, x->stream_size,
+                            x->stream_resident)) {
+            ix->errors++;
+        }
+        break;
+    case VSS_WALK_SKIPPED:
+        ix->skipped++;
+        break;
+    case VSS_WALK_BAD_ENTRY:
+        /* the library's own message names the structure and offset */
+        ix->errors++;
+        mark_bad(ix, st->mft_record);
+        warn("%s: '%s' (MFT record %" PRIu64 "): %s", w->label, x->path,
+             st->mft_record, x->message);
+        break;
+    case VSS_WALK_LOOP:
+    case VSS_WALK_TOO_DEEP:
+        ix->errors++;
+        warn("%s: '%s' (MFT record %" PRIu64 "): %s, not walked again",
+             w->label, x->path, st->mft_record,
+             x->event == VSS_WALK_LOOP
+                 ? "directory already walked (linked twice)"
+                 : "too deep");
+        break;
+    default: /* a directory or a file's streams could not be listed */
+        ix->errors++;
+        warn("%s: %s", w->label, x->message);
+        break;
+    }
     return 0;
-}
-
-static void add_entry(walk *w, const char *full, const vss_fs_stat *st)
-{
-    vss_error e = {0};
-    if (!st->is_directory && st->has_data &&
-        add_item(w->ix, full, NULL, st, st->size, 0))
-        w->ix->errors++;
-    if (st->stream_count) {
-        vss_fs_stream *ss = NULL;
-        size_t ns = 0, k;
-        if (vss_fs_streams(w->fs, full, &ss, &ns, &e)) {
-            w->ix->errors++;
-            warn("%s: %s", w->label, e.message);
-            return;
-        }
-        for (k = 0; k < ns; k++) {
-            /* $BadClus:$Bad spans the whole volume, sparse by design:
-             * hashing its zeros says nothing (left out even with
-             * --audit-system) */
-            if (st->mft_record == 8 && strcmp(ss[k].name, "$Bad") == 0) {
-                w->ix->skipped++;
-                continue;
-            }
-            if (!ss[k].name[0]) {
-                if (!st->is_directory && st->has_data && w->ix->n &&
-                    strcmp(w->ix->v[w->ix->n - 1].path, full) == 0)
-                    w->ix->v[w->ix->n - 1].resident = ss[k].resident;
-                continue;
-            }
-            if (add_item(w->ix, full, ss[k].name, st, ss[k].size,
-                         ss[k].resident))
-                w->ix->errors++;
-        }
-        vss_fs_streams_free(ss, ns);
-    }
-}
-
-static void walk_dir(walk *w, const char *dir, int depth)
-{
-    vss_fs_entry *ents = NULL;
-    vss_error e = {0};
-    size_t n = 0, i;
-
-    if (vss_fs_list(w->fs, dir, &ents, &n, &e)) {
-        w->ix->errors++;
-        warn("%s: %s", w->label, e.message);
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        vss_fs_entry *x = &ents[i];
-        char *full = join(dir, x->name);
-        if (!full) {
-            w->ix->errors++;
-            break;
-        }
-        if (x->stat_rc) {
-            /* the library's own message names the structure and offset */
-            vss_fs_stat st;
-            w->ix->errors++;
-            mark_bad(w->ix, x->st.mft_record);
-            if (vss_fs_stat_path(w->fs, full, &st, &e) == 0)
-                snprintf(e.message, sizeof e.message, "%s",
-                         vss_strerror(x->stat_rc));
-            warn("%s: '%s' (MFT record %" PRIu64 "): %s", w->label, full,
-                 x->st.mft_record, e.message);
-        } else if (!w->system && skipped_name(dir, x->name)) {
-            w->ix->skipped++;
-        } else {
-            add_entry(w, full, &x->st);
-            if (x->st.is_directory && x->st.mft_record != 5) {
-                int s = cli_seen_add(&w->seen, x->st.mft_record);
-                if (s > 0 || depth >= MAX_DEPTH) {
-                    w->ix->errors++;
-                    warn("%s: '%s' (MFT record %" PRIu64 "): %s, not "
-                         "walked again", w->label, full, x->st.mft_record,
-                         s > 0 ? "directory already walked (linked twice)"
-                               : "too deep");
-                } else if (s == 0) {
-                    walk_dir(w, full, depth + 1);
-                }
-            }
-        }
-        free(full);
-    }
-    vss_fs_entries_free(ents, n);
 }
 
 static int cmp_item(const void *a, const void *b)
@@ -507,26 +442,19 @@ static int index_volume(vss_fs *fs, const char *root, int system,
                         const char *label, aud_index *ix)
 {
     walk w;
-    vss_fs_stat st;
+    vss_fs_walk_options wo = {0};
     vss_error e = {0};
     size_t i, k;
 
-    memset(&w, 0, sizeof w);
-    w.fs = fs;
-    w.ix = ix;
     if (*root && *root != '/')
         return warn("%s: internal: path '%s' not absolute", label, root);
-    w.system = system;
+    w.ix = ix;
     w.label = label;
-    if (vss_fs_stat_path(fs, root, &st, &e))
+    wo.flags = VSS_WALK_RECURSIVE | VSS_WALK_STREAMS |
+               (system ? 0
+                       : VSS_WALK_SKIP_METADATA | VSS_WALK_SKIP_SHADOW_FILES);
+    if (vss_fs_walk(fs, root, &wo, index_entry, &w, &e))
         return warn("%s: %s", label, e.message);
-    if (!st.is_directory) {
-        add_entry(&w, root, &st);
-    } else {
-        cli_seen_add(&w.seen, st.mft_record);
-        walk_dir(&w, root, 0);
-    }
-    cli_seen_free(&w.seen);
     aud_sort(ix->v, ix->n, sizeof *ix->v, cmp_item);
     for (i = k = 0; i < ix->n; i++) {
         if (k && ix->v[k - 1].record == ix->v[i].record &&
@@ -602,266 +530,74 @@ static const char *item_stream(const aud_item *it)
 
 typedef struct ver {
     vss_fs_file *f;
-    vss_fs_extent *ext;
+    vss_provenance prov;    /* the library's: extents, lost ranges, key */
+    const vss_fs_extent *ext;   /* prov's, under the names used below */
     size_t next;
     uint64_t size;
     uint32_t cunit;
     int resident;
-    uint8_t key[32];
+    const uint8_t *key;
     int key_ok;
-    aud_range *dmg;
-    size_t ndmg, capdmg;
+    aud_range *dmg;         /* prov.lost, with room for the stale source */
+    size_t ndmg;
     uint64_t lost_zero;     /* bytes of dmg of class zero: lost for sure */
     uint64_t lost_stale;    /* of class stale: returned, not preserved */
-    uint64_t by_class[5];
+    const uint64_t *by_class;
     int record_damaged;
 } ver;
 
-typedef struct kwalk {
-    digest *k;             /* content key hasher, NULL: none */
-    int pk;                /* pending piece: 0, 'Z', 'V' (volume), 'S' */
-    uint64_t poff, plen;
-    ver *v;
-    uint64_t vol_start, file_start;
-    int collect;           /* add damaged ranges to v->dmg, count classes */
-    int damaged;
-    vss_class cls1;
-    vss_reason reason1;
-    int store1;
-    int oom;
-} kwalk;
-
-static void put_u64(digest *k, uint64_t v)
-{
-    uint8_t b[8];
-    int i;
-    for (i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    digest_update(k, b, 8);
-}
-
-static void key_flush(kwalk *w)
-{
-    if (w->k && w->pk) {
-        uint8_t t = (uint8_t)w->pk;
-        digest_update(w->k, &t, 1);
-        put_u64(w->k, w->poff);
-        put_u64(w->k, w->plen);
-    }
-    w->pk = 0;
-}
-
-static void key_piece(kwalk *w, int kind, uint64_t off, uint64_t len)
-{
-    if (w->pk == kind && (kind == 'Z' || w->poff + w->plen == off)) {
-        w->plen += len;
-        return;
-    }
-    key_flush(w);
-    w->pk = kind;
-    w->poff = kind == 'Z' ? 0 : off;
-    w->plen = len;
-}
-
-static void dmg_add(ver *v, uint64_t off, uint64_t len, vss_class cls,
-                    vss_reason reason, int store, int *oom)
-{
-    aud_range *p = v->ndmg ? &v->dmg[v->ndmg - 1] : NULL;
-    if (p && p->cls == cls && p->reason == reason && p->store == store &&
-        p->off + p->len == off) {
-        p->len += len;
-        return;
-    }
-    if (v->ndmg == v->capdmg) {
-        size_t nc = v->capdmg ? v->capdmg * 2 : 8;
-        aud_range *nv = realloc(v->dmg, nc * sizeof *nv);
-        if (!nv) {
-            *oom = 1;
-            return;
-        }
-        v->dmg = nv;
-        v->capdmg = nc;
-    }
-    p = &v->dmg[v->ndmg++];
-    p->off = off;
-    p->len = len;
-    p->cls = cls;
-    p->reason = reason;
-    p->store = store;
-}
-
-static int map_cb(const vss_run *r0, void *user)
-{
-    kwalk *w = user;
-    const vss_run *r = r0;
-    int kind;
-    switch (r->cls) {
-    case VSS_CLASS_STORE: kind = 'S'; break;
-    case VSS_CLASS_LIVE: kind = 'V'; break;
-    case VSS_CLASS_ZERO: kind = 'Z'; break;
-    default: kind = r->store_index > 0 ? 'S' : 'V'; break;
-    }
-    key_piece(w, kind, r->source_offset, r->length);
-    if (w->collect && (unsigned)r->cls < 4)
-        w->v->by_class[r->cls] += r->length;
-    if (r->cls == VSS_CLASS_ZERO || r->cls == VSS_CLASS_STALE) {
-        if (!w->damaged) {
-            w->cls1 = r->cls;
-            w->reason1 = r->reason;
-            w->store1 = r->store_index;
-        }
-        w->damaged = 1;
-        if (w->collect)
-            dmg_add(w->v, w->file_start + (r->offset - w->vol_start),
-                    r->length, r->cls, r->reason, r->store_index, &w->oom);
-    }
-    return w->oom ? VSS_ENOMEM : 0;
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-    const aud_range *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Compressed data: a lost cluster spoils its whole compression unit. */
-static void widen_to_units(ver *v)
-{
-    size_t i, k = 0;
-    uint32_t unit = v->cunit;
-    if (!unit || !v->ndmg)
-        return;
-    for (i = 0; i < v->ndmg; i++) {
-        uint64_t s = v->dmg[i].off / unit * unit;
-        uint64_t e = v->dmg[i].off + v->dmg[i].len;
-        e = (e + unit - 1) / unit * unit;
-        if (e > v->size)
-            e = v->size;
-        v->dmg[i].off = s;
-        v->dmg[i].len = e > s ? e - s : 0;
-    }
-    aud_sort(v->dmg, v->ndmg, sizeof *v->dmg, cmp_range);
-    for (i = 1; i < v->ndmg; i++) {
-        aud_range *p = &v->dmg[k];
-        if (v->dmg[i].off <= p->off + p->len) {
-            uint64_t e = v->dmg[i].off + v->dmg[i].len;
-            if (e > p->off + p->len)
-                p->len = e - p->off;
-            /* one zero cluster spoils the unit: lost for sure */
-            if (v->dmg[i].cls == VSS_CLASS_ZERO &&
-                p->cls != VSS_CLASS_ZERO) {
-                p->cls = VSS_CLASS_ZERO;
-                p->reason = v->dmg[i].reason;
-                p->store = 0;
-            }
-        } else {
-            v->dmg[++k] = v->dmg[i];
-        }
-    }
-    v->ndmg = k + 1;
-}
-
 static void ver_close(ver *v)
 {
-    vss_fs_extents_free(v->ext);
+    vss_provenance_free(&v->prov);
     vss_fs_file_close(v->f);
     free(v->dmg);
     memset(v, 0, sizeof *v);
 }
 
-/* Open one version of it (snap NULL: the live volume) and work out its
- * provenance, damaged ranges and content key. */
-static int ver_open(vss_snapshot *snap, vss_fs *fs, uint32_t record_size,
-                    const aud_item *it, ver *v, vss_error *e)
+/* Open one version of it (snap NULL: the live volume); the library works
+ * out its provenance, damaged ranges and content key
+ * (vss_fs_file_provenance). */
+static int ver_open(vss_snapshot *snap, vss_fs *fs, const aud_item *it,
+                    ver *v, vss_error *e)
 {
-    digest key, *k = &key;
-    kwalk w;
     size_t i;
-    int rc = 0;
+    int rc;
 
     memset(v, 0, sizeof *v);
     if ((rc = vss_fs_file_open(fs, it->path, &v->f, e)) ||
-        (rc = vss_fs_file_extents(v->f, &v->ext, &v->next, e))) {
+        (rc = vss_fs_file_provenance(snap, fs, v->f, item_stream(it),
+                                     &v->prov, e))) {
         ver_close(v);
         return rc;
     }
-    v->size = vss_fs_file_size(v->f);
-    v->cunit = vss_fs_file_compression_unit(v->f);
-    v->resident = v->next == 1 && (v->ext[0].flags & VSS_EXTENT_RESIDENT);
-    v->key_ok = 1;
-    digest_init(k, DIGEST_SHA256);
-    digest_update(k, "vssaudit1", 9);
-    put_u64(k, v->size);
-    put_u64(k, v->cunit);
-    memset(&w, 0, sizeof w);
-    w.k = k;
-    w.v = v;
-    w.collect = 1;
-    for (i = 0; i < v->next && !rc; i++) {
-        const vss_fs_extent *x = &v->ext[i];
-        put_u64(k, x->file_offset);
-        put_u64(k, x->length);
-        put_u64(k, x->flags);
-        if (x->flags & (VSS_EXTENT_SPARSE | VSS_EXTENT_UNINIT) && 
-            !(x->flags & VSS_EXTENT_RESIDENT)) {
-            v->by_class[4] += x->length;
-            continue;
+    v->ext = v->prov.extents;
+    v->next = v->prov.extent_count;
+    v->size = v->prov.size;
+    v->cunit = v->prov.compression_unit;
+    v->resident = v->prov.resident;
+    v->key = v->prov.key;
+    v->key_ok = v->prov.key_valid;
+    v->lost_zero = v->prov.lost_zero;
+    v->lost_stale = v->prov.lost_stale;
+    v->by_class = v->prov.bytes;
+    v->record_damaged = v->prov.record_damaged;
+    if (v->prov.lost_count) {
+        v->dmg = calloc(v->prov.lost_count, sizeof *v->dmg);
+        if (!v->dmg) {
+            ver_close(v);
+            return fail(e, VSS_ENOMEM, "out of memory");
         }
-        if (x->volume_offset == VSS_FS_NO_OFFSET) {
-            v->by_class[4] += x->length;
-            v->key_ok = 0;
-            continue;
-        }
-        w.vol_start = x->volume_offset;
-        w.file_start = x->file_offset;
-        if (snap) {
-            rc = vss_snapshot_map(snap, x->volume_offset, x->length, map_cb,
-                                  &w, e);
-        } else {
-            key_piece(&w, 'V', x->volume_offset, x->length);
-            v->by_class[VSS_CLASS_LIVE] += x->length;
-        }
-        key_flush(&w);
     }
-    if (rc && w.oom)
-        rc = fail(e, VSS_ENOMEM, "out of memory");
-    widen_to_units(v);
-    /* The MFT record: its provenance is the resident data's too (a value
-     * crossing a sector end keeps its last bytes in the fixup array). */
-    if (!rc && it->record_offset != VSS_FS_NO_OFFSET) {
-        kwalk rw;
-        memset(&rw, 0, sizeof rw);
-        rw.k = v->resident ? k : NULL;
-        rw.v = v;
-        if (v->resident && it->stream_at)
-            digest_update(k, it->path + it->stream_at,
-                             strlen(it->path + it->stream_at));
-        if (snap)
-            rc = vss_snapshot_map(snap, it->record_offset, record_size,
-                                  map_cb, &rw, e);
-        else
-            key_piece(&rw, 'V', it->record_offset, record_size);
-        key_flush(&rw);
-        v->record_damaged = rw.damaged;
-        if (!rc && v->resident && rw.damaged && !v->ndmg && v->size) {
-            int oom = 0;
-            dmg_add(v, 0, v->size, rw.cls1, rw.reason1, rw.store1, &oom);
-            if (oom)
-                rc = fail(e, VSS_ENOMEM, "out of memory");
-        }
-    } else if (v->resident) {
-        v->key_ok = 0;
+    for (i = 0; i < v->prov.lost_count; i++) {
+        const vss_lost_range *d = &v->prov.lost[i];
+        v->dmg[i].off = d->offset;
+        v->dmg[i].len = d->length;
+        v->dmg[i].cls = d->cls;
+        v->dmg[i].reason = d->reason;
+        v->dmg[i].store = d->store_index;
     }
-    for (i = 0; i < v->ndmg; i++) {
-        if (v->dmg[i].cls == VSS_CLASS_ZERO)
-            v->lost_zero += v->dmg[i].len;
-        else
-            v->lost_stale += v->dmg[i].len;
-    }
-    digest_final(k, v->key);
-    if (rc)
-        ver_close(v);
-    return rc;
+    v->ndmg = v->prov.lost_count;
+    return 0;
 }
 
 /* The volume offset of file byte off in ext (VSS_FS_NO_OFFSET if none),
@@ -1394,8 +1130,7 @@ static void classify_stale(aud_run *r, const aud_snapshot *S,
                 } else {
                     ver_close(&other);
                     other_store = -1;
-                    if (ver_open(NULL, R->fs, vss_fs_record_size(R->fs), F,
-                                 &other, &e) == 0) {
+                    if (ver_open(NULL, R->fs, F, &other, &e) == 0) {
                         other_store = store;
                         fv = &other;
                     }
@@ -1447,7 +1182,7 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
     x->snapshot = S->index;
     x->it = it;
     x->recoverable = -1;
-    if (ver_open(S->snap, S->fs, vss_fs_record_size(S->fs), it, &s, &e)) {
+    if (ver_open(S->snap, S->fs, it, &s, &e)) {
         set_error(x, e.message);
         return;
     }
@@ -1475,8 +1210,7 @@ static void audit_item(eng *g, aud_snapshot *S, aud_item *it, aud_result *x)
     x->live = R;
     if (x->live_state == LIVE_SAME) {
         vss_error le = {0};
-        if (ver_open(NULL, r->live_fs, vss_fs_record_size(r->live_fs), L, &l,
-                     &le) == 0)
+        if (ver_open(NULL, r->live_fs, L, &l, &le) == 0)
             have_l = 1;
         else
             warn("live: %s", le.message);
@@ -1847,8 +1581,7 @@ static int side_digests(eng *g, side *sd, aud_item *it, aud_digests *d,
 {
     ver v;
     int rc;
-    rc = ver_open(sd->S ? sd->S->snap : NULL, sd->fs,
-                  vss_fs_record_size(sd->fs), it, &v, e);
+    rc = ver_open(sd->S ? sd->S->snap : NULL, sd->fs, it, &v, e);
     if (rc)
         return rc;
     *lost = v.lost_zero;

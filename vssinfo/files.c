@@ -2,10 +2,11 @@
  * files.c — vssinfo --ls / --bodyfile / --file: the files inside snapshot N
  * (or the live volume), through the library's vss_fs API.
  *
- * --file also asks the snapshot where each recovered byte comes from
- * (vss_fs_file_extents + vss_snapshot_map) and warns when some of them were
- * not preserved by the shadow copy (class zero or stale): those bytes are
- * not evidence of the snapshot, and an examiner must know which ones.
+ * --ls -r walks with vss_fs_walk. --file also asks the library where each
+ * recovered byte comes from (vss_fs_file_provenance) and warns when some
+ * of them were not preserved by the shadow copy (class zero or stale):
+ * those bytes are not evidence of the snapshot, and an examiner must know
+ * which ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,8 +21,6 @@
 #include "cli.h"
 #include "files.h"
 #include "json.h"
-
-#define MAX_DEPTH 512  /* of --ls -r: deeper trees are hostile */
 
 #define warn cli_warn
 
@@ -124,22 +123,8 @@ typedef struct ls_ctx {
     const files_options *o;
     const target *t;
     json *j;
-    cli_seen seen;
     int errors;
 } ls_ctx;
-
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    if (a && dir[a - 1] != '/')
-        p[a++] = '/';
-    memcpy(p + a, name, b + 1);
-    return p;
-}
 
 /* The four NTFS times as "created", "modified", "mft_changed", "accessed". */
 static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
@@ -299,87 +284,57 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
     printf(" %s%s%s\n", shown, stream ? ":" : "", stream ? stream : "");
 }
 
-static void print_bad_entry(ls_ctx *c, const char *full, const vss_fs_entry *e)
+static void print_bad_entry(ls_ctx *c, const char *full,
+                            const vss_fs_stat *st, int rc)
 {
     c->errors++;
     warn("%s: '%s' (MFT record %" PRIu64 "): %s", c->t->label, full,
-         e->st.mft_record, vss_strerror(e->stat_rc));
+         st->mft_record, vss_strerror(rc));
     if (c->j) {
         json_object(c->j);
         json_key_string(c->j, "path", full);
-        json_key_u64(c->j, "record", e->st.mft_record);
-        json_key_string(c->j, "error", vss_strerror(e->stat_rc));
+        json_key_u64(c->j, "record", st->mft_record);
+        json_key_string(c->j, "error", vss_strerror(rc));
         json_end_object(c->j);
     } else if (!c->o->bodyfile) {
-        printf("? %10" PRIu64 " %5u %14s %s\n", e->st.mft_record,
-               (unsigned)e->st.sequence, "?", full);
+        printf("? %10" PRIu64 " %5u %14s %s\n", st->mft_record,
+               (unsigned)st->sequence, "?", full);
     }
 }
 
-/* dir: path from the root; rel: the same relative to the listed dir. */
-static int list_dir(ls_ctx *c, const char *dir, const char *rel, int depth)
+/* One event of the library's walk (vss_fs_walk). Its paths start with
+ * '/'; vssinfo prints them without. */
+static int ls_entry(const vss_walk_entry *w, void *user)
 {
-    vss_fs_entry *ents = NULL;
-    vss_error e = {0};
-    size_t n = 0, i;
+    ls_ctx *c = user;
+    const char *full = w->path + 1;
 
-    if (vss_fs_list(c->fs, dir, &ents, &n, &e)) {
+    switch (w->event) {
+    case VSS_WALK_ENTRY:
+        print_entry(c, w->relative, full, w->st, NULL, w->st->size);
+        break;
+    case VSS_WALK_STREAM:
+        if (w->stream[0])
+            print_entry(c, w->relative, full, w->st, w->stream,
+                        w->stream_size);
+        break;
+    case VSS_WALK_BAD_ENTRY:
+        print_bad_entry(c, full, w->st, w->error);
+        break;
+    case VSS_WALK_LOOP:
+    case VSS_WALK_TOO_DEEP:
         c->errors++;
-        return warn("%s: %s", c->t->label, e.message);
+        warn("%s: '%s' (MFT record %" PRIu64 "): %s, not listed again",
+             c->t->label, full, w->st->mft_record,
+             w->event == VSS_WALK_LOOP
+                 ? "directory already listed (linked twice)"
+                 : "too deep");
+        break;
+    default: /* a directory or the streams of a file could not be read */
+        c->errors++;
+        warn("%s: %s", c->t->label, w->message);
+        break;
     }
-    for (i = 0; i < n; i++) {
-        vss_fs_entry *x = &ents[i];
-        char *full = join(dir, x->name);
-        char *shown = join(rel, x->name);
-        if (!full || !shown) {
-            free(full);
-            free(shown);
-            vss_fs_entries_free(ents, n);
-            return warn("out of memory");
-        }
-        if (x->stat_rc) {
-            print_bad_entry(c, full, x);
-        } else {
-            print_entry(c, shown, full, &x->st, NULL, x->st.size);
-            if (x->st.stream_count && !c->o->bodyfile) {
-                vss_fs_stream *ss = NULL;
-                size_t ns = 0, k;
-                if (vss_fs_streams(c->fs, full, &ss, &ns, &e)) {
-                    c->errors++;
-                    warn("%s: %s", c->t->label, e.message);
-                }
-                for (k = 0; k < ns; k++)
-                    if (ss[k].name[0])
-                        print_entry(c, shown, full, &x->st, ss[k].name,
-                                    ss[k].size);
-                vss_fs_streams_free(ss, ns);
-            }
-            /* Record 5 is the root: its "." entry must not recurse. */
-            if (c->o->recursive && x->st.is_directory &&
-                x->st.mft_record != 5) {
-                int s = cli_seen_add(&c->seen, x->st.mft_record);
-                if (s < 0) {
-                    free(full);
-                    free(shown);
-                    vss_fs_entries_free(ents, n);
-                    return warn("out of memory");
-                }
-                if (s > 0 || depth >= MAX_DEPTH) {
-                    c->errors++;
-                    warn("%s: '%s' (MFT record %" PRIu64 "): %s, not "
-                         "listed again",
-                         c->t->label, full, x->st.mft_record,
-                         s ? "directory already listed (linked twice)"
-                           : "too deep");
-                } else {
-                    list_dir(c, full, shown, depth + 1);
-                }
-            }
-        }
-        free(full);
-        free(shown);
-    }
-    vss_fs_entries_free(ents, n);
     return 0;
 }
 
@@ -436,8 +391,13 @@ static int do_ls(found_volume *fv, const files_options *o)
         const char *base = strrchr(dir, '/');
         print_entry(&c, base ? base + 1 : dir, dir, &st, NULL, st.size);
     } else {
-        cli_seen_add(&c.seen, st.mft_record);
-        list_dir(&c, dir, "", 0);
+        vss_fs_walk_options wo = {0};
+        wo.flags = (o->recursive ? VSS_WALK_RECURSIVE : 0) |
+                   (o->bodyfile ? 0 : VSS_WALK_STREAMS);
+        if (vss_fs_walk(fs, dir, &wo, ls_entry, &c, &e)) {
+            c.errors++;
+            warn("%s: %s", t.label, e.message);
+        }
     }
     if (c.j) {
         json_end_array(&j);
@@ -445,7 +405,6 @@ static int do_ls(found_volume *fv, const files_options *o)
         json_end_object(&j);
         json_finish(&j);
     }
-    cli_seen_free(&c.seen);
     free(dir);
     vss_fs_close(fs);
     vss_snapshot_close(snap);
@@ -456,151 +415,16 @@ static int do_ls(found_volume *fv, const files_options *o)
 
 /* ---- --file ------------------------------------------------------------- */
 
-typedef struct damage {
-    uint64_t file_offset, length;
-    vss_class cls;
-    vss_reason reason;
-} damage;
-
-typedef struct damage_list {
-    damage *v;
-    size_t n, cap;
-    int oom;
-} damage_list;
-
-static void damage_add(damage_list *d, uint64_t off, uint64_t len,
-                       vss_class cls, vss_reason reason)
-{
-    if (d->n && d->v[d->n - 1].cls == cls && d->v[d->n - 1].reason == reason &&
-        d->v[d->n - 1].file_offset + d->v[d->n - 1].length == off) {
-        d->v[d->n - 1].length += len;
-        return;
-    }
-    if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 16;
-        damage *nv = realloc(d->v, nc * sizeof *nv);
-        if (!nv) {
-            d->oom = 1;
-            return;
-        }
-        d->v = nv;
-        d->cap = nc;
-    }
-    d->v[d->n].file_offset = off;
-    d->v[d->n].length = len;
-    d->v[d->n].cls = cls;
-    d->v[d->n].reason = reason;
-    d->n++;
-}
-
-typedef struct map_to_file {
-    damage_list *d;
-    uint64_t vol_start;   /* of the extent being mapped */
-    uint64_t file_start;
-} map_to_file;
-
-static int collect_damage(const vss_run *r, void *user)
-{
-    map_to_file *m = user;
-    if (r->cls == VSS_CLASS_ZERO || r->cls == VSS_CLASS_STALE)
-        damage_add(m->d, m->file_start + (r->offset - m->vol_start),
-                   r->length, r->cls, r->reason);
-    return m->d->oom ? VSS_ENOMEM : 0;
-}
-
-static int cmp_damage(const void *a, const void *b)
-{
-    const damage *x = a, *y = b;
-    return x->file_offset < y->file_offset ? -1
-                                           : x->file_offset > y->file_offset;
-}
-
-/* Compressed data: a lost cluster spoils its whole compression unit. */
-static void widen_to_units(damage_list *d, uint32_t unit, uint64_t size)
-{
-    size_t i, k = 0;
-    if (!unit || !d->n)
-        return;
-    for (i = 0; i < d->n; i++) {
-        uint64_t s = d->v[i].file_offset / unit * unit;
-        uint64_t e = d->v[i].file_offset + d->v[i].length;
-        e = (e + unit - 1) / unit * unit;
-        if (e > size)
-            e = size;
-        d->v[i].file_offset = s;
-        d->v[i].length = e > s ? e - s : 0;
-    }
-    qsort(d->v, d->n, sizeof *d->v, cmp_damage);
-    for (i = 1; i < d->n; i++) {
-        damage *p = &d->v[k];
-        if (d->v[i].file_offset <= p->file_offset + p->length &&
-            d->v[i].cls == p->cls && d->v[i].reason == p->reason) {
-            uint64_t e = d->v[i].file_offset + d->v[i].length;
-            if (e > p->file_offset + p->length)
-                p->length = e - p->file_offset;
-        } else {
-            d->v[++k] = d->v[i];
-        }
-    }
-    d->n = k + 1;
-}
-
-/* Which bytes of the file (and of its MFT record) the snapshot did not
- * preserve. */
-static int find_damage(vss_snapshot *snap, vss_fs *fs, vss_fs_file *f,
-                       const vss_fs_stat *st, damage_list *data,
-                       damage_list *record, vss_fs_extent **ext_out,
-                       size_t *next_out, const target *t)
-{
-    vss_fs_extent *ext = NULL;
-    size_t n = 0, i;
-    vss_error e = {0};
-    map_to_file m;
-
-    if (vss_fs_file_extents(f, &ext, &n, &e))
-        return warn("%s: %s", t->label, e.message);
-    for (i = 0; i < n; i++) {
-        if (ext[i].flags & (VSS_EXTENT_SPARSE | VSS_EXTENT_UNINIT) ||
-            ext[i].volume_offset == VSS_FS_NO_OFFSET)
-            continue;
-        m.d = data;
-        m.vol_start = ext[i].volume_offset;
-        m.file_start = ext[i].file_offset;
-        if (vss_snapshot_map(snap, ext[i].volume_offset, ext[i].length,
-                             collect_damage, &m, &e)) {
-            vss_fs_extents_free(ext);
-            return warn("%s: %s", t->label,
-                        data->oom ? "out of memory" : e.message);
-        }
-    }
-    widen_to_units(data, vss_fs_file_compression_unit(f),
-                   vss_fs_file_size(f));
-    if (st->record_offset != VSS_FS_NO_OFFSET) {
-        m.d = record;
-        m.vol_start = st->record_offset;
-        m.file_start = 0;
-        if (vss_snapshot_map(snap, st->record_offset,
-                             vss_fs_record_size(fs), collect_damage, &m,
-                             &e)) {
-            vss_fs_extents_free(ext);
-            return warn("%s: %s", t->label, e.message);
-        }
-    }
-    *ext_out = ext;
-    *next_out = n;
-    return 0;
-}
-
-static void json_damage(json *j, const damage_list *d)
+static void json_damage(json *j, const vss_lost_range *v, size_t n)
 {
     size_t i;
     json_array(j);
-    for (i = 0; i < d->n; i++) {
+    for (i = 0; i < n; i++) {
         json_object(j);
-        json_key_u64(j, "offset", d->v[i].file_offset);
-        json_key_u64(j, "length", d->v[i].length);
-        json_key_string(j, "class", vss_class_name(d->v[i].cls));
-        json_key_string(j, "reason", vss_reason_name(d->v[i].reason));
+        json_key_u64(j, "offset", v[i].offset);
+        json_key_u64(j, "length", v[i].length);
+        json_key_string(j, "class", vss_class_name(v[i].cls));
+        json_key_string(j, "reason", vss_reason_name(v[i].reason));
         json_end_object(j);
     }
     json_end_array(j);
@@ -659,9 +483,9 @@ static int do_file(found_volume *fv, const files_options *o)
     vss_fs *fs;
     vss_fs_file *f = NULL;
     vss_fs_stat st;
-    vss_fs_extent *ext = NULL;
-    size_t next = 0, i;
-    damage_list data = {0}, record = {0};
+    vss_provenance prov = {0};  /* stays empty for the live volume */
+    const vss_fs_extent *ext;
+    size_t next, i;
     vss_error e = {0};
     uint8_t *buf = NULL;
     size_t bufsz = 1u << 20;
@@ -684,11 +508,14 @@ static int do_file(found_volume *fv, const files_options *o)
     size = vss_fs_file_size(f);
     if (!st.has_data && !st.is_stream)
         note_no_unnamed_data(fs, &t, &st);
-    if (snap && find_damage(snap, fs, f, &st, &data, &record, &ext, &next,
-                            &t)) {
-        rc = 1;
+    /* Which bytes of the file (and of its MFT record) the snapshot did
+     * not preserve. */
+    if (snap && vss_fs_file_provenance(snap, fs, f, NULL, &prov, &e)) {
+        rc = warn("%s: %s", t.label, e.message);
         goto out;
     }
+    ext = prov.extents;
+    next = prov.extent_count;
     if (o->output) {
         fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
@@ -715,28 +542,26 @@ static int do_file(found_volume *fv, const files_options *o)
         }
         off += (uint64_t)n;
     }
-    if (record.n)
+    if (prov.record_lost_count)
         warn("warning: %s: the MFT record of '%s' (record %" PRIu64
              ", volume offset %" PRIu64 ") was not fully preserved: its "
              "metadata may not be the snapshot's",
              t.label, t.path, st.mft_record, st.record_offset);
-    if (data.n) {
-        uint64_t total = 0;
-        for (i = 0; i < data.n; i++)
-            total += data.v[i].length;
+    if (prov.lost_count) {
+        uint64_t total = prov.lost_zero + prov.lost_stale;
         warn("warning: %s: %" PRIu64 " of the %" PRIu64 " bytes of '%s' "
              "were not preserved by the shadow copy and are not evidence "
              "of it (zero: read as zeros; stale: today's live data); file "
              "byte ranges START-END, END exclusive:",
              t.label, total, size, t.path);
-        for (i = 0; i < data.n; i++)
+        for (i = 0; i < prov.lost_count; i++) {
+            const vss_lost_range *d = &prov.lost[i];
             fprintf(stderr,
                     "vssinfo:   file bytes %" PRIu64 "-%" PRIu64
                     " (%" PRIu64 " bytes): %s (%s)\n",
-                    data.v[i].file_offset,
-                    data.v[i].file_offset + data.v[i].length,
-                    data.v[i].length, vss_class_name(data.v[i].cls),
-                    vss_reason_name(data.v[i].reason));
+                    d->offset, d->offset + d->length, d->length,
+                    vss_class_name(d->cls), vss_reason_name(d->reason));
+        }
     }
     if (o->json) {
         json j;
@@ -776,9 +601,9 @@ static int do_file(found_volume *fv, const files_options *o)
         }
         json_end_array(&j);
         json_key(&j, "damaged");
-        json_damage(&j, &data);
+        json_damage(&j, prov.lost, prov.lost_count);
         json_key(&j, "record_damaged");
-        json_damage(&j, &record);
+        json_damage(&j, prov.record_lost, prov.record_lost_count);
         json_end_object(&j);
         json_finish(&j);
     }
@@ -786,9 +611,7 @@ out:
     free(buf);
     if (o->output && fd >= 0 && close(fd) != 0 && !rc)
         rc = warn("closing %s: %s", o->output, strerror(errno));
-    free(data.v);
-    free(record.v);
-    vss_fs_extents_free(ext);
+    vss_provenance_free(&prov);
     vss_fs_file_close(f);
     vss_fs_close(fs);
     vss_snapshot_close(snap);

@@ -569,6 +569,129 @@ VSS_API int vss_source_verify(vss_source *src, vss_verify_result *res,
                               vss_progress_cb cb, void *user,
                               vss_error *err);
 
+
+/* ======================================================================
+ * walking a file system; a file's provenance  [issue #14]
+ * ======================================================================
+ *
+ * vss_fs_walk visits a directory tree of a vss_fs once, in NTFS collation
+ * order, depth first (a directory's entries follow its own entry), with the
+ * guards a hostile file system needs: a directory record met twice (a loop,
+ * or a directory linked from two places) is not walked again, nor one
+ * deeper than max_depth, and the walk stops after max_entries entries. A
+ * directory or record that cannot be read is reported through the callback
+ * and the walk goes on. */
+
+/* What a vss_fs_walk callback is told about. */
+typedef enum vss_walk_event {
+    VSS_WALK_ENTRY = 0,   /* a file or directory: st valid */
+    VSS_WALK_STREAM,      /* a $DATA stream of the entry just reported
+                             (VSS_WALK_STREAMS): stream, stream_size,
+                             stream_resident valid; "" is the unnamed one */
+    VSS_WALK_SKIPPED,     /* left out by a VSS_WALK_SKIP_* flag (a
+                             directory's tree is not walked) */
+    VSS_WALK_BAD_ENTRY,   /* the entry's MFT record could not be read: st
+                             holds mft_record and sequence from the index */
+    VSS_WALK_BAD_DIR,     /* the directory `path` could not be listed */
+    VSS_WALK_BAD_STREAMS, /* the streams of `path` could not be listed */
+    VSS_WALK_LOOP,        /* directory already walked (linked twice, or
+                             from below itself): not walked again */
+    VSS_WALK_TOO_DEEP     /* directory deeper than max_depth: not walked */
+} vss_walk_event;
+
+typedef struct vss_walk_entry {
+    vss_walk_event event;
+    const char *path;      /* from the root, with a leading '/' */
+    const char *relative;  /* the same from the start directory, no
+                              leading '/' */
+    const char *name;      /* the last component ("" for the start) */
+    const vss_fs_stat *st; /* ENTRY, STREAM, SKIPPED, LOOP, TOO_DEEP: the
+                              entry's stat; BAD_ENTRY: record and sequence
+                              only; BAD_DIR, BAD_STREAMS: NULL */
+    int depth;             /* 0: entries of the start directory */
+    const char *stream;    /* STREAM: its name ("" unnamed) */
+    uint64_t stream_size;
+    int stream_resident;
+    int error;             /* BAD_*: the VSS_E* code */
+    const char *message;   /* BAD_*: what failed, naming the structure
+                              and offset when the library knows them */
+} vss_walk_entry;
+
+/* Non-zero stops the walk; vss_fs_walk returns that value. */
+typedef int (*vss_walk_cb)(const vss_walk_entry *e, void *user);
+
+#define VSS_WALK_RECURSIVE 0x1u   /* descend into subdirectories */
+#define VSS_WALK_STREAMS 0x2u     /* report each entry's $DATA streams */
+#define VSS_WALK_SKIP_METADATA 0x4u /* the root's $-names ($MFT, $Extend..) */
+#define VSS_WALK_SKIP_SHADOW_FILES 0x8u /* the shadow copy store files in
+                                     System Volume Information */
+#define VSS_WALK_DEFAULT_DEPTH 512
+
+typedef struct vss_fs_walk_options {
+    unsigned flags;          /* VSS_WALK_* */
+    int max_depth;           /* 0: VSS_WALK_DEFAULT_DEPTH */
+    uint64_t max_entries;    /* 0: no limit; more: VSS_ECORRUPT */
+} vss_fs_walk_options;
+
+/* Walk the directory `start` ("" or "/" the root; a leading '/' optional;
+ * trailing '/' ignored). A start that is not a directory is reported as
+ * one ENTRY (and its streams). opts may be NULL (recursive, no streams,
+ * nothing skipped). Returns VSS_OK, the callback's non-zero value, or an
+ * error: the start cannot be read, out of memory, too many entries. */
+VSS_API int vss_fs_walk(vss_fs *fs, const char *start,
+                        const vss_fs_walk_options *opts, vss_walk_cb cb,
+                        void *user, vss_error *err);
+
+/* File bytes [offset, offset+length) the snapshot did not preserve. */
+typedef struct vss_lost_range {
+    uint64_t offset, length;
+    vss_class cls;           /* VSS_CLASS_ZERO or VSS_CLASS_STALE */
+    vss_reason reason;
+    int store_index;         /* stale bytes from a newer snapshot's store:
+                                that snapshot; else 0 */
+} vss_lost_range;
+
+/* Where the bytes of one open stream come from in a snapshot.
+ *
+ * Lost ranges are half-open, sorted, and adjacent ranges of the same
+ * class, reason and store are merged. In a compressed stream every range
+ * is widened to whole compression units (one lost cluster spoils its
+ * unit) and overlapping ranges then merge, ZERO winning over STALE. A
+ * resident stream (its bytes inside the MFT record) whose record has
+ * zero or stale bytes is lost whole, with the record's first such class. */
+typedef struct vss_provenance {
+    uint64_t size;             /* of the stream */
+    uint32_t compression_unit; /* bytes, 0 if not compressed */
+    int resident;              /* data inside the MFT record */
+    vss_fs_extent *extents;    /* as vss_fs_file_extents gives them */
+    size_t extent_count;
+    vss_lost_range *lost;      /* file bytes not preserved */
+    size_t lost_count;
+    uint64_t lost_zero;        /* bytes of lost of class ZERO */
+    uint64_t lost_stale;       /* bytes of lost of class STALE */
+    uint64_t bytes[5];         /* extent bytes by class: [VSS_CLASS_*],
+                                  [4] none (sparse, uninitialised, no
+                                  volume offset); before widening */
+    uint64_t record_offset;    /* of the MFT record, or VSS_FS_NO_OFFSET */
+    vss_lost_range *record_lost; /* record bytes not preserved (offsets in
+                                  the record; store_index as above) */
+    size_t record_lost_count;
+    int record_damaged;        /* record_lost_count > 0 */
+    int key_valid;             /* key usable (every byte's source known) */
+    uint8_t key[32];           /* SHA-256 over the extents and the sources
+                                  of their bytes: equal keys, equal bytes */
+} vss_provenance;
+
+/* The provenance of f, an open stream of fs. snap: the snapshot fs is
+ * mounted from (vss_snapshot_source); NULL when fs is a live volume
+ * (every byte LIVE). stream: the named stream f is ("" or NULL for the
+ * unnamed $DATA; it enters the key of resident streams). Free *out with
+ * vss_provenance_free. */
+VSS_API int vss_fs_file_provenance(vss_snapshot *snap, vss_fs *fs,
+                                   vss_fs_file *f, const char *stream,
+                                   vss_provenance *out, vss_error *err);
+VSS_API void vss_provenance_free(vss_provenance *p);
+
 #ifdef __cplusplus
 }
 #endif
