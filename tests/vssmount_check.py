@@ -312,6 +312,27 @@ def want_xattrs(f):
             "user.vss.provenance": prov}
 
 
+def check_real_xattrs(label, n, doc, mnt):
+    """Windows-made data: every audited file's attributes equal vssinfo
+    --audit --json (on the 2003 image: files whose blocks were not in use,
+    stale bytes, 'unverified')."""
+    audit = [x for x in doc["snapshots"] if x["snapshot"] == n][0]["files"]
+    problems, seen = [], set()
+    for f in audit:
+        got = xattrs(os.path.join(mnt, f["path"].lstrip("/")))
+        if got != want_xattrs(f):
+            problems.append("%s: %s, audit %s" % (f["path"], got,
+                                                  want_xattrs(f)))
+        seen.add(got.get("user.vss.status"))
+    if problems:
+        bad("%s -s %d: xattrs differ from --audit: %s" % (label, n,
+                                                          problems[:3]))
+    else:
+        ok("%s -s %d: user.vss.* of all %d audited files equal vssinfo "
+           "--audit --json (statuses %s)" % (label, n, len(audit),
+                                              " ".join(sorted(seen))))
+
+
 def gen_images(manifest):
     m = json.load(open(manifest))
     base = os.path.dirname(manifest)
@@ -425,6 +446,10 @@ def check_gen_strict(name, imgs, s, doc, mnt):
                 problems.append("%s: %s" % (f["path"], e))
             continue
         lost_files += 1
+        r = run(["cat", path])
+        if r.returncode == 0 or b"Input/output error" not in r.stderr:
+            problems.append("%s: cat exit %d %r, want EIO" % (
+                f["path"], r.returncode, r.stderr[-100:]))
         try:
             with open(path, "rb") as fh:
                 fh.read()
@@ -469,7 +494,8 @@ def check_gen_strict(name, imgs, s, doc, mnt):
         bad("%s --strict -s %d: %s" % (name, n, problems[:3] or
                                         "no file with lost bytes to test"))
     else:
-        ok("%s --strict -s %d: %d files with lost bytes fail with EIO, their "
+        ok("%s --strict -s %d: %d files with lost bytes fail with EIO (cat, "
+           "read), their "
            "%d preserved ranges read and equal vssinfo --file; %d others "
            "read whole" % (name, n, lost_files, ranges, whole))
 
@@ -651,6 +677,11 @@ def main():
         if err:
             bad("%s: vssmount failed: %s" % (label, err))
             continue
+        audit = None
+        if label == "vss_2003":  # small enough to audit in seconds
+            audit = json.loads(run([VSSINFO, "--audit", "all", "--json",
+                                    "--no-progress", "--hash", "md5"] +
+                                   opts + imgs).stdout)
         try:
             check_raw(g, mnt)
             for n in range(1, count + 1):
@@ -660,6 +691,8 @@ def main():
                     continue
                 try:
                     check_tree(g, n, mnt, tmnt)
+                    if audit:
+                        check_real_xattrs(label, n, audit, tmnt)
                     try:
                         open(os.path.join(tmnt, "new-file"), "wb")
                         bad("%s -s %d: creating a file succeeded" % (label, n))

@@ -282,12 +282,13 @@ static void fill_top(struct stat *st, uint64_t ino)
 
 /* The three attribute values of one inode, computed on first use and kept
  * in a small direct-mapped cache (bounded: CACHE_SLOTS entries, each value
- * at most XATTR_MAX bytes). */
+ * at most XATTR_MAX bytes and CACHE_MAX_SPANS ranges). */
 #define XATTR_STATUS "user.vss.status"
 #define XATTR_LOST "user.vss.lost"
 #define XATTR_PROV "user.vss.provenance"
 #define XATTR_MAX 65536    /* the kernel's limit for one value */
 #define CACHE_SLOTS 512
+#define CACHE_MAX_SPANS 4096
 
 typedef struct lost_span {
     uint64_t start, end;   /* file bytes [start, end) */
@@ -295,6 +296,8 @@ typedef struct lost_span {
 
 typedef struct vss_info {
     uint64_t ino;
+    char *path;            /* the mount path it was computed for: inodes
+                              of streams past the 255th are shared */
     int is_dir;
     const char *status;    /* static string */
     char *lost;            /* "START-END CLASS REASON\n" lines */
@@ -312,6 +315,7 @@ static void info_free(vss_info *in)
 {
     if (!in)
         return;
+    free(in->path);
     free(in->lost);
     free(in->prov);
     free(in->spans);
@@ -456,8 +460,8 @@ static int dir_info(tree *t, vss_fs *fs, const char *sub, vss_info *in,
 
 /* The values of `path` (a tree entry of inode ino), from the cache or
  * computed now. Returns a private copy (info_free) or NULL with *rc. */
-static vss_info *info_get(tree *t, const char *sub, int is_dir, uint64_t ino,
-                          int *rc)
+static vss_info *info_get(tree *t, const char *path, const char *sub,
+                          int is_dir, uint64_t ino, int *rc)
 {
     vss_info *in, *copy;
     size_t slot = (size_t)(ino % CACHE_SLOTS);
@@ -470,9 +474,11 @@ static vss_info *info_get(tree *t, const char *sub, int is_dir, uint64_t ino,
         return NULL;
     }
     pthread_mutex_lock(&cache_lock);
-    if (cache[slot] && cache[slot]->ino == ino) {
+    if (cache[slot] && cache[slot]->ino == ino &&
+        strcmp(cache[slot]->path, path) == 0) {
         vss_info *c = cache[slot];
         *in = *c;
+        in->path = NULL;
         in->lost = c->lost ? malloc(c->lost_len + 1) : NULL;
         in->prov = c->prov ? malloc(c->prov_len + 1) : NULL;
         in->spans = malloc((c->nspans ? c->nspans : 1) * sizeof *c->spans);
@@ -505,16 +511,18 @@ static vss_info *info_get(tree *t, const char *sub, int is_dir, uint64_t ino,
         *rc = report(*rc, &e);
         return NULL;
     }
-    /* Keep a copy in the cache (the caller owns in). */
-    copy = calloc(1, sizeof *copy);
+    /* Keep a copy in the cache (the caller owns in); a file with very
+     * many lost ranges is recomputed each time instead. */
+    copy = in->nspans <= CACHE_MAX_SPANS ? calloc(1, sizeof *copy) : NULL;
     if (copy) {
         *copy = *in;
+        copy->path = strdup(path);
         copy->lost = in->lost ? strdup(in->lost) : NULL;
         copy->prov = in->prov ? strdup(in->prov) : NULL;
         copy->spans = malloc((in->nspans ? in->nspans : 1) *
                              sizeof *in->spans);
-        if ((in->lost && !copy->lost) || (in->prov && !copy->prov) ||
-            !copy->spans) {
+        if (!copy->path || (in->lost && !copy->lost) ||
+            (in->prov && !copy->prov) || !copy->spans) {
             info_free(copy);
         } else {
             memcpy(copy->spans, in->spans, in->nspans * sizeof *in->spans);
@@ -783,7 +791,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
             free(h);
             return report(rc, &e);
         }
-        in = info_get(t, sub, 0,
+        in = info_get(t, path, sub, 0,
                       inode_of(t, st.mft_record,
                                st.is_stream ? stream_ordinal(fs, sub) : 0),
                       &rc);
@@ -920,7 +928,7 @@ static int op_getxattr(const char *path, const char *name, char *value,
         (is_dir || (strcmp(name, XATTR_LOST) != 0 &&
                     strcmp(name, XATTR_PROV) != 0)))
         return -ENODATA;
-    if (!(in = info_get(t, sub, is_dir, ino, &rc)))
+    if (!(in = info_get(t, path, sub, is_dir, ino, &rc)))
         return rc;
     if (strcmp(name, XATTR_STATUS) == 0)
         rc = put_value(in->status, strlen(in->status), value, size);
