@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from vsstest import REAL_GROUPS, bad, fls_records, ok, run
+from vsstest import REAL_GROUPS, bad, fls_records, ok, real_group, run
 
 VSSMOUNT, VSSINFO, IMAGES, WORK = sys.argv[1:5]
 MANIFESTS = sys.argv[5:]
@@ -167,9 +167,9 @@ def check_raw(group, mnt):
             bad("%s: writing vss1 fails with %s, want EROFS" % (label, e))
 
 
-def fls_tree(raw):
+def fls_tree(raw, sector=None):
     data, dirs, anyname = {}, set(), set()
-    for name, addr, mode, size, _ in fls_records(raw):
+    for name, addr, mode, size, _ in fls_records(raw, sector):
         anyname.add(name.split(":")[0] if ":" in name.rsplit("/", 1)[-1]
                     else name)
         typ = addr.split("-")
@@ -181,10 +181,19 @@ def fls_tree(raw):
     return data, dirs, anyname
 
 
-def check_tree(group, n, rawmnt, mnt):
+def check_tree(group, n, rawmnt, mnt, tree_no=0, what=None):
+    """The tree at mnt against fls/icat on the raw vssN of rawmnt (n
+    "live": on the live volume in the image). tree_no: the tree's number
+    in the inodes (0 with -s N)."""
     label, imgs, opts, _, _ = group
-    raw = os.path.join(rawmnt, "vss%d" % n)
-    data, dirs, anyname = fls_tree(raw)
+    if n == "live":
+        raw, sector = imgs[0], real_group(label).volume_offset // 512
+        icat = ["icat", "-o", str(sector), raw]
+    else:
+        raw, sector = os.path.join(rawmnt, "vss%d" % n), None
+        icat = ["icat", raw]
+    what = what or "-s %s" % n
+    data, dirs, anyname = fls_tree(raw, sector)
     got_dirs, got_files = set(), {}
     for root, dnames, fnames in os.walk(mnt):
         rel = os.path.relpath(root, mnt)
@@ -199,12 +208,12 @@ def check_tree(group, n, rawmnt, mnt):
              if not (got_files[p] == 0 and p in anyname)}
     missing = set(data) - set(got_files)
     if got_dirs == dirs and not extra and not missing:
-        ok("%s -s %d: same %d directories and %d data streams as fls" % (
-            label, n, len(dirs), len(data)))
+        ok("%s %s: same %d directories and %d data streams as fls" % (
+            label, what, len(dirs), len(data)))
     else:
-        bad("%s -s %d: tree differs: dirs only fls %s only mount %s; files "
+        bad("%s %s: tree differs: dirs only fls %s only mount %s; files "
             "only fls %s only mount %s" % (
-                label, n, sorted(dirs - got_dirs)[:4],
+                label, what, sorted(dirs - got_dirs)[:4],
                 sorted(got_dirs - dirs)[:4], sorted(missing)[:4],
                 sorted(extra)[:4]))
     sizes_bad = [p for p in data if p in got_files and
@@ -217,24 +226,27 @@ def check_tree(group, n, rawmnt, mnt):
             continue
         ino = os.lstat(os.path.join(mnt, p)).st_ino
         rec = int(addr.split("-")[0])
-        if ":" in p.rsplit("/", 1)[-1]:
-            good = ino & ((1 << 48) - 1) == rec and 0 < ino >> 48 < 256
+        if ino >> 56 != tree_no:
+            good = False
+        elif ":" in p.rsplit("/", 1)[-1]:
+            good = ino & ((1 << 48) - 1) == rec and 0 < (ino >> 48) & 255
         else:
-            good = ino == (rec or (1 << 48) - 1)
+            good = ino & ((1 << 56) - 1) == (rec or (0 if tree_no else
+                                                     (1 << 48) - 1))
         if not good:
             ino_bad.append((p, ino, addr))
     if ino_bad:
-        bad("%s -s %d: inodes differ from fls's records: %s" % (
-            label, n, ino_bad[:4]))
+        bad("%s %s: inodes differ from fls's records: %s" % (
+            label, what, ino_bad[:4]))
     else:
-        ok("%s -s %d: the inodes of %d data streams are fls's MFT records" % (
-            label, n, len(data)))
+        ok("%s %s: the inodes of %d data streams are fls's MFT records "
+           "(tree %d)" % (label, what, len(data), tree_no))
     hashed = 0
     content_bad = []
     for p, (addr, size) in sorted(data.items()):
         if p not in got_files or size > CAP:
             continue
-        a = hashlib.sha256(run(["icat", raw, addr]).stdout).hexdigest()
+        a = hashlib.sha256(run(icat + [addr]).stdout).hexdigest()
         try:
             b = sha_file(os.path.join(mnt, p))
         except OSError as e:
@@ -243,11 +255,11 @@ def check_tree(group, n, rawmnt, mnt):
         if a != b:
             content_bad.append(p)
     if sizes_bad or content_bad:
-        bad("%s -s %d: sizes differ %s, content differs %s" % (
-            label, n, sizes_bad[:4], content_bad[:4]))
+        bad("%s %s: sizes differ %s, content differs %s" % (
+            label, what, sizes_bad[:4], content_bad[:4]))
     else:
-        ok("%s -s %d: sizes equal, %d files up to %d bytes hash equal to "
-           "icat" % (label, n, hashed, CAP))
+        ok("%s %s: sizes equal, %d files up to %d bytes hash equal to "
+           "icat" % (label, what, hashed, CAP))
 
 
 def check_errors(mnt):
@@ -703,6 +715,27 @@ def main():
                 finally:
                     if not umount(tmnt):
                         bad("%s -s %d: fusermount3 -u failed" % (label, n))
+            # -s all: every snapshot's tree and the live volume's; the
+            # oldest and the live one against fls (tree numbers 1, N+1).
+            err = mount(["-s", "all"] + opts + imgs, tmnt)
+            if err:
+                bad("%s -s all: vssmount failed: %s" % (label, err))
+            else:
+                try:
+                    want = ["vss%d" % i for i in range(1, count + 1)]
+                    got = sorted(os.listdir(tmnt))
+                    if got == sorted(want + ["live"]):
+                        ok("%s -s all: lists %s live" % (label,
+                                                         " ".join(want)))
+                    else:
+                        bad("%s -s all: lists %s" % (label, got))
+                    check_tree(g, 1, mnt, os.path.join(tmnt, "vss1"), 1,
+                               "-s all vss1/")
+                    check_tree(g, "live", mnt, os.path.join(tmnt, "live"),
+                               count + 1, "-s all live/")
+                finally:
+                    if not umount(tmnt):
+                        bad("%s -s all: fusermount3 -u failed" % label)
         finally:
             if umount(mnt):
                 ok("%s: fusermount3 -u unmounts cleanly" % label)
