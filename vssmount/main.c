@@ -5,10 +5,17 @@
  *   vssmount [-o OFFSET] IMAGE... MOUNTPOINT       vss1 ... vssN: each
  *       snapshot's raw volume, exactly what `vssinfo --extract N` writes
  *   vssmount -s N [-o OFFSET] IMAGE... MOUNTPOINT  snapshot N's NTFS tree
+ *   vssmount -s all ...                            vss1/ ... vssN/ live/:
+ *       every snapshot's tree and the live volume's, side by side
  *
  * Everything is read-only: the kernel mount is "ro" and every call that
  * could change something answers EROFS. All input is checked and opened
  * before mounting, so bad arguments fail with a message, not a dead mount.
+ *
+ * What the snapshot did not preserve is never served silently: every file
+ * of a tree carries the extended attributes user.vss.status, user.vss.lost
+ * and user.vss.provenance (from vss_fs_file_provenance), and --strict makes
+ * reads of those bytes fail with EIO.
  * Exit codes (tools/cli.h, as vssinfo): 0 success, 1 failure, 2 bad usage,
  * 3 no volume with shadow copies.
  */
@@ -20,6 +27,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +46,12 @@ static const char usage_text[] =
     "  (default)                vss1 ... vssN: the raw volume of each snapshot\n"
     "  -s, --snapshot N         the NTFS files of snapshot N instead (named\n"
     "                           streams appear as FILE:STREAM)\n"
+    "  -s all                   every snapshot's files and the live volume's:\n"
+    "                           vss1/ ... vssN/ live/\n"
     "  -o, --offset OFFSET      the volume at this offset of the first IMAGE: bytes,\n"
     "                           or 512-byte sectors as 'Ns' (mmls's start)\n"
+    "  --strict                 reads of bytes the snapshot did not preserve\n"
+    "                           (class zero or stale) fail with EIO\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows)\n"
     "  -f                       stay in the foreground\n"
     "  -d                       foreground, with FUSE debug output\n"
@@ -47,22 +59,54 @@ static const char usage_text[] =
     "                           user_allow_other in /etc/fuse.conf)\n"
     "  -h, --help               this help;  -V, --version  the version\n"
     "\n"
+    "Files carry the extended attributes user.vss.status, user.vss.lost and\n"
+    "user.vss.provenance (getfattr -d -m user.vss FILE).\n"
     "Further IMAGEs are searched for volumes holding redirected shadow copy\n"
     "storage. Unmount with: fusermount3 -u MOUNTPOINT\n";
 
 /* ---- state shared by the FUSE callbacks --------------------------------- */
 
+/* Inode numbers (use_ino). A tree entry's inode is its MFT record number
+ * (bits 0-47, NTFS record numbers are 48 bits), with the ordinal of a named
+ * stream among its file's named streams in bits 48-55 (FILE:STREAM entries
+ * are not hard links of FILE) and the tree's number in bits 56-63: 0 with
+ * -s N (so inode = record number), 1..N for vss1..vssN and N+1 for live/
+ * with -s all. Record 0 ($MFT) of tree 0 would be inode 0, which readdir
+ * callers skip as an empty slot: it gets INO_MFT, the largest 48-bit record
+ * number, which no volume can reach (its MFT would be 2^48 records). */
+#define INO_RECORD_MASK UINT64_C(0x0000FFFFFFFFFFFF)
+#define INO_MFT INO_RECORD_MASK
+#define INO_STREAM_SHIFT 48
+#define INO_TREE_SHIFT 56
+#define INO_MAX_STREAM 255u
+#define MAX_TREES 255      /* tree numbers fit in 8 bits */
+#define INO_TOP 1          /* the top directory of -s all and raw mode */
+
+typedef enum { MODE_RAW, MODE_TREE, MODE_ALL } mount_mode;
+
+/* One NTFS tree: a snapshot's, or the live volume's (snap NULL). */
+typedef struct tree {
+    char name[16];        /* "vss3", "live" (-s all); "" with -s N */
+    uint64_t ino_base;    /* tree number << INO_TREE_SHIFT */
+    vss_snapshot *snap;   /* NULL: the live volume */
+    vss_source *volume;   /* the bytes vss_fs_open mounts */
+    vss_fs *fs;           /* opened on first use (lazily with -s all) */
+    int open_rc;          /* the first vss_fs_open failure, kept */
+} tree;
+
 typedef struct mount_state {
-    int mode_files;         /* -s: a file tree, else raw snapshot volumes */
+    mount_mode mode;
+    int strict;           /* --strict */
     int nsnap;
-    vss_snapshot **snaps;   /* raw mode: index 0 = vss1 */
+    vss_snapshot **snaps; /* raw mode: index 0 = vss1 */
     uint64_t *sizes;
-    vss_fs *fs;             /* -s mode */
+    tree *trees;          /* MODE_TREE: one; MODE_ALL: vss1..vssN, live */
+    int ntrees;
+    pthread_mutex_t open_lock; /* lazy vss_fs_open */
     int debug;
     uid_t uid;
     gid_t gid;
     struct timespec mount_time;
-    uint64_t snap_time;     /* -s: creation time of the snapshot */
 } mount_state;
 
 static mount_state G;
@@ -109,7 +153,101 @@ static int raw_index(const char *path)
     return (int)v;
 }
 
-static void fill_stat(struct stat *st, const vss_fs_stat *fst)
+/* The tree's vss_fs, mounted on first use. A failure is kept: the tree
+ * then answers every call with it. */
+static vss_fs *tree_fs(tree *t, vss_error *e, int *rc)
+{
+    vss_fs *fs;
+    pthread_mutex_lock(&G.open_lock);
+    if (!t->fs && !t->open_rc) {
+        *rc = vss_fs_open(t->volume, &t->fs, e);
+        if (*rc)
+            t->open_rc = *rc;
+    } else if (!t->fs) {
+        *rc = t->open_rc;
+        snprintf(e->message, sizeof e->message, "%s: the NTFS volume "
+                 "could not be opened", t->name);
+    }
+    fs = t->fs;
+    pthread_mutex_unlock(&G.open_lock);
+    return fs;
+}
+
+/* Where a mount path lies: its tree and the path inside it ("/" for the
+ * tree's root). NULL for the top directory of -s all (*sub = "/") and for
+ * names that are not ours (*sub = NULL). */
+static tree *resolve(const char *path, const char **sub)
+{
+    int i;
+    if (G.mode == MODE_TREE) {
+        *sub = path;
+        return &G.trees[0];
+    }
+    *sub = NULL;
+    if (strcmp(path, "/") == 0) {
+        *sub = "/";
+        return NULL;
+    }
+    for (i = 0; i < G.ntrees; i++) {
+        size_t n = strlen(G.trees[i].name);
+        if (path[0] == '/' && strncmp(path + 1, G.trees[i].name, n) == 0 &&
+            (path[n + 1] == '/' || !path[n + 1])) {
+            *sub = path[n + 1] ? path + n + 1 : "/";
+            return &G.trees[i];
+        }
+    }
+    return NULL;
+}
+
+static uint64_t inode_of(const tree *t, uint64_t record, unsigned stream)
+{
+    uint64_t ino = t->ino_base |
+                   ((uint64_t)(stream > INO_MAX_STREAM ? INO_MAX_STREAM
+                                                       : stream)
+                    << INO_STREAM_SHIFT) |
+                   (record & INO_RECORD_MASK);
+    return ino ? ino : INO_MFT;
+}
+
+/* "DIR/FILE:STREAM" → the stream's name, or NULL when the last component
+ * names no stream (NTFS names cannot hold ':'). */
+static const char *stream_part(const char *path)
+{
+    const char *last = strrchr(path, '/');
+    return strchr(last ? last : path, ':');
+}
+
+/* The ordinal (1-based) of a named stream among its file's named streams,
+ * in vss_fs_streams order: the stream bits of its inode. */
+static unsigned stream_ordinal(vss_fs *fs, const char *path)
+{
+    const char *colon = stream_part(path);
+    vss_fs_stream *ss = NULL;
+    size_t ns = 0, k;
+    unsigned ord = 0, found = 0;
+    vss_error e = {0};
+    char *file;
+    if (!colon)
+        return 0;
+    file = strndup(path, (size_t)(colon - path));
+    if (!file)
+        return INO_MAX_STREAM;
+    if (vss_fs_streams(fs, file, &ss, &ns, &e) == VSS_OK) {
+        for (k = 0; k < ns && !found; k++) {
+            if (!ss[k].name[0])
+                continue;
+            ord++;
+            if (strcmp(ss[k].name, colon + 1) == 0)
+                found = ord;
+        }
+        vss_fs_streams_free(ss, ns);
+    }
+    free(file);
+    return found ? found : INO_MAX_STREAM;
+}
+
+static void fill_stat(struct stat *st, const vss_fs_stat *fst, const tree *t,
+                      unsigned stream)
 {
     memset(st, 0, sizeof *st);
     st->st_uid = G.uid;
@@ -119,18 +257,345 @@ static void fill_stat(struct stat *st, const vss_fs_stat *fst)
         st->st_nlink = 2;
     } else {
         st->st_mode = S_IFREG | 0444;
-        st->st_nlink = fst->link_count ? fst->link_count : 1;
+        st->st_nlink = fst->link_count && !fst->is_stream ? fst->link_count
+                                                          : 1;
         st->st_size = (off_t)fst->size;
         st->st_blocks = (blkcnt_t)((fst->allocated_size + 511) / 512);
     }
-    st->st_ino = fst->mft_record;
+    st->st_ino = inode_of(t, fst->mft_record, stream);
     st->st_blksize = 65536;
     st->st_mtim = filetime_ts(fst->modification_time);
     st->st_atim = filetime_ts(fst->access_time);
     st->st_ctim = filetime_ts(fst->mft_change_time);
 }
 
+static void fill_top(struct stat *st, uint64_t ino)
+{
+    memset(st, 0, sizeof *st);
+    st->st_uid = G.uid;
+    st->st_gid = G.gid;
+    st->st_mtim = st->st_atim = st->st_ctim = G.mount_time;
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+    st->st_ino = ino;
+}
+
+/* ---- what the snapshot did not preserve: xattrs and --strict ------------ */
+
+/* The three attribute values of one inode, computed on first use and kept
+ * in a small direct-mapped cache (bounded: CACHE_SLOTS entries, each value
+ * at most XATTR_MAX bytes and CACHE_MAX_SPANS ranges). */
+#define XATTR_STATUS "user.vss.status"
+#define XATTR_LOST "user.vss.lost"
+#define XATTR_PROV "user.vss.provenance"
+#define XATTR_MAX 65536    /* the kernel's limit for one value */
+#define CACHE_SLOTS 512
+#define CACHE_MAX_SPANS 4096
+
+typedef struct lost_span {
+    uint64_t start, end;   /* file bytes [start, end) */
+} lost_span;
+
+typedef struct vss_info {
+    uint64_t ino;
+    char *path;            /* the mount path it was computed for: inodes
+                              of streams past the 255th are shared */
+    int is_dir;
+    const char *status;    /* static string */
+    char *lost;            /* "START-END CLASS REASON\n" lines */
+    size_t lost_len;
+    char *prov;            /* "CLASS BYTES\n" lines */
+    size_t prov_len;
+    lost_span *spans;      /* for --strict */
+    size_t nspans;
+} vss_info;
+
+static vss_info *cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void info_free(vss_info *in)
+{
+    if (!in)
+        return;
+    free(in->path);
+    free(in->lost);
+    free(in->prov);
+    free(in->spans);
+    free(in);
+}
+
+/* Status of a stream, the audit's rule (docs/audit.md): bytes read as
+ * zeros are lost for sure; stale bytes alone are returned by Windows but
+ * not vouched for by the snapshot. */
+static const char *status_of(const vss_provenance *p)
+{
+    if (p->lost_zero)
+        return "damaged";
+    if (p->lost_stale)
+        return "unverified";
+    return p->resident ? "resident" : "intact";
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return -1;
+        if ((size_t)n < *cap - *len)
+            break;
+        size_t nc = *cap * 2 + (size_t)n + 64;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    *len += (size_t)n;
+    return 0;
+}
+
+static int prov_text(const uint64_t bytes[5], char **out, size_t *len)
+{
+    size_t cap = 128;
+    *len = 0;
+    *out = malloc(cap);
+    if (!*out ||
+        append(out, len, &cap,
+               "store %" PRIu64 "\nlive %" PRIu64 "\nzero %" PRIu64
+               "\nstale %" PRIu64 "\nnone %" PRIu64 "\n",
+               bytes[VSS_CLASS_STORE], bytes[VSS_CLASS_LIVE],
+               bytes[VSS_CLASS_ZERO], bytes[VSS_CLASS_STALE], bytes[4]))
+        return VSS_ENOMEM;
+    return VSS_OK;
+}
+
+/* A file's (or FILE:STREAM's) values from the library's provenance. */
+static int file_info(tree *t, vss_fs *fs, const char *sub, vss_info *in,
+                     vss_error *e)
+{
+    vss_fs_file *f = NULL;
+    vss_provenance p;
+    const char *stream = stream_part(sub);
+    size_t i, cap = 256, shown;
+    int rc;
+
+    memset(&p, 0, sizeof p);
+    if ((rc = vss_fs_file_open(fs, sub, &f, e)) ||
+        (rc = vss_fs_file_provenance(t->snap, fs, f,
+                                     stream ? stream + 1 : "", &p, e))) {
+        vss_fs_file_close(f);
+        return rc;
+    }
+    vss_fs_file_close(f);
+    in->status = status_of(&p);
+    rc = prov_text(p.bytes, &in->prov, &in->prov_len);
+    in->lost = malloc(cap);
+    in->spans = calloc(p.lost_count ? p.lost_count : 1, sizeof *in->spans);
+    if (rc || !in->lost || !in->spans) {
+        vss_provenance_free(&p);
+        return VSS_ENOMEM;
+    }
+    in->lost[0] = 0;
+    for (i = 0; i < p.lost_count; i++) {
+        in->spans[i].start = p.lost[i].offset;
+        in->spans[i].end = p.lost[i].offset + p.lost[i].length;
+    }
+    in->nspans = p.lost_count;
+    /* One line per range, as vssinfo --file prints them; a list longer
+     * than the kernel allows one value to be ends saying so. */
+    for (shown = 0; shown < p.lost_count; shown++) {
+        const vss_lost_range *d = &p.lost[shown];
+        size_t before = in->lost_len;
+        if (append(&in->lost, &in->lost_len, &cap,
+                   "%" PRIu64 "-%" PRIu64 " %s %s\n", d->offset,
+                   d->offset + d->length, vss_class_name(d->cls),
+                   vss_reason_name(d->reason)))
+            break;
+        if (in->lost_len > XATTR_MAX - 80) {
+            in->lost_len = before;
+            break;
+        }
+    }
+    if (shown < p.lost_count)
+        append(&in->lost, &in->lost_len, &cap,
+               "... %zu more ranges: see vssinfo --file\n",
+               p.lost_count - shown);
+    vss_provenance_free(&p);
+    return VSS_OK;
+}
+
+typedef struct class_seen {
+    int zero, stale;
+} class_seen;
+
+static int note_class(const vss_run *r, void *user)
+{
+    class_seen *c = user;
+    c->zero |= r->cls == VSS_CLASS_ZERO;
+    c->stale |= r->cls == VSS_CLASS_STALE;
+    return 0;
+}
+
+/* A directory has no data: its status says whether its MFT record was
+ * preserved (zero bytes: damaged; stale bytes: unverified). */
+static int dir_info(tree *t, vss_fs *fs, const char *sub, vss_info *in,
+                    vss_error *e)
+{
+    vss_fs_stat st;
+    class_seen c = {0, 0};
+    int rc = vss_fs_stat_path(fs, sub, &st, e);
+    if (rc)
+        return rc;
+    if (t->snap && st.record_offset != VSS_FS_NO_OFFSET &&
+        (rc = vss_snapshot_map(t->snap, st.record_offset,
+                               vss_fs_record_size(fs), note_class, &c, e)))
+        return rc;
+    in->status = c.zero ? "damaged" : c.stale ? "unverified" : "intact";
+    in->is_dir = 1;
+    return VSS_OK;
+}
+
+/* The values of `path` (a tree entry of inode ino), from the cache or
+ * computed now. Returns a private copy (info_free) or NULL with *rc. */
+static vss_info *info_get(tree *t, const char *path, const char *sub,
+                          int is_dir, uint64_t ino, int *rc)
+{
+    vss_info *in, *copy;
+    size_t slot = (size_t)(ino % CACHE_SLOTS);
+    vss_error e = {0};
+    vss_fs *fs;
+
+    in = calloc(1, sizeof *in);
+    if (!in) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    pthread_mutex_lock(&cache_lock);
+    if (cache[slot] && cache[slot]->ino == ino &&
+        strcmp(cache[slot]->path, path) == 0) {
+        vss_info *c = cache[slot];
+        *in = *c;
+        in->path = NULL;
+        in->lost = c->lost ? malloc(c->lost_len + 1) : NULL;
+        in->prov = c->prov ? malloc(c->prov_len + 1) : NULL;
+        in->spans = malloc((c->nspans ? c->nspans : 1) * sizeof *c->spans);
+        if ((c->lost && !in->lost) || (c->prov && !in->prov) || !in->spans) {
+            pthread_mutex_unlock(&cache_lock);
+            info_free(in);
+            *rc = -ENOMEM;
+            return NULL;
+        }
+        if (c->lost)
+            memcpy(in->lost, c->lost, c->lost_len + 1);
+        if (c->prov)
+            memcpy(in->prov, c->prov, c->prov_len + 1);
+        memcpy(in->spans, c->spans, c->nspans * sizeof *c->spans);
+        pthread_mutex_unlock(&cache_lock);
+        return in;
+    }
+    pthread_mutex_unlock(&cache_lock);
+
+    in->ino = ino;
+    if (!(fs = tree_fs(t, &e, rc))) {
+        info_free(in);
+        *rc = report(*rc, &e);
+        return NULL;
+    }
+    *rc = is_dir ? dir_info(t, fs, sub, in, &e)
+                 : file_info(t, fs, sub, in, &e);
+    if (*rc) {
+        info_free(in);
+        *rc = report(*rc, &e);
+        return NULL;
+    }
+    /* Keep a copy in the cache (the caller owns in); a file with very
+     * many lost ranges is recomputed each time instead. */
+    copy = in->nspans <= CACHE_MAX_SPANS ? calloc(1, sizeof *copy) : NULL;
+    if (copy) {
+        *copy = *in;
+        copy->path = strdup(path);
+        copy->lost = in->lost ? strdup(in->lost) : NULL;
+        copy->prov = in->prov ? strdup(in->prov) : NULL;
+        copy->spans = malloc((in->nspans ? in->nspans : 1) *
+                             sizeof *in->spans);
+        if (!copy->path || (in->lost && !copy->lost) ||
+            (in->prov && !copy->prov) || !copy->spans) {
+            info_free(copy);
+        } else {
+            memcpy(copy->spans, in->spans, in->nspans * sizeof *in->spans);
+            pthread_mutex_lock(&cache_lock);
+            info_free(cache[slot]);
+            cache[slot] = copy;
+            pthread_mutex_unlock(&cache_lock);
+        }
+    }
+    return in;
+}
+
+/* Raw mode: bytes per class of a whole snapshot volume (vss_snapshot_map),
+ * computed once per snapshot. */
+static char **raw_prov;
+static size_t *raw_prov_len;
+
+static int sum_class(const vss_run *r, void *user)
+{
+    uint64_t *bytes = user;
+    if ((unsigned)r->cls < 4)
+        bytes[r->cls] += r->length;
+    return 0;
+}
+
+static int raw_info(int i, const char **val, size_t *len)
+{
+    int rc = 0;
+    pthread_mutex_lock(&cache_lock);
+    if (!raw_prov[i - 1]) {
+        uint64_t bytes[5] = {0, 0, 0, 0, 0};
+        vss_error e = {0};
+        rc = vss_snapshot_map(G.snaps[i - 1], 0, G.sizes[i - 1], sum_class,
+                              bytes, &e);
+        if (rc)
+            rc = report(rc, &e);
+        else if (prov_text(bytes, &raw_prov[i - 1], &raw_prov_len[i - 1]))
+            rc = -ENOMEM;
+    }
+    *val = raw_prov[i - 1];
+    *len = raw_prov_len[i - 1];
+    pthread_mutex_unlock(&cache_lock);
+    return rc;
+}
+
+/* Does [off, off+len) touch a byte the snapshot did not preserve? */
+static int touches_lost(const lost_span *s, size_t n, uint64_t off,
+                        uint64_t len)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i].start < off + len && off < s[i].end)
+            return 1;
+    return 0;
+}
+
+static int note_lost(const vss_run *r, void *user)
+{
+    (void)user;
+    return r->cls == VSS_CLASS_ZERO || r->cls == VSS_CLASS_STALE;
+}
+
 /* ---- callbacks ---------------------------------------------------------- */
+
+/* An open file: the stream, and with --strict its lost byte ranges. */
+typedef struct handle {
+    vss_fs_file *f;        /* tree modes */
+    int raw;               /* raw mode: vssN */
+    lost_span *spans;
+    size_t nspans;
+} handle;
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -139,9 +604,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->entry_timeout = 3600;
     cfg->attr_timeout = 3600;
     cfg->negative_timeout = 3600;
-    /* Not use_ino: MFT record 0 ($MFT) would be inode 0, which readdir
-     * callers skip as an empty slot. */
-    cfg->use_ino = 0;
+    /* Inode numbers are the MFT record numbers (see INO_*). */
+    cfg->use_ino = 1;
+    cfg->readdir_ino = 1;
     /* Large reads: let the kernel ask for as much as it can at once. */
     conn->max_readahead = UINT_MAX;
     return NULL;
@@ -150,27 +615,35 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 static int op_getattr(const char *path, struct stat *st,
                       struct fuse_file_info *fi)
 {
-    if (G.mode_files) {
+    if (G.mode != MODE_RAW) {
+        const char *sub;
+        tree *t = resolve(path, &sub);
         vss_fs_stat fst;
         vss_error e = {0};
-        int rc = vss_fs_stat_path(G.fs, path, &fst, &e);
+        vss_fs *fs;
+        int rc;
+        if (!t && sub) {
+            fill_top(st, INO_TOP);
+            return 0;
+        }
+        if (!t)
+            return -ENOENT;
+        if (!(fs = tree_fs(t, &e, &rc)))
+            return report(rc, &e);
+        rc = vss_fs_stat_path(fs, sub, &fst, &e);
         if (rc)
             return report(rc, &e);
-        fill_stat(st, &fst);
+        fill_stat(st, &fst, t, fst.is_stream ? stream_ordinal(fs, sub) : 0);
         return 0;
     }
-    memset(st, 0, sizeof *st);
-    st->st_uid = G.uid;
-    st->st_gid = G.gid;
-    st->st_mtim = st->st_atim = st->st_ctim = G.mount_time;
     if (strcmp(path, "/") == 0) {
-        st->st_mode = S_IFDIR | 0555;
-        st->st_nlink = 2;
+        fill_top(st, INO_TOP);
         return 0;
     }
     int i = raw_index(path);
     if (!i)
         return -ENOENT;
+    fill_top(st, INO_TOP + (uint64_t)i);
     st->st_mode = S_IFREG | 0444;
     st->st_nlink = 1;
     st->st_size = (off_t)G.sizes[i - 1];
@@ -183,13 +656,21 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
                       off_t off, struct fuse_file_info *fi,
                       enum fuse_readdir_flags flags)
 {
+    const char *sub = NULL;
+    tree *t = NULL;
+    int i;
+
+    if (G.mode != MODE_RAW) {
+        t = resolve(path, &sub);
+        if (!t && !sub)
+            return -ENOENT;
+    } else if (strcmp(path, "/") != 0) {
+        return -ENOENT;
+    }
     filler(buf, ".", NULL, 0, 0);
     filler(buf, "..", NULL, 0, 0);
-    if (!G.mode_files) {
+    if (G.mode == MODE_RAW) {
         char name[32];
-        int i;
-        if (strcmp(path, "/") != 0)
-            return -ENOENT;
         for (i = 1; i <= G.nsnap; i++) {
             snprintf(name, sizeof name, "vss%d", i);
             if (filler(buf, name, NULL, 0, 0))
@@ -197,47 +678,60 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
         }
         return 0;
     }
+    if (!t) {  /* the top of -s all */
+        for (i = 0; i < G.ntrees; i++)
+            if (filler(buf, G.trees[i].name, NULL, 0, 0))
+                break;
+        return 0;
+    }
 
     vss_fs_entry *ents = NULL;
-    size_t n = 0, i;
+    size_t n = 0, k;
     vss_error e = {0};
-    int rc = vss_fs_list(G.fs, path, &ents, &n, &e);
+    int rc;
+    vss_fs *fs = tree_fs(t, &e, &rc);
+    if (!fs)
+        return report(rc, &e);
+    rc = vss_fs_list(fs, sub, &ents, &n, &e);
     if (rc)
         return report(rc, &e);
-    for (i = 0; i < n; i++) {
+    for (k = 0; k < n; k++) {
         struct stat st;
         int full = 0;
-        if (ents[i].stat_rc == VSS_OK) {
-            fill_stat(&st, &ents[i].st);
+        if (ents[k].stat_rc == VSS_OK) {
+            fill_stat(&st, &ents[k].st, t, 0);
             full = 1;
         }
-        if (filler(buf, ents[i].name, full ? &st : NULL, 0, 0))
+        if (filler(buf, ents[k].name, full ? &st : NULL, 0, 0))
             break;
-        if (full && ents[i].st.stream_count) {
+        if (full && ents[k].st.stream_count) {
             /* Named streams appear next to their file as FILE:STREAM. */
             vss_fs_stream *ss = NULL;
-            size_t ns = 0, k;
-            size_t plen = strlen(path), nlen = strlen(ents[i].name);
+            size_t ns = 0, j;
+            unsigned ord = 0;
+            size_t plen = strlen(sub), nlen = strlen(ents[k].name);
             char *p = malloc(plen + nlen + 2);
             if (!p)
                 break;
-            snprintf(p, plen + nlen + 2, "%s%s%s", path,
-                     plen && path[plen - 1] == '/' ? "" : "/", ents[i].name);
-            if (vss_fs_streams(G.fs, p, &ss, &ns, &e) == VSS_OK) {
-                for (k = 0; k < ns; k++) {
+            snprintf(p, plen + nlen + 2, "%s%s%s", sub,
+                     plen && sub[plen - 1] == '/' ? "" : "/", ents[k].name);
+            if (vss_fs_streams(fs, p, &ss, &ns, &e) == VSS_OK) {
+                for (j = 0; j < ns; j++) {
                     char *sn;
                     struct stat sst = st;
-                    if (!ss[k].name[0])
+                    if (!ss[j].name[0])
                         continue;
-                    sn = malloc(nlen + strlen(ss[k].name) + 2);
+                    ord++;
+                    sn = malloc(nlen + strlen(ss[j].name) + 2);
                     if (!sn)
                         break;
-                    sprintf(sn, "%s:%s", ents[i].name, ss[k].name);
+                    sprintf(sn, "%s:%s", ents[k].name, ss[j].name);
                     sst.st_mode = S_IFREG | 0444;
                     sst.st_nlink = 1;
-                    sst.st_size = (off_t)ss[k].size;
-                    sst.st_blocks = (blkcnt_t)((ss[k].allocated_size + 511) /
+                    sst.st_size = (off_t)ss[j].size;
+                    sst.st_blocks = (blkcnt_t)((ss[j].allocated_size + 511) /
                                                512);
+                    sst.st_ino = inode_of(t, ents[k].st.mft_record, ord);
                     filler(buf, sn, &sst, 0, 0);
                     free(sn);
                 }
@@ -254,56 +748,106 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
+    handle *h;
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
         return -EROFS;
-    if (!G.mode_files) {
-        int i = raw_index(path);
-        if (!i)
+    h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    fi->keep_cache = 1;
+    if (G.mode == MODE_RAW) {
+        h->raw = raw_index(path);
+        if (!h->raw) {
+            free(h);
             return -ENOENT;
-        fi->fh = (uint64_t)i;
-        fi->keep_cache = 1;
+        }
+        /* --strict answers per read(2), so the page cache (whole pages,
+         * read ahead) must not widen the reads. */
+        if (G.strict) {
+            fi->direct_io = 1;
+            fi->keep_cache = 0;
+        }
+        fi->fh = (uint64_t)(uintptr_t)h;
         return 0;
     }
-    vss_fs_file *f = NULL;
+
+    const char *sub;
+    tree *t = resolve(path, &sub);
     vss_error e = {0};
-    int rc = vss_fs_file_open(G.fs, path, &f, &e);
-    if (rc == VSS_ENOTFOUND) {
-        /* Metadata files such as $Secure or $Extend/$Quota have no unnamed
-         * $DATA: getattr shows them as empty files, so they open as such
-         * (a NULL handle reads as end of file). */
+    vss_fs *fs;
+    int rc;
+    if (!t) {
+        free(h);
+        return sub ? -EISDIR : -ENOENT;
+    }
+    if (!(fs = tree_fs(t, &e, &rc)) ||
+        (rc = vss_fs_file_open(fs, sub, &h->f, &e))) {
+        free(h);
+        return report(rc, &e);
+    }
+    if (G.strict) {
         vss_fs_stat st;
-        vss_error e2 = {0};
-        if (vss_fs_stat_path(G.fs, path, &st, &e2) == VSS_OK &&
-            !st.has_data && !st.is_directory) {
-            fi->fh = 0;
-            fi->keep_cache = 1;
-            return 0;
+        vss_info *in;
+        if ((rc = vss_fs_file_stat(h->f, &st, &e))) {
+            vss_fs_file_close(h->f);
+            free(h);
+            return report(rc, &e);
+        }
+        in = info_get(t, path, sub, 0,
+                      inode_of(t, st.mft_record,
+                               st.is_stream ? stream_ordinal(fs, sub) : 0),
+                      &rc);
+        if (!in) {
+            vss_fs_file_close(h->f);
+            free(h);
+            return rc;
+        }
+        h->spans = in->spans;
+        h->nspans = in->nspans;
+        in->spans = NULL;
+        info_free(in);
+        if (h->nspans) {
+            /* byte-exact answers: no page cache around this file */
+            fi->direct_io = 1;
+            fi->keep_cache = 0;
         }
     }
-    if (rc)
-        return report(rc, &e);
-    fi->fh = (uint64_t)(uintptr_t)f;
-    fi->keep_cache = 1;
+    fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
 }
 
 static int op_read(const char *path, char *buf, size_t size, off_t off,
                    struct fuse_file_info *fi)
 {
+    handle *h = (handle *)(uintptr_t)fi->fh;
     vss_error e = {0};
     int64_t n;
     if (off < 0)
         return -EINVAL;
     if (size > INT_MAX)
         size = INT_MAX;
-    if (G.mode_files && !fi->fh)
-        return 0;  /* a file without data, see op_open */
-    if (G.mode_files)
-        n = vss_fs_file_read_at((vss_fs_file *)(uintptr_t)fi->fh, buf, size,
-                                (uint64_t)off, &e);
-    else
-        n = vss_snapshot_read_at(G.snaps[fi->fh - 1], buf, size,
-                                 (uint64_t)off, &e);
+    if (G.mode != MODE_RAW) {
+        uint64_t fsize = vss_fs_file_size(h->f);
+        uint64_t end = (uint64_t)off + size;
+        if (end > fsize)
+            end = fsize;
+        if ((uint64_t)off < end &&
+            touches_lost(h->spans, h->nspans, (uint64_t)off,
+                         end - (uint64_t)off))
+            return -EIO;
+        n = vss_fs_file_read_at(h->f, buf, size, (uint64_t)off, &e);
+    } else {
+        vss_snapshot *s = G.snaps[h->raw - 1];
+        if (G.strict && (uint64_t)off < G.sizes[h->raw - 1]) {
+            int rc = vss_snapshot_map(s, (uint64_t)off, size, note_lost,
+                                      NULL, &e);
+            if (rc > 0)
+                return -EIO;
+            if (rc < 0)
+                return report(rc, &e);
+        }
+        n = vss_snapshot_read_at(s, buf, size, (uint64_t)off, &e);
+    }
     if (n < 0)
         return report((int)n, &e);
     return (int)n;
@@ -311,9 +855,114 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
-    if (G.mode_files)
-        vss_fs_file_close((vss_fs_file *)(uintptr_t)fi->fh);
+    handle *h = (handle *)(uintptr_t)fi->fh;
+    if (h) {
+        vss_fs_file_close(h->f);
+        free(h->spans);
+        free(h);
+    }
     return 0;
+}
+
+/* The entry a path names, for its attributes: tree, path in it, inode,
+ * directory or not. 0, or a negative errno. */
+static int xattr_target(const char *path, tree **t, const char **sub,
+                        uint64_t *ino, int *is_dir, int *raw)
+{
+    vss_fs_stat st;
+    vss_error e = {0};
+    vss_fs *fs;
+    int rc;
+    *raw = 0;
+    if (G.mode == MODE_RAW) {
+        if (strcmp(path, "/") == 0)
+            return -ENODATA;  /* the top directory has no attributes */
+        *raw = raw_index(path);
+        return *raw ? 0 : -ENOENT;
+    }
+    *t = resolve(path, sub);
+    if (!*t)
+        return *sub ? -ENODATA : -ENOENT;
+    if (!(fs = tree_fs(*t, &e, &rc)) ||
+        (rc = vss_fs_stat_path(fs, *sub, &st, &e)))
+        return report(rc, &e);
+    *is_dir = st.is_directory && !st.is_stream;
+    *ino = inode_of(*t, st.mft_record,
+                    st.is_stream ? stream_ordinal(fs, *sub) : 0);
+    return 0;
+}
+
+static int put_value(const char *val, size_t len, char *out, size_t size)
+{
+    if (len > XATTR_MAX)
+        return -E2BIG;
+    if (size == 0)
+        return (int)len;  /* a size query */
+    if (size < len)
+        return -ERANGE;
+    memcpy(out, val, len);
+    return (int)len;
+}
+
+static int op_getxattr(const char *path, const char *name, char *value,
+                       size_t size)
+{
+    tree *t = NULL;
+    const char *sub = NULL;
+    uint64_t ino = 0;
+    int is_dir = 0, raw, rc;
+    vss_info *in;
+
+    if (strncmp(name, "user.vss.", 9) != 0)
+        return -ENODATA;
+    if ((rc = xattr_target(path, &t, &sub, &ino, &is_dir, &raw)))
+        return rc;
+    if (raw) {
+        const char *v;
+        size_t len;
+        if (strcmp(name, XATTR_PROV) != 0)
+            return -ENODATA;
+        if ((rc = raw_info(raw, &v, &len)))
+            return rc;
+        return put_value(v, len, value, size);
+    }
+    if (strcmp(name, XATTR_STATUS) != 0 &&
+        (is_dir || (strcmp(name, XATTR_LOST) != 0 &&
+                    strcmp(name, XATTR_PROV) != 0)))
+        return -ENODATA;
+    if (!(in = info_get(t, path, sub, is_dir, ino, &rc)))
+        return rc;
+    if (strcmp(name, XATTR_STATUS) == 0)
+        rc = put_value(in->status, strlen(in->status), value, size);
+    else if (strcmp(name, XATTR_LOST) == 0)
+        rc = put_value(in->lost, in->lost_len, value, size);
+    else
+        rc = put_value(in->prov, in->prov_len, value, size);
+    info_free(in);
+    return rc;
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+    static const char file_names[] = XATTR_STATUS "\0" XATTR_LOST
+                                     "\0" XATTR_PROV;
+    static const char dir_names[] = XATTR_STATUS;
+    static const char raw_names[] = XATTR_PROV;
+    tree *t = NULL;
+    const char *sub = NULL;
+    uint64_t ino = 0;
+    int is_dir = 0, raw, rc;
+
+    rc = xattr_target(path, &t, &sub, &ino, &is_dir, &raw);
+    if (rc == -ENODATA)
+        return 0;  /* tops have none */
+    if (rc)
+        return rc;
+    if (raw)
+        return put_value(raw_names, sizeof raw_names, list, size);
+    if (is_dir)
+        return put_value(dir_names, sizeof dir_names, list, size);
+    return put_value(file_names, sizeof file_names, list, size);
 }
 
 static int op_statfs(const char *path, struct statvfs *sv)
@@ -376,6 +1025,8 @@ static const struct fuse_operations ops = {
     .open = op_open,
     .read = op_read,
     .release = op_release,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
     .statfs = op_statfs,
     .mknod = op_erofs_mknod,
     .mkdir = op_erofs_path,
@@ -402,18 +1053,87 @@ static const struct fuse_operations ops = {
 static void close_all(void)
 {
     int i;
-    vss_fs_close(G.fs);
-    G.fs = NULL;
-    for (i = 0; i < G.nsnap; i++)
+    for (i = 0; i < G.ntrees; i++) {
+        vss_fs_close(G.trees[i].fs);
+        vss_source_release(G.trees[i].volume);
+        vss_snapshot_close(G.trees[i].snap);
+    }
+    free(G.trees);
+    G.trees = NULL;
+    G.ntrees = 0;
+    for (i = 0; i < G.nsnap; i++) {
         vss_snapshot_close(G.snaps ? G.snaps[i] : NULL);
+        if (raw_prov)
+            free(raw_prov[i]);
+    }
     free(G.snaps);
     free(G.sizes);
+    free(raw_prov);
+    free(raw_prov_len);
     G.snaps = NULL;
     G.sizes = NULL;
+    raw_prov = NULL;
+    raw_prov_len = NULL;
     G.nsnap = 0;
+    for (i = 0; i < CACHE_SLOTS; i++) {
+        info_free(cache[i]);
+        cache[i] = NULL;
+    }
 }
 
-enum { OPT_FILL = 256, OPT_ALLOW_OTHER };
+/* Tree t reads snapshot `index` of vol (0: the live volume `live`). The
+ * snapshot is opened now, so a damaged store fails before mounting. */
+static int tree_init(tree *t, vss_volume *vol, vss_source *live, int index,
+                     vss_fill fill, uint64_t number, vss_error *e)
+{
+    int rc;
+    t->ino_base = number << INO_TREE_SHIFT;
+    if (!index) {
+        snprintf(t->name, sizeof t->name, "live");
+        vss_source_retain(live);
+        t->volume = live;
+        return VSS_OK;
+    }
+    snprintf(t->name, sizeof t->name, "vss%d", index);
+    if ((rc = vss_snapshot_open(vol, index, fill, &t->snap, e)) ||
+        (rc = vss_snapshot_source(t->snap, &t->volume, e)))
+        return rc;
+    return VSS_OK;
+}
+
+/* -s N (snapshot > 0) or -s all (snapshot < 0): the trees to serve.
+ * -s N mounts its NTFS volume now; -s all mounts each on first use. */
+static int setup_trees(vss_volume *vol, vss_source *live, int snapshot,
+                       vss_fill fill, vss_error *e)
+{
+    int n = vss_volume_snapshot_count(vol), i, rc;
+    if (snapshot > 0) {
+        G.mode = MODE_TREE;
+        G.trees = calloc(1, sizeof *G.trees);
+        if (!G.trees)
+            return VSS_ENOMEM;
+        G.ntrees = 1;
+        if ((rc = tree_init(&G.trees[0], vol, live, snapshot, fill, 0, e)) ||
+            (rc = vss_fs_open(G.trees[0].volume, &G.trees[0].fs, e)))
+            return rc;
+        G.trees[0].name[0] = 0;  /* served at the top */
+        return VSS_OK;
+    }
+    G.mode = MODE_ALL;
+    G.trees = calloc((size_t)n + 1, sizeof *G.trees);
+    if (!G.trees)
+        return VSS_ENOMEM;
+    G.ntrees = n + 1;
+    for (i = 0; i <= n; i++) {
+        /* vss1..vssN are trees 1..N, live/ is tree N+1 */
+        if ((rc = tree_init(&G.trees[i], vol, live, i < n ? i + 1 : 0, fill,
+                            (uint64_t)i + 1, e)))
+            return rc;
+    }
+    return VSS_OK;
+}
+
+enum { OPT_FILL = 256, OPT_ALLOW_OTHER, OPT_STRICT };
 
 int main(int argc, char **argv)
 {
@@ -422,13 +1142,16 @@ int main(int argc, char **argv)
         {"offset", required_argument, NULL, 'o'},
         {"fill", required_argument, NULL, OPT_FILL},
         {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
+        {"strict", no_argument, NULL, OPT_STRICT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
 
     cli_set_name("vssmount");
     int64_t offset = -1;
+    /* snapshot: 0 raw mode, N for -s N, -1 for -s all */
     int snapshot = 0, foreground = 0, debug = 0, allow_other = 0, c, rc, i;
+    int strict = 0;
     vss_fill fill = VSS_FILL_WINDOWS;
     const char *mountpoint;
     vss_volume_set *set = NULL;
@@ -443,6 +1166,10 @@ int main(int argc, char **argv)
         uint64_t v;
         switch (c) {
         case 's':
+            if (strcmp(optarg, "all") == 0) {
+                snapshot = -1;
+                break;
+            }
             if (parse_u64(optarg, &v) || v < 1 || v > 100000)
                 return cli_usage("-s: bad snapshot number '%s'", optarg);
             snapshot = (int)v;
@@ -467,6 +1194,7 @@ int main(int argc, char **argv)
                                  optarg);
             break;
         case OPT_ALLOW_OTHER: allow_other = 1; break;
+        case OPT_STRICT: strict = 1; break;
         case 'f': foreground = 1; break;
         case 'd': debug = foreground = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
@@ -537,33 +1265,42 @@ int main(int argc, char **argv)
     G.gid = getgid();
     G.debug = debug;
     clock_gettime(CLOCK_REALTIME, &G.mount_time);
+    G.strict = strict;
+    pthread_mutex_init(&G.open_lock, NULL);
     if (snapshot) {
-        vss_snapshot *s = NULL;
-        vss_source *src = NULL;
-        if (snapshot > vss_volume_snapshot_count(vol)) {
+        int count = vss_volume_snapshot_count(vol);
+        if (snapshot > count) {
             rc = cli_usage("-s %d: the volume has %d snapshot(s)", snapshot,
-                     vss_volume_snapshot_count(vol));
+                           count);
             vss_volume_set_close(set);
             return rc;
         }
-        if (vss_snapshot_open(vol, snapshot, fill, &s, &e) ||
-            vss_snapshot_source(s, &src, &e) ||
-            vss_fs_open(src, &G.fs, &e)) {
-            rc = die(1, "snapshot %d: %s", snapshot, e.message);
-            vss_source_release(src);
-            vss_snapshot_close(s);
+        if (snapshot < 0 && count + 1 > MAX_TREES) {
+            /* tree numbers are 8 bits of the inode */
+            vss_volume_set_close(set);
+            return cli_usage("-s all: the volume has %d snapshots, at most "
+                             "%d can be mounted side by side: use -s N",
+                             count, MAX_TREES - 1);
+        }
+        if ((rc = setup_trees(vol, fv->source, snapshot, fill, &e))) {
+            if (snapshot > 0)
+                rc = die(1, "snapshot %d: %s", snapshot,
+                         e.message[0] ? e.message : vss_strerror(rc));
+            else
+                rc = die(1, "%s", e.message[0] ? e.message
+                                               : vss_strerror(rc));
+            close_all();
             vss_volume_set_close(set);
             return rc;
         }
-        /* The vss_fs holds the source, which holds the snapshot. */
-        vss_source_release(src);
-        vss_snapshot_close(s);
-        G.mode_files = 1;
     } else {
         G.nsnap = vss_volume_snapshot_count(vol);
+        G.mode = MODE_RAW;
         G.snaps = calloc((size_t)G.nsnap, sizeof *G.snaps);
         G.sizes = calloc((size_t)G.nsnap, sizeof *G.sizes);
-        if (!G.snaps || !G.sizes) {
+        raw_prov = calloc((size_t)G.nsnap, sizeof *raw_prov);
+        raw_prov_len = calloc((size_t)G.nsnap, sizeof *raw_prov_len);
+        if (!G.snaps || !G.sizes || !raw_prov || !raw_prov_len) {
             close_all();
             vss_volume_set_close(set);
             return die(1, "out of memory");
