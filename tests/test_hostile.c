@@ -717,10 +717,11 @@ static void hostile_volume(image *base)
         klass k = {.name = "descriptors outside their store"};
         for (i = 0; i < w.n; i++) {
             uint64_t o = w.m[i].off, d0 = o + 128;
-            uint64_t loc = w.loc_entry[w.m[i].store];
-            uint64_t vsize = 0;
+            uint64_t loc, vsize = 0;
+            /* only block lists; other blocks (the catalog's) have no store */
             if (w.m[i].role != R_BLOCKLIST || get64(base, d0 + 16) == 0)
                 continue;
+            loc = w.loc_entry[w.m[i].store];
             for (size_t e = 0; e < w.nsnap; e++)
                 if (memcmp(at(base, w.snap_entry[e] + 16), at(base, loc + 16),
                            16) == 0)

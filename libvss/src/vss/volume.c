@@ -252,12 +252,14 @@ static int store_metadata_blocks(vss_source *src,
             return vss_fail(err, VSS_ENOMEM, "store metadata: out of memory");
         }
         all = grown;
-        memcpy(all + n, offs, no * sizeof *all);
+        if (no)  /* an empty chain gives offs == NULL */
+            memcpy(all + n, offs, no * sizeof *all);
         n += no;
         free(offs);
     }
-    qsort(all, n, sizeof *all, cmp_u64);
-    for (c = 1, k = 1; c < n; c++)
+    if (n > 1)
+        qsort(all, n, sizeof *all, cmp_u64);
+    for (c = 1, k = n ? 1 : 0; c < n; c++)
         if (all[c] != all[k - 1])
             all[k++] = all[c];
     *out = all;
