@@ -527,7 +527,9 @@ static vss_info *info_get(tree *t, const char *path, const char *sub,
             (in->prov && !copy->prov) || !copy->spans) {
             info_free(copy);
         } else {
-            memcpy(copy->spans, in->spans, in->nspans * sizeof *in->spans);
+            if (in->nspans)  /* spans is NULL when nothing was lost */
+                memcpy(copy->spans, in->spans,
+                       in->nspans * sizeof *in->spans);
             pthread_mutex_lock(&cache_lock);
             info_free(cache[slot]);
             cache[slot] = copy;
