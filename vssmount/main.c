@@ -327,15 +327,6 @@ static void info_free(vss_info *in)
 /* Status of a stream, the audit's rule (docs/audit.md): bytes read as
  * zeros are lost for sure; stale bytes alone are returned by Windows but
  * not vouched for by the snapshot. */
-static const char *status_of(const vss_provenance *p)
-{
-    if (p->lost_zero)
-        return "damaged";
-    if (p->lost_stale)
-        return "unverified";
-    return p->resident ? "resident" : "intact";
-}
-
 static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 {
     va_list ap;
@@ -392,7 +383,7 @@ static int file_info(tree *t, vss_fs *fs, const char *sub, vss_info *in,
         return rc;
     }
     vss_fs_file_close(f);
-    in->status = status_of(&p);
+    in->status = vss_status_name(vss_provenance_status(&p));
     rc = prov_text(p.bytes, &in->prov, &in->prov_len);
     in->lost = malloc(cap);
     in->spans = calloc(p.lost_count ? p.lost_count : 1, sizeof *in->spans);

@@ -692,6 +692,25 @@ VSS_API int vss_fs_file_provenance(vss_snapshot *snap, vss_fs *fs,
                                    vss_provenance *out, vss_error *err);
 VSS_API void vss_provenance_free(vss_provenance *p);
 
+/* What a snapshot's copy of a file is worth as evidence, in every
+ * interface's words (vss_status_name). The rule, once for all of them:
+ * any ZERO byte (Windows returns zeros the snapshot did not keep) makes
+ * it DAMAGED; else any STALE byte (Windows returns bytes the snapshot did
+ * not vouch for) UNVERIFIED; else RESIDENT for data inside the MFT record,
+ * INTACT otherwise. UNCHANGED (intact and identical to the live file) and
+ * ERROR (could not be read) are given by the audit, which compares. */
+typedef enum vss_status {
+    VSS_STATUS_INTACT = 0,
+    VSS_STATUS_DAMAGED,
+    VSS_STATUS_RESIDENT,
+    VSS_STATUS_UNCHANGED,
+    VSS_STATUS_UNVERIFIED,
+    VSS_STATUS_ERROR
+} vss_status;
+
+VSS_API vss_status vss_provenance_status(const vss_provenance *p);
+VSS_API const char *vss_status_name(vss_status s);
+
 /* ---- volume sets: every volume of several images, storage paired ------ */
 /*
  * The images of one case (a disk, and the disks that may hold the shadow

@@ -181,6 +181,28 @@ void vss_provenance_free(vss_provenance *p)
     memset(p, 0, sizeof *p);
 }
 
+vss_status vss_provenance_status(const vss_provenance *p)
+{
+    if (p->lost_zero)
+        return VSS_STATUS_DAMAGED;
+    if (p->lost_stale)
+        return VSS_STATUS_UNVERIFIED;
+    return p->resident ? VSS_STATUS_RESIDENT : VSS_STATUS_INTACT;
+}
+
+const char *vss_status_name(vss_status s)
+{
+    switch (s) {
+    case VSS_STATUS_INTACT: return "intact";
+    case VSS_STATUS_DAMAGED: return "damaged";
+    case VSS_STATUS_RESIDENT: return "resident";
+    case VSS_STATUS_UNCHANGED: return "unchanged";
+    case VSS_STATUS_UNVERIFIED: return "unverified";
+    case VSS_STATUS_ERROR: return "error";
+    }
+    return "unknown";
+}
+
 int vss_fs_file_provenance(vss_snapshot *snap, vss_fs *fs, vss_fs_file *f,
                            const char *stream, vss_provenance *p,
                            vss_error *err)
