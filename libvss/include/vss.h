@@ -960,6 +960,7 @@ typedef struct vss_audit_snapshot {
     vss_snapshot_info info;
     int opened;                 /* 0: it could not be opened: error says */
     const char *error;
+    uint64_t size;              /* of the snapshot's volume, bytes */
     size_t skipped;             /* metadata / shadow copy files left out */
     vss_audit_tally sum;        /* after its files were reported */
     /* VSS_AUDIT_STRIP: the classes of the whole snapshot's bytes, in
