@@ -443,12 +443,12 @@ int audit_run(found_volume *fv, const audit_options *o)
         goto done;
     }
     cb.file = on_file;
+    cb.diff = on_diff;
     cb.progress = on_progress;
     cb.message = on_message;
     cb.user = &g;
     if (o->diff)
-        lrc = vss_audit_diff(a, r.diff_a, r.diff_b, on_diff, &cb, &problems,
-                             &e);
+        lrc = vss_audit_diff(a, r.diff_a, r.diff_b, &cb, &problems, &e);
     else
         lrc = vss_audit_run(a, &cb, &problems, &e);
     if (g.bar_started)

@@ -1005,13 +1005,17 @@ typedef struct vss_audit_progress {
 } vss_audit_progress;
 
 /* A callback returning non-zero cancels the run. They are called one at a
- * time (never concurrently), from the caller's or a worker's thread. */
+ * time (never concurrently), from the caller's or a worker's thread. Any
+ * may be NULL. */
+typedef struct vss_diff_entry vss_diff_entry;
 typedef struct vss_audit_callbacks {
-    int (*file)(const vss_audit_result *r, void *user);
+    int (*file)(const vss_audit_result *r, void *user);  /* vss_audit_run */
+    int (*diff)(const vss_diff_entry *d, void *user);    /* vss_audit_diff */
     int (*progress)(const vss_audit_progress *p, void *user); /* <= 5/s */
     void (*message)(const char *text, void *user);  /* a warning */
     void *user;
 } vss_audit_callbacks;
+
 
 /* Set up an audit of vol's snapshots; live: the live volume's bytes (NULL:
  * no live comparison). Checks the options: VSS_EINVAL on a bad snapshot
@@ -1052,21 +1056,20 @@ typedef enum vss_diff_kind {
     VSS_DIFF_UNCHANGED
 } vss_diff_kind;
 
-typedef struct vss_diff_entry {
+struct vss_diff_entry {
     vss_diff_kind kind;
     const vss_audit_file *a, *b;  /* NULL: ADDED (no a), DELETED (no b) */
     vss_digests da, db;
     uint64_t lost_a, lost_b;          /* zero bytes of each side */
     uint64_t unverified_a, unverified_b; /* stale bytes of each side */
     const char *error;            /* a side could not be read: what; "" */
-} vss_diff_entry;
+};
 
-/* Every file of both sides through cb (UNCHANGED ones too), deletions
- * first (in a's record order) then b's files in record order; cb->file is
- * not used. Returns as vss_audit_run. opts->snapshots is ignored: a and b
- * are opened. Once per audit object, instead of vss_audit_run. */
+/* Every file of both sides through cb->diff (UNCHANGED ones too),
+ * deletions first (in a's record order) then b's files in record order.
+ * Returns as vss_audit_run. opts->snapshots is ignored: a and b are
+ * opened. Once per audit object, instead of vss_audit_run. */
 VSS_API int vss_audit_diff(vss_audit *a, int side_a, int side_b,
-                           int (*entry)(const vss_diff_entry *d, void *user),
                            const vss_audit_callbacks *cb, size_t *problems,
                            vss_error *err);
 

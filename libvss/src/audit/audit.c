@@ -231,7 +231,6 @@ struct vss_audit {
     asnap *cur;             /* the snapshot being audited */
     dent *diff;             /* the diff's entries */
     size_t ndiff;
-    int (*diff_cb)(const vss_diff_entry *, void *);
     int diff_a, diff_b;
     aindex *ixa, *ixb;
     vss_snapshot *sa, *sb;
@@ -1654,16 +1653,18 @@ static int deliver_audit(vss_audit *a, size_t i)
 
 /* ---- setting up ------------------------------------------------------------ */
 
-/* "all" | "N" | "N-M" | lists of those (NULL or "" = all). */
+/* "all" | "N" | "N-M" | lists of those (NULL = all; "" is none: refused). */
 static int parse_selection(const char *spec, int count, unsigned char *sel,
                            vss_error *err)
 {
     const char *p = spec;
-    if (!spec || !*spec || strcmp(spec, "all") == 0) {
+    if (!spec || strcmp(spec, "all") == 0) {
         for (int i = 1; i <= count; i++)
             sel[i] = 1;
         return 0;
     }
+    if (!*p)
+        goto bad;
     while (*p) {
         char *end;
         unsigned long a, b;
@@ -2046,7 +2047,7 @@ static int deliver_diff(vss_audit *r, size_t i)
     vss_diff_entry v;
     int rc = 0;
     r->pr.files_done++;
-    if (r->diff_cb) {
+    if (r->cb && r->cb->diff) {
         memset(&v, 0, sizeof v);
         v.kind = x->kind;
         v.a = x->a ? &x->a->f : NULL;
@@ -2058,7 +2059,7 @@ static int deliver_diff(vss_audit *r, size_t i)
         v.unverified_a = x->unverified_a;
         v.unverified_b = x->unverified_b;
         v.error = x->error ? x->error : "";
-        rc = r->diff_cb(&v, r->cb ? r->cb->user : NULL);
+        rc = r->cb->diff(&v, r->cb->user);
     }
     return rc;
 }
@@ -2110,7 +2111,6 @@ static int diff_side(vss_audit *r, int k, vss_snapshot **snap, vss_fs **fs,
 }
 
 int vss_audit_diff(vss_audit *r, int side_a, int side_b,
-                   int (*entry)(const vss_diff_entry *d, void *user),
                    const vss_audit_callbacks *cb, size_t *problems,
                    vss_error *err)
 {
@@ -2128,7 +2128,6 @@ int vss_audit_diff(vss_audit *r, int side_a, int side_b,
                     side_b, r->count, r->count == 1 ? "" : "s");
     if ((rc = begin(r, cb, err)))
         return rc;
-    r->diff_cb = entry;
     r->diff_a = side_a;
     r->diff_b = side_b;
     if (!side_a || !side_b) {
