@@ -830,6 +830,17 @@ typedef struct vss_digests {
     unsigned have;
 } vss_digests;
 
+/* The audit's digests for any byte stream (vssinfo --extract hashes its
+ * output with it): several algorithms fed at once. */
+typedef struct vss_hasher vss_hasher;
+/* hashes[0..n): VSS_EINVAL on an unknown one or n outside 1..3. */
+VSS_API int vss_hasher_open(const vss_hash *hashes, int n, vss_hasher **out,
+                            vss_error *err);
+VSS_API void vss_hasher_update(vss_hasher *h, const void *p, size_t n);
+/* The digests of everything fed since open; the hasher is then spent. */
+VSS_API void vss_hasher_final(vss_hasher *h, vss_digests *out);
+VSS_API void vss_hasher_close(vss_hasher *h);
+
 /* One file or named stream met by the audit's walk. Owned by the audit
  * object: valid until vss_audit_close. */
 typedef struct vss_audit_file {

@@ -147,10 +147,17 @@ typedef struct asnap {
 typedef struct cache_ent {
     uint8_t key[32];
     int used;
+    int state;              /* CACHE_* */
     vss_digests d;
     uint8_t *blocks;
     size_t nb;
 } cache_ent;
+
+/* A cache entry is PENDING while a worker hashes its content: another
+ * worker that needs the same content waits for it (the live version of a
+ * file shared by several snapshots is read once even when they are
+ * audited side by side); FAILED entries are hashed again by whoever asks. */
+enum { CACHE_FAILED = 0, CACHE_PENDING, CACHE_READY };
 
 /* A stale byte is one the snapshot did not preserve that Windows returns
  * anyway: from the live volume, or from the store of a newer snapshot k
@@ -214,6 +221,7 @@ struct vss_audit {
     /* the run */
     const vss_audit_callbacks *cb;
     pthread_mutex_t lk, reflk;
+    pthread_cond_t hashed;  /* a PENDING cache entry became READY/FAILED */
     int stop;               /* a callback's non-zero value */
     size_t problems;
     cache_ent *cache;
@@ -228,7 +236,8 @@ struct vss_audit {
     unsigned char *done;
     void (*job)(struct vss_audit *, worker *, size_t);
     int (*deliver)(struct vss_audit *, size_t);
-    asnap *cur;             /* the snapshot being audited */
+    asnap **gsnap;          /* item i of the run: snapshot gsnap[i]'s */
+    size_t *gfile;          /* file gfile[i] */
     dent *diff;             /* the diff's entries */
     size_t ndiff;
     int diff_a, diff_b;
@@ -236,21 +245,6 @@ struct vss_audit {
     vss_snapshot *sa, *sb;
     vss_fs *fsa, *fsb;
 };
-
-static int fail(vss_error *e, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(vss_error *e, int code, const char *fmt, ...)
-{
-    va_list ap;
-    if (e) {
-        e->code = code;
-        va_start(ap, fmt);
-        vsnprintf(e->message, sizeof e->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* A warning for the caller (the message callback); never printed here. */
 static void say(vss_audit *a, const char *fmt, ...)
@@ -561,7 +555,7 @@ static int index_volume(vss_audit *a, vss_fs *fs, const char *root,
                     ? 0
                     : VSS_WALK_SKIP_METADATA | VSS_WALK_SKIP_SHADOW_FILES);
     if ((rc = vss_fs_walk(fs, root, &wo, index_entry, &w, &e)) != 0)
-        return fail(err, rc < 0 ? rc : VSS_EIO, "%s: %s", label, e.message);
+        return vss_fail(err, rc < 0 ? rc : VSS_EIO, "%s: %s", label, e.message);
     sort(ix->v, ix->n, sizeof *ix->v, cmp_item);
     for (i = k = 0; i < ix->n; i++) {
         if (k && ix->v[k - 1].f.record == ix->v[i].f.record &&
@@ -658,7 +652,7 @@ static int ver_open(vss_snapshot *snap, vss_fs *fs, const item *it, ver *v,
         v->dmg = calloc(v->prov.lost_count, sizeof *v->dmg);
         if (!v->dmg) {
             ver_close(v);
-            return fail(e, VSS_ENOMEM, "out of memory");
+            return vss_fail(e, VSS_ENOMEM, "out of memory");
         }
     }
     for (i = 0; i < v->prov.lost_count; i++) {
@@ -742,7 +736,7 @@ static int read_full(vss_fs_file *f, uint8_t *p, size_t n, uint64_t off,
         if (k < 0)
             return (int)k;
         if (k == 0)
-            return fail(e, VSS_EIO, "file data ends early at file offset %"
+            return vss_fail(e, VSS_EIO, "file data ends early at file offset %"
                         PRIu64, off + got);
         got += (size_t)k;
     }
@@ -843,7 +837,7 @@ static int hash_pass(worker *w, ver *v, const ver *fill, int want_blocks,
     memset(o, 0, sizeof *o);
     o->nb = nb;
     if (worker_buffers(w, fill != NULL))
-        return fail(e, VSS_ENOMEM, "out of memory");
+        return vss_fail(e, VSS_ENOMEM, "out of memory");
     if (want_blocks && nb) {
         o->blocks = malloc(nb * r->blen);
         o->fblocks = fill ? malloc(nb * r->blen) : NULL;
@@ -851,7 +845,7 @@ static int hash_pass(worker *w, ver *v, const ver *fill, int want_blocks,
             free(o->blocks);
             free(o->fblocks);
             o->blocks = o->fblocks = NULL;
-            return fail(e, VSS_ENOMEM, "out of memory");
+            return vss_fail(e, VSS_ENOMEM, "out of memory");
         }
     }
     for (a = 0; a < (size_t)r->nalg; a++) {
@@ -947,19 +941,25 @@ static int hash_pass(worker *w, ver *v, const ver *fill, int want_blocks,
 }
 
 /* Digests of a version, from the cache when its content was hashed
- * before. *blocks points into the cache or the orphans (valid until the
+ * before (or is being hashed by another worker: then after waiting for
+ * it). *blocks points into the cache or the orphans (valid until the
  * audit is closed). */
 static int ver_digests(worker *w, ver *v, int want_blocks, vss_digests *d,
                        uint8_t **blocks, size_t *nb, vss_error *e)
 {
     vss_audit *g = w->a;
-    cache_ent *c;
+    cache_ent *c = NULL;
     pass_out o;
-    int rc, key_ok = v->prov.key_valid;
+    int rc, key_ok = v->prov.key_valid, mine = 0;
 
     pthread_mutex_lock(&g->lk);
-    c = key_ok ? cache_find(g, v->prov.key, 0) : NULL;
-    if (c && (!want_blocks || c->blocks || !c->nb)) {
+    if (key_ok) {
+        while ((c = cache_find(g, v->prov.key, 0)) != NULL &&
+               c->state == CACHE_PENDING)
+            pthread_cond_wait(&g->hashed, &g->lk);
+    }
+    if (c && c->state == CACHE_READY &&
+        (!want_blocks || c->blocks || !c->nb)) {
         g->bytes_skipped += v->prov.size;
         *d = c->d;
         if (blocks)
@@ -969,31 +969,40 @@ static int ver_digests(worker *w, ver *v, int want_blocks, vss_digests *d,
         pthread_mutex_unlock(&g->lk);
         return 0;
     }
+    if (key_ok && (!c || c->state == CACHE_FAILED) &&
+        (c = cache_find(g, v->prov.key, 1)) != NULL) {
+        c->state = CACHE_PENDING;   /* ours to hash */
+        mine = 1;
+    }
     pthread_mutex_unlock(&g->lk);
     rc = hash_pass(w, v, NULL, want_blocks, &o, e);
-    if (rc)
-        return rc;
-    *d = o.d;
-    if (blocks)
-        *blocks = o.blocks;
-    if (nb)
-        *nb = o.nb;
     pthread_mutex_lock(&g->lk);
-    /* another worker may have hashed the same content meanwhile: its
-     * block digests stay (results may point to them), ours are kept
-     * aside like those of versions that cannot be cached */
-    if (key_ok && (c = cache_find(g, v->prov.key, 1)) != NULL) {
-        c->d = o.d;
-        c->nb = o.nb;
-        if (o.blocks && !c->blocks)
+    c = key_ok ? cache_find(g, v->prov.key, 0) : NULL;
+    if (rc) {
+        if (mine && c)
+            c->state = CACHE_FAILED;
+    } else {
+        *d = o.d;
+        if (blocks)
+            *blocks = o.blocks;
+        if (nb)
+            *nb = o.nb;
+        if (c) {
+            c->d = o.d;
+            c->nb = o.nb;
+            c->state = CACHE_READY;
+        }
+        /* results may point to block digests already cached: those stay,
+         * ours are kept aside like those of versions not cacheable */
+        if (o.blocks && c && !c->blocks)
             c->blocks = o.blocks;
         else if (o.blocks && keep_orphan(g, o.blocks) && blocks)
             *blocks = NULL;
-    } else if (o.blocks && keep_orphan(g, o.blocks) && blocks) {
-        *blocks = NULL;
     }
+    if (mine)
+        pthread_cond_broadcast(&g->hashed);
     pthread_mutex_unlock(&g->lk);
-    return 0;
+    return rc;
 }
 
 /* Equal in every requested algorithm. */
@@ -1022,7 +1031,7 @@ static int load_bitmap(aud_ref *R, vss_error *e)
     n = vss_fs_file_size(f);
     R->bitmap = malloc(n ? (size_t)n : 1);
     if (!R->bitmap)
-        rc = fail(e, VSS_ENOMEM, "out of memory");
+        rc = vss_fail(e, VSS_ENOMEM, "out of memory");
     else
         rc = read_full(f, R->bitmap, (size_t)n, 0, e);
     R->bitmap_len = n;
@@ -1494,7 +1503,7 @@ static int run_parallel(vss_audit *a, size_t n, vss_error *err)
     free(a->done);
     a->done = calloc(n ? n : 1, 1);
     if (!a->done)
-        return fail(err, VSS_ENOMEM, "out of memory");
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
     a->nitems = n;
     a->next_item = a->next_deliver = 0;
     memset(ws, 0, sizeof ws);
@@ -1565,15 +1574,16 @@ static vss_block_kind block_kind(const vss_audit *r, const ares *x, size_t i)
 
 static void job_audit(vss_audit *a, worker *w, size_t i)
 {
-    audit_item(w, a->cur, &a->cur->ix.v[i], &a->cur->res[i]);
+    asnap *S = a->gsnap[i];
+    audit_item(w, S, &S->ix.v[a->gfile[i]], &S->res[a->gfile[i]]);
 }
 
 /* Hand result i of the current snapshot to the caller, count it, free it;
  * lk held. */
 static int deliver_audit(vss_audit *a, size_t i)
 {
-    asnap *S = a->cur;
-    ares *x = &S->res[i];
+    asnap *S = a->gsnap[i];
+    ares *x = &S->res[a->gfile[i]];
     vss_audit_tally *t = &S->pub.sum;
     vss_audit_result v;
     uint8_t *kinds = NULL;
@@ -1600,6 +1610,7 @@ static int deliver_audit(vss_audit *a, size_t i)
     default: t->intact++; break;
     }
     a->pr.files_done++;
+    a->pr.snapshot = S->pub.index;
 
     if (x->bsnap && x->blive) {
         nk = x->nb_snap > x->nb_live ? x->nb_snap : x->nb_live;
@@ -1683,7 +1694,7 @@ static int parse_selection(const char *spec, int count, unsigned char *sel,
                 goto bad;
         }
         if (b > (unsigned long)count)
-            return fail(err, VSS_ENOTFOUND, "snapshot %lu: the volume has %d "
+            return vss_fail(err, VSS_ENOTFOUND, "snapshot %lu: the volume has %d "
                         "snapshot%s", b, count, count == 1 ? "" : "s");
         for (unsigned long i = a; i <= b; i++)
             sel[i] = 1;
@@ -1695,7 +1706,7 @@ static int parse_selection(const char *spec, int count, unsigned char *sel,
     }
     return 0;
 bad:
-    return fail(err, VSS_EINVAL, "snapshot selection '%s': expected all, N, "
+    return vss_fail(err, VSS_EINVAL, "snapshot selection '%s': expected all, N, "
                 "N-M or a comma list of them", spec);
 }
 
@@ -1712,22 +1723,23 @@ int vss_audit_open(vss_volume *vol, vss_source *live,
     if (out)
         *out = NULL;
     if (!vol || !out)
-        return fail(err, VSS_EINVAL, "vss_audit_open: no volume or no "
+        return vss_fail(err, VSS_EINVAL, "vss_audit_open: no volume or no "
                     "result pointer");
     if (!opts) {
         memset(&def, 0, sizeof def);
         opts = &def;
     }
     if (opts->nhashes < 0 || opts->nhashes > VSS_HASH_COUNT)
-        return fail(err, VSS_EINVAL, "audit options: %d hashes (at most %d)",
+        return vss_fail(err, VSS_EINVAL, "audit options: %d hashes (at most %d)",
                     opts->nhashes, VSS_HASH_COUNT);
     if (opts->threads < 0)
-        return fail(err, VSS_EINVAL, "audit options: %d threads",
+        return vss_fail(err, VSS_EINVAL, "audit options: %d threads",
                     opts->threads);
     a = calloc(1, sizeof *a);
     if (!a)
-        return fail(err, VSS_ENOMEM, "out of memory");
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
     pthread_mutex_init(&a->reflk, NULL);
+    pthread_cond_init(&a->hashed, NULL);
     {
         pthread_mutexattr_t at;
         pthread_mutexattr_init(&at);
@@ -1748,7 +1760,7 @@ int vss_audit_open(vss_volume *vol, vss_source *live,
         int k, dup = 0;
         if (!vss_hash_length((vss_hash)h)) {
             vss_audit_close(a);
-            return fail(err, VSS_EINVAL, "audit options: unknown hash %d", h);
+            return vss_fail(err, VSS_EINVAL, "audit options: unknown hash %d", h);
         }
         for (k = 0; k < a->nalg; k++)
             dup |= a->alg[k] == h;
@@ -1768,7 +1780,7 @@ int vss_audit_open(vss_volume *vol, vss_source *live,
     a->subtree = malloc(strlen(sub) + 2);
     if (!a->sel || !a->snaps || !a->refs || !a->subtree) {
         vss_audit_close(a);
-        return fail(err, VSS_ENOMEM, "out of memory");
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
     }
     sprintf(a->subtree, "%s%s", *sub && *sub != '/' ? "/" : "", sub);
     if ((rc = parse_selection(opts->snapshots, a->count, a->sel, err))) {
@@ -1816,6 +1828,9 @@ void vss_audit_close(vss_audit *a)
     free(a->subtree);
     pthread_mutex_destroy(&a->lk);
     pthread_mutex_destroy(&a->reflk);
+    pthread_cond_destroy(&a->hashed);
+    free(a->gsnap);
+    free(a->gfile);
     free(a);
 }
 
@@ -1831,7 +1846,7 @@ static int open_snapshot(vss_audit *a, asnap *S, vss_error *err)
         vss_fs_open(src, &S->fs, &e)) {
         vss_source_release(src);
         snprintf(S->error, sizeof S->error, "%s", e.message);
-        return fail(err, e.code ? e.code : VSS_EIO, "snapshot %d: %s",
+        return vss_fail(err, e.code ? e.code : VSS_EIO, "snapshot %d: %s",
                     S->pub.index, e.message);
     }
     vss_source_release(src);
@@ -1852,7 +1867,7 @@ static int open_live(vss_audit *a, const char *root, vss_error *err)
     if (vss_fs_open(a->live_src, &a->live_fs, &e)) {
         a->live_fs = NULL;
         a->problems++;
-        return fail(err, e.code ? e.code : VSS_EIO, "live volume: %s",
+        return vss_fail(err, e.code ? e.code : VSS_EIO, "live volume: %s",
                     e.message);
     }
     if (index_volume(a, a->live_fs, root, "live", &a->live, err))
@@ -1866,9 +1881,9 @@ static int open_live(vss_audit *a, const char *root, vss_error *err)
 static int begin(vss_audit *a, const vss_audit_callbacks *cb, vss_error *err)
 {
     if (!a)
-        return fail(err, VSS_EINVAL, "no audit object");
+        return vss_fail(err, VSS_EINVAL, "no audit object");
     if (a->used)
-        return fail(err, VSS_EINVAL, "this audit object has run already");
+        return vss_fail(err, VSS_EINVAL, "this audit object has run already");
     a->used = 1;
     a->cb = cb;
     a->tlast = now_s();
@@ -1879,7 +1894,7 @@ int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
                   size_t *problems, vss_error *err)
 {
     int rc, i;
-    size_t k;
+    size_t k, n, total = 0;
     vss_error e = {0};
 
     if (problems)
@@ -1926,30 +1941,44 @@ int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
             }
         }
     }
-    for (k = 0; k < a->nsnaps && !a->stop; k++) {
+    /* Every file of every snapshot is one item of one parallel loop, so
+     * that snapshots with few large files are hashed side by side too;
+     * each snapshot's files in walk order (directories' files together on
+     * the disk), results delivered in that order. */
+    for (k = 0; k < a->nsnaps; k++) {
         asnap *S = &a->snaps[k];
         if (!S->fs)
             continue;
+        sort(S->ix.v, S->ix.n, sizeof *S->ix.v, cmp_order);
         S->res = calloc(S->ix.n ? S->ix.n : 1, sizeof *S->res);
         if (!S->res)
-            return fail(err, VSS_ENOMEM, "out of memory");
-        a->cur = S;
-        a->pr.snapshot = S->pub.index;
-        /* in walk order: directories' files together on the disk */
-        sort(S->ix.v, S->ix.n, sizeof *S->ix.v, cmp_order);
-        a->job = job_audit;
-        a->deliver = deliver_audit;
-        rc = run_parallel(a, S->ix.n, err);
-        for (size_t n = 0; n < S->ix.n; n++)
+            return vss_fail(err, VSS_ENOMEM, "out of memory");
+        total += S->ix.n;
+    }
+    a->gsnap = malloc((total ? total : 1) * sizeof *a->gsnap);
+    a->gfile = malloc((total ? total : 1) * sizeof *a->gfile);
+    if (!a->gsnap || !a->gfile)
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
+    for (k = 0, total = 0; k < a->nsnaps; k++)
+        for (n = 0; a->snaps[k].fs && n < a->snaps[k].ix.n; n++) {
+            a->gsnap[total] = &a->snaps[k];
+            a->gfile[total++] = n;
+        }
+    a->job = job_audit;
+    a->deliver = deliver_audit;
+    rc = run_parallel(a, total, err);
+    for (k = 0; k < a->nsnaps; k++) {
+        asnap *S = &a->snaps[k];
+        for (n = 0; S->res && n < S->ix.n; n++)
             ares_free(&S->res[n]);   /* those a cancel left undelivered */
         free(S->res);
         S->res = NULL;
-        if (rc)
-            return rc;
-        if ((a->flags & VSS_AUDIT_STRIP_MAP) && !a->stop)
+        if (S->fs && !rc && !a->stop && (a->flags & VSS_AUDIT_STRIP_MAP))
             make_strip(a, S);
         S->pub.strip = (const uint64_t (*)[4])S->strip;
     }
+    if (rc)
+        return rc;
     pthread_mutex_lock(&a->lk);
     progress(a, 1);
     pthread_mutex_unlock(&a->lk);
@@ -2075,7 +2104,7 @@ static int diff_side(vss_audit *r, int k, vss_snapshot **snap, vss_fs **fs,
     size_t i;
     if (k == 0) {
         if (!r->live_fs)
-            return fail(err, VSS_EINVAL, "the diff needs the live volume");
+            return vss_fail(err, VSS_EINVAL, "the diff needs the live volume");
         *snap = NULL;
         *fs = r->live_fs;
         *ix = &r->live;
@@ -2103,7 +2132,7 @@ static int diff_side(vss_audit *r, int k, vss_snapshot **snap, vss_fs **fs,
         S->pub.sum.walk_errors = S->ix.errors;
     }
     if (!S->fs)
-        return fail(err, VSS_EIO, "snapshot %d: %s", k, S->error);
+        return vss_fail(err, VSS_EIO, "snapshot %d: %s", k, S->error);
     *snap = S->snap;
     *fs = S->fs;
     *ix = &S->ix;
@@ -2122,7 +2151,7 @@ int vss_audit_diff(vss_audit *r, int side_a, int side_b,
         *problems = 0;
     if (r && (side_a < 0 || side_b < 0 || side_a > r->count ||
               side_b > r->count))
-        return fail(err, side_a < 0 || side_b < 0 ? VSS_EINVAL
+        return vss_fail(err, side_a < 0 || side_b < 0 ? VSS_EINVAL
                                                   : VSS_ENOTFOUND,
                     "diff %d:%d: the volume has %d snapshot%s", side_a,
                     side_b, r->count, r->count == 1 ? "" : "s");
@@ -2132,7 +2161,7 @@ int vss_audit_diff(vss_audit *r, int side_a, int side_b,
     r->diff_b = side_b;
     if (!side_a || !side_b) {
         if (!r->live_src)
-            return fail(err, VSS_EINVAL, "the diff needs the live volume");
+            return vss_fail(err, VSS_EINVAL, "the diff needs the live volume");
         if ((rc = open_live(r, r->subtree, err)))
             return rc;
     }
@@ -2144,20 +2173,20 @@ int vss_audit_diff(vss_audit *r, int side_a, int side_b,
         item *b = ix_find(r->ixb, a->f.record, item_stream(a));
         if ((!b || b->f.sequence != a->f.sequence) &&
             diff_add(r, &cap, VSS_DIFF_DELETED, a, NULL))
-            return fail(err, VSS_ENOMEM, "out of memory");
+            return vss_fail(err, VSS_ENOMEM, "out of memory");
     }
     for (i = 0; i < r->ixb->n; i++) {
         item *b = &r->ixb->v[i];
         item *a = ix_find(r->ixa, b->f.record, item_stream(b));
         if (!a || a->f.sequence != b->f.sequence) {
             if (diff_add(r, &cap, VSS_DIFF_ADDED, NULL, b))
-                return fail(err, VSS_ENOMEM, "out of memory");
+                return vss_fail(err, VSS_ENOMEM, "out of memory");
             continue;
         }
         if (diff_add(r, &cap, strcmp(a->f.path, b->f.path)
                                   ? VSS_DIFF_RENAMED : VSS_DIFF_UNCHANGED,
                      a, b))
-            return fail(err, VSS_ENOMEM, "out of memory");
+            return vss_fail(err, VSS_ENOMEM, "out of memory");
     }
     for (i = 0; i < r->ndiff; i++) {
         dent *x = &r->diff[i];
