@@ -24,7 +24,8 @@
  * the totals, ends at files_done == files_total, and cancels likewise; a
  * live volume that is not NTFS leaves every file without live comparison
  * (said through the message callback, counted as a problem); NULL and
- * bad arguments give VSS_EINVAL / VSS_ENOTFOUND, never a crash.
+ * bad arguments give VSS_EINVAL / VSS_ENOTFOUND, never a crash. And
+ * vss_hasher (the same digests for any stream) on the standards' vectors.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <inttypes.h>
@@ -562,6 +563,40 @@ static void check_arguments(vss_volume *vol, vss_source *live)
           "NULL objects and out-of-range names: no crash");
 }
 
+/* vss_hasher against the FIPS 180 / RFC 1321 test vectors of "abc". */
+static void check_hasher(void)
+{
+    static const vss_hash all[3] = {VSS_HASH_SHA256, VSS_HASH_MD5,
+                                    VSS_HASH_SHA1};
+    vss_hasher *h = NULL;
+    vss_digests d;
+    vss_error e = {0};
+    char m[40], s1[48], s2[80];
+    if (vss_hasher_open(all, 3, &h, &e)) {
+        check(0, "hasher opens: %s", e.message);
+        return;
+    }
+    vss_hasher_update(h, "a", 1);
+    vss_hasher_update(h, "bc", 2);
+    vss_hasher_final(h, &d);
+    vss_hasher_close(h);
+    hex(d.v[VSS_HASH_MD5], 16, m);
+    hex(d.v[VSS_HASH_SHA1], 20, s1);
+    hex(d.v[VSS_HASH_SHA256], 32, s2);
+    check(d.have == 7 && !strcmp(m, "900150983cd24fb0d6963f7d28e17f72") &&
+              !strcmp(s1, "a9993e364706816aba3e25717850c26c9cd0d89d") &&
+              !strcmp(s2, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9c"
+                          "b410ff61f20015ad"),
+          "hasher: MD5, SHA-1, SHA-256 of \"abc\" fed in two pieces are the "
+          "standards' test vectors");
+    check(vss_hasher_open(all, 0, &h, &e) == VSS_EINVAL && !h &&
+              vss_hasher_open(NULL, 1, &h, &e) == VSS_EINVAL &&
+              vss_hasher_open(all, 4, &h, &e) == VSS_EINVAL,
+          "hasher: 0, NULL or 4 algorithms refused: %s", e.message);
+    vss_hasher_update(NULL, "x", 1);
+    vss_hasher_close(NULL);
+}
+
 static int scenarios, contract_done;
 
 /* Every single-volume manifest of dir. */
@@ -633,6 +668,7 @@ int main(int argc, char **argv)
 {
     char tmp[] = "/tmp/libvss-audit-api.XXXXXX", cmd[512];
 
+    check_hasher();
     check_dir(argc > 1 ? argv[1] : "testimages/out");
     if (!scenarios)
         printf("skip: no generated manifest (make -C testimages)\n");
