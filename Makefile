@@ -27,7 +27,7 @@ NTFS_LIBS = -lntfs-3g
 # thousands of dynamic symbols at start-up took ~2.9 M of the ~3.4 M
 # instructions of a whole `vssinfo` listing (callgrind), more than the
 # listing itself; statically only the digest code we call comes in
-# (vssinfo/digest.h). Still a PIE. STATIC_DEPS=0 links them dynamically
+# (libvss/src/audit/digest.h). Still a PIE. STATIC_DEPS=0 links them dynamically
 # (the sanitizer build does).
 static_archive = $(filter /%,$(shell $(CC) -print-file-name=$(1) 2>/dev/null))
 STATIC_DEPS ?= $(if $(and $(call static_archive,libcrypto.a),$(call static_archive,libntfs-3g.a),$(call static_archive,libz.a)),1,0)
@@ -127,7 +127,7 @@ $(BUILD)/obj/tools/%.o: tools/%.c libvss/include/vss.h tools/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# vssinfo --audit hashes with OpenSSL's libcrypto (EVP: MD5, SHA-1, SHA-256).
+# vssinfo --audit/--extract hash through the library (libvss/src/audit/).
 $(VSSINFO): $(VSSINFO_OBJ) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(VSSINFO_OBJ) $(LIB_A) $(TOOL_LIBS)
 
@@ -299,7 +299,7 @@ FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(LIB_HDRS)
 FUZZ_SECONDS ?= 60
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
 REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
-            $(BUILD)/tests/provenance_test
+            $(BUILD)/tests/provenance_test $(BUILD)/tests/audit_api_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 

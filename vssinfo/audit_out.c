@@ -21,7 +21,7 @@ static const char *const class_colour[4] = {"#2e7d32", "#90caf9", "#424242",
 static void hexd(const aud_run *r, const aud_digests *d, int alg, char *out)
 {
     if (d->have & (1u << alg))
-        aud_hex(d->v[alg], aud_alg_len(alg), out);
+        aud_hex(d->v[alg], vss_hash_length(alg), out);
     else
         strcpy(out, "-");
 }
@@ -79,7 +79,7 @@ void aud_report_text(FILE *f, const aud_run *r)
     int a0 = r->alg[0];
     char hash[65], name[16];
 
-    snprintf(name, sizeof name, "%s", aud_alg_name(a0));
+    snprintf(name, sizeof name, "%s", vss_hash_name(a0));
     for (i = 0; name[i]; i++)
         name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32
                                                            : name[i]);
@@ -89,7 +89,7 @@ void aud_report_text(FILE *f, const aud_run *r)
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
         snapshot_title(f, r, S);
-        if (!S->fs) {
+        if (!S->opened) {
             fprintf(f, "Snapshot %d could not be read: %s\n\n", S->index,
                     S->error);
             continue;
@@ -97,24 +97,24 @@ void aud_report_text(FILE *f, const aud_run *r)
         (void)pw;
         fprintf(f, "%-10s %14s %14s %14s %14s %-14s %-7s %-*s %s\n",
                 "STATUS", "RECORD-SEQ", "SIZE", "LOST", "UNVERIFIED", "LIVE",
-                "RECOVER", (int)aud_alg_len(a0) * 2, name, "PATH");
+                "RECOVER", (int)vss_hash_length(a0) * 2, name, "PATH");
         for (k = 0; k < S->nres; k++) {
             const aud_result *x = &S->res[k];
             char rs[32];
             snprintf(rs, sizeof rs, "%" PRIu64 "-%u", x->it->record,
                      (unsigned)x->it->sequence);
-            if (x->status == AUD_ERROR)
+            if (x->status == VSS_STATUS_ERROR)
                 strcpy(hash, "-");
             else
                 hexd(r, &x->snap, a0, hash);
             fprintf(f, "%-10s %14s %14" PRIu64 " %14" PRIu64 " %14" PRIu64
                     " %-14s %-7s %-*s %s\n",
-                    aud_status_name(x->status), rs, x->it->size, x->lost,
+                    vss_status_name(x->status), rs, x->it->size, x->lost,
                     x->unverified,
-                    x->status == AUD_ERROR ? "-" : live_word(x),
+                    x->status == VSS_STATUS_ERROR ? "-" : live_word(x),
                     x->recoverable < 0 ? "-" : x->recoverable ? "yes" : "no",
-                    (int)aud_alg_len(a0) * 2, hash, x->it->path);
-            if (x->status == AUD_ERROR) {
+                    (int)vss_hash_length(a0) * 2, hash, x->it->path);
+            if (x->status == VSS_STATUS_ERROR) {
                 fprintf(f, "          error: %s\n", x->error);
                 continue;
             }
@@ -127,7 +127,7 @@ void aud_report_text(FILE *f, const aud_run *r)
                 range_words(f, g);
                 if (g->cls == VSS_CLASS_STALE)
                     fprintf(f, ", source %s",
-                            aud_stale_source_name(g->source));
+                            vss_stale_source_name(g->source));
                 fputc('\n', f);
             }
             if (x->ndmg > MAX_RANGES_TEXT)
@@ -135,22 +135,22 @@ void aud_report_text(FILE *f, const aud_run *r)
                         "(--json lists all)\n", x->ndmg - MAX_RANGES_TEXT);
             if (x->stale_source)
                 fprintf(f, "          stale source %s: %s\n",
-                        aud_stale_source_name(x->stale_source),
+                        vss_stale_source_name(x->stale_source),
                         x->stale_why);
             if (x->record_damaged && !x->ndmg)
                 fprintf(f, "          note: the MFT record was not fully "
                         "preserved: its metadata may not be the snapshot's\n");
-            if (x->live_state == LIVE_SAME && x->live &&
+            if (x->live_state == VSS_LIVE_SAME && x->live &&
                 strcmp(x->live->path, x->it->path) != 0)
                 fprintf(f, "          live path: %s\n", x->live->path);
             if (x->has_live && !x->match) {
                 hexd(r, &x->livd, a0, hash);
-                fprintf(f, "          live %s %s\n", aud_alg_name(a0), hash);
+                fprintf(f, "          live %s %s\n", vss_hash_name(a0), hash);
             }
             if (x->recoverable == 1 && x->has_rec) {
                 hexd(r, &x->rec, a0, hash);
                 fprintf(f, "          recovered %s %s (snapshot bytes + live "
-                        "bytes in the gaps)%s\n", aud_alg_name(a0), hash,
+                        "bytes in the gaps)%s\n", vss_hash_name(a0), hash,
                         x->has_live && aud_digests_equal(r, &x->rec,
                                                           &x->livd)
                             ? ", identical to live" : "");
@@ -173,7 +173,7 @@ void aud_report_text(FILE *f, const aud_run *r)
                         strcpy(hl, "-");
                     fprintf(f, "          block %6zu @%-12" PRIu64
                             " %-13s snapshot %s live %s\n",
-                            b, (uint64_t)b * BS, aud_block_kind_name(kind),
+                            b, (uint64_t)b * BS, vss_block_kind_name(kind),
                             hs, hl);
                 }
             }
@@ -202,7 +202,7 @@ static void json_digests(json *j, const aud_run *r, const aud_digests *d)
     int i;
     json_object(j);
     for (i = 0; i < r->nalg; i++) {
-        json_key(j, aud_alg_name(r->alg[i]));
+        json_key(j, vss_hash_name(r->alg[i]));
         hexd(r, d, r->alg[i], h);
         json_string(j, h);
     }
@@ -244,8 +244,8 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     json_key_u64(j, "record", x->it->record);
     json_key_u64(j, "sequence", x->it->sequence);
     json_key_u64(j, "size", x->it->size);
-    json_key_string(j, "status", aud_status_name(x->status));
-    if (x->status == AUD_ERROR) {
+    json_key_string(j, "status", vss_status_name(x->status));
+    if (x->status == VSS_STATUS_ERROR) {
         json_key_string(j, "error", x->error);
         json_end_object(j);
         return;
@@ -277,13 +277,13 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         }
         if (x->dmg[d].cls == VSS_CLASS_STALE)
             json_key_string(j, "source",
-                            aud_stale_source_name(x->dmg[d].source));
+                            vss_stale_source_name(x->dmg[d].source));
         json_end_object(j);
     }
     json_end_array(j);
     json_key(j, "stale_source");
     if (x->stale_source)
-        json_string(j, aud_stale_source_name(x->stale_source));
+        json_string(j, vss_stale_source_name(x->stale_source));
     else
         json_null(j);
     json_key(j, "stale_source_reason");
@@ -300,7 +300,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         json_key_string(j, "path", x->live->path);
         json_key_u64(j, "record", x->live->record);
         json_key_u64(j, "sequence", x->live->sequence);
-        if (x->live_state == LIVE_SAME) {
+        if (x->live_state == VSS_LIVE_SAME) {
             json_key_u64(j, "size", x->live->size);
             json_time(j, "modified", x->live->mtime);
             json_time(j, "mft_changed", x->live->ctime);
@@ -335,7 +335,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         char h[65];
         json_key(j, "blocks");
         json_object(j);
-        json_key_string(j, "hash", aud_alg_name(r->balg));
+        json_key_string(j, "hash", vss_hash_name(r->balg));
         json_key_u64(j, "size", BS);
         json_key_u64(j, "count", nb);
         json_key(j, "list");
@@ -343,12 +343,12 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         for (b = 0; b < nb; b++) {
             int kind = aud_block_kind(r, x, b);
             counts[kind]++;
-            if (kind == BK_SAME && !r->o->blocks)
+            if (kind == VSS_BLOCK_SAME && !r->o->blocks)
                 continue;
             json_object(j);
             json_key_u64(j, "index", b);
             json_key_u64(j, "offset", (uint64_t)b * BS);
-            json_key_string(j, "kind", aud_block_kind_name(kind));
+            json_key_string(j, "kind", vss_block_kind_name(kind));
             json_key(j, "snapshot");
             if (b < x->nb_snap) {
                 aud_hex(x->bsnap + b * r->blen, r->blen, h);
@@ -363,7 +363,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
             } else {
                 json_null(j);
             }
-            if (x->bfill && b < x->nb_snap && kind != BK_SAME) {
+            if (x->bfill && b < x->nb_snap && kind != VSS_BLOCK_SAME) {
                 json_key(j, "filled");
                 aud_hex(x->bfill + b * r->blen, r->blen, h);
                 json_string(j, h);
@@ -374,7 +374,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         json_key(j, "kinds");
         json_object(j);
         for (b = 0; b < 5; b++) {
-            json_key_u64(j, aud_block_kind_name((int)b), counts[b]);
+            json_key_u64(j, vss_block_kind_name((int)b), counts[b]);
         }
         json_end_object(j);
         json_end_object(j);
@@ -390,7 +390,7 @@ static void json_head(json *j, const aud_run *r)
     json_key(j, "hash");
     json_array(j);
     for (i = 0; i < r->nalg; i++)
-        json_string(j, aud_alg_name(r->alg[i]));
+        json_string(j, vss_hash_name(r->alg[i]));
     json_end_array(j);
 }
 
@@ -404,7 +404,7 @@ void aud_report_json(FILE *f, const aud_run *r)
     json_head(&j, r);
     json_key_string(&j, "ranges", RANGES_NOTE);
     json_key_u64(&j, "block_size", BS);
-    json_key_string(&j, "block_hash", aud_alg_name(r->balg));
+    json_key_string(&j, "block_hash", vss_hash_name(r->balg));
     json_key_string(&j, "path", r->subtree && *r->subtree ? r->subtree : "/");
     json_key_u64(&j, "live_files", r->live.n);
     json_key_u64(&j, "live_walk_errors", r->live.errors);
@@ -418,8 +418,8 @@ void aud_report_json(FILE *f, const aud_run *r)
         vss_filetime_format(S->info.creation_time, t);
         json_key_string(&j, "creation_time", t);
         json_key_u64(&j, "catalog_flags", S->info.catalog_flags);
-        json_key_bool(&j, "readable", S->fs != NULL);
-        if (!S->fs) {
+        json_key_bool(&j, "readable", S->opened);
+        if (!S->opened) {
             json_key_string(&j, "error", S->error);
         }
         json_key_u64(&j, "skipped", S->ix.skipped);
@@ -478,13 +478,13 @@ void aud_report_csv(FILE *f, const aud_run *r)
           "record_damaged,bytes_lost,bytes_unverified,not_preserved_ranges,"
           "stale_source,stale_source_reason", f);
     for (a = 0; a < r->nalg; a++)
-        fprintf(f, ",%s", aud_alg_name(r->alg[a]));
+        fprintf(f, ",%s", vss_hash_name(r->alg[a]));
     fputs(",live_state,live_path", f);
     for (a = 0; a < r->nalg; a++)
-        fprintf(f, ",live_%s", aud_alg_name(r->alg[a]));
+        fprintf(f, ",live_%s", vss_hash_name(r->alg[a]));
     fputs(",matches_live,recoverable", f);
     for (a = 0; a < r->nalg; a++)
-        fprintf(f, ",recovered_%s", aud_alg_name(r->alg[a]));
+        fprintf(f, ",recovered_%s", vss_hash_name(r->alg[a]));
     fputs(",note\n", f);
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
@@ -494,7 +494,7 @@ void aud_report_csv(FILE *f, const aud_run *r)
             csv_str(f, x->it->path);
             fprintf(f, ",%" PRIu64 ",%u,%" PRIu64 ",%s,%d,%d,%" PRIu64
                     ",%" PRIu64 ",", x->it->record, (unsigned)x->it->sequence,
-                    x->it->size, aud_status_name(x->status), x->it->resident,
+                    x->it->size, vss_status_name(x->status), x->it->resident,
                     x->record_damaged, x->lost, x->unverified);
             for (d = 0; d < x->ndmg; d++) {
                 fprintf(f, "%s%" PRIu64 "-%" PRIu64 ":%s/%s", d ? ";" : "",
@@ -502,18 +502,18 @@ void aud_report_csv(FILE *f, const aud_run *r)
                         vss_class_name(x->dmg[d].cls),
                         vss_reason_name(x->dmg[d].reason));
                 if (x->dmg[d].cls == VSS_CLASS_STALE)
-                    fprintf(f, "/%s", aud_stale_source_name(x->dmg[d].source));
+                    fprintf(f, "/%s", vss_stale_source_name(x->dmg[d].source));
             }
-            fprintf(f, ",%s,", aud_stale_source_name(x->stale_source));
+            fprintf(f, ",%s,", vss_stale_source_name(x->stale_source));
             csv_str(f, x->stale_why);
             for (a = 0; a < r->nalg; a++) {
                 fputc(',', f);
-                if (x->status != AUD_ERROR) {
+                if (x->status != VSS_STATUS_ERROR) {
                     hexd(r, &x->snap, r->alg[a], h);
                     fputs(h, f);
                 }
             }
-            fprintf(f, ",%s,", x->status == AUD_ERROR ? "" : live_word(x));
+            fprintf(f, ",%s,", x->status == VSS_STATUS_ERROR ? "" : live_word(x));
             if (x->live)
                 csv_str(f, x->live->path);
             for (a = 0; a < r->nalg; a++) {
@@ -533,7 +533,7 @@ void aud_report_csv(FILE *f, const aud_run *r)
                 }
             }
             fputc(',', f);
-            csv_str(f, x->status == AUD_ERROR ? x->error
+            csv_str(f, x->status == VSS_STATUS_ERROR ? x->error
                        : x->recoverable == 0 ? x->why : "");
             fputc('\n', f);
         }
@@ -547,7 +547,7 @@ static const char *diff_kind(int k)
     static const char *const n[] = {"added", "deleted", "modified",
                                     "renamed", "renamed+modified",
                                     "unchanged"};
-    return k >= 0 && k <= DF_UNCHANGED ? n[k] : "?";
+    return k >= 0 && k <= VSS_DIFF_UNCHANGED ? n[k] : "?";
 }
 
 static void side_name(int n, char *out, size_t outsz)
@@ -564,7 +564,7 @@ static void diff_counts(const aud_run *r, size_t c[6])
     memset(c, 0, 6 * sizeof *c);
     for (i = 0; i < r->ndiff; i++)
         c[r->diff[i].kind]++;
-    c[DF_UNCHANGED] = r->diff_unchanged;
+    c[VSS_DIFF_UNCHANGED] = r->diff_unchanged;
 }
 
 void aud_diff_text(FILE *f, const aud_run *r)
@@ -579,10 +579,10 @@ void aud_diff_text(FILE *f, const aud_run *r)
             "%zu added, %zu deleted, %zu modified, %zu renamed, %zu "
             "unchanged\n", an, bn, r->o->image ? r->o->image : "?",
             r->fv->part.offset, *r->subtree ? ", under " : "", r->subtree,
-            c[DF_ADDED], c[DF_DELETED], c[DF_MODIFIED] + c[DF_RENAMED_MODIFIED],
-            c[DF_RENAMED] + c[DF_RENAMED_MODIFIED], c[DF_UNCHANGED]);
+            c[VSS_DIFF_ADDED], c[VSS_DIFF_DELETED], c[VSS_DIFF_MODIFIED] + c[VSS_DIFF_RENAMED_MODIFIED],
+            c[VSS_DIFF_RENAMED] + c[VSS_DIFF_RENAMED_MODIFIED], c[VSS_DIFF_UNCHANGED]);
     fprintf(f, "%-16s %14s %14s %-*s %-*s %s\n", "CHANGE", "RECORD-SEQ",
-            "SIZE", (int)aud_alg_len(a0) * 2, "A", (int)aud_alg_len(a0) * 2,
+            "SIZE", (int)vss_hash_length(a0) * 2, "A", (int)vss_hash_length(a0) * 2,
             "B", "PATH");
     for (i = 0; i < r->ndiff; i++) {
         const aud_diff_entry *x = &r->diff[i];
@@ -599,8 +599,8 @@ void aud_diff_text(FILE *f, const aud_run *r)
         else
             strcpy(hb, "-");
         fprintf(f, "%-16s %14s %14" PRIu64 " %-*s %-*s ", diff_kind(x->kind),
-                rs, it->size, (int)aud_alg_len(a0) * 2, ha,
-                (int)aud_alg_len(a0) * 2, hb);
+                rs, it->size, (int)vss_hash_length(a0) * 2, ha,
+                (int)vss_hash_length(a0) * 2, hb);
         if (x->a && x->b && strcmp(x->a->path, x->b->path) != 0)
             fprintf(f, "%s -> %s", x->a->path, x->b->path);
         else
@@ -667,11 +667,11 @@ void aud_diff_json(FILE *f, const aud_run *r)
         json_string(&j, "live");
     json_key(&j, "summary");
     json_object(&j);
-    json_key_u64(&j, "added", c[DF_ADDED]);
-    json_key_u64(&j, "deleted", c[DF_DELETED]);
-    json_key_u64(&j, "modified", c[DF_MODIFIED] + c[DF_RENAMED_MODIFIED]);
-    json_key_u64(&j, "renamed", c[DF_RENAMED] + c[DF_RENAMED_MODIFIED]);
-    json_key_u64(&j, "unchanged", c[DF_UNCHANGED]);
+    json_key_u64(&j, "added", c[VSS_DIFF_ADDED]);
+    json_key_u64(&j, "deleted", c[VSS_DIFF_DELETED]);
+    json_key_u64(&j, "modified", c[VSS_DIFF_MODIFIED] + c[VSS_DIFF_RENAMED_MODIFIED]);
+    json_key_u64(&j, "renamed", c[VSS_DIFF_RENAMED] + c[VSS_DIFF_RENAMED_MODIFIED]);
+    json_key_u64(&j, "unchanged", c[VSS_DIFF_UNCHANGED]);
     json_end_object(&j);
     json_key(&j, "changes");
     json_array(&j);
@@ -699,9 +699,9 @@ void aud_diff_csv(FILE *f, const aud_run *r)
     fputs("change,record,sequence,path_a,path_b,size_a,size_b,lost_a,lost_b,"
           "unverified_a,unverified_b", f);
     for (a = 0; a < r->nalg; a++)
-        fprintf(f, ",a_%s", aud_alg_name(r->alg[a]));
+        fprintf(f, ",a_%s", vss_hash_name(r->alg[a]));
     for (a = 0; a < r->nalg; a++)
-        fprintf(f, ",b_%s", aud_alg_name(r->alg[a]));
+        fprintf(f, ",b_%s", vss_hash_name(r->alg[a]));
     fputc('\n', f);
     for (i = 0; i < r->ndiff; i++) {
         const aud_diff_entry *x = &r->diff[i];
@@ -772,9 +772,9 @@ static void html_strip(FILE *f, const aud_snapshot *S)
 {
     const int W = 1000, H = 36;
     size_t b, nb = 0;
-    uint64_t size = vss_snapshot_size(S->snap);
+    uint64_t size = S->size;
     char h[4][32];
-    for (b = 0; b < AUD_STRIP; b++)
+    for (b = 0; b < VSS_AUDIT_STRIP; b++)
         if (S->strip[b][0] + S->strip[b][1] + S->strip[b][2] +
             S->strip[b][3])
             nb = b + 1;
@@ -846,7 +846,7 @@ static void html_hash(FILE *f, const aud_run *r, const aud_digests *d)
     for (a = 0; a < r->nalg; a++) {
         hexd(r, d, r->alg[a], h);
         fprintf(f, "%s<span class=\"alg\">%s</span>&nbsp;<code>%s</code>",
-                a ? " &nbsp; " : "", aud_alg_name(r->alg[a]), h);
+                a ? " &nbsp; " : "", vss_hash_name(r->alg[a]), h);
     }
 }
 
@@ -893,7 +893,7 @@ int aud_report_html(const char *path, const aud_run *r)
     fprintf(f, ", volume at offset %" PRIu64 " &middot; vssinfo %s &middot; "
             "hashes: ", r->fv->part.offset, VSS_VERSION_STRING);
     for (i = 0; i < (size_t)r->nalg; i++)
-        fprintf(f, "%s%s", i ? ", " : "", aud_alg_name(r->alg[i]));
+        fprintf(f, "%s%s", i ? ", " : "", vss_hash_name(r->alg[i]));
     fputs("</p>\n<p>What each snapshot really preserved, file by file. "
           "<b>intact</b>: every byte from a shadow copy store or unchanged "
           "live data; <b>unchanged</b>: intact and identical to the live "
@@ -941,7 +941,7 @@ int aud_report_html(const char *path, const aud_run *r)
         vss_filetime_format(S->info.creation_time, t);
         fprintf(f, "<h2 id=\"s%d\">Snapshot %d &middot; %s</h2>\n", S->index,
                 S->index, t);
-        if (!S->fs) {
+        if (!S->opened) {
             fputs("<p>could not be read: ", f);
             html_esc(f, S->error);
             fputs("</p>\n", f);
@@ -955,9 +955,9 @@ int aud_report_html(const char *path, const aud_run *r)
             html_strip(f, S);
         }
         for (k = 0; k < S->nres; k++)
-            nd += S->res[k].status == AUD_DAMAGED ||
-                  S->res[k].status == AUD_UNVERIFIED ||
-                  S->res[k].status == AUD_ERROR;
+            nd += S->res[k].status == VSS_STATUS_DAMAGED ||
+                  S->res[k].status == VSS_STATUS_UNVERIFIED ||
+                  S->res[k].status == VSS_STATUS_ERROR;
         if (!nd) {
             fputs("<p>No damaged, unverified or unreadable file.</p>\n", f);
         } else {
@@ -969,19 +969,19 @@ int aud_report_html(const char *path, const aud_run *r)
                     nd == 1 ? "" : "s");
             for (k = 0; k < S->nres; k++) {
                 const aud_result *x = &S->res[k];
-                if (x->status != AUD_DAMAGED &&
-                    x->status != AUD_UNVERIFIED && x->status != AUD_ERROR)
+                if (x->status != VSS_STATUS_DAMAGED &&
+                    x->status != VSS_STATUS_UNVERIFIED && x->status != VSS_STATUS_ERROR)
                     continue;
                 fprintf(f, "<tr class=top><td><span class=\"st %s\">%s"
-                        "</span></td><td><b>", aud_status_name(x->status),
-                        aud_status_name(x->status));
+                        "</span></td><td><b>", vss_status_name(x->status),
+                        vss_status_name(x->status));
                 html_esc(f, x->it->path);
                 fprintf(f, "</b></td><td class=n>%" PRIu64 "-%u</td><td "
                         "class=n>%" PRIu64 "</td><td class=n>%" PRIu64
                         "</td><td class=n>%" PRIu64 "</td><td>",
                         x->it->record, (unsigned)x->it->sequence,
                         x->it->size, x->lost, x->unverified);
-                if (x->status == AUD_ERROR) {
+                if (x->status == VSS_STATUS_ERROR) {
                     html_esc(f, x->error);
                     fputs("</td><td></td><td></td></tr>\n", f);
                     continue;
@@ -996,7 +996,7 @@ int aud_report_html(const char *path, const aud_run *r)
                             x->dmg[d].store > 0 ? ", newer store" : "");
                     if (x->dmg[d].cls == VSS_CLASS_STALE)
                         fprintf(f, ", source %s",
-                                aud_stale_source_name(x->dmg[d].source));
+                                vss_stale_source_name(x->dmg[d].source));
                     fputs(")</span>", f);
                 }
                 if (x->ndmg > 4)
@@ -1014,7 +1014,7 @@ int aud_report_html(const char *path, const aud_run *r)
                       f);
                 if (x->stale_source) {
                     fprintf(f, "<tr><td>stale source</td><td><b>%s</b>: ",
-                            aud_stale_source_name(x->stale_source));
+                            vss_stale_source_name(x->stale_source));
                     html_esc(f, x->stale_why);
                     fputs("</td></tr>", f);
                 }
@@ -1039,21 +1039,21 @@ int aud_report_html(const char *path, const aud_run *r)
         fprintf(f, "<details><summary>All %zu files of snapshot %d</summary>"
                 "\n<table><tr><th>status</th><th>path</th><th>record-seq</th>"
                 "<th>size</th><th>live</th><th>%s</th></tr>\n", S->nres,
-                S->index, aud_alg_name(r->alg[0]));
+                S->index, vss_hash_name(r->alg[0]));
         for (k = 0; k < S->nres; k++) {
             const aud_result *x = &S->res[k];
             char hh[65];
-            if (x->status == AUD_ERROR)
+            if (x->status == VSS_STATUS_ERROR)
                 strcpy(hh, "-");
             else
                 hexd(r, &x->snap, r->alg[0], hh);
             fprintf(f, "<tr><td><span class=\"st %s\">%s</span></td><td>",
-                    aud_status_name(x->status), aud_status_name(x->status));
+                    vss_status_name(x->status), vss_status_name(x->status));
             html_esc(f, x->it->path);
             fprintf(f, "</td><td class=n>%" PRIu64 "-%u</td><td class=n>%"
                     PRIu64 "</td><td>%s</td><td><code>%s</code></td></tr>\n",
                     x->it->record, (unsigned)x->it->sequence, x->it->size,
-                    x->status == AUD_ERROR ? "-" : live_word(x), hh);
+                    x->status == VSS_STATUS_ERROR ? "-" : live_word(x), hh);
         }
         fputs("</table></details>\n", f);
     }

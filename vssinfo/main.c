@@ -18,7 +18,6 @@
 
 #include "audit.h"
 #include "cli.h"
-#include "digest.h"
 #include "files.h"
 #include "json.h"
 #include "progress.h"
@@ -164,7 +163,8 @@ static int do_extract(vss_volume *vol, const options *o)
     size_t bufsz = 1u << 20;
     uint8_t *buf;
     int fd = STDOUT_FILENO, rc = 0, sparse = 0;
-    digest md5, sha256;
+    static const vss_hash algs[2] = {VSS_HASH_MD5, VSS_HASH_SHA256};
+    vss_hasher *hash = NULL;
     progress bar;
 
     if (vss_snapshot_open(vol, o->extract, o->fill, &s, &e))
@@ -205,12 +205,10 @@ static int do_extract(vss_volume *vol, const options *o)
         sparse = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     }
     buf = malloc(bufsz);
-    if (!buf) {
+    if (!buf || vss_hasher_open(algs, 2, &hash, &e)) {
         rc = die(1, "%s", "out of memory");
         goto out;
     }
-    digest_init(&md5, DIGEST_MD5);
-    digest_init(&sha256, DIGEST_SHA256);
     start = off;
     progress_start(&bar, o->progress, "extract", end - start);
     while (off < end) {
@@ -221,10 +219,8 @@ static int do_extract(vss_volume *vol, const options *o)
             rc = die(1, "%s", n < 0 ? e.message : "unexpected end of data");
             goto out;
         }
-        if (o->output) {
-            digest_update(&md5, buf, (size_t)n);
-            digest_update(&sha256, buf, (size_t)n);
-        }
+        if (o->output)
+            vss_hasher_update(hash, buf, (size_t)n);
         if (sparse && all_zero(buf, (size_t)n)) {
             if (lseek(fd, n, SEEK_CUR) < 0) {
                 progress_end(&bar);
@@ -253,18 +249,18 @@ static int do_extract(vss_volume *vol, const options *o)
         fd = -1;
     }
     if (o->output && !rc) {
-        unsigned char d[DIGEST_MAX];
-        char h[2 * DIGEST_MAX + 1];
+        vss_digests d;
+        char h[2 * VSS_HASH_MAX + 1];
         printf("Wrote %" PRIu64 " bytes to %s\n", end - start, o->output);
-        digest_final(&md5, d);
-        hexstr(d, 16, h);
+        vss_hasher_final(hash, &d);
+        hexstr(d.v[VSS_HASH_MD5], 16, h);
         printf("MD5     %s\n", h);
-        digest_final(&sha256, d);
-        hexstr(d, 32, h);
+        hexstr(d.v[VSS_HASH_SHA256], 32, h);
         printf("SHA-256 %s\n", h);
     }
 out:
     free(buf);
+    vss_hasher_close(hash);
     if (o->output && fd >= 0 && close(fd) != 0 && !rc)
         rc = die(1, "closing output: %s", strerror(errno));
     vss_snapshot_close(s);

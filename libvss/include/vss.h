@@ -784,6 +784,308 @@ VSS_API void vss_volume_set_describe(const vss_volume_set *set,
 VSS_API int vss_parse_offset(const char *s, uint32_t sector_size,
                              uint64_t *out);
 
+/* ======================================================================
+ * the audit and the diff: what each snapshot preserved, file by file
+ * [issue #14]  (libvss/src/audit/audit.c; docs/audit.md)
+ * ======================================================================
+ *
+ * For every file and named $DATA stream of the selected snapshots the
+ * audit says what the snapshot really preserved (vss_fs_file_provenance:
+ * lost ranges by class and reason, the status rule of
+ * vss_provenance_status), hashes the stream as Windows returns it, the
+ * live volume's version of the same file (same MFT record AND sequence)
+ * and, when the live file is provably the same unmodified file at the same
+ * clusters, the recovered version (snapshot bytes where preserved, live
+ * bytes in the gaps). Stale ranges are classified by what the volume their
+ * bytes are read from holds there (vss_stale_source). Two versions with
+ * the same content key are hashed once.
+ *
+ * Files are audited by worker threads (one file per worker at a time,
+ * vss_audit_options.threads) but reported to the callback one at a time,
+ * snapshot by snapshot, each snapshot's files in walk order: the output
+ * does not depend on the number of threads. The library prints nothing;
+ * warnings (a directory that cannot be read, ...) go to the message
+ * callback. Any callback returning non-zero cancels the run: the workers
+ * stop after their current file and vss_audit_run returns that value.
+ */
+
+typedef struct vss_audit vss_audit;
+
+/* Digest algorithms (OpenSSL libcrypto). */
+typedef enum vss_hash {
+    VSS_HASH_MD5 = 0,
+    VSS_HASH_SHA1 = 1,
+    VSS_HASH_SHA256 = 2
+} vss_hash;
+#define VSS_HASH_COUNT 3
+#define VSS_HASH_MAX 32            /* bytes of the longest digest */
+
+VSS_API const char *vss_hash_name(vss_hash h);   /* "md5", "sha1", ... */
+VSS_API size_t vss_hash_length(vss_hash h);      /* 16, 20, 32; 0 if bad */
+
+/* Digests of one byte stream: v[VSS_HASH_*], valid when have has bit
+ * (1u << VSS_HASH_*). */
+typedef struct vss_digests {
+    uint8_t v[VSS_HASH_COUNT][VSS_HASH_MAX];
+    unsigned have;
+} vss_digests;
+
+/* The audit's digests for any byte stream (vssinfo --extract hashes its
+ * output with it): several algorithms fed at once. */
+typedef struct vss_hasher vss_hasher;
+/* hashes[0..n): VSS_EINVAL on an unknown one or n outside 1..3. */
+VSS_API int vss_hasher_open(const vss_hash *hashes, int n, vss_hasher **out,
+                            vss_error *err);
+VSS_API void vss_hasher_update(vss_hasher *h, const void *p, size_t n);
+/* The digests of everything fed since open; the hasher is then spent. */
+VSS_API void vss_hasher_final(vss_hasher *h, vss_digests *out);
+VSS_API void vss_hasher_close(vss_hasher *h);
+
+/* One file or named stream met by the audit's walk. Owned by the audit
+ * object: valid until vss_audit_close. */
+typedef struct vss_audit_file {
+    const char *path;        /* "/dir/file" or "/dir/file:stream", from
+                                the volume root */
+    size_t stream_at;        /* offset of ':' in path; 0 = unnamed $DATA */
+    uint64_t record;         /* MFT record and sequence number */
+    uint16_t sequence;
+    uint64_t size;
+    int resident;            /* data inside the MFT record */
+    uint32_t attributes;     /* $STANDARD_INFORMATION FILE_ATTRIBUTE_* */
+    uint64_t crtime, mtime, ctime, atime; /* $STANDARD_INFORMATION:
+                                creation, modification, MFT change, access
+                                (FILETIME) */
+    uint64_t record_offset;  /* volume offset of the MFT record, or
+                                VSS_FS_NO_OFFSET */
+    uint32_t names;          /* hard links met while walking (the path is
+                                the first one) */
+} vss_audit_file;
+
+/* What the live volume holds for a snapshot's file. */
+typedef enum vss_live_state {
+    VSS_LIVE_SAME = 0,       /* same record and sequence: the same file */
+    VSS_LIVE_REUSED,         /* the record now holds another file */
+    VSS_LIVE_DELETED,        /* no live file with this record */
+    VSS_LIVE_NOSTREAM,       /* the same file, but this stream is gone */
+    VSS_LIVE_NONE,           /* not compared: the live file system could
+                                not be read (or no live volume given) */
+    VSS_LIVE_UNREADABLE      /* the live volume's record could not be read */
+} vss_live_state;
+
+/* Where the bytes of a stale range come from, as far as the volume Windows
+ * reads them from (the live volume, or the newer snapshot whose store
+ * holds them) can tell. Ordered by trust: a file's source is its least
+ * trusted range's. */
+typedef enum vss_stale_source {
+    VSS_STALE_NONE = 0,      /* no stale byte */
+    VSS_STALE_SAME_FILE,     /* the same file at the same clusters, not
+                                modified since the snapshot: very likely
+                                the snapshot's bytes */
+    VSS_STALE_SAME_FILE_CHANGED, /* the same file at the same clusters,
+                                modified after the snapshot */
+    VSS_STALE_UNKNOWN,       /* the reference volume could not be read */
+    VSS_STALE_FREE,          /* free clusters (or an MFT record not in
+                                use): the bytes prove nothing */
+    VSS_STALE_OTHER_FILE     /* allocated, but not to this file at these
+                                offsets: the bytes prove nothing */
+} vss_stale_source;
+/* "", "same-file", "same-file-changed", "unknown", "free", "other-file" */
+VSS_API const char *vss_stale_source_name(vss_stale_source s);
+
+/* A file's VSS_BLOCK_SIZE block compared with the live version's. */
+typedef enum vss_block_kind {
+    VSS_BLOCK_SAME = 0,      /* identical */
+    VSS_BLOCK_GAP,           /* differs only in bytes the snapshot did not
+                                preserve, and equals the live block once
+                                they are filled from it */
+    VSS_BLOCK_CHANGED,       /* preserved bytes differ: a real change */
+    VSS_BLOCK_SNAP_ONLY,     /* past the end of the live file */
+    VSS_BLOCK_LIVE_ONLY      /* past the end of the snapshot's file */
+} vss_block_kind;
+/* "same", "gap", "changed", "snapshot-only", "live-only" */
+VSS_API const char *vss_block_kind_name(vss_block_kind k);
+
+/* File bytes a snapshot did not preserve (vss_lost_range), with the source
+ * of stale bytes. */
+typedef struct vss_audit_range {
+    uint64_t offset, length;
+    vss_class cls;           /* VSS_CLASS_ZERO or VSS_CLASS_STALE */
+    vss_reason reason;
+    int store_index;         /* stale from a newer snapshot's store: it */
+    vss_stale_source source; /* stale: what today's clusters hold */
+} vss_audit_range;
+
+/* The audit of one file (stream) of one snapshot. Valid during the
+ * callback only, except file and live (valid until vss_audit_close) and
+ * live_word and why (static strings). */
+typedef struct vss_audit_result {
+    int snapshot;               /* its index (1 = oldest) */
+    const vss_audit_file *file;
+    const vss_audit_file *live; /* the live file with the same record (and
+                                   stream when it has it); NULL: none */
+    vss_status status;
+    vss_live_state live_state;
+    const char *live_word;      /* "identical", "differs", "reused",
+                                   "deleted", "stream-deleted", "none",
+                                   "unreadable" */
+    const char *error;          /* VSS_STATUS_ERROR: what failed; else "" */
+    const vss_audit_range *lost;  /* bytes not preserved, sorted */
+    size_t lost_count;
+    uint64_t lost_zero;         /* bytes of lost of class ZERO */
+    uint64_t lost_stale;        /* of class STALE (unverified) */
+    vss_stale_source stale_source; /* the least trusted stale range's */
+    const char *stale_why;      /* one line: why ("" when none) */
+    uint64_t bytes[5];          /* vss_provenance.bytes */
+    int record_damaged;         /* the MFT record has zero or stale bytes */
+    vss_digests digests;        /* as Windows returns the file */
+    vss_digests live_digests;   /* the live version: has_live */
+    vss_digests recovered;      /* live bytes in the gaps: has_recovered */
+    int has_live, match, has_recovered; /* match: digests == live_digests */
+    int recoverable;            /* -1 nothing lost, 0 no, 1 the lost bytes
+                                   are provably on the live volume */
+    const char *why;            /* recoverable 0: why not; else "" */
+    /* VSS_AUDIT_BLOCKS, files that differ from their live version: one
+     * digest (algorithm block_hash) per VSS_BLOCK_SIZE block of the
+     * snapshot's file, of the live file and of the recovered file
+     * (block_fill: NULL when nothing was filled), and the kind of every
+     * block (block_count = the larger of the two counts). NULL/0 else. */
+    vss_hash block_hash;
+    const uint8_t *block_snap, *block_live, *block_fill;
+    size_t block_snap_count, block_live_count;
+    const uint8_t *block_kinds; /* vss_block_kind per block */
+    size_t block_count;
+} vss_audit_result;
+
+/* What one selected snapshot's audit found (vss_audit_snapshot_get). */
+typedef struct vss_audit_tally {
+    size_t files, intact, unchanged, resident, damaged, unverified, errors,
+        recoverable;            /* intact counts unchanged and resident */
+    size_t walk_errors;         /* directories or records the walk could
+                                   not read */
+    uint64_t bytes_lost, bytes_unverified, bytes_recoverable;
+} vss_audit_tally;
+
+#define VSS_AUDIT_STRIP 1000    /* buckets of a snapshot's provenance strip */
+
+typedef struct vss_audit_snapshot {
+    int index;
+    vss_snapshot_info info;
+    int opened;                 /* 0: it could not be opened: error says */
+    const char *error;
+    uint64_t size;              /* of the snapshot's volume, bytes */
+    size_t skipped;             /* metadata / shadow copy files left out */
+    vss_audit_tally sum;        /* after its files were reported */
+    /* VSS_AUDIT_STRIP: the classes of the whole snapshot's bytes, in
+     * VSS_AUDIT_STRIP buckets of strip_width bytes (strip_ok 0: the map
+     * failed, see the message callback) */
+    const uint64_t (*strip)[4]; /* [bucket][VSS_CLASS_*] bytes */
+    uint64_t strip_width;
+    uint64_t by_class[4];
+    int strip_ok;
+} vss_audit_snapshot;
+
+#define VSS_AUDIT_BLOCKS 0x1u   /* block digests of files that differ from
+                                   their live version */
+#define VSS_AUDIT_SYSTEM 0x2u   /* NTFS metadata files and the shadow copy
+                                   store files too */
+#define VSS_AUDIT_STRIP_MAP 0x4u /* each snapshot's provenance strip */
+
+typedef struct vss_audit_options {
+    /* Which snapshots: "all" (or NULL), "N", "N-M" or a comma list of
+     * those (1 = oldest). */
+    const char *snapshots;
+    /* Only files under this directory ("", NULL or "/" the whole volume;
+     * "Users" = "/Users"). */
+    const char *path;
+    /* Digests in this order (the first one also for blocks); nhashes 0:
+     * md5 and sha256. */
+    vss_hash hashes[VSS_HASH_COUNT];
+    int nhashes;
+    unsigned flags;             /* VSS_AUDIT_* */
+    vss_fill fill;              /* how the snapshots are rebuilt */
+    int threads;                /* workers; 0: one per online CPU */
+} vss_audit_options;
+
+typedef struct vss_audit_progress {
+    int snapshot;               /* being audited (0: the diff) */
+    size_t files_done, files_total;
+    uint64_t bytes_done;        /* bytes read and hashed, plus bytes whose
+                                   digests were known already */
+    uint64_t bytes_total;       /* of the selected files and their live
+                                   versions */
+    uint64_t bytes_hashed;      /* read and hashed */
+} vss_audit_progress;
+
+/* A callback returning non-zero cancels the run. They are called one at a
+ * time (never concurrently), from the caller's or a worker's thread. Any
+ * may be NULL. */
+typedef struct vss_diff_entry vss_diff_entry;
+typedef struct vss_audit_callbacks {
+    int (*file)(const vss_audit_result *r, void *user);  /* vss_audit_run */
+    int (*diff)(const vss_diff_entry *d, void *user);    /* vss_audit_diff */
+    int (*progress)(const vss_audit_progress *p, void *user); /* <= 5/s */
+    void (*message)(const char *text, void *user);  /* a warning */
+    void *user;
+} vss_audit_callbacks;
+
+
+/* Set up an audit of vol's snapshots; live: the live volume's bytes (NULL:
+ * no live comparison). Checks the options: VSS_EINVAL on a bad snapshot
+ * list or hash, VSS_ENOTFOUND on a snapshot the volume does not have.
+ * opts may be NULL (all snapshots, md5 and sha256). vol must stay open
+ * until vss_audit_close; live is retained. */
+VSS_API int vss_audit_open(vss_volume *vol, vss_source *live,
+                           const vss_audit_options *opts, vss_audit **out,
+                           vss_error *err);
+VSS_API void vss_audit_close(vss_audit *a);
+
+/* Audit the selected snapshots: every file of each, through cb->file.
+ * Returns VSS_OK (even with damaged or unreadable files: their results
+ * say so), a callback's non-zero value, or an error that stopped the run
+ * (out of memory, the live volume's tree under the path unreadable).
+ * *problems (may be NULL) counts what could not be read: snapshots,
+ * directories, records, files. Once per audit object. */
+VSS_API int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
+                          size_t *problems, vss_error *err);
+
+/* After vss_audit_run: the selected snapshots in order; NULL past the
+ * end. And the live volume's walk: its files (0 when not read) and the
+ * directories or records it could not read. */
+VSS_API size_t vss_audit_snapshot_count(const vss_audit *a);
+VSS_API const vss_audit_snapshot *vss_audit_snapshot_get(const vss_audit *a,
+                                                         size_t i);
+VSS_API void vss_audit_live_summary(const vss_audit *a, size_t *files,
+                                    size_t *walk_errors);
+
+/* The diff: files of one volume against another's (snapshot numbers, 0 =
+ * the live volume), under opts->path, matched by MFT record, sequence
+ * and stream. */
+typedef enum vss_diff_kind {
+    VSS_DIFF_ADDED = 0,
+    VSS_DIFF_DELETED,
+    VSS_DIFF_MODIFIED,
+    VSS_DIFF_RENAMED,
+    VSS_DIFF_RENAMED_MODIFIED,
+    VSS_DIFF_UNCHANGED
+} vss_diff_kind;
+
+struct vss_diff_entry {
+    vss_diff_kind kind;
+    const vss_audit_file *a, *b;  /* NULL: ADDED (no a), DELETED (no b) */
+    vss_digests da, db;
+    uint64_t lost_a, lost_b;          /* zero bytes of each side */
+    uint64_t unverified_a, unverified_b; /* stale bytes of each side */
+    const char *error;            /* a side could not be read: what; "" */
+};
+
+/* Every file of both sides through cb->diff (UNCHANGED ones too),
+ * deletions first (in a's record order) then b's files in record order.
+ * Returns as vss_audit_run. opts->snapshots is ignored: a and b are
+ * opened. Once per audit object, instead of vss_audit_run. */
+VSS_API int vss_audit_diff(vss_audit *a, int side_a, int side_b,
+                           const vss_audit_callbacks *cb, size_t *problems,
+                           vss_error *err);
+
 #ifdef __cplusplus
 }
 #endif

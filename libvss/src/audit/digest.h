@@ -1,13 +1,13 @@
 /*
- * digest.h — MD5, SHA-1 and SHA-256 for the audit: OpenSSL's code through
+ * audit/digest.h — MD5, SHA-1 and SHA-256 for the audit (internal): OpenSSL's code through
  * its one-algorithm interface (MD5_Init ... SHA256_Final: deprecated in 3.0
  * in favour of EVP, not removed). It runs the same assembly (SHA-NI where
  * the CPU has it) as EVP, without pulling EVP's provider machinery into
  * the statically linked tools: its 340 KB of relocated tables made every
  * vssinfo start fault in 85 more pages than a listing needs.
  */
-#ifndef VSSINFO_DIGEST_H
-#define VSSINFO_DIGEST_H
+#ifndef VSS_AUDIT_DIGEST_H
+#define VSS_AUDIT_DIGEST_H
 
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/md5.h>
