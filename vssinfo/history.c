@@ -435,13 +435,17 @@ static void append_clean(char *out, size_t outsz, const char *s)
 }
 
 /* NAME.vNN.vssKK.YYYYMMDDTHHMMSSZ.EXT (live: NAME.vNN.live.EXT), then
- * ".STREAM" for a named stream: sorted by name, a file's versions come in
- * order, oldest first. */
+ * ".STREAM" for a named stream. NAME is the file asked about (for a
+ * record: its name in the first version), also for versions found under
+ * another name, so that sorted by name the versions come in order, oldest
+ * first; the manifest gives each version's paths. */
 static void export_name(const vss_history *h, vss_volume *vol, size_t i,
-                        const char *stream, char *out, size_t outsz)
+                        const char *stream, const char *what, char *out,
+                        size_t outsz)
 {
     const vss_version *v = vss_history_version(h, i);
-    const char *path = v->holders[0].path;
+    const char *path =
+        what[0] == '@' ? vss_history_version(h, 0)->holders[0].path : what;
     const char *base = strrchr(path, '/');
     const char *dot;
     char stem[256] = "", tag[96];
@@ -573,7 +577,8 @@ static int export_versions(vss_history *h, vss_volume *vol,
                           sizeof **files);
         for (size_t k = 0; files[i] && k < v->stream_count; k++) {
             char name[1024];
-            export_name(h, vol, i, v->streams[k].name, name, sizeof name);
+            export_name(h, vol, i, v->streams[k].name, what, name,
+                        sizeof name);
             if (export_stream(h, i, v->streams[k].name, dirfd, name, dir))
                 rc = 1;
             else
