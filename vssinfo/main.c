@@ -46,7 +46,11 @@ static const char usage_text[] =
     "  --ls N[:PATH] [-r]       list a directory of snapshot N ('live' for the\n"
     "                           current volume): TYPE RECORD SEQ SIZE CREATED\n"
     "                           MODIFIED MFT-CHANGED ACCESSED NAME; -r recurses\n"
+    "  --ls all|N-M|N,M,live    several sources at once: each path prefixed\n"
+    "                           by its source (vss3/..., live/...)\n"
     "  --bodyfile               with --ls: The Sleuth Kit body format (mactime)\n"
+    "  --unique                 with --ls of several sources: a line the same\n"
+    "                           but for its source is printed once (oldest)\n"
     "  --file N:PATH[:STREAM]   recover one file of snapshot N (to --output);\n"
     "                           warns about bytes the snapshot did not preserve\n"
     "  --audit SPEC             what snapshots really preserved, file by file\n"
@@ -88,7 +92,7 @@ enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
        OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE,
        OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
        OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS, OPT_FORCE,
-       OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS };
+       OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_UNIQUE };
 
 typedef struct options {
     int json;
@@ -459,6 +463,7 @@ int main(int argc, char **argv)
         {"force", no_argument, NULL, OPT_FORCE},
         {"sector-size", required_argument, NULL, OPT_SECTOR_SIZE},
         {"history", required_argument, NULL, OPT_HISTORY},
+        {"unique", no_argument, NULL, OPT_UNIQUE},
         {"export-versions", required_argument, NULL, OPT_EXPORT_VERSIONS},
         {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
@@ -545,6 +550,7 @@ int main(int argc, char **argv)
         case OPT_CSV: ao.csv = 1; break;
         case OPT_HTML: ao.html = optarg; break;
         case OPT_HISTORY: ho.history = optarg; break;
+        case OPT_UNIQUE: fo.unique = 1; break;
         case OPT_EXPORT_VERSIONS: ho.export_dir = optarg; break;
         case OPT_NO_PROGRESS: ao.progress = o.progress = 0; break;
         case 'r': fo.recursive = 1; break;
@@ -576,8 +582,8 @@ int main(int argc, char **argv)
         return usage("%s", "--extract and --map: choose one");
     if ((fo.ls || fo.file) && (o.extract || o.map || (fo.ls && fo.file)))
         return usage("%s", "--ls, --file, --extract and --map: choose one");
-    if ((fo.bodyfile || fo.recursive) && !fo.ls)
-        return usage("%s", "--bodyfile and -r go with --ls");
+    if ((fo.bodyfile || fo.recursive || fo.unique) && !fo.ls)
+        return usage("%s", "--bodyfile, --unique and -r go with --ls");
     if (o.output && !o.extract && !fo.file)
         return usage("%s", "--output goes with --extract or --file");
     if ((ao.audit || ao.diff) &&
