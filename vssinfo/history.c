@@ -74,6 +74,26 @@ static void holders_text(const vss_version *v, const char *sep, FILE *f)
                 source_name(v->holders[i].snapshot, b, sizeof b));
 }
 
+/* "snapshot 1", "snapshots 2,3", "live", "snapshots 2,3 and live" */
+static void holders_words(const vss_version *v)
+{
+    size_t snaps = 0, k;
+    int live = 0;
+    for (k = 0; k < v->holder_count; k++) {
+        if (v->holders[k].snapshot)
+            snaps++;
+        else
+            live = 1;
+    }
+    if (snaps)
+        printf("snapshot%s ", snaps == 1 ? "" : "s");
+    for (k = 0; k < v->holder_count; k++)
+        if (v->holders[k].snapshot)
+            printf("%s%d", k ? "," : "", v->holders[k].snapshot);
+    if (live)
+        printf("%slive", snaps ? " and " : "");
+}
+
 typedef struct digests_view {
     const char *name;
     unsigned bit;
@@ -137,8 +157,8 @@ static void print_text(const vss_history *h, const char *what)
         const vss_version *v = vss_history_version(h, i);
         const vss_history_stream *u = unnamed(v);
         int same_path = 1;
-        printf("\nversion %zu: snapshots ", i + 1);
-        holders_text(v, ",", stdout);
+        printf("\nversion %zu: ", i + 1);
+        holders_words(v);
         printf("\n  record %" PRIu64 ", sequence %u; %s; size %" PRIu64
                "; %s%s\n",
                v->mft_record, (unsigned)v->sequence,
