@@ -3,10 +3,10 @@
 # truth: the generator's manifests (every copy of every file in every
 # snapshot: tests/history_check.py), a scenario of our own with a rename
 # and a replaced file, the known answers of the real Windows images, and
-# The Sleuth Kit's icat on extracted snapshots.
+# The Sleuth Kit's icat and fls on extracted snapshots.
 set -u
 . "$(dirname "$0")/lib.sh"
-require_tools icat python3
+require_tools icat fls python3
 require_built "$VSSINFO"
 if ! make -s -C "$ROOT/testimages" >/dev/null 2>&1; then
     bad "make -C testimages failed"
@@ -120,10 +120,45 @@ icat_versions() { # IMAGE-ARGS... -- PATH...: every version with holder k
             same "(e) $p in snapshot $k: icat $rec" "$got" "$want"
         done
     done
-    rm -f "$T"/snap*.raw
+    [ -n "${KEEP_SNAPS:-}" ] || rm -f "$T"/snap*.raw
 }
-icat_versions -o "$(hjson "$ROOT/testimages/out/win7.json" "[v['offset'] for v in j['volumes'] if v['role']=='source'][0]")" \
-    "$ROOT/testimages/out/win7.img" -- Users/alice/report.docx Users/alice/notes.txt big.bin small.txt
+W7=$ROOT/testimages/out/win7.img
+W7OFF=$(hjson "$ROOT/testimages/out/win7.json" "[v['offset'] for v in j['volumes'] if v['role']=='source'][0]")
+KEEP_SNAPS=1 icat_versions -o "$W7OFF" "$W7" -- Users/alice/report.docx Users/alice/notes.txt big.bin small.txt
+
+# (g) the timeline of several snapshots: each --ls all --bodyfile line of
+# snapshot k is a line fls -m vssk prints for the extracted snapshot k
+# (under /Users/: whole-volume lines differ for reasons test_files_generated
+# names; the UID field left out: the generator writes the short NTFS 1.x
+# $STANDARD_INFORMATION, where fls prints the bytes after it), and --unique keeps the first of the lines equal but for the
+# prefix.
+"$VSSINFO" -o "$W7OFF" --ls 1-2:Users -r --bodyfile "$W7" > "$T/body"
+"$VSSINFO" -o "$W7OFF" --ls all:Users -r --bodyfile "$W7" > "$T/body_all"
+for k in 1 2; do
+    if [ -e "$T/snap$k.raw" ]; then
+        same "(g) --ls 1-2 --bodyfile: the vss$k/Users lines are fls -m vss$k's" \
+            "$(grep "^0|vss$k/Users/" "$T/body" | cut -d'|' -f1-4,6- | sort)" \
+            "$(fls -r -m "vss$k" "$T/snap$k.raw" | grep "^0|vss$k/Users/" | cut -d'|' -f1-4,6- | sort)"
+    else
+        bad "(g) snapshot $k of win7 was not extracted"
+    fi
+done
+same "(g) --ls all: the snapshots, then live/" \
+    "$(cut -d'|' -f2 "$T/body_all" | cut -d/ -f1 | uniq | tr '\n' ' ')" "vss1 vss2 live "
+"$VSSINFO" -o "$W7OFF" --ls all:Users -r --bodyfile --unique "$W7" > "$T/body_u"
+same "(g) --unique: the first line of each kind, in order" \
+    "$(python3 -c "
+import re, sys
+seen = set()
+for l in open(sys.argv[1]):
+    k = re.sub(r'^0\|(vss[0-9]+|live)/', '0|/', l)
+    if k not in seen:
+        seen.add(k)
+        sys.stdout.write(l)" "$T/body_all" | md5)" "$(md5 < "$T/body_u")"
+check "(g) --unique folds something here" test "$(wc -l < "$T/body_u")" -lt "$(wc -l < "$T/body_all")"
+"$VSSINFO" -o "$W7OFF" --ls 1-3 "$W7" > /dev/null 2>&1
+same "(g) --ls past the last snapshot: exit 2" "$?" 2
+rm -f "$T"/snap*.raw
 
 if have_real && prepare_real; then
     R=$WORK/real
