@@ -5,7 +5,8 @@ must be in exactly one version, with the manifest's size and the SHA-256
 Windows returns (windows_sha256; when the manifest cannot know it, the
 copy must not be called intact), and with a verdict that agrees with the
 manifest's lost ranges. Copies with the same content and verdict must be
-one version; versions must not mix contents. Also: every version's MD5
+one version; versions must not mix contents, also when folded by content
+key (no --hash), and resident files fold by their bytes then. Also: every version's MD5
 equals vssinfo --file of its first snapshot, and each run of
 --export-versions writes files whose hashes are the manifest's.
 
@@ -105,6 +106,25 @@ for path in sorted(truth):
         check(key not in keys, "%s: versions %s and %d are the same content"
               % (path, keys.get(key), v["version"]))
         keys[key] = v["version"]
+    # without digests, copies fold by content key (resident data by its
+    # bytes): never two contents in one version, and for a file whose
+    # streams are all resident exactly the grouping the digests give
+    r = subprocess.run([vssinfo, "--history", path, "--json"] + imgargs,
+                       capture_output=True, text=True)
+    if r.returncode == 0:
+        groups = [set(map(str, v["snapshots"])) for v in versions]
+        nk = [set(map(str, v["snapshots"])) for v in
+              json.loads(r.stdout)["versions"]]
+        check(all(any(g <= h for h in groups) for g in nk),
+              "%s: without --hash a version mixes contents" % path)
+        if versions and all(x["resident"] for v in versions
+                            for x in v["streams"]):
+            check(sorted(map(sorted, nk)) == sorted(map(sorted, groups)),
+                  "%s (resident): folded as by digests without --hash"
+                  % path)
+    else:
+        check(False, "%s: --history without --hash: exit %d"
+              % (path, r.returncode))
     # every version's MD5 is --file's of its first holder (one per file,
     # the newest version: enough to catch a wrong source)
     for v in versions[-1:] + versions[:1]:

@@ -802,9 +802,10 @@ VSS_API int vss_parse_offset(const char *s, uint32_t sector_size,
  * Windows returns them (what vss_fs_file_read_at reads) and copies are
  * folded by equal hashes; copies whose bytes come from the same places
  * (equal provenance content keys) are hashed once. With no hash asked
- * for, copies are folded by equal content keys only (nothing is read,
- * but two copies with the same bytes from different places then stay
- * two versions).
+ * for, copies are folded by equal content keys (nothing is read, but two
+ * copies with the same bytes from different places then stay two
+ * versions), resident streams by their bytes (a few hundred at most,
+ * whose key names the MFT record's place).
  */
 
 /* Record numbers are 48 bits: this value asks for a path. */

@@ -260,6 +260,32 @@ static char *stream_path(const char *path, const char *stream)
     return p;
 }
 
+/* SHA-256 of a resident stream (inside one MFT record: small). */
+static int resident_digest(vss_fs_file *f, uint64_t size, uint8_t d[32],
+                           vss_error *err)
+{
+    uint8_t *buf;
+    int64_t got;
+    if (size > 65536)
+        return vss_fail(err, VSS_ECORRUPT,
+                        "resident stream of %" PRIu64 " bytes (more than "
+                        "an MFT record holds)",
+                        size);
+    buf = vss_malloc(size ? (size_t)size : 1);
+    if (!buf)
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
+    got = size ? vss_fs_file_read_at(f, buf, (size_t)size, 0, err) : 0;
+    if (got >= 0 && (uint64_t)got != size)
+        got = vss_fail(err, VSS_EIO,
+                       "resident stream: %" PRId64 " of %" PRIu64
+                       " bytes read",
+                       got, size);
+    if (got >= 0)
+        SHA256(buf, (size_t)size, d);
+    free(buf);
+    return got < 0 ? (int)got : VSS_OK;
+}
+
 /* Stream s of the copy at `path` in m: provenance, verdict, digests. Its
  * content key, or (no hashes) the key it is folded by, goes to fold. */
 static int describe_stream(vss_history *h, mount *m, const char *path,
@@ -302,6 +328,13 @@ static int describe_stream(vss_history *h, mount *m, const char *path,
         SHA256_Update(fold, s->md5, sizeof s->md5);
         SHA256_Update(fold, s->sha1, sizeof s->sha1);
         SHA256_Update(fold, s->sha256, sizeof s->sha256);
+    } else if (rc == VSS_OK && p.resident) {
+        /* No digest asked for. A resident stream's key names its MFT
+         * record's place (a store copy or the live record), which differs
+         * for equal bytes; its few bytes are compared instead. */
+        uint8_t d[32];
+        rc = resident_digest(f, s->size, d, err);
+        SHA256_Update(fold, d, sizeof d);
     } else if (rc == VSS_OK) {
         /* No digest: equal keys, equal bytes; a copy without a key
          * (some byte's source unknown) folds with nothing. */
