@@ -299,7 +299,8 @@ FUZZ_HDRS = tests/fuzz/fuzz_common.h tests/fuzz/fz_volume.h $(LIB_HDRS)
 FUZZ_SECONDS ?= 60
 REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
 REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
-            $(BUILD)/tests/provenance_test $(BUILD)/tests/audit_api_test
+            $(BUILD)/tests/provenance_test $(BUILD)/tests/audit_api_test \
+            $(BUILD)/tests/history_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 

@@ -118,13 +118,114 @@ static uint32_t body_time(uint64_t ft)
     return (uint32_t)((ft - epoch) / 10000000u);
 }
 
+/* --unique: the lines already printed, without their source prefix. */
+typedef struct line_set {
+    char **slot;             /* open addressing; NULL = free */
+    size_t cap, n;
+} line_set;
+
 typedef struct ls_ctx {
     vss_fs *fs;
     const files_options *o;
     const target *t;
     json *j;
     int errors;
+    FILE *out;               /* stdout, or a memory stream for --unique */
+    const char *prefix;      /* "vss3", "live" when several sources are
+                                listed (each path is prefixed "vss3/"), or
+                                "" */
+    line_set *seen;          /* --unique */
+    char *mbuf;              /* the memory stream's buffer */
+    size_t msize;
 } ls_ctx;
+
+static uint64_t line_hash(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+/* Add the n bytes at s: 1 if they are new, 0 if seen before, -1 out of
+ * memory. */
+static int line_set_add(line_set *ls, const char *s, size_t n)
+{
+    size_t i;
+    if (2 * (ls->n + 1) > ls->cap) {
+        size_t nc = ls->cap ? 2 * ls->cap : 1024;
+        char **ns = calloc(nc, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t k = 0; k < ls->cap; k++)
+            if (ls->slot[k]) {
+                i = line_hash(ls->slot[k], strlen(ls->slot[k])) & (nc - 1);
+                while (ns[i])
+                    i = (i + 1) & (nc - 1);
+                ns[i] = ls->slot[k];
+            }
+        free(ls->slot);
+        ls->slot = ns;
+        ls->cap = nc;
+    }
+    for (i = line_hash(s, n) & (ls->cap - 1); ls->slot[i];
+         i = (i + 1) & (ls->cap - 1))
+        if (strlen(ls->slot[i]) == n && memcmp(ls->slot[i], s, n) == 0)
+            return 0;
+    if (!(ls->slot[i] = strndup(s, n)))
+        return -1;
+    ls->n++;
+    return 1;
+}
+
+static void line_set_free(line_set *ls)
+{
+    for (size_t k = 0; k < ls->cap; k++)
+        free(ls->slot[k]);
+    free(ls->slot);
+}
+
+/* --unique: the lines of the entry just listed (in the memory stream) go
+ * to stdout unless a line equal but for its source prefix was printed
+ * before, from an older source. */
+static int unique_flush(ls_ctx *c)
+{
+    const char *p, *end, *nl;
+    char pre[24];
+    size_t pl;
+    int rc = 0;
+
+    if (fflush(c->out))
+        return -1;
+    snprintf(pre, sizeof pre, "%s/", c->prefix);
+    pl = *c->prefix ? strlen(pre) : 0;
+    for (p = c->mbuf, end = c->mbuf + c->msize; p < end; p = nl + 1) {
+        char *key;
+        const char *at;
+        size_t n;
+        int added;
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            nl = end - 1;
+        n = (size_t)(nl - p) + 1;
+        /* the key: the line without its source ("0|vss3/x" -> "0|/x") */
+        key = malloc(n + 1);
+        if (!key)
+            return -1;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        if (pl && (at = strstr(key, pre)) != NULL)
+            memmove((char *)at, at + pl, strlen(at + pl) + 1);
+        added = line_set_add(c->seen, key, strlen(key));
+        free(key);
+        if (added < 0)
+            return -1;
+        if (added && fwrite(p, 1, n, stdout) != n)
+            rc = -1;
+    }
+    fseeko(c->out, 0, SEEK_SET);
+    return rc;
+}
 
 /* The four NTFS times as "created", "modified", "mft_changed", "accessed". */
 static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
@@ -140,14 +241,14 @@ static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
     }
 }
 
-static void print_times_text(const vss_fs_stat *st)
+static void print_times_text(FILE *f, const vss_fs_stat *st)
 {
     char c[32], m[32], x[32], a[32];
     vss_filetime_format(st->creation_time, c);
     vss_filetime_format(st->modification_time, m);
     vss_filetime_format(st->mft_change_time, x);
     vss_filetime_format(st->access_time, a);
-    printf("%s %s %s %s", c, m, x, a);
+    fprintf(f, "%s %s %s %s", c, m, x, a);
 }
 
 /* One body file line (TSK 3 format, as fls -m writes it):
@@ -156,7 +257,7 @@ static void print_times_text(const vss_fs_stat *st)
  * attribute's type and instance number (The Sleuth Kit's address, which
  * icat/istat take), or RECORD alone for a record without data or index
  * attribute. Control characters in names become '^', as fls prints them. */
-static void body_line(const char *path, const char *stream,
+static void body_line(ls_ctx *c, const char *path, const char *stream,
                       const char *suffix, const vss_fs_stat *st,
                       const vss_fs_attr *attr, uint64_t size, uint64_t atime,
                       uint64_t mtime, uint64_t ctime, uint64_t crtime)
@@ -167,20 +268,22 @@ static void body_line(const char *path, const char *stream,
     const char *r = st->attributes & 0x1 ? "-" : "r";
     const char *w = st->attributes & 0x2 ? "-" : "w";
     const char *p;
+    FILE *f = c->out;
 
-    fputs("0|/", stdout);
+    /* fls -m PREFIX writes PREFIX/path: here the source, "vss3/..." */
+    fprintf(f, "0|%s/", c->prefix);
     for (p = path; *p; p++)
-        putchar((unsigned char)*p < 0x20 ? '^' : *p);
+        putc((unsigned char)*p < 0x20 ? '^' : *p, f);
     if (stream) {
-        putchar(':');
+        putc(':', f);
         for (p = stream; *p; p++)
-            putchar((unsigned char)*p < 0x20 ? '^' : *p);
+            putc((unsigned char)*p < 0x20 ? '^' : *p, f);
     }
-    fputs(suffix, stdout);
-    printf("|%" PRIu64, st->mft_record);
+    fputs(suffix, f);
+    fprintf(f, "|%" PRIu64, st->mft_record);
     if (attr)
-        printf("-%" PRIu32 "-%u", attr->type, (unsigned)attr->id);
-    printf("|%c/%c%s%sx%s%sx%s%sx|%" PRIu32 "|0|%" PRIu64 "|%" PRIu32
+        fprintf(f, "-%" PRIu32 "-%u", attr->type, (unsigned)attr->id);
+    fprintf(f, "|%c/%c%s%sx%s%sx%s%sx|%" PRIu32 "|0|%" PRIu64 "|%" PRIu32
            "|%" PRIu32 "|%" PRIu32 "|%" PRIu32 "\n",
            t, t, r, w, r, w, r, w, st->owner_id, size, body_time(atime),
            body_time(mtime), body_time(ctime), body_time(crtime));
@@ -215,17 +318,17 @@ static void body_entry(ls_ctx *c, const char *full, const vss_fs_stat *st)
                             ? a[i].name[0] != '\0'
                             : strcmp(a[i].name, "$I30") != 0;
             printed = 1;
-            body_line(full, named ? a[i].name : NULL, "", st, &a[i],
+            body_line(c, full, named ? a[i].name : NULL, "", st, &a[i],
                       a[i].size, st->access_time, st->modification_time,
                       st->mft_change_time, st->creation_time);
         } else if (i == fn) {
-            body_line(full, NULL, " ($FILE_NAME)", st, &a[i], a[i].size,
+            body_line(c, full, NULL, " ($FILE_NAME)", st, &a[i], a[i].size,
                       st->fn_access_time, st->fn_modification_time,
                       st->fn_mft_change_time, st->fn_creation_time);
         }
     }
     if (!printed)
-        body_line(full, NULL, "", st, NULL, st->size, st->access_time,
+        body_line(c, full, NULL, "", st, NULL, st->size, st->access_time,
                   st->modification_time, st->mft_change_time,
                   st->creation_time);
     vss_fs_attrs_free(a, n);
@@ -278,10 +381,11 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
         json_end_object(j);
         return;
     }
-    printf("%c %10" PRIu64 " %5u %14" PRIu64 " ", type, st->mft_record,
-           (unsigned)st->sequence, size);
-    print_times_text(st);
-    printf(" %s%s%s\n", shown, stream ? ":" : "", stream ? stream : "");
+    fprintf(c->out, "%c %10" PRIu64 " %5u %14" PRIu64 " ", type,
+            st->mft_record, (unsigned)st->sequence, size);
+    print_times_text(c->out, st);
+    fprintf(c->out, " %s%s%s%s%s\n", c->prefix, *c->prefix ? "/" : "",
+            shown, stream ? ":" : "", stream ? stream : "");
 }
 
 static void print_bad_entry(ls_ctx *c, const char *full,
@@ -297,8 +401,9 @@ static void print_bad_entry(ls_ctx *c, const char *full,
         json_key_string(c->j, "error", vss_strerror(rc));
         json_end_object(c->j);
     } else if (!c->o->bodyfile) {
-        printf("? %10" PRIu64 " %5u %14s %s\n", st->mft_record,
-               (unsigned)st->sequence, "?", full);
+        fprintf(c->out, "? %10" PRIu64 " %5u %14s %s%s%s\n", st->mft_record,
+                (unsigned)st->sequence, "?", c->prefix,
+                *c->prefix ? "/" : "", full);
     }
 }
 
@@ -335,30 +440,85 @@ static int ls_entry(const vss_walk_entry *w, void *user)
         warn("%s: %s", c->t->label, w->message);
         break;
     }
+    if (c->seen && unique_flush(c))
+        return warn("--unique: out of memory or write failed");
     return 0;
 }
 
-static int do_ls(found_volume *fv, const files_options *o)
+/* The sources an --ls SPEC names: "N", "live", or a list of "N", "N-M",
+ * "live" and "all" (every snapshot and the live volume), separated by
+ * ','; then ":PATH". idx[] gets them in order (snapshots ascending, then
+ * live = 0), each once. Returns the count, or -1. */
+static int parse_sources(const char *spec, int nsnap, int *idx, int max,
+                         const char **path)
 {
-    target t;
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    char *list = strndup(spec, n), *tok, *save = NULL;
+    char *want = calloc((size_t)nsnap + 2, 1); /* [0] live, [k] snap k */
+    int count = 0, live = 0;
+
+    *path = colon ? colon + 1 : "";
+    if (!list || !want || !n) {
+        free(list);
+        free(want);
+        return -1;
+    }
+    for (tok = strtok_r(list, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        unsigned long a, b;
+        char *end;
+        if (strcmp(tok, "live") == 0) {
+            live = 1;
+            continue;
+        }
+        if (strcmp(tok, "all") == 0) {
+            memset(want + 1, 1, (size_t)nsnap);
+            live = 1;
+            continue;
+        }
+        errno = 0;
+        a = strtoul(tok, &end, 10);
+        b = a;
+        if (*end == '-' && end[1] != '-')
+            b = strtoul(end + 1, &end, 10);
+        if (errno || *end || tok[0] == '-' || a < 1 || b < a ||
+            b > (unsigned long)nsnap) {
+            free(list);
+            free(want);
+            return -1;
+        }
+        for (unsigned long k = a; k <= b; k++)
+            want[k] = 1;
+    }
+    for (int k = 1; k <= nsnap && count < max; k++)
+        if (want[k])
+            idx[count++] = k;
+    if (live && count < max)
+        idx[count++] = 0;
+    free(list);
+    free(want);
+    return count;
+}
+
+/* List one source; c has o, j, out, prefix and seen set. */
+static int ls_one(found_volume *fv, const files_options *o, target *t,
+                  ls_ctx *c)
+{
     vss_snapshot *snap;
     vss_fs *fs;
     vss_fs_stat st;
     vss_error e = {0};
-    ls_ctx c;
-    json j;
+    json *j = c->j;
     char *dir;
     size_t l;
 
-    if (parse_spec(o->ls, &t))
-        return warn("--ls: expected N[:PATH] or live[:PATH], got '%s'",
-                    o->ls) * 2;
-    if (open_target(fv, &t, o->fill, &snap, &fs))
+    if (open_target(fv, t, o->fill, &snap, &fs))
         return 1;
     /* Normalise: no leading or trailing '/'. */
-    while (*t.path == '/')
-        t.path++;
-    dir = strdup(t.path);
+    while (*t->path == '/')
+        t->path++;
+    dir = strdup(t->path);
     if (!dir) {
         vss_fs_close(fs);
         vss_snapshot_close(snap);
@@ -367,50 +527,132 @@ static int do_ls(found_volume *fv, const files_options *o)
     for (l = strlen(dir); l && dir[l - 1] == '/'; l--)
         dir[l - 1] = '\0';
     if (vss_fs_stat_path(fs, dir, &st, &e)) {
-        warn("%s: %s", t.label, e.message);
+        warn("%s: %s", t->label, e.message);
         free(dir);
         vss_fs_close(fs);
         vss_snapshot_close(snap);
         return 1;
     }
-    memset(&c, 0, sizeof c);
-    c.fs = fs;
-    c.o = o;
-    c.t = &t;
-    if (o->json && !o->bodyfile) {
-        json_begin(&j, stdout);
-        json_object(&j);
-        json_snapshot(&j, t.index);
-        json_key_string(&j, "path", dir);
-        json_key(&j, "entries");
-        json_array(&j);
-        c.j = &j;
+    c->fs = fs;
+    c->t = t;
+    c->errors = 0;
+    if (j) {
+        json_object(j);
+        json_snapshot(j, t->index);
+        json_key_string(j, "path", dir);
+        json_key(j, "entries");
+        json_array(j);
     }
     if (!st.is_directory) {
         /* --ls of a file lists that file, like ls(1). */
         const char *base = strrchr(dir, '/');
-        print_entry(&c, base ? base + 1 : dir, dir, &st, NULL, st.size);
+        print_entry(c, base ? base + 1 : dir, dir, &st, NULL, st.size);
+        if (c->seen && unique_flush(c))
+            c->errors += warn("--unique: out of memory or write failed");
     } else {
         vss_fs_walk_options wo = {0};
         wo.flags = (o->recursive ? VSS_WALK_RECURSIVE : 0) |
                    (o->bodyfile ? 0 : VSS_WALK_STREAMS);
-        if (vss_fs_walk(fs, dir, &wo, ls_entry, &c, &e)) {
-            c.errors++;
-            warn("%s: %s", t.label, e.message);
+        if (vss_fs_walk(fs, dir, &wo, ls_entry, c, &e)) {
+            c->errors++;
+            warn("%s: %s", t->label, e.message);
         }
     }
-    if (c.j) {
-        json_end_array(&j);
-        json_key_i64(&j, "errors", c.errors);
-        json_end_object(&j);
-        json_finish(&j);
+    if (j) {
+        json_end_array(j);
+        json_key_i64(j, "errors", c->errors);
+        json_end_object(j);
     }
     free(dir);
     vss_fs_close(fs);
     vss_snapshot_close(snap);
+    return c->errors ? 1 : 0;
+}
+
+static int do_ls(found_volume *fv, const files_options *o)
+{
+    int nsnap = fv->vol ? vss_volume_snapshot_count(fv->vol) : 0;
+    int *idx = calloc((size_t)nsnap + 1, sizeof *idx);
+    int n, rc = 0;
+    const char *path;
+    line_set seen = {0};
+    ls_ctx c;
+    json j;
+
+    if (!idx)
+        return warn("out of memory");
+    n = parse_sources(o->ls, nsnap, idx, nsnap + 1, &path);
+    if (n <= 0) {
+        free(idx);
+        return warn("--ls: expected N, N-M, live, all or a list of them "
+                    "(snapshots 1-%d), then [:PATH]; got '%s'",
+                    nsnap, o->ls) * 2;
+    }
+    if (o->unique && o->json && !o->bodyfile) {
+        free(idx);
+        return warn("--unique goes with the text listing or --bodyfile, "
+                    "not --json") * 2;
+    }
+    memset(&c, 0, sizeof c);
+    c.o = o;
+    c.out = stdout;
+    c.prefix = "";
+    if (o->unique) {
+        c.seen = &seen;
+        c.out = open_memstream(&c.mbuf, &c.msize);
+        if (!c.out) {
+            free(idx);
+            return warn("out of memory");
+        }
+    }
+    if (o->json && !o->bodyfile) {
+        json_begin(&j, stdout);
+        c.j = &j;
+        if (n > 1) {
+            json_object(&j);
+            json_key(&j, "listings");
+            json_array(&j);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        target t;
+        char name[16], prefix[16];
+        memset(&t, 0, sizeof t);
+        t.index = idx[i];
+        t.path = path;
+        if (t.index)
+            snprintf(t.label, sizeof t.label, "snapshot %d", t.index);
+        else
+            snprintf(t.label, sizeof t.label, "live");
+        /* several sources: each path says where it comes from */
+        snprintf(prefix, sizeof prefix, "%s", "");
+        if (n > 1) {
+            if (t.index)
+                snprintf(name, sizeof name, "vss%d", t.index);
+            else
+                snprintf(name, sizeof name, "live");
+            snprintf(prefix, sizeof prefix, "%s", name);
+        }
+        c.prefix = prefix;
+        if (ls_one(fv, o, &t, &c))
+            rc = 1;
+    }
+    if (c.j) {
+        if (n > 1) {
+            json_end_array(&j);
+            json_end_object(&j);
+        }
+        json_finish(&j);
+    }
+    if (o->unique) {
+        fclose(c.out);
+        free(c.mbuf);
+        line_set_free(&seen);
+    }
+    free(idx);
     if (fflush(stdout) || ferror(stdout))
         return warn("write failed");
-    return c.errors ? 1 : 0;
+    return rc;
 }
 
 /* ---- --file ------------------------------------------------------------- */

@@ -8,10 +8,12 @@
 #include "vssinfo.h"
 
 typedef struct files_options {
-    const char *ls;       /* --ls SPEC: "N[:PATH]" or "live[:PATH]" */
+    const char *ls;       /* --ls SPEC: "N", "live", "all", "N-M" or a
+                             list of them, then [:PATH] */
     const char *file;     /* --file SPEC: "N:PATH[:STREAM]" */
     int recursive;        /* -r */
     int bodyfile;         /* --bodyfile: TSK body format for mactime */
+    int unique;           /* --unique: several sources, each line once */
     int json;
     const char *output;   /* --file: write here instead of stdout */
     vss_fill fill;

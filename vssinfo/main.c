@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "files.h"
+#include "history.h"
 #include "json.h"
 #include "progress.h"
 #include "vssinfo.h"
@@ -44,7 +45,11 @@ static const char usage_text[] =
     "  --ls N[:PATH] [-r]       list a directory of snapshot N ('live' for the\n"
     "                           current volume): TYPE RECORD SEQ SIZE CREATED\n"
     "                           MODIFIED MFT-CHANGED ACCESSED NAME; -r recurses\n"
+    "  --ls all|N-M|N,M,live    several sources at once: each path prefixed\n"
+    "                           by its source (vss3/..., live/...)\n"
     "  --bodyfile               with --ls: The Sleuth Kit body format (mactime)\n"
+    "  --unique                 with --ls of several sources: a line the same\n"
+    "                           but for its source is printed once (oldest)\n"
     "  --file N:PATH[:STREAM]   recover one file of snapshot N (to --output);\n"
     "                           warns about bytes the snapshot did not preserve\n"
     "  --audit SPEC             what snapshots really preserved, file by file\n"
@@ -53,6 +58,11 @@ static const char usage_text[] =
     "                           snapshot, live and recovered versions\n"
     "  --diff A:B[:PATH]        files added, deleted, modified, renamed between\n"
     "                           snapshots A and B (numbers or 'live'), under PATH\n"
+    "  --history PATH|@RECORD   every version of a file (or of an MFT record)\n"
+    "                           in the snapshots and the live volume: times,\n"
+    "                           status, lost ranges, streams (--hash: digests)\n"
+    "  --export-versions DIR    with --history: each version written once to\n"
+    "                           DIR, with manifest.csv and manifest.json\n"
     "  --hash LIST              md5,sha1,sha256 (default md5,sha256)\n"
     "  --audit-blocks           with --audit: per 16 KiB block hashes of files\n"
     "                           that differ from the live volume\n"
@@ -81,7 +91,7 @@ enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
        OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE,
        OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
        OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS, OPT_FORCE,
-       OPT_SECTOR_SIZE };
+       OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_UNIQUE };
 
 typedef struct options {
     int json;
@@ -448,6 +458,9 @@ int main(int argc, char **argv)
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"force", no_argument, NULL, OPT_FORCE},
         {"sector-size", required_argument, NULL, OPT_SECTOR_SIZE},
+        {"history", required_argument, NULL, OPT_HISTORY},
+        {"unique", no_argument, NULL, OPT_UNIQUE},
+        {"export-versions", required_argument, NULL, OPT_EXPORT_VERSIONS},
         {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -455,6 +468,7 @@ int main(int argc, char **argv)
     options o;
     files_options fo;
     audit_options ao;
+    history_options ho;
     volume_set set;
     vss_error e = {0};
     found_volume *fv;
@@ -468,6 +482,7 @@ int main(int argc, char **argv)
     o.sector_size = 512;
     memset(&fo, 0, sizeof fo);
     memset(&ao, 0, sizeof ao);
+    memset(&ho, 0, sizeof ho);
     ao.progress = -1;
     opterr = 0; /* getopt's own messages: replaced by one line below */
     while ((c = getopt_long(argc, argv, ":o:rhV", longopts, NULL)) != -1) {
@@ -530,6 +545,9 @@ int main(int argc, char **argv)
         case OPT_AUDIT_SYSTEM: ao.system = 1; break;
         case OPT_CSV: ao.csv = 1; break;
         case OPT_HTML: ao.html = optarg; break;
+        case OPT_HISTORY: ho.history = optarg; break;
+        case OPT_UNIQUE: fo.unique = 1; break;
+        case OPT_EXPORT_VERSIONS: ho.export_dir = optarg; break;
         case OPT_NO_PROGRESS: ao.progress = o.progress = 0; break;
         case 'r': fo.recursive = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
@@ -560,8 +578,8 @@ int main(int argc, char **argv)
         return usage("%s", "--extract and --map: choose one");
     if ((fo.ls || fo.file) && (o.extract || o.map || (fo.ls && fo.file)))
         return usage("%s", "--ls, --file, --extract and --map: choose one");
-    if ((fo.bodyfile || fo.recursive) && !fo.ls)
-        return usage("%s", "--bodyfile and -r go with --ls");
+    if ((fo.bodyfile || fo.recursive || fo.unique) && !fo.ls)
+        return usage("%s", "--bodyfile, --unique and -r go with --ls");
     if (o.output && !o.extract && !fo.file)
         return usage("%s", "--output goes with --extract or --file");
     if ((ao.audit || ao.diff) &&
@@ -569,8 +587,15 @@ int main(int argc, char **argv)
                 !!fo.file > 0)
         return usage("%s", "--audit, --diff, --ls, --file, --extract and "
                             "--map: choose one");
+    if (ho.history &&
+        (ao.audit || ao.diff || o.extract || o.map || fo.ls || fo.file ||
+         ao.blocks || ao.system || ao.html || o.output))
+        return usage("%s", "--history goes alone (with --hash, --json, "
+                           "--csv, --export-versions)");
+    if (ho.export_dir && !ho.history)
+        return usage("%s", "--export-versions goes with --history");
     if ((ao.hash || ao.blocks || ao.system || ao.csv || ao.html) &&
-        !ao.audit && !ao.diff)
+        !ao.audit && !ao.diff && !ho.history)
         return usage("%s", "--hash, --audit-blocks, --audit-system, --csv "
                             "and --html go with --audit or --diff");
     if ((ao.blocks || ao.html) && ao.diff)
@@ -618,7 +643,7 @@ int main(int argc, char **argv)
         }
     }
     if (!o.extract && !o.map && !fo.ls && !fo.file && !ao.audit &&
-        !ao.diff) {
+        !ao.diff && !ho.history) {
         /* Listing reads catalogs and store headers only; --stats also the
          * block lists and bitmaps (O(changed blocks)), whose damage then
          * shows as the store's error below. */
@@ -683,7 +708,13 @@ int main(int argc, char **argv)
         volumes_free(&set);
         return rc;
     }
-    if (ao.audit || ao.diff) {
+    if (ho.history) {
+        ho.json = o.json;
+        ho.csv = ao.csv;
+        ho.hash = ao.hash;
+        ho.fill = o.fill;
+        rc = history_run(fv, &ho);
+    } else if (ao.audit || ao.diff) {
         ao.json = o.json;
         ao.fill = o.fill;
         ao.image = fv->image;

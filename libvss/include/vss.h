@@ -1086,6 +1086,130 @@ VSS_API int vss_audit_diff(vss_audit *a, int side_a, int side_b,
                            const vss_audit_callbacks *cb, size_t *problems,
                            vss_error *err);
 
+/* ======================================================================
+ * history: every version of one file across the snapshots  [issue #17]
+ * ======================================================================
+ *
+ * What Windows' "Previous Versions" shows, with each version's worth as
+ * evidence. Every snapshot of a volume and the live volume are searched,
+ * oldest first, for one file: by path, or by MFT record number. A file
+ * met at the path is then followed by its record and sequence number into
+ * the sources where it had another name (renamed or moved); a path that
+ * held different files over time (replaced, or the record reused) gives
+ * the versions of each. A snapshot's copy and the next one are the same
+ * version when the same file (record and sequence) has the same content
+ * and the same verdict: then the version lists every source holding it.
+ *
+ * Content: with hashes asked for, a version's streams are hashed as
+ * Windows returns them (what vss_fs_file_read_at reads) and copies are
+ * folded by equal hashes; copies whose bytes come from the same places
+ * (equal provenance content keys) are hashed once. With no hash asked
+ * for, copies are folded by equal content keys (nothing is read, but two
+ * copies with the same bytes from different places then stay two
+ * versions), resident streams by their bytes (a few hundred at most,
+ * whose key names the MFT record's place).
+ */
+
+/* Record numbers are 48 bits: this value asks for a path. */
+#define VSS_HISTORY_NO_RECORD UINT64_MAX
+
+#define VSS_HISTORY_MD5 0x1u
+#define VSS_HISTORY_SHA1 0x2u
+#define VSS_HISTORY_SHA256 0x4u
+
+typedef struct vss_history_options {
+    unsigned hashes;      /* VSS_HISTORY_*: digests of every stream */
+    vss_fill fill;        /* what the snapshots read as (as for
+                             vss_snapshot_open; WINDOWS is what Windows
+                             returns) */
+} vss_history_options;
+
+/* One $DATA stream of a version. */
+typedef struct vss_history_stream {
+    char *name;               /* "" for the unnamed $DATA */
+    uint64_t size;
+    int resident;
+    vss_status status;        /* vss_provenance_status of its oldest copy
+                                 (the live volume: INTACT or RESIDENT) */
+    vss_lost_range *lost;     /* file bytes not preserved (its oldest copy) */
+    size_t lost_count;
+    uint64_t lost_zero, lost_stale;
+    unsigned hashes;          /* which of the digests below are set */
+    uint8_t md5[16], sha1[20], sha256[32];
+} vss_history_stream;
+
+/* Where a version was found: a snapshot (1 = oldest) or the live volume
+ * (0), and the file's path there. */
+typedef struct vss_history_holder {
+    int snapshot;
+    char *path;
+} vss_history_holder;
+
+typedef struct vss_version {
+    uint64_t mft_record;
+    uint16_t sequence;
+    vss_fs_stat st;           /* the file (unnamed $DATA) in its oldest
+                                 holder: size, the four
+                                 $STANDARD_INFORMATION and $FILE_NAME
+                                 times, attributes */
+    vss_status status;        /* the worst of its streams' (DAMAGED >
+                                 UNVERIFIED > RESIDENT/INTACT: the unnamed
+                                 stream's when all are sound) */
+    int record_damaged;       /* its MFT record was not fully preserved in
+                                 the oldest holder: its times and sizes
+                                 may not be the snapshot's */
+    vss_history_holder *holders;  /* oldest first */
+    size_t holder_count;
+    vss_history_stream *streams;  /* the unnamed first, then named ones */
+    size_t stream_count;
+} vss_version;
+
+/* A source that could not be searched (snapshot not readable, NTFS not
+ * mountable, the file unreadable there): the history goes on without it. */
+typedef struct vss_history_problem {
+    int snapshot;             /* 0: the live volume */
+    vss_error error;
+} vss_history_problem;
+
+typedef struct vss_history vss_history;
+
+/* Every version of the file at `path` (record == VSS_HISTORY_NO_RECORD),
+ * or of MFT record `record` (path NULL; every file that held the record:
+ * each sequence number is another file), in the snapshots of v and in
+ * `live` (the volume's current bytes, v's source; NULL: snapshots only).
+ * Versions come oldest first (by their first holder). opts may be NULL
+ * (no hashes, VSS_FILL_WINDOWS). v and live must outlive the history.
+ * VSS_ENOTFOUND (with the message) when no source holds the file; errors
+ * of single sources are vss_history_problem entries instead. */
+VSS_API int vss_history_open(vss_volume *v, vss_source *live,
+                             const char *path, uint64_t record,
+                             const vss_history_options *opts,
+                             vss_history **out, vss_error *err);
+VSS_API void vss_history_close(vss_history *h);
+/* Sources searched: the snapshots, and the live volume when given. */
+VSS_API int vss_history_source_count(const vss_history *h);
+VSS_API size_t vss_history_count(const vss_history *h);
+/* NULL past the end. Owned by h. */
+VSS_API const vss_version *vss_history_version(const vss_history *h,
+                                               size_t i);
+VSS_API size_t vss_history_problem_count(const vss_history *h);
+VSS_API const vss_history_problem *
+vss_history_problem_at(const vss_history *h, size_t i);
+/* Open stream `stream` ("" or NULL: the unnamed $DATA) of version i as
+ * its oldest holder has it, to read it (vss_fs_file_read_at) exactly as
+ * the history hashed it. The file keeps what it reads alive. */
+VSS_API int vss_history_version_open(vss_history *h, size_t i,
+                                     const char *stream, vss_fs_file **out,
+                                     vss_error *err);
+
+/* The path of MFT record `record` in fs, from the root without a leading
+ * '/' ("" for the root), found by climbing its $FILE_NAME parents (its
+ * first Win32/POSIX name; the DOS name only when it has no other); st
+ * (may be NULL) gets its stat. VSS_ENOTFOUND when the record is not in
+ * use or an orphan (a parent gone). Free *path with free(). */
+VSS_API int vss_fs_record_path(vss_fs *fs, uint64_t record, char **path,
+                               vss_fs_stat *st, vss_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,218 @@
+/*
+ * test_history.c — the history API (vss_history_*, vss_fs_record_path) on
+ * the generated win7 image (testimages/out, made by `make -C testimages`),
+ * for its contract rather than its answers (tests/test_history.sh checks
+ * those against the manifests, the real images and icat):
+ *  - bad arguments are refused with VSS_EINVAL, a missing file is
+ *    VSS_ENOTFOUND with its name in the message;
+ *  - each version's bytes, read through vss_history_version_open, have the
+ *    digests the history gives; copies are listed oldest first, each
+ *    source at most once per version, and the versions by first holder;
+ *  - the history of the file's MFT record is the same as its path's;
+ *  - vss_fs_record_path: the root is "", a file's record gives its path
+ *    back; a deleted file's record, one past the MFT, one not in use and a
+ *    non-48-bit number fail cleanly.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
+#include "vss.h"
+
+static int npass, nfail;
+
+static void check(int cond, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void check(int cond, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf(cond ? "ok   " : "FAIL ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    if (cond)
+        npass++;
+    else
+        nfail++;
+}
+
+/* SHA-256 of a stream read whole through the public API. */
+static int sha256_of(vss_fs_file *f, uint8_t out[32])
+{
+    static uint8_t buf[1 << 16];
+    SHA256_CTX c;
+    uint64_t off = 0, size = vss_fs_file_size(f);
+    SHA256_Init(&c);
+    while (off < size) {
+        int64_t n = vss_fs_file_read_at(f, buf, sizeof buf, off, NULL);
+        if (n <= 0)
+            return -1;
+        SHA256_Update(&c, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    SHA256_Final(out, &c);
+    return 0;
+}
+
+static void check_history(vss_history *h, const char *what)
+{
+    int last_first = -1;
+    for (size_t i = 0; i < vss_history_count(h); i++) {
+        const vss_version *v = vss_history_version(h, i);
+        int first = v->holders[0].snapshot ? v->holders[0].snapshot : 1 << 30;
+        int order = 1, prev = 0;
+        check(first >= last_first, "%s: version %zu comes after the one "
+              "before (first holders %d, %d)", what, i + 1, last_first, first);
+        last_first = first;
+        for (size_t k = 0; k < v->holder_count; k++) {
+            int s = v->holders[k].snapshot ? v->holders[k].snapshot : 1 << 30;
+            if (s <= prev)
+                order = 0;
+            prev = s;
+        }
+        check(order, "%s: version %zu: holders oldest first, each once",
+              what, i + 1);
+        for (size_t k = 0; k < v->stream_count; k++) {
+            vss_fs_file *f = NULL;
+            vss_error e = {0};
+            uint8_t d[32];
+            int rc = vss_history_version_open(h, i, v->streams[k].name, &f,
+                                              &e);
+            check(rc == VSS_OK && sha256_of(f, d) == 0 &&
+                      (v->streams[k].hashes & VSS_HISTORY_SHA256) &&
+                      memcmp(d, v->streams[k].sha256, 32) == 0,
+                  "%s: version %zu stream '%s': the bytes have its SHA-256",
+                  what, i + 1, v->streams[k].name);
+            vss_fs_file_close(f);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *img = argc > 1 ? argv[1] : "testimages/out/win7.img";
+    const char *paths[1] = {img};
+    vss_volume_set *set = NULL;
+    const vss_volume_set_entry *ent;
+    vss_history_options ho = {VSS_HISTORY_SHA256 | VSS_HISTORY_MD5,
+                              VSS_FILL_WINDOWS};
+    vss_history *h = NULL, *hr = NULL;
+    vss_error e = {0};
+    vss_fs *fs = NULL;
+    vss_fs_stat st;
+    char *p = NULL;
+    size_t idx;
+    int rc;
+
+    if (vss_volume_set_open(paths, 1, NULL, &set, &e) ||
+        vss_volume_set_pick(set, -1, 0, &idx, &e)) {
+        printf("skip: %s: %s (make -C testimages)\n", img, e.message);
+        vss_volume_set_close(set);
+        printf("0 passed, 0 failed\n");
+        return 0;
+    }
+    ent = vss_volume_set_get(set, idx);
+
+    /* arguments */
+    rc = vss_history_open(NULL, ent->source, "big.bin",
+                          VSS_HISTORY_NO_RECORD, NULL, &h, &e);
+    check(rc == VSS_EINVAL && !h, "no volume: VSS_EINVAL");
+    rc = vss_history_open(ent->volume, ent->source, "big.bin", 70, NULL, &h,
+                          &e);
+    check(rc == VSS_EINVAL && !h, "a path and a record: VSS_EINVAL");
+    rc = vss_history_open(ent->volume, ent->source, "no/such/file",
+                          VSS_HISTORY_NO_RECORD, NULL, &h, &e);
+    check(rc == VSS_ENOTFOUND && strstr(e.message, "no/such/file"),
+          "a missing file: VSS_ENOTFOUND naming it (%s)", e.message);
+
+    /* a file with versions and a named stream */
+    rc = vss_history_open(ent->volume, ent->source, "/Users/alice/report.docx",
+                          VSS_HISTORY_NO_RECORD, &ho, &h, &e);
+    check(rc == VSS_OK && vss_history_count(h) >= 2,
+          "report.docx: %zu versions (%s)", vss_history_count(h), e.message);
+    if (rc == VSS_OK) {
+        const vss_version *v0 = vss_history_version(h, 0);
+        check(vss_history_source_count(h) ==
+                  vss_volume_snapshot_count(ent->volume) + 1,
+              "every snapshot and the live volume searched");
+        check(v0->stream_count == 2 && !v0->streams[0].name[0] &&
+                  strcmp(v0->streams[1].name, "Zone.Identifier") == 0,
+              "its unnamed stream first, then Zone.Identifier");
+        check(vss_history_version(h, vss_history_count(h)) == NULL,
+              "no version past the end");
+        check(vss_history_version_open(h, vss_history_count(h), NULL,
+                                       &(vss_fs_file *){NULL},
+                                       &e) == VSS_EINVAL,
+              "opening a version past the end: VSS_EINVAL");
+        check_history(h, "report.docx");
+        /* the same file by its record */
+        rc = vss_history_open(ent->volume, ent->source, NULL,
+                              v0->mft_record, &ho, &hr, &e);
+        check(rc == VSS_OK && vss_history_count(hr) == vss_history_count(h),
+              "@%" PRIu64 ": as many versions as by path", v0->mft_record);
+        for (size_t i = 0; rc == VSS_OK && i < vss_history_count(h); i++)
+            check(memcmp(vss_history_version(h, i)->streams[0].sha256,
+                         vss_history_version(hr, i)->streams[0].sha256,
+                         32) == 0 &&
+                      vss_history_version(h, i)->holder_count ==
+                          vss_history_version(hr, i)->holder_count,
+                  "@record version %zu is the path's", i + 1);
+        vss_history_close(hr);
+    }
+
+    /* vss_fs_record_path on the live volume */
+    if (vss_fs_open(ent->source, &fs, &e) == VSS_OK) {
+        rc = vss_fs_record_path(fs, 5, &p, &st, &e);
+        check(rc == VSS_OK && p && strcmp(p, "") == 0 && st.is_directory,
+              "record 5 is the root, path \"\"");
+        free(p);
+        p = NULL;
+        if (vss_fs_stat_path(fs, "Users/alice/notes.txt", &st, &e) ==
+            VSS_OK) {
+            uint64_t r = st.mft_record;
+            rc = vss_fs_record_path(fs, r, &p, &st, &e);
+            check(rc == VSS_OK && p &&
+                      strcmp(p, "Users/alice/notes.txt") == 0 &&
+                      st.mft_record == r,
+                  "record %" PRIu64 " is Users/alice/notes.txt (%s)", r,
+                  p ? p : e.message);
+            free(p);
+            p = NULL;
+        } else {
+            check(0, "live Users/alice/notes.txt (%s)", e.message);
+        }
+        if (h) {
+            /* report.docx was deleted after snapshot 2 */
+            uint64_t r = vss_history_version(h, 0)->mft_record;
+            rc = vss_fs_record_path(fs, r, &p, &st, &e);
+            check(rc == VSS_ENOTFOUND && !p,
+                  "record %" PRIu64 " (deleted): VSS_ENOTFOUND (%s)", r,
+                  e.message);
+        }
+        rc = vss_fs_record_path(fs, (uint64_t)1 << 48, &p, NULL, &e);
+        check(rc == VSS_EINVAL && !p, "a 49-bit record number: VSS_EINVAL");
+        rc = vss_fs_record_path(fs, 10000000, &p, NULL, &e);
+        check(rc != VSS_OK && !p, "a record past the MFT fails (%s)",
+              e.message);
+        /* records 12-15 are reserved and not in use on a fresh volume */
+        rc = vss_fs_record_path(fs, 13, &p, NULL, &e);
+        check(rc == VSS_ENOTFOUND && !p, "record 13 (unused): VSS_ENOTFOUND "
+              "(%s)", e.message);
+        check(vss_fs_record_path(NULL, 5, &p, NULL, &e) == VSS_EINVAL,
+              "no fs: VSS_EINVAL");
+        vss_fs_close(fs);
+    } else {
+        check(0, "the live volume mounts (%s)", e.message);
+    }
+    vss_history_close(h);
+    vss_history_close(NULL);
+    vss_volume_set_close(set);
+    printf("%d passed, %d failed\n", npass, nfail);
+    return nfail != 0;
+}

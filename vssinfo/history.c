@@ -1,0 +1,696 @@
+/*
+ * history.c — vssinfo --history PATH|@RECORD [--export-versions DIR]: every
+ * version of one file across the snapshots and the live volume (issue
+ * #17), as text, JSON or CSV, and written out once per distinct version
+ * with a manifest. The work is the library's (vss_history_*); this file
+ * only prints and writes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "history.h"
+#include "json.h"
+
+#define warn cli_warn
+
+/* "md5,sha1,sha256" -> VSS_HISTORY_* bits; 0 on a bad list. */
+static unsigned parse_hash_list(const char *spec)
+{
+    unsigned bits = 0;
+    const char *p = spec;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == 3 && strncasecmp(p, "md5", 3) == 0)
+            bits |= VSS_HISTORY_MD5;
+        else if ((n == 4 && strncasecmp(p, "sha1", 4) == 0) ||
+                 (n == 5 && strncasecmp(p, "sha-1", 5) == 0))
+            bits |= VSS_HISTORY_SHA1;
+        else if ((n == 6 && strncasecmp(p, "sha256", 6) == 0) ||
+                 (n == 7 && strncasecmp(p, "sha-256", 7) == 0))
+            bits |= VSS_HISTORY_SHA256;
+        else
+            return 0;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return bits;
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[p[i] >> 4];
+        out[2 * i + 1] = d[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* "1" or "live" */
+static const char *source_name(int snapshot, char *buf, size_t n)
+{
+    if (!snapshot)
+        return "live";
+    snprintf(buf, n, "%d", snapshot);
+    return buf;
+}
+
+/* The holders as "1,2,3,live" (sep between). */
+static void holders_text(const vss_version *v, const char *sep, FILE *f)
+{
+    char b[16];
+    for (size_t i = 0; i < v->holder_count; i++)
+        fprintf(f, "%s%s", i ? sep : "",
+                source_name(v->holders[i].snapshot, b, sizeof b));
+}
+
+/* "snapshot 1", "snapshots 2,3", "live", "snapshots 2,3 and live" */
+static void holders_words(const vss_version *v)
+{
+    size_t snaps = 0, k;
+    int live = 0;
+    for (k = 0; k < v->holder_count; k++) {
+        if (v->holders[k].snapshot)
+            snaps++;
+        else
+            live = 1;
+    }
+    if (snaps)
+        printf("snapshot%s ", snaps == 1 ? "" : "s");
+    for (k = 0; k < v->holder_count; k++)
+        if (v->holders[k].snapshot)
+            printf("%s%d", k ? "," : "", v->holders[k].snapshot);
+    if (live)
+        printf("%slive", snaps ? " and " : "");
+}
+
+typedef struct digests_view {
+    const char *name;
+    unsigned bit;
+    size_t len;
+} digests_view;
+
+static const digests_view dv[3] = {{"md5", VSS_HISTORY_MD5, 16},
+                                   {"sha1", VSS_HISTORY_SHA1, 20},
+                                   {"sha256", VSS_HISTORY_SHA256, 32}};
+
+static const uint8_t *digest_of(const vss_history_stream *s, int k)
+{
+    return k == 0 ? s->md5 : k == 1 ? s->sha1 : s->sha256;
+}
+
+static const vss_history_stream *unnamed(const vss_version *v)
+{
+    return v->stream_count && !v->streams[0].name[0] ? &v->streams[0] : NULL;
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+static void text_times(const char *what, uint64_t c, uint64_t m, uint64_t x,
+                       uint64_t a)
+{
+    char t[4][32];
+    vss_filetime_format(c, t[0]);
+    vss_filetime_format(m, t[1]);
+    vss_filetime_format(x, t[2]);
+    vss_filetime_format(a, t[3]);
+    printf("  %-22s created %s  modified %s  mft-changed %s  accessed %s\n",
+           what, t[0], t[1], t[2], t[3]);
+}
+
+static void text_stream(const vss_history_stream *s, const char *indent)
+{
+    char h[65];
+    for (int k = 0; k < 3; k++)
+        if (s->hashes & dv[k].bit) {
+            hex(digest_of(s, k), dv[k].len, h);
+            printf("%s%-6s %s\n", indent, dv[k].name, h);
+        }
+    for (size_t i = 0; i < s->lost_count; i++) {
+        const vss_lost_range *d = &s->lost[i];
+        printf("%slost   bytes %" PRIu64 "-%" PRIu64 " (%" PRIu64
+               " bytes): %s%s%s\n",
+               indent, d->offset, d->offset + d->length, d->length,
+               vss_class_name(d->cls), d->reason ? " " : "",
+               vss_reason_name(d->reason));
+    }
+}
+
+static void print_text(const vss_history *h, const char *what)
+{
+    size_t n = vss_history_count(h);
+    printf("%s: %zu version%s in %d source%s (snapshots oldest first, then "
+           "live)\n",
+           what, n, n == 1 ? "" : "s", vss_history_source_count(h),
+           vss_history_source_count(h) == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        const vss_version *v = vss_history_version(h, i);
+        const vss_history_stream *u = unnamed(v);
+        int same_path = 1;
+        printf("\nversion %zu: ", i + 1);
+        holders_words(v);
+        printf("\n  record %" PRIu64 ", sequence %u; %s; size %" PRIu64
+               "; %s%s\n",
+               v->mft_record, (unsigned)v->sequence,
+               v->st.is_directory ? "directory" : "file", v->st.size,
+               vss_status_name(v->status),
+               v->record_damaged ? "; MFT record not fully preserved: "
+                                   "metadata may not be the snapshot's"
+                                 : "");
+        for (size_t k = 1; k < v->holder_count; k++)
+            if (strcmp(v->holders[k].path, v->holders[0].path))
+                same_path = 0;
+        if (same_path) {
+            printf("  path %s\n", v->holders[0].path);
+        } else {
+            char b[16];
+            for (size_t k = 0; k < v->holder_count; k++)
+                printf("  path in %s: %s\n",
+                       source_name(v->holders[k].snapshot, b, sizeof b),
+                       v->holders[k].path);
+        }
+        text_times("$STANDARD_INFORMATION", v->st.creation_time,
+                   v->st.modification_time, v->st.mft_change_time,
+                   v->st.access_time);
+        if (v->st.has_file_name)
+            text_times("$FILE_NAME", v->st.fn_creation_time,
+                       v->st.fn_modification_time, v->st.fn_mft_change_time,
+                       v->st.fn_access_time);
+        if (u)
+            text_stream(u, "  ");
+        for (size_t k = 0; k < v->stream_count; k++) {
+            const vss_history_stream *s = &v->streams[k];
+            if (s == u)
+                continue;
+            printf("  stream %s: size %" PRIu64 "; %s\n", s->name, s->size,
+                   vss_status_name(s->status));
+            text_stream(s, "    ");
+        }
+    }
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
+                       uint64_t a)
+{
+    static const char *const key[4] = {"created", "modified", "mft_changed",
+                                       "accessed"};
+    const uint64_t t[4] = {c, m, x, a};
+    char ts[32];
+    for (int i = 0; i < 4; i++) {
+        vss_filetime_format(t[i], ts);
+        json_key_string(j, key[i], ts);
+    }
+}
+
+static void json_source(json *j, int snapshot)
+{
+    if (snapshot)
+        json_i64(j, snapshot);
+    else
+        json_string(j, "live");
+}
+
+static void json_stream(json *j, const vss_history_stream *s)
+{
+    char h[65];
+    json_object(j);
+    json_key_string(j, "name", s->name);
+    json_key_u64(j, "size", s->size);
+    json_key_bool(j, "resident", s->resident);
+    json_key_string(j, "status", vss_status_name(s->status));
+    for (int k = 0; k < 3; k++)
+        if (s->hashes & dv[k].bit) {
+            hex(digest_of(s, k), dv[k].len, h);
+            json_key_string(j, dv[k].name, h);
+        }
+    json_key_u64(j, "lost_zero", s->lost_zero);
+    json_key_u64(j, "lost_stale", s->lost_stale);
+    json_key(j, "lost");
+    json_array(j);
+    for (size_t i = 0; i < s->lost_count; i++) {
+        json_object(j);
+        json_key_u64(j, "offset", s->lost[i].offset);
+        json_key_u64(j, "length", s->lost[i].length);
+        json_key_string(j, "class", vss_class_name(s->lost[i].cls));
+        json_key_string(j, "reason", vss_reason_name(s->lost[i].reason));
+        json_end_object(j);
+    }
+    json_end_array(j);
+    json_end_object(j);
+}
+
+/* One version as a JSON object; file: its exported name (or NULL). */
+static void json_version(json *j, const vss_version *v, size_t i,
+                         const char *const *files)
+{
+    const vss_history_stream *u = unnamed(v);
+    json_object(j);
+    json_key_u64(j, "version", i + 1);
+    json_key_u64(j, "record", v->mft_record);
+    json_key_u64(j, "sequence", v->sequence);
+    json_key(j, "snapshots");
+    json_array(j);
+    for (size_t k = 0; k < v->holder_count; k++)
+        json_source(j, v->holders[k].snapshot);
+    json_end_array(j);
+    json_key(j, "paths");
+    json_array(j);
+    for (size_t k = 0; k < v->holder_count; k++)
+        json_string(j, v->holders[k].path);
+    json_end_array(j);
+    json_key_string(j, "type", v->st.is_directory ? "directory" : "file");
+    json_key_u64(j, "size", v->st.size);
+    json_key_string(j, "status", vss_status_name(v->status));
+    json_key_bool(j, "record_damaged", v->record_damaged);
+    json_key_u64(j, "attributes", v->st.attributes);
+    json_times(j, v->st.creation_time, v->st.modification_time,
+               v->st.mft_change_time, v->st.access_time);
+    if (v->st.has_file_name) {
+        json_key(j, "file_name_times");
+        json_object(j);
+        json_times(j, v->st.fn_creation_time, v->st.fn_modification_time,
+                   v->st.fn_mft_change_time, v->st.fn_access_time);
+        json_end_object(j);
+    }
+    if (u) {
+        char h[65];
+        for (int k = 0; k < 3; k++)
+            if (u->hashes & dv[k].bit) {
+                hex(digest_of(u, k), dv[k].len, h);
+                json_key_string(j, dv[k].name, h);
+            }
+    }
+    json_key(j, "streams");
+    json_array(j);
+    for (size_t k = 0; k < v->stream_count; k++) {
+        json_stream(j, &v->streams[k]);
+    }
+    json_end_array(j);
+    if (files) {
+        json_key(j, "exported");
+        json_array(j);
+        for (size_t k = 0; k < v->stream_count; k++)
+            if (files[k])
+                json_string(j, files[k]);
+            else
+                json_null(j);
+        json_end_array(j);
+    }
+    json_end_object(j);
+}
+
+static void json_problems(json *j, const vss_history *h)
+{
+    json_key(j, "problems");
+    json_array(j);
+    for (size_t i = 0; i < vss_history_problem_count(h); i++) {
+        const vss_history_problem *p = vss_history_problem_at(h, i);
+        json_object(j);
+        json_key(j, "snapshot");
+        json_source(j, p->snapshot);
+        json_key_string(j, "error", vss_strerror(p->error.code));
+        json_key_string(j, "message", p->error.message);
+        json_end_object(j);
+    }
+    json_end_array(j);
+}
+
+static void print_json(FILE *f, const vss_history *h, const char *what,
+                       char ***files)
+{
+    json j;
+    json_begin(&j, f);
+    json_object(&j);
+    json_key_string(&j, "file", what);
+    json_key_i64(&j, "sources", vss_history_source_count(h));
+    json_key(&j, "versions");
+    json_array(&j);
+    for (size_t i = 0; i < vss_history_count(h); i++)
+        json_version(&j, vss_history_version(h, i), i,
+                     files ? (const char *const *)files[i] : NULL);
+    json_end_array(&j);
+    json_problems(&j, h);
+    json_end_object(&j);
+    json_finish(&j);
+}
+
+/* ---- CSV: one row per stream of each version ------------------------------ */
+
+static void csv_str(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_times(FILE *f, uint64_t c, uint64_t m, uint64_t x,
+                      uint64_t a)
+{
+    const uint64_t t[4] = {c, m, x, a};
+    char ts[32];
+    for (int i = 0; i < 4; i++) {
+        vss_filetime_format(t[i], ts);
+        fprintf(f, ",%s", ts);
+    }
+}
+
+static void print_csv(FILE *f, const vss_history *h, char ***files)
+{
+    fputs("version,record,sequence,stream,snapshots,paths,size,status,"
+          "record_damaged,lost_zero,lost_stale,created,modified,mft_changed,"
+          "accessed,fn_created,fn_modified,fn_mft_changed,fn_accessed,md5,"
+          "sha1,sha256",
+          f);
+    fputs(files ? ",exported\n" : "\n", f);
+    for (size_t i = 0; i < vss_history_count(h); i++) {
+        const vss_version *v = vss_history_version(h, i);
+        size_t rows = v->stream_count ? v->stream_count : 1;
+        for (size_t k = 0; k < rows; k++) {
+            const vss_history_stream *s =
+                v->stream_count ? &v->streams[k] : NULL;
+            char *paths = NULL;
+            size_t plen = 0;
+            FILE *pm = open_memstream(&paths, &plen);
+            char hbuf[65];
+            fprintf(f, "%zu,%" PRIu64 ",%u,", i + 1, v->mft_record,
+                    (unsigned)v->sequence);
+            csv_str(f, s ? s->name : "");
+            fputc(',', f);
+            holders_text(v, ";", f);
+            for (size_t m = 0; pm && m < v->holder_count; m++)
+                fprintf(pm, "%s%s", m ? ";" : "", v->holders[m].path);
+            if (pm)
+                fclose(pm);
+            fputc(',', f);
+            csv_str(f, paths ? paths : "");
+            free(paths);
+            fprintf(f, ",%" PRIu64 ",%s,%d,%" PRIu64 ",%" PRIu64,
+                    s ? s->size : v->st.size,
+                    vss_status_name(s ? s->status : v->status),
+                    v->record_damaged, s ? s->lost_zero : 0,
+                    s ? s->lost_stale : 0);
+            csv_times(f, v->st.creation_time, v->st.modification_time,
+                      v->st.mft_change_time, v->st.access_time);
+            if (v->st.has_file_name)
+                csv_times(f, v->st.fn_creation_time,
+                          v->st.fn_modification_time,
+                          v->st.fn_mft_change_time, v->st.fn_access_time);
+            else
+                fputs(",,,,", f);
+            for (int d = 0; d < 3; d++) {
+                fputc(',', f);
+                if (s && (s->hashes & dv[d].bit)) {
+                    hex(digest_of(s, d), dv[d].len, hbuf);
+                    fputs(hbuf, f);
+                }
+            }
+            if (files) {
+                fputc(',', f);
+                if (s && files[i][k])
+                    csv_str(f, files[i][k]);
+            }
+            fputc('\n', f);
+        }
+    }
+}
+
+/* ---- --export-versions ---------------------------------------------------- */
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Characters a file name cannot hold (or that confuse a shell listing)
+ * become '_'. */
+static void append_clean(char *out, size_t outsz, const char *s)
+{
+    size_t l = strlen(out);
+    for (; *s && l + 1 < outsz; s++)
+        out[l++] = ((unsigned char)*s < 0x20 || *s == '/') ? '_' : *s;
+    out[l] = '\0';
+}
+
+/* NAME.vNN.vssKK.YYYYMMDDTHHMMSSZ.EXT (live: NAME.vNN.live.EXT), then
+ * ".STREAM" for a named stream. NAME is the file asked about (for a
+ * record: its name in the first version), also for versions found under
+ * another name, so that sorted by name the versions come in order, oldest
+ * first; the manifest gives each version's paths. */
+static void export_name(const vss_history *h, vss_volume *vol, size_t i,
+                        const char *stream, const char *what, char *out,
+                        size_t outsz)
+{
+    const vss_version *v = vss_history_version(h, i);
+    const char *path =
+        what[0] == '@' ? vss_history_version(h, 0)->holders[0].path : what;
+    const char *base = strrchr(path, '/');
+    const char *dot;
+    char stem[256] = "", tag[96];
+    int width = vss_history_count(h) >= 100 ? 3 : 2;
+    int snap = v->holders[0].snapshot;
+
+    base = base ? base + 1 : path;
+    if (!*base)
+        base = "root";
+    dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        dot = base + strlen(base);
+    snprintf(stem, sizeof stem, "%.*s", (int)(dot - base), base);
+    if (snap) {
+        vss_snapshot_info si;
+        char t[32] = "";
+        if (vss_volume_snapshot_info(vol, snap, &si, NULL) == 0) {
+            /* 2019-06-04T23:43:01.4843750Z -> 20190604T234301Z */
+            char f[32];
+            size_t o = 0;
+            vss_filetime_format(si.creation_time, f);
+            for (size_t k = 0; f[k] && f[k] != '.' && o + 2 < sizeof t; k++)
+                if (f[k] != '-' && f[k] != ':')
+                    t[o++] = f[k];
+            t[o++] = 'Z';
+            t[o] = '\0';
+        }
+        snprintf(tag, sizeof tag, ".v%0*zu.vss%02d.%s", width, i + 1, snap,
+                 t);
+    } else {
+        snprintf(tag, sizeof tag, ".v%0*zu.live", width, i + 1);
+    }
+    out[0] = '\0';
+    append_clean(out, outsz, stem);
+    append_clean(out, outsz, tag);
+    append_clean(out, outsz, dot);
+    if (stream && *stream) {
+        append_clean(out, outsz, ".");
+        append_clean(out, outsz, stream);
+    }
+}
+
+/* Write stream `stream` of version i to dir/name, never over an existing
+ * file, sparse (all-zero MiB become holes, as --extract writes). */
+static int export_stream(vss_history *h, size_t i, const char *stream,
+                         int dirfd, const char *name, const char *dir)
+{
+    vss_fs_file *f = NULL;
+    vss_error e = {0};
+    uint64_t off = 0, size;
+    size_t bufsz = 1u << 20;
+    uint8_t *buf = NULL;
+    int fd, rc = 0;
+
+    if (vss_history_version_open(h, i, stream, &f, &e))
+        return warn("version %zu: %s", i + 1, e.message);
+    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = warn("cannot create %s/%s: %s", dir, name,
+                  errno == EEXIST ? "it exists (never overwritten)"
+                                  : strerror(errno));
+        vss_fs_file_close(f);
+        return rc;
+    }
+    buf = malloc(bufsz);
+    size = vss_fs_file_size(f);
+    while (!rc && buf && off < size) {
+        size_t want = size - off < bufsz ? (size_t)(size - off) : bufsz;
+        int64_t n = vss_fs_file_read_at(f, buf, want, off, &e);
+        if (n <= 0)
+            rc = warn("version %zu: %s", i + 1,
+                      n < 0 ? e.message : "unexpected end of data");
+        else if (all_zero(buf, (size_t)n)
+                     ? lseek(fd, n, SEEK_CUR) < 0
+                     : cli_write_all(fd, buf, (size_t)n) != 0)
+            rc = warn("writing %s/%s: %s", dir, name, strerror(errno));
+        else
+            off += (uint64_t)n;
+    }
+    if (!buf)
+        rc = warn("out of memory");
+    if (!rc && ftruncate(fd, (off_t)size) != 0)
+        rc = warn("writing %s/%s: %s", dir, name, strerror(errno));
+    if (close(fd) != 0 && !rc)
+        rc = warn("closing %s/%s: %s", dir, name, strerror(errno));
+    free(buf);
+    vss_fs_file_close(f);
+    return rc;
+}
+
+/* A manifest file in dir, created (never replaced). */
+static FILE *create_in(int dirfd, const char *dir, const char *name)
+{
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                    0644);
+    FILE *f;
+    if (fd < 0) {
+        warn("cannot create %s/%s: %s", dir, name,
+             errno == EEXIST ? "it exists (never overwritten)"
+                             : strerror(errno));
+        return NULL;
+    }
+    f = fdopen(fd, "w");
+    if (!f)
+        close(fd);
+    return f;
+}
+
+static int export_versions(vss_history *h, vss_volume *vol,
+                           const char *dir, const char *what)
+{
+    size_t n = vss_history_count(h);
+    char ***files = calloc(n ? n : 1, sizeof *files);
+    int dirfd, rc = 0;
+    FILE *f;
+
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return warn("cannot create %s: %s", dir, strerror(errno));
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0 || !files) {
+        free(files);
+        if (dirfd >= 0)
+            close(dirfd);
+        return warn("cannot open %s: %s", dir, strerror(errno));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const vss_version *v = vss_history_version(h, i);
+        files[i] = calloc(v->stream_count ? v->stream_count : 1,
+                          sizeof **files);
+        for (size_t k = 0; files[i] && k < v->stream_count; k++) {
+            char name[1024];
+            export_name(h, vol, i, v->streams[k].name, what, name,
+                        sizeof name);
+            if (export_stream(h, i, v->streams[k].name, dirfd, name, dir))
+                rc = 1;
+            else
+                files[i][k] = strdup(name);
+        }
+    }
+    if ((f = create_in(dirfd, dir, "manifest.csv")) != NULL) {
+        print_csv(f, h, files);
+        if (fclose(f) != 0)
+            rc = warn("writing %s/manifest.csv failed", dir);
+    } else {
+        rc = 1;
+    }
+    if ((f = create_in(dirfd, dir, "manifest.json")) != NULL) {
+        print_json(f, h, what, files);
+        if (fclose(f) != 0)
+            rc = warn("writing %s/manifest.json failed", dir);
+    } else {
+        rc = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const vss_version *v = vss_history_version(h, i);
+        for (size_t k = 0; files[i] && k < v->stream_count; k++)
+            free(files[i][k]);
+        free(files[i]);
+    }
+    free(files);
+    close(dirfd);
+    return rc;
+}
+
+/* ---- the run ------------------------------------------------------------- */
+
+int history_run(found_volume *fv, const history_options *o)
+{
+    vss_history_options ho = {0};
+    vss_history *h = NULL;
+    vss_error e = {0};
+    const char *path = NULL;
+    uint64_t record = VSS_HISTORY_NO_RECORD;
+    int rc = 0;
+
+    if (o->history[0] == '@') {
+        if (cli_parse_u64(o->history + 1, &record) ||
+            record >= ((uint64_t)1 << 48))
+            return warn("--history: bad MFT record number '%s'",
+                        o->history + 1) * 2;
+    } else {
+        path = o->history;
+    }
+    if (o->hash) {
+        ho.hashes = parse_hash_list(o->hash);
+        if (!ho.hashes)
+            return warn("--hash: expected a list of md5, sha1, sha256, got "
+                        "'%s'",
+                        o->hash) * 2;
+    } else if (o->export_dir) {
+        /* the manifest vouches for what was written */
+        ho.hashes = VSS_HISTORY_MD5 | VSS_HISTORY_SHA256;
+    }
+    ho.fill = o->fill;
+    if (!fv->vol)
+        return warn("%s", fv->open_error);
+    if (fv->open_rc && !vss_volume_storage_ready(fv->vol))
+        return warn("%s", fv->open_error);
+    if (vss_history_open(fv->vol, fv->src, path, record, &ho, &h, &e))
+        return warn("%s", e.message);
+    for (size_t i = 0; i < vss_history_problem_count(h); i++) {
+        const vss_history_problem *p = vss_history_problem_at(h, i);
+        char b[16];
+        warn("%s%s: %s", p->snapshot ? "snapshot " : "",
+             source_name(p->snapshot, b, sizeof b), p->error.message);
+        rc = 1;
+    }
+    if (o->export_dir) {
+        if (export_versions(h, fv->vol, o->export_dir, o->history))
+            rc = 1;
+        else
+            printf("Wrote %zu version%s of %s to %s (manifest.csv, "
+                   "manifest.json)\n",
+                   vss_history_count(h),
+                   vss_history_count(h) == 1 ? "" : "s", o->history,
+                   o->export_dir);
+    } else if (o->json) {
+        print_json(stdout, h, o->history, NULL);
+    } else if (o->csv) {
+        print_csv(stdout, h, NULL);
+    } else {
+        print_text(h, o->history);
+    }
+    vss_history_close(h);
+    if (fflush(stdout) || ferror(stdout))
+        return warn("write failed");
+    return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * history.h — vssinfo --history / --export-versions (history.c): every
+ * version of one file across the snapshots, through vss_history_*.
+ */
+#ifndef VSSINFO_HISTORY_H
+#define VSSINFO_HISTORY_H
+
+#include "vssinfo.h"
+
+typedef struct history_options {
+    const char *history;    /* --history PATH or @RECORD */
+    const char *hash;       /* --hash LIST (NULL: none; md5,sha256 when
+                               exporting) */
+    const char *export_dir; /* --export-versions DIR */
+    int json, csv;
+    vss_fill fill;
+} history_options;
+
+/* Exit code: 0 done, 1 a source or a version could not be read or
+ * written, 2 bad usage. */
+int history_run(found_volume *fv, const history_options *o);
+
+#endif
