@@ -72,6 +72,10 @@ static void print_text(FILE *f, const found_volume *fv, const vss_carve *c)
     else
         fprintf(f, "  VSS header          : none\n");
     fprintf(f, "  Order               : %s\n", s.order_evidence);
+    if (s.other_volume_stores)
+        fprintf(f, "  Other volumes' stores: %llu (the catalog gives them to "
+                   "another volume whose diff area is here; not listed)\n",
+                (unsigned long long)s.other_volume_stores);
     if (s.missing[0])
         fprintf(f, "  Missing stores      : %s (older snapshots may read "
                    "wrongly)\n", s.missing);
@@ -168,6 +172,7 @@ static void print_json(json *j, const found_volume *fv, const vss_carve *c)
     json_key_u64(j, "misplaced_blocks", s.misplaced_blocks);
     json_key_u64(j, "store_file_records", s.store_records);
     json_key_u64(j, "header_version", s.header_version);
+    json_key_u64(j, "other_volume_stores", s.other_volume_stores);
     json_key_bool(j, "catalog_live", s.catalog_live);
     json_key_string(j, "order_evidence", s.order_evidence);
     json_key_string(j, "missing", s.missing);

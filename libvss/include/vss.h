@@ -867,6 +867,9 @@ typedef struct vss_carve_summary {
     uint64_t misplaced_blocks; /* VSS blocks whose own offset is elsewhere
                                   (copies, e.g. inside store data): not used */
     uint64_t store_records;    /* NTFS records naming store files */
+    uint64_t other_volume_stores; /* stores the catalog (or its remnants)
+                                  gives to another volume (redirected
+                                  storage kept here): not in the stack */
     uint32_t header_version;   /* VSS volume header, 0 when none */
     int catalog_live;          /* the header still points to a catalog */
     char order_evidence[256];  /* what ordered the stack */

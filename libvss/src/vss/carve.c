@@ -319,6 +319,7 @@ typedef struct rebuilt {
     vss_block_range *r;       /* the store's ranges (owned) */
     size_t nr;
     int broken;
+    int foreign;              /* another volume's store (kept here) */
     uint64_t key;             /* order: creation estimate (0: undated) */
 } rebuilt;
 
@@ -532,6 +533,19 @@ static void name_store(vss_carve *c, rebuilt *rb, const vss_catalog *live,
     char g[37];
 
     snprintf(st->guid_evidence, sizeof st->guid_evidence, "none");
+    /* A location entry (type 3) with no snapshot entry (type 2) on this
+     * volume: the store of another volume whose diff area is kept here
+     * (redirected storage). It is not a snapshot of this volume. */
+    loc = cat_location(live, st->store_header_offset);
+    if (!loc)
+        loc = cat_location(rem, st->store_header_offset);
+    if (loc && !cat_snapshot(live, loc->store_guid) &&
+        !cat_snapshot(rem, loc->store_guid)) {
+        rb->foreign = 1;
+        st->guid_known = 1;
+        memcpy(st->store_guid, loc->store_guid, 16);
+        return;
+    }
     if ((loc = cat_location(live, st->store_header_offset)) &&
         (snap = cat_snapshot(live, loc->store_guid))) {
         st->in_catalog = 1;
@@ -735,6 +749,20 @@ static int rebuild(vss_carve *c, scan *s, const carve_names *names,
                          g, (unsigned long long)names->v[i].record_offset);
         }
     }
+    /* Other volumes' stores leave the stack, named in the summary. */
+    {
+        size_t k = 0;
+        for (i = 0; i < n; i++) {
+            if (!rb[i].foreign) {
+                rb[k++] = rb[i];
+                continue;
+            }
+            c->sum.other_volume_stores++;
+            free(rb[i].r);
+            rb[i].r = NULL;
+        }
+        n = k;
+    }
     if (n)
         qsort(rb, n, sizeof *rb, cmp_rebuilt);
     c->stores = n ? vss_calloc(n, sizeof *c->stores) : NULL;
@@ -753,6 +781,12 @@ static int rebuild(vss_carve *c, scan *s, const carve_names *names,
         }
         if (!st->creation_time)
             add_problem(st, "undated: placed after every dated store");
+        if (c->sum.other_volume_stores && !st->in_catalog &&
+            !(st->flags_evidence[0] == 'c'))
+            add_problem(st, "this volume also keeps the stores of another "
+                        "volume (redirected storage): this deleted store "
+                        "may be one of theirs, not a snapshot of this "
+                        "volume");
         st->confidence = rb[i].broken ? VSS_CARVE_LOW
                          : (!st->guid_known || st->problems[0] ||
                             c->sum.missing[0])
