@@ -71,6 +71,12 @@ static void print_text(FILE *f, const found_volume *fv, const vss_carve *c)
                                : "gone (no catalog chain from the header)");
     else
         fprintf(f, "  VSS header          : none\n");
+    fprintf(f, "  Live NTFS $Bitmap   : %s\n",
+            s.allocation_checked
+                ? "read: clusters of deleted store files that live files "
+                  "now hold are marked overwritten"
+                : "not read (no NTFS): overwritten store data cannot be "
+                  "marked");
     fprintf(f, "  Order               : %s\n", s.order_evidence);
     if (s.other_volume_stores)
         fprintf(f, "  Other volumes' stores: %llu (the catalog gives them to "
@@ -174,6 +180,7 @@ static void print_json(json *j, const found_volume *fv, const vss_carve *c)
     json_key_u64(j, "header_version", s.header_version);
     json_key_u64(j, "other_volume_stores", s.other_volume_stores);
     json_key_bool(j, "catalog_live", s.catalog_live);
+    json_key_bool(j, "allocation_checked", s.allocation_checked);
     json_key_string(j, "order_evidence", s.order_evidence);
     json_key_string(j, "missing", s.missing);
     json_key(j, "stores");
@@ -210,6 +217,7 @@ static void print_json(json *j, const found_volume *fv, const vss_carve *c)
         json_key_u64(j, "store_file_reference", st->store_file_reference);
         json_key_u64(j, "store_size", st->store_size);
         json_key_u64(j, "metadata_blocks", st->metadata_blocks);
+        json_key_u64(j, "overwritten_bytes", st->overwritten_bytes);
         json_key_string(j, "problems", st->problems);
         json_key_string(j, "confidence", confidence_name(st->confidence));
         json_end_object(j);
@@ -223,6 +231,7 @@ int carve_list(volume_set *set, int64_t offset, int as_json, int show_progress)
     json j;
     size_t i;
     int rc = 0, any = 0;
+    size_t carved = 0;
     if (as_json) {
         json_begin(&j, stdout);
         json_object(&j);
@@ -250,6 +259,7 @@ int carve_list(volume_set *set, int64_t offset, int as_json, int show_progress)
             print_json(&j, fv, c);
         else
             print_text(stdout, fv, c);
+        carved += vss_carve_store_count(c);
         for (int k = 1; k <= (int)vss_carve_store_count(c); k++)
             if (vss_carve_store(c, k)->confidence == VSS_CARVE_LOW)
                 rc = 1; /* a store that cannot be read is a failure */
@@ -265,7 +275,8 @@ int carve_list(volume_set *set, int64_t offset, int as_json, int show_progress)
                 offset >= 0 ? "volume at that offset" : "NTFS volume");
         return CLI_EXIT_NO_SNAPSHOTS;
     }
-    return rc;
+    /* Read, but no store found: the status of "no shadow copies". */
+    return rc ? rc : carved ? 0 : CLI_EXIT_NO_SNAPSHOTS;
 }
 
 found_volume *carve_pick(volume_set *set, int64_t offset, int show_progress,

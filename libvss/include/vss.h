@@ -257,7 +257,10 @@ typedef enum vss_reason {
     VSS_REASON_NONE = 0,
     VSS_REASON_NOT_IN_USE = 1, /* bitmap: not in use when snapshot taken */
     VSS_REASON_DIFF_AREA = 2,  /* the shadow copy files' own blocks */
-    VSS_REASON_FORWARD_NULL = 3/* forwarder target that was not in use */
+    VSS_REASON_FORWARD_NULL = 3,/* forwarder target that was not in use */
+    VSS_REASON_OVERWRITTEN = 4 /* data of a carved store (vss_carve_*) in
+                                  clusters a live file now holds: may have
+                                  been overwritten after the deletion */
 } vss_reason;
 
 typedef struct vss_run {
@@ -855,6 +858,10 @@ typedef struct vss_carved_store {
     uint64_t store_file_reference;   /* from the catalog or NTFS record */
     uint64_t store_size;       /* bytes the block ranges cover */
     uint64_t metadata_blocks;  /* blocks found belonging to it */
+    uint64_t overwritten_bytes; /* of its extents, in clusters the live
+                                  $Bitmap gives to a file although the
+                                  store file is deleted (or unknown): read
+                                  as stale, reason overwritten */
     char problems[512];        /* what is missing or inconsistent; "" */
     vss_carve_confidence confidence;
 } vss_carved_store;
@@ -872,6 +879,8 @@ typedef struct vss_carve_summary {
                                   storage kept here): not in the stack */
     uint32_t header_version;   /* VSS volume header, 0 when none */
     int catalog_live;          /* the header still points to a catalog */
+    int allocation_checked;    /* the live NTFS $Bitmap was read to find
+                                  overwritten store clusters */
     char order_evidence[256];  /* what ordered the stack */
     char missing[256];         /* store files NTFS names whose store was
                                   not found (every snapshot older than a

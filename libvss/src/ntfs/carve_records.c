@@ -21,7 +21,11 @@
 /* The name's tail: the VSS identifier as text, after the store GUID. */
 static const char store_suffix[] = "}{3808876b-c176-4e48-b7ae-04046e6cc752}";
 
+#define MFT_MAX_EXTENTS 256
+
 typedef struct record_scan {
+    vss_extent mft[MFT_MAX_EXTENTS]; /* the live $MFT's extents */
+    size_t nmft;
     uint32_t cluster_size;   /* from the boot sector; 0 until seen */
     uint32_t record_size;
     uint32_t sector_size;
@@ -112,6 +116,8 @@ static int parse_record(record_scan *rs, const uint8_t *rec,
 
     memset(&n, 0, sizeof n);
     n.record_offset = at;
+    for (size_t k = 0; k < rs->nmft; k++)
+        n.in_mft |= at >= rs->mft[k].start && at < rs->mft[k].end;
     n.deleted = !(vss_le16(rec + 22) & 1);
     n.file_reference = (uint64_t)vss_le16(rec + 16) << 48 | vss_le32(rec + 44);
     pos = vss_le16(rec + 20);
@@ -195,6 +201,147 @@ static int records_hook(void *user, const uint8_t *buf, size_t len,
     return VSS_OK;
 }
 
+/* The extents of the live $MFT: the data runs of its own record 0, found
+ * at the cluster the boot sector names. Bounded by the volume and by
+ * MFT_MAX_EXTENTS; any damage leaves the list short (records outside it
+ * then count as copies). */
+static void read_mft_extents(record_scan *rs, vss_source *vol)
+{
+    uint8_t boot[512];
+    uint64_t lcn, vsize = vss_source_size(vol), pos;
+    uint16_t usa, cnt, i, ro;
+    uint32_t a, alen;
+    const uint8_t *p, *end;
+    int64_t cur = 0;
+
+    if (vss_source_read_at(vol, boot, sizeof boot, 0) != (int64_t)sizeof boot)
+        return;
+    read_boot(rs, boot, sizeof boot);
+    if (!rs->cluster_size)
+        return;
+    lcn = vss_le64(boot + 0x30);
+    if (lcn >= vsize / rs->cluster_size)
+        return;
+    pos = lcn * rs->cluster_size;
+    if (vss_source_read_at(vol, rs->rec, rs->record_size, pos) !=
+            (int64_t)rs->record_size ||
+        memcmp(rs->rec, "FILE", 4) != 0)
+        return;
+    usa = vss_le16(rs->rec + 4);
+    cnt = vss_le16(rs->rec + 6);
+    if (cnt != rs->record_size / rs->sector_size + 1 ||
+        usa + 2u * cnt > rs->record_size)
+        return;
+    for (i = 1; i < cnt; i++) {
+        uint8_t *e = rs->rec + i * rs->sector_size - 2;
+        if (memcmp(e, rs->rec + usa, 2) != 0)
+            return;
+        memcpy(e, rs->rec + usa + 2 * i, 2);
+    }
+    for (a = vss_le16(rs->rec + 20); a + 16 <= rs->record_size; a += alen) {
+        alen = vss_le32(rs->rec + a + 4);
+        if (vss_le32(rs->rec + a) == 0xFFFFFFFFu || alen < 16 ||
+            alen > rs->record_size - a)
+            return;
+        if (vss_le32(rs->rec + a) == 0x80 && rs->rec[a + 8] == 1 &&
+            alen >= 64)
+            break;
+    }
+    if (a + 16 > rs->record_size)
+        return;
+    ro = vss_le16(rs->rec + a + 32);
+    if (ro >= alen)
+        return;
+    p = rs->rec + a + ro;
+    end = rs->rec + a + alen;
+    while (p < end && *p && rs->nmft < MFT_MAX_EXTENTS) {
+        unsigned ls = *p & 0x0F, os = *p >> 4, k;
+        uint64_t len = 0;
+        int64_t delta = 0;
+        if (!ls || ls > 8 || os > 8 || p + 1 + ls + os > end)
+            return;
+        for (k = 0; k < ls; k++)
+            len |= (uint64_t)p[1 + k] << (8 * k);
+        for (k = 0; k < os; k++)
+            delta |= (int64_t)((uint64_t)p[1 + ls + k] << (8 * k));
+        if (os && os < 8 && (p[ls + os] & 0x80))
+            delta -= (int64_t)1 << (8 * os);
+        p += 1 + ls + os;
+        if (!os)
+            continue; /* sparse run: no clusters */
+        cur += delta;
+        if (cur <= 0 || (uint64_t)cur >= vsize / rs->cluster_size ||
+            len > vsize / rs->cluster_size - (uint64_t)cur)
+            return;
+        rs->mft[rs->nmft].start = (uint64_t)cur * rs->cluster_size;
+        rs->mft[rs->nmft].end = ((uint64_t)cur + len) * rs->cluster_size;
+        rs->nmft++;
+    }
+}
+
+/* Issue 16, point 5: the clusters of a deleted store file are free once
+ * deleted; any of them the live $Bitmap gives to a file again holds that
+ * file's data now, perhaps not the store's. Those extents are marked
+ * (vss_carve_mark_reused) so that reads from them are stale, not
+ * evidence. A store whose file record is in use (the file still exists)
+ * holds its own clusters and is not checked. */
+static int check_reuse(vss_carve *c, vss_source *vol, uint32_t cluster_size)
+{
+    vss_fs *fs = NULL;
+    vss_fs_file *f = NULL;
+    vss_error e = {0, ""};
+    uint8_t *bm = NULL;
+    uint64_t size, nclusters, got = 0;
+    int rc = VSS_OK, i;
+
+    if (!cluster_size || vss_fs_open(vol, &fs, &e))
+        return VSS_OK; /* no NTFS to ask: nothing marked, not checked */
+    if (vss_fs_file_open(fs, "/$Bitmap", &f, &e))
+        goto out;
+    size = vss_fs_file_size(f);
+    nclusters = vss_source_size(vol) / cluster_size;
+    if (size > nclusters / 8 + 65536) /* hostile: more than the volume */
+        goto out;
+    bm = vss_malloc(size ? (size_t)size : 1);
+    if (!bm) {
+        rc = VSS_ENOMEM;
+        goto out;
+    }
+    while (got < size) {
+        int64_t n = vss_fs_file_read_at(f, bm + got, (size_t)(size - got),
+                                        got, &e);
+        if (n <= 0)
+            goto out;
+        got += (uint64_t)n;
+    }
+    for (i = 1; i <= (int)vss_carve_store_count(c); i++) {
+        const vss_carved_store *st = vss_carve_store(c, i);
+        const vss_block_range *r;
+        size_t n, k;
+        if (st->in_catalog || (st->file_record_offset && !st->file_deleted))
+            continue;
+        vss_carve_store_extents(c, i, &r, &n);
+        for (k = 0; k < n; k++) {
+            uint64_t a = r[k].volume_offset, end = r[k].volume_offset +
+                                                   r[k].size, cl;
+            for (cl = a / cluster_size; cl * cluster_size < end; cl++) {
+                uint64_t from = cl * cluster_size, to = from + cluster_size;
+                if (cl / 8 >= size || !(bm[cl / 8] >> (cl % 8) & 1))
+                    continue;
+                if ((rc = vss_carve_mark_reused(c, i, from < a ? a : from,
+                                                to > end ? end : to)))
+                    goto out;
+            }
+        }
+    }
+    vss_carve_reuse_done(c);
+out:
+    free(bm);
+    vss_fs_file_close(f);
+    vss_fs_close(fs);
+    return rc;
+}
+
 int vss_carve_scan(vss_source *vol, const vss_carve_options *opts,
                    vss_carve **out, vss_error *err)
 {
@@ -205,7 +352,14 @@ int vss_carve_scan(vss_source *vol, const vss_carve_options *opts,
             *out = NULL;
         return vss_fail(err, VSS_ENOMEM, "carve: out of memory");
     }
+    if (vol)
+        read_mft_extents(rs, vol);
     rc = vss_carve_run(vol, opts, records_hook, rs, out, err);
+    if (!rc && (rc = check_reuse(*out, vol, rs->cluster_size))) {
+        vss_carve_close(*out);
+        *out = NULL;
+        rc = vss_fail(err, rc, "carve: out of memory reading $Bitmap");
+    }
     free(rs);
     return rc;
 }

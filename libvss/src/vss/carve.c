@@ -59,6 +59,10 @@ struct vss_carve {
     vss_carved_store *stores;
     size_t n;
     int *broken;              /* per store: a chain is broken */
+    vss_block_range **ranges; /* per store: its extents (first blocks */
+    size_t *nranges;          /* first, then its block ranges) */
+    vss_extent *reused;       /* extents live files now hold */
+    size_t nreused, capreused;
 };
 
 int carve_names_add(carve_names *names, const carve_name *n)
@@ -562,12 +566,12 @@ static void name_store(vss_carve *c, rebuilt *rb, const vss_catalog *live,
         st->store_file_reference = loc->file_reference;
         snap = cat_snapshot(rem, loc->store_guid);
     }
+    /* The record in the live $MFT says what the file system says now;
+     * copies (old MFT blocks copied into store data) only name it. */
     for (i = 0; i < names->n; i++)
-        if (names->v[i].first_offset == st->store_header_offset) {
+        if (names->v[i].first_offset == st->store_header_offset &&
+            (!nm || (names->v[i].in_mft && !nm->in_mft)))
             nm = &names->v[i];
-            if (!nm->deleted)
-                break; /* a live record beats a stale one */
-        }
     if (nm) {
         st->file_created = nm->si_created;
         st->file_deleted = nm->deleted;
@@ -739,6 +743,8 @@ static int rebuild(vss_carve *c, scan *s, const carve_names *names,
         for (k = 0; k < n && !found; k++)
             found = rb[k].st.guid_known &&
                     memcmp(rb[k].st.store_guid, names->v[i].guid, 16) == 0;
+        for (k = 0; k < i && !found; k++) /* named once */
+            found = memcmp(names->v[k].guid, names->v[i].guid, 16) == 0;
         if (!found) {
             size_t len = strlen(c->sum.missing);
             char g[37];
@@ -767,7 +773,9 @@ static int rebuild(vss_carve *c, scan *s, const carve_names *names,
         qsort(rb, n, sizeof *rb, cmp_rebuilt);
     c->stores = n ? vss_calloc(n, sizeof *c->stores) : NULL;
     c->broken = n ? vss_calloc(n, sizeof *c->broken) : NULL;
-    if (n && (!c->stores || !c->broken)) {
+    c->ranges = n ? vss_calloc(n, sizeof *c->ranges) : NULL;
+    c->nranges = n ? vss_calloc(n, sizeof *c->nranges) : NULL;
+    if (n && (!c->stores || !c->broken || !c->ranges || !c->nranges)) {
         rc = vss_fail(err, VSS_ENOMEM, "carve: out of memory");
         goto out;
     }
@@ -801,6 +809,9 @@ static int rebuild(vss_carve *c, scan *s, const carve_names *names,
                    strncmp(st->time_evidence, "catalog", 7) != 0;
         c->stores[i] = *st;
         c->broken[i] = rb[i].broken;
+        c->ranges[i] = rb[i].r; /* moved: the carve owns them now */
+        c->nranges[i] = rb[i].nr;
+        rb[i].r = NULL;
     }
     c->n = n;
     if (n == 0)
@@ -875,6 +886,11 @@ void vss_carve_close(vss_carve *c)
     if (!c)
         return;
     vss_source_release(c->src);
+    for (size_t i = 0; c->ranges && i < c->n; i++)
+        free(c->ranges[i]);
+    free(c->ranges);
+    free(c->nranges);
+    free(c->reused);
     free(c->stores);
     free(c->broken);
     free(c);
@@ -890,6 +906,76 @@ const vss_carved_store *vss_carve_store(const vss_carve *c, int index)
     if (!c || index < 1 || (size_t)index > c->n)
         return NULL;
     return &c->stores[index - 1];
+}
+
+void vss_carve_store_extents(const vss_carve *c, int index,
+                             const vss_block_range **r, size_t *n)
+{
+    *r = NULL;
+    *n = 0;
+    if (c && index >= 1 && (size_t)index <= c->n) {
+        *r = c->ranges[index - 1];
+        *n = c->nranges[index - 1];
+    }
+}
+
+int vss_carve_mark_reused(vss_carve *c, int index, uint64_t start,
+                          uint64_t end)
+{
+    vss_carved_store *st = &c->stores[index - 1];
+    if (c->nreused &&
+        c->reused[c->nreused - 1].end == start) { /* continues the last */
+        c->reused[c->nreused - 1].end = end;
+    } else {
+        if (c->nreused == c->capreused) {
+            size_t ncap = c->capreused ? c->capreused * 2 : 64;
+            vss_extent *ne = vss_realloc(c->reused, ncap * sizeof *ne);
+            if (!ne)
+                return VSS_ENOMEM;
+            c->reused = ne;
+            c->capreused = ncap;
+        }
+        c->reused[c->nreused].start = start;
+        c->reused[c->nreused].end = end;
+        c->nreused++;
+    }
+    st->overwritten_bytes += end - start;
+    return VSS_OK;
+}
+
+static int cmp_extent(const void *a, const void *b)
+{
+    const vss_extent *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+void vss_carve_reuse_done(vss_carve *c)
+{
+    size_t i, k;
+    c->sum.allocation_checked = 1;
+    if (c->nreused > 1) { /* sorted and merged: reads search them */
+        qsort(c->reused, c->nreused, sizeof *c->reused, cmp_extent);
+        for (i = 1, k = 0; i < c->nreused; i++) {
+            if (c->reused[i].start <= c->reused[k].end) {
+                if (c->reused[i].end > c->reused[k].end)
+                    c->reused[k].end = c->reused[i].end;
+            } else {
+                c->reused[++k] = c->reused[i];
+            }
+        }
+        c->nreused = k + 1;
+    }
+    for (i = 0; i < c->n; i++) {
+        vss_carved_store *st = &c->stores[i];
+        if (!st->overwritten_bytes)
+            continue;
+        add_problem(st, "%llu bytes of its extents are now held by live "
+                    "files (overwritten after the deletion?): read as "
+                    "stale, reason overwritten",
+                    (unsigned long long)st->overwritten_bytes);
+        if (st->confidence == VSS_CARVE_HIGH)
+            st->confidence = VSS_CARVE_MEDIUM;
+    }
 }
 
 void vss_carve_get_summary(const vss_carve *c, vss_carve_summary *out)
@@ -953,6 +1039,15 @@ int vss_carve_open_volume(vss_carve *c, vss_volume **out, vss_error *err)
     rc = vss_volume_open_catalog(c->src, &hdr, &cat, &v, err);
     if (rc)
         return rc;
+    if (c->nreused) {
+        v->reused = vss_malloc(c->nreused * sizeof *v->reused);
+        if (!v->reused) {
+            vss_volume_close(v);
+            return vss_fail(err, VSS_ENOMEM, "carved volume: out of memory");
+        }
+        memcpy(v->reused, c->reused, c->nreused * sizeof *v->reused);
+        v->nreused = c->nreused;
+    }
     for (i = 0; i < c->n; i++) {
         vss_store *st = &v->stores[i];
         if (!c->broken[i])

@@ -18,6 +18,8 @@ typedef struct carve_name {
     uint64_t si_created;      /* $STANDARD_INFORMATION creation, or 0 */
     uint64_t record_offset;   /* where the record is on the volume */
     int deleted;              /* the record is marked not in use */
+    int in_mft;               /* found inside the live $MFT (not a copy,
+                                 e.g. an old MFT block inside store data) */
 } carve_name;
 
 typedef struct carve_names {
@@ -36,6 +38,18 @@ typedef int (*carve_chunk_fn)(void *user, const uint8_t *buf, size_t len,
 VSS_HIDDEN int vss_carve_run(vss_source *src, const vss_carve_options *opts,
                              carve_chunk_fn hook, void *hook_user,
                              vss_carve **out, vss_error *err);
+
+/* Storage extents of carved store index (1-based): its block ranges,
+ * with the first blocks (header, block list, block-range list) first. */
+VSS_HIDDEN void vss_carve_store_extents(const vss_carve *c, int index,
+                                        const vss_block_range **r,
+                                        size_t *n);
+/* Bytes [start, end) of store index's extents are held by a live file
+ * (the store file being deleted): overwritten, maybe. */
+VSS_HIDDEN int vss_carve_mark_reused(vss_carve *c, int index, uint64_t start,
+                                     uint64_t end);
+/* Every store checked: say so, and what was found, in the stores. */
+VSS_HIDDEN void vss_carve_reuse_done(vss_carve *c);
 
 /* volume.c: a volume (local storage) whose stack is the catalog cat (taken
  * over, even on failure), read exactly as an opened volume's. */

@@ -687,6 +687,7 @@ void vss_volume_close(vss_volume *v)
         store_free(&v->stores[i]);
     free(v->stores);
     free(v->diff_area);
+    free(v->reused);
     pthread_mutex_destroy(&v->lazy);
     vss_catalog_free(&v->catalog);
     vss_source_release(v->storage);
