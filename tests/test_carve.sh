@@ -107,6 +107,61 @@ same "vsstest keep 1: one command shows both, marked" \
   "$(echo "$j" | q '" ".join("%s:%s" % (s["store_guid"][:8], s["in_catalog"]) for s in d["carved"][0]["stores"])')" \
   "600f0b69:False 600f0b6d:True"
 
+# ---- vsstest: store files deleted in NTFS, then part of one reused ---------
+# The store files are deleted with ntfs-3g as Windows deletes them (their
+# clusters freed, records marked unused), then 16 KiB of store 2's data
+# (where the original snapshot 2 reads one of its blocks) is given to "a
+# new file": overwritten and set in the live $Bitmap (tests/carve_reuse.py;
+# The Sleuth Kit's blkstat must then call the cluster allocated). Exactly
+# the snapshot bytes read from there must be marked stale/overwritten.
+if command -v ntfs-3g >/dev/null && command -v blkstat >/dev/null &&
+   [ -w /dev/fuse ] && [ "$(id -u)" = 0 ]; then
+    cp --sparse=always "$I/vsstest.raw" "$T/ow.raw"
+    python3 "$ROOT/tests/carve_destroy.py" "$T/ow.raw" 0 >"$T/owchanged"
+    mkdir -p "$T/mnt"
+    ntfs-3g -o rw "$T/ow.raw" "$T/mnt" &&
+      rm "$T/mnt/System Volume Information/"*3808876b*
+    umount "$T/mnt"
+    "$VSSINFO" --map 2 --json "$I/vsstest.raw" >"$T/om2.json"
+    S=$(python3 -c '
+import json, sys
+for r in json.load(open(sys.argv[1]))["runs"]:
+    if r["class"] == "store" and r["length"] >= 16384 and r["store_offset"] % 16384 == 0:
+        print(r["store_offset"]); break' "$T/om2.json")
+    python3 "$ROOT/tests/carve_reuse.py" "$T/ow.raw" "$S" >/dev/null
+    same "reuse: TSK calls the reused cluster allocated" \
+      "$(blkstat "$T/ow.raw" $((S / 4096)) | tail -1)" Allocated
+    j=$("$VSSINFO" --carve --json "$T/ow.raw")
+    same "reuse: both store files deleted, 16384 bytes of store 2 overwritten" \
+      "$(echo "$j" | q '" ".join("%s/%d" % (s["file_deleted"], s["overwritten_bytes"]) for s in d["carved"][0]["stores"])')" \
+      "True/0 True/16384"
+    for n in 1 2; do
+        "$VSSINFO" --map $n --json "$I/vsstest.raw" >"$T/om.json"
+        "$VSSINFO" --carved --map $n --json "$T/ow.raw" >"$T/cm.json"
+        # expected: the original's store-2 runs read from [S, S+16384)
+        # (snapshot 1 has its own copy of that block: none there)
+        same "reuse: snapshot $n marks exactly the bytes read from the reused clusters" \
+          "$(python3 -c '
+import json, sys
+S = int(sys.argv[3])
+want = []
+for r in json.load(open(sys.argv[1]))["runs"]:
+    so = r.get("store_offset")
+    if r["class"] == "store" and r["store"] == 2 and so < S + 16384 and S < so + r["length"]:
+        a = max(so, S); b = min(so + r["length"], S + 16384)
+        want.append((r["offset"] + a - so, b - a))
+got = [(r["offset"], r["length"]) for r in json.load(open(sys.argv[2]))["runs"]
+       if r.get("reason") == "overwritten"]
+print(got == want and (len(want) > 0 or sys.argv[4] == "1"))' "$T/om.json" "$T/cm.json" "$S" $n)" True
+    done
+    off=$(python3 -c 'import json,sys; print([r["offset"] for r in json.load(open(sys.argv[1]))["runs"] if r.get("reason") == "overwritten"][0])' "$T/cm.json")
+    same "reuse: the bytes there are read (what the new file holds), only labelled" \
+      "$("$VSSINFO" --carved --extract 2 --range "$off":512 "$T/ow.raw" | python3 -c 'import sys; print(set(sys.stdin.buffer.read()))')" "{238}"
+    rm -f "$T/ow.raw"
+else
+    skip "reuse: needs root, /dev/fuse, ntfs-3g and The Sleuth Kit"
+fi
+
 # ---- vss_2003 (six snapshots, 128 GiB sparse): all deleted --------------------
 cp --sparse=always "$I/vss_2003.raw" "$T/vss_2003.raw"
 python3 "$ROOT/tests/carve_destroy.py" "$T/vss_2003.raw" 32256 >"$T/changed"
