@@ -99,6 +99,22 @@ check "vsstest: carved snapshot 2 reads from where the original does (map)" \
 check "vsstest: --carved --ls reads the carved snapshot's NTFS" \
   test "$("$VSSINFO" --carved --ls 1:/ "$T/vsstest.raw" | wc -l)" -gt 3
 
+# vssmount --carved: vss1 of the carved stack against the intact original.
+VSSMOUNT=${VSSMOUNT:-$ROOT/$BUILD/vssmount}
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null && [ -x "$VSSMOUNT" ]; then
+    mkdir -p "$T/m"
+    if "$VSSMOUNT" --carved "$T/vsstest.raw" "$T/m"; then
+        same "vssmount --carved: vss1, 1 MiB with store data, equals the original snapshot 1" \
+          "$(dd if="$T/m/vss1" bs=65536 skip=2 count=16 2>/dev/null | md5sum)" \
+          "$("$VSSINFO" --extract 1 --range 131072:1048576 "$I/vsstest.raw" | md5sum)"
+        fusermount3 -u "$T/m"
+    else
+        bad "vssmount --carved did not mount"
+    fi
+else
+    skip "vssmount --carved: FUSE is not available"
+fi
+
 # ---- vsstest: only the older snapshot deleted ---------------------------------
 cp --sparse=always "$I/vsstest.raw" "$T/keep.raw"
 python3 "$ROOT/tests/carve_destroy.py" "$T/keep.raw" 0 --keep 1 >/dev/null
