@@ -34,6 +34,12 @@ blk(41 * BS, 3, BS, 0)
 blk(42 * BS, 5, 2 * BS, 0)
 img[42 * BS + 128:42 * BS + 152] = struct.pack("<QQQ", 43 * BS, 3 * BS, 1 << 63)
 blk(43 * BS, 6, 3 * BS, 0)
+blk(60 * BS, 4, 0, 0)                   # third store: overlapping ranges
+blk(61 * BS, 3, BS, 0)
+blk(62 * BS, 5, 2 * BS, 0)
+img[62 * BS + 128:62 * BS + 176] = struct.pack("<QQQQQQ", 63 * BS, 3 * BS, 4 * BS,
+                                               64 * BS, 5 * BS, 4 * BS)
+blk(63 * BS, 6, 3 * BS, 0)
 open(sys.argv[1], "wb").write(img)
 PY
 out=$("$VSSINFO" -o 0 --carve "$T/hostile.raw" 2>&1); st=$?
@@ -44,6 +50,8 @@ check "hostile: the block at a wrong own offset is not used" \
   grep -q "1 elsewhere (copies: not used)" <<<"$out"
 check "hostile: the giant block range claims no store (extent guessed)" \
   grep -q "no block-range list maps its header" <<<"$out"
+check "hostile: overlapping block ranges are named and not used" \
+  grep -q "block-range list at offset 1015808 has overlapping ranges: not used" <<<"$out"
 out=$("$VSSINFO" -o 0 --carved --extract 1 --output "$T/h1.raw" "$T/hostile.raw" 2>&1); st=$?
 same "hostile: --carved --extract of the looped store fails" "$st" 1
 check "hostile: ... naming the carved store and the loop" \

@@ -209,15 +209,41 @@ static void mark_heads(scan *s)
     }
 }
 
-/* Which relative offset the ranges give volume offset off; UINT64_MAX
- * when they do not cover it. */
+/* Which relative offset the ranges (sorted by volume offset, disjoint:
+ * store_extent checks) give volume offset off; UINT64_MAX when they do not
+ * cover it. A binary search: hostile lists may hold many ranges. */
 static uint64_t ranges_rel(const vss_block_range *r, size_t n, uint64_t off)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (off >= r[i].volume_offset && off - r[i].volume_offset < r[i].size)
-            return r[i].relative_offset + (off - r[i].volume_offset);
+    size_t a = 0, b = n;
+    while (a < b) { /* first range starting after off */
+        size_t m = a + (b - a) / 2;
+        if (r[m].volume_offset <= off)
+            a = m + 1;
+        else
+            b = m;
+    }
+    if (a && off - r[a - 1].volume_offset < r[a - 1].size)
+        return r[a - 1].relative_offset + (off - r[a - 1].volume_offset);
     return UINT64_MAX;
+}
+
+static int cmp_range_vol(const void *a, const void *b)
+{
+    const vss_block_range *x = a, *y = b;
+    return (x->volume_offset > y->volume_offset) -
+           (x->volume_offset < y->volume_offset);
+}
+
+/* Sort the ranges by volume offset; 0 when they are disjoint (a store's
+ * extents never overlap: overlapping ones are hostile or not one list). */
+static int ranges_disjoint(vss_block_range *r, size_t n)
+{
+    size_t i;
+    qsort(r, n, sizeof *r, cmp_range_vol);
+    for (i = 1; i < n; i++)
+        if (r[i].volume_offset - r[i - 1].volume_offset < r[i - 1].size)
+            return 0;
+    return 1;
 }
 
 /* Is the block the store's own (its ranges map its offset to its rel)? */
@@ -351,6 +377,15 @@ static int store_extent(const scan *s, const range_list *lists, size_t nl,
         if (lists[i].n)
             memcpy(rb->r + 1, lists[i].r, lists[i].n * sizeof *rb->r);
         rb->nr = lists[i].n + 1;
+        if (!ranges_disjoint(rb->r, rb->nr)) {
+            free(rb->r);
+            rb->r = NULL;
+            rb->nr = 0;
+            add_problem(&rb->st, "block-range list at offset %llu has "
+                        "overlapping ranges: not used",
+                        (unsigned long long)lists[i].head);
+            break;
+        }
         rb->st.block_range_offset = lists[i].head;
         for (j = 0; j < lists[i].n; j++)
             rb->st.store_size += lists[i].r[j].size;

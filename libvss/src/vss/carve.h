@@ -39,8 +39,9 @@ VSS_HIDDEN int vss_carve_run(vss_source *src, const vss_carve_options *opts,
                              carve_chunk_fn hook, void *hook_user,
                              vss_carve **out, vss_error *err);
 
-/* Storage extents of carved store index (1-based): its block ranges,
- * with the first blocks (header, block list, block-range list) first. */
+/* Storage extents of carved store index (1-based): its block ranges and
+ * the extent of its first blocks (header, block list, block-range list),
+ * sorted by volume offset, disjoint. */
 VSS_HIDDEN void vss_carve_store_extents(const vss_carve *c, int index,
                                         const vss_block_range **r,
                                         size_t *n);
