@@ -11,7 +11,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require_built
 
-T=$WORK/carve
+T=$WORK/carve${CARVE_TMP_SUFFIX:-}
 rm -rf "$T"
 mkdir -p "$T"
 
