@@ -281,7 +281,7 @@ clean:
 # make test-asan    the whole suite (tests/run) against build/asan
 # make valgrind     the reliability tests under valgrind (memcheck)
 FUZZ_NAMES = header catalog store blocklist blockrange bitmap partition \
-             volume snapshot
+             volume snapshot carve
 FUZZ_DIR = build/fuzz
 FUZZ_CC = clang
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all

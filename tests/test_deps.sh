@@ -40,6 +40,7 @@ COMMANDS = {
     "valgrind": "valgrind",
     "fls": "sleuthkit", "icat": "sleuthkit", "istat": "sleuthkit",
     "fsstat": "sleuthkit", "mmls": "sleuthkit", "mactime": "sleuthkit",
+    "blkstat": "sleuthkit",
     "vshadowinfo": "libvshadow-utils", "vshadowmount": "libvshadow-utils",
     "ewfacquire": "ewf-tools", "ewfmount": "ewf-tools",
     "ewfinfo": "ewf-tools", "ewfverify": "ewf-tools",

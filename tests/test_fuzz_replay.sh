@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 names="header catalog store blocklist blockrange bitmap partition volume snapshot
-       container ntfs storage multi"
+       container ntfs storage multi carve"
 for n in $names; do
     bin=$ROOT/$BUILD/tests/fuzz_replay_$n
     if [ ! -x "$bin" ]; then

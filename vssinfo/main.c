@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "carve.h"
 #include "cli.h"
 #include "files.h"
 #include "history.h"
@@ -77,6 +78,11 @@ static const char usage_text[] =
     "                           sector numbers (default 512; 4096 for 4Kn)\n"
     "  --backing PATH           backing file (qcow2) / parent (differencing VHD,\n"
     "                           VHDX) of the first IMAGE; never opened unasked\n"
+    "  --carve                  carve the stores of deleted snapshots from the\n"
+    "                           volume (-o, else every NTFS volume) and list\n"
+    "                           them with their evidence, oldest first\n"
+    "  --carved                 --extract, --map, --ls, --file, --audit, --diff\n"
+    "                           read the carved stack (N = carved store N)\n"
     "  --verify-image           read every IMAGE whole (E01 chunk checksums) and\n"
     "                           compare with the MD5/SHA-1 the container stores\n"
     "  -h, --help               this help;  -V, --version  the version\n"
@@ -91,7 +97,8 @@ enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
        OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE,
        OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
        OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS, OPT_FORCE,
-       OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_UNIQUE };
+       OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_UNIQUE,
+       OPT_CARVE, OPT_CARVED };
 
 typedef struct options {
     int json;
@@ -461,6 +468,8 @@ int main(int argc, char **argv)
         {"history", required_argument, NULL, OPT_HISTORY},
         {"unique", no_argument, NULL, OPT_UNIQUE},
         {"export-versions", required_argument, NULL, OPT_EXPORT_VERSIONS},
+        {"carve", no_argument, NULL, OPT_CARVE},
+        {"carved", no_argument, NULL, OPT_CARVED},
         {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -472,7 +481,7 @@ int main(int argc, char **argv)
     volume_set set;
     vss_error e = {0};
     found_volume *fv;
-    int c, rc, verify_image = 0;
+    int c, rc, verify_image = 0, carve = 0, carved = 0;
     const char *offset_arg = NULL, *backing_path = NULL;
 
     memset(&o, 0, sizeof o);
@@ -538,6 +547,8 @@ int main(int argc, char **argv)
         case OPT_BODYFILE: fo.bodyfile = 1; break;
         case OPT_BACKING: backing_path = optarg; break;
         case OPT_VERIFY_IMAGE: verify_image = 1; break;
+        case OPT_CARVE: carve = 1; break;
+        case OPT_CARVED: carved = 1; break;
         case OPT_AUDIT: ao.audit = optarg; break;
         case OPT_DIFF: ao.diff = optarg; break;
         case OPT_HASH: ao.hash = optarg; break;
@@ -642,6 +653,12 @@ int main(int argc, char **argv)
                          o.output);
         }
     }
+    if (carve || (carved && !o.extract && !o.map && !fo.ls && !fo.file &&
+                  !ao.audit && !ao.diff && !ho.history)) {
+        rc = carve_list(&set, o.offset, o.json, o.progress);
+        volumes_free(&set);
+        return rc;
+    }
     if (!o.extract && !o.map && !fo.ls && !fo.file && !ao.audit &&
         !ao.diff && !ho.history) {
         /* Listing reads catalogs and store headers only; --stats also the
@@ -689,7 +706,8 @@ int main(int argc, char **argv)
         volumes_free(&set);
         return rc;
     }
-    fv = volumes_pick(&set, o.offset, &e);
+    fv = carved ? carve_pick(&set, o.offset, o.progress, &e)
+                : volumes_pick(&set, o.offset, &e);
     if (!fv) {
         print_container_errors(&set);
         volumes_free(&set);
@@ -735,6 +753,7 @@ int main(int argc, char **argv)
     }
     if (rc)
         print_container_errors(&set);
+    carve_release();
     volumes_free(&set);
     return rc;
 }

@@ -50,6 +50,8 @@ static const char usage_text[] =
     "                           vss1/ ... vssN/ live/\n"
     "  -o, --offset OFFSET      the volume at this offset of the first IMAGE: bytes,\n"
     "                           or 512-byte sectors as 'Ns' (mmls's start)\n"
+    "  --carved                 mount the stack carved from the volume's deleted\n"
+    "                           snapshots (vssinfo --carve; -o picks the volume)\n"
     "  --strict                 reads of bytes the snapshot did not preserve\n"
     "                           (class zero or stale) fail with EIO\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows)\n"
@@ -1126,7 +1128,44 @@ static int setup_trees(vss_volume *vol, vss_source *live, int snapshot,
     return VSS_OK;
 }
 
-enum { OPT_FILL = 256, OPT_ALLOW_OTHER, OPT_STRICT };
+enum { OPT_FILL = 256, OPT_ALLOW_OTHER, OPT_STRICT, OPT_CARVED };
+
+/* --carved: the stack carved from the volume at offset (-1: the only one
+ * of the first image with a VSS header) replaces its catalog's (issue 16,
+ * vss_carve_scan); *carved is the new reference to close. */
+static int pick_carved(vss_volume_set *set, int64_t offset, size_t *index,
+                       vss_volume **carved, vss_error *e)
+{
+    const vss_volume_set_entry *pick = NULL;
+    vss_carve *c;
+    int rc;
+    for (size_t i = 0; i < vss_volume_set_count(set); i++) {
+        const vss_volume_set_entry *en = vss_volume_set_get(set, i);
+        if (en->image_index || !en->source ||
+            (offset >= 0 ? en->part.offset != (uint64_t)offset
+                         : !vss_volume_has_vss(en->volume)))
+            continue;
+        if (pick)
+        {
+            snprintf(e->message, sizeof e->message,
+                     "--carved: several volumes with a VSS header: choose "
+                     "one with -o");
+            return e->code = VSS_EINVAL;
+        }
+        pick = en;
+        *index = i;
+    }
+    if (!pick) {
+        snprintf(e->message, sizeof e->message, "--carved: no volume %s",
+                 offset >= 0 ? "at that offset" : "with a VSS header");
+        return e->code = VSS_ENOTFOUND;
+    }
+    if ((rc = vss_carve_scan(pick->source, NULL, &c, e)))
+        return rc;
+    rc = vss_carve_open_volume(c, carved, e);
+    vss_carve_close(c);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -1136,6 +1175,7 @@ int main(int argc, char **argv)
         {"fill", required_argument, NULL, OPT_FILL},
         {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
         {"strict", no_argument, NULL, OPT_STRICT},
+        {"carved", no_argument, NULL, OPT_CARVED},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -1144,7 +1184,8 @@ int main(int argc, char **argv)
     int64_t offset = -1;
     /* snapshot: 0 raw mode, N for -s N, -1 for -s all */
     int snapshot = 0, foreground = 0, debug = 0, allow_other = 0, c, rc, i;
-    int strict = 0;
+    int strict = 0, carved = 0;
+    vss_volume *carved_vol = NULL;
     vss_fill fill = VSS_FILL_WINDOWS;
     const char *mountpoint;
     vss_volume_set *set = NULL;
@@ -1188,6 +1229,7 @@ int main(int argc, char **argv)
             break;
         case OPT_ALLOW_OTHER: allow_other = 1; break;
         case OPT_STRICT: strict = 1; break;
+        case OPT_CARVED: carved = 1; break;
         case 'f': foreground = 1; break;
         case 'd': debug = foreground = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
@@ -1220,7 +1262,8 @@ int main(int argc, char **argv)
     if (rc)
         return die(CLI_EXIT_FAILURE, "%s",
                    e.message[0] ? e.message : vss_strerror(rc));
-    rc = vss_volume_set_pick(set, offset, 512, &pick, &e);
+    rc = carved ? pick_carved(set, offset, &pick, &carved_vol, &e)
+                : vss_volume_set_pick(set, offset, 512, &pick, &e);
     if (rc) {
         vss_volume_set_close(set);
         return die(rc == VSS_ENOTFOUND ? CLI_EXIT_NO_SNAPSHOTS
@@ -1229,13 +1272,15 @@ int main(int argc, char **argv)
                    "%s", e.message);
     }
     fv = vss_volume_set_get(set, pick);
-    vol = fv->volume;
-    if (!vol || (fv->error.code && !vss_volume_storage_ready(vol))) {
+    vol = carved ? carved_vol : fv->volume;
+    if (carved)
+        ; /* the carved stack: read like any volume's below */
+    else if (!vol || (fv->error.code && !vss_volume_storage_ready(vol))) {
         rc = die(1, "%s", fv->error.message);
         vss_volume_set_close(set);
         return rc;
     }
-    if (vss_volume_snapshot_count(vol) <= 0) {
+    if (!carved && vss_volume_snapshot_count(vol) <= 0) {
         /* -o named a volume that has no shadow copies */
         char where[1200];
         vss_volume_set_describe(set, 0, 512, where, sizeof where);
@@ -1360,6 +1405,7 @@ int main(int argc, char **argv)
     fuse_destroy(f);
     fuse_opt_free_args(&args);
     close_all();
+    vss_volume_close(carved_vol);
     vss_volume_set_close(set);
     return rc ? 1 : 0;
 }

@@ -257,7 +257,10 @@ typedef enum vss_reason {
     VSS_REASON_NONE = 0,
     VSS_REASON_NOT_IN_USE = 1, /* bitmap: not in use when snapshot taken */
     VSS_REASON_DIFF_AREA = 2,  /* the shadow copy files' own blocks */
-    VSS_REASON_FORWARD_NULL = 3/* forwarder target that was not in use */
+    VSS_REASON_FORWARD_NULL = 3,/* forwarder target that was not in use */
+    VSS_REASON_OVERWRITTEN = 4 /* data of a carved store (vss_carve_*) in
+                                  clusters a live file now holds: may have
+                                  been overwritten after the deletion */
 } vss_reason;
 
 typedef struct vss_run {
@@ -1209,6 +1212,123 @@ VSS_API int vss_history_version_open(vss_history *h, size_t i,
  * use or an orphan (a parent gone). Free *path with free(). */
 VSS_API int vss_fs_record_path(vss_fs *fs, uint64_t record, char **path,
                                vss_fs_stat *st, vss_error *err);
+
+/* ---- carving: the stores of deleted snapshots  [issue #16] ------------ */
+/*
+ * When snapshots are deleted (vssadmin delete shadows) Windows destroys the
+ * catalog and deletes the store files from NTFS, but the stores stay on
+ * disk until overwritten. vss_carve_scan reads the volume once, front to
+ * back, and keeps every 16 KiB VSS metadata block that sits where its own
+ * offset field says (store headers, block lists, block-range lists,
+ * bitmaps, catalog blocks), and the NTFS file records naming store files
+ * ({GUID}{3808876b-c176-4e48-b7ae-04046e6cc752}, deleted or not). It then
+ * groups the blocks into stores (a store's block-range list maps its
+ * relative offset 0 to its header; the blocks whose own offset the ranges
+ * map to their relative offset are its own), checks every chain, and
+ * orders the stores oldest first (docs/format.md, "Carving deleted
+ * snapshots"). vss_carve_open_volume gives the carved stack as a
+ * vss_volume: every snapshot function works on it, snapshot 1 = oldest.
+ * Only stores kept on the scanned volume itself are found (redirected
+ * storage is not carved).
+ */
+typedef struct vss_carve vss_carve;
+
+typedef struct vss_carve_options {
+    vss_progress_cb progress;  /* called as the scan advances; may be NULL;
+                                  non-zero stops the scan (VSS_EINVAL) */
+    void *progress_user;
+    size_t max_blocks;         /* metadata blocks kept (bounded memory, 40
+                                  bytes each); 0 = 4194304; more fails
+                                  with VSS_ENOMEM naming the offset */
+} vss_carve_options;
+
+typedef enum vss_carve_confidence {
+    VSS_CARVE_HIGH = 0,   /* every chain whole, store GUID known */
+    VSS_CARVE_MEDIUM = 1, /* readable, but evidence is missing (no GUID,
+                             order or extent guessed) */
+    VSS_CARVE_LOW = 2     /* a chain is broken: its snapshots refuse to
+                             open (vss_snapshot_info.store_error) */
+} vss_carve_confidence;
+
+typedef struct vss_carved_store {
+    int index;                 /* 1 = oldest: the snapshot number in the
+                                  volume of vss_carve_open_volume */
+    int in_catalog;            /* the live catalog still lists it */
+    int guid_known;            /* 0: store_guid is a placeholder
+                                  00000000-0000-0000-0000-<index> */
+    uint8_t store_guid[16];
+    char guid_evidence[64];    /* "catalog", "catalog remnant at N",
+                                  "NTFS file record at N", "none" */
+    uint8_t shadow_copy_id[16];
+    uint8_t shadow_copy_set_id[16];
+    uint32_t snapshot_context, provider_flags, attribute_flags;
+    char originating_machine[256], service_machine[256]; /* UTF-8 */
+    uint64_t volume_size;      /* bytes; the catalog's, else the volume's */
+    uint64_t catalog_flags;    /* the catalog's, else inferred (0x40, plus
+                                  0x400 under Windows 8+ semantics) */
+    char flags_evidence[128];
+    uint64_t creation_time;    /* FILETIME; the catalog's, else estimated;
+                                  0 when nothing dates the store */
+    char time_evidence[128];   /* what creation_time is and where from */
+    uint64_t guid_time;        /* FILETIME of a version-1 store GUID, or 0 */
+    uint64_t file_created;     /* the store file's $STANDARD_INFORMATION
+                                  creation time (NTFS record), or 0 */
+    int file_deleted;          /* that record is marked not in use */
+    uint64_t file_record_offset; /* where that record is on the volume */
+    uint64_t store_header_offset; /* volume offsets of its pieces */
+    uint64_t block_list_offset;
+    uint64_t block_range_offset;  /* 0: no block-range list found */
+    uint64_t bitmap_offset;
+    uint64_t previous_bitmap_offset; /* 0 = none */
+    uint64_t store_file_reference;   /* from the catalog or NTFS record */
+    uint64_t store_size;       /* bytes the block ranges cover */
+    uint64_t metadata_blocks;  /* blocks found belonging to it */
+    uint64_t overwritten_bytes; /* of its extents, in clusters the live
+                                  $Bitmap gives to a file although the
+                                  store file is deleted (or unknown): read
+                                  as stale, reason overwritten */
+    char problems[512];        /* what is missing or inconsistent; "" */
+    vss_carve_confidence confidence;
+} vss_carved_store;
+
+typedef struct vss_carve_summary {
+    uint64_t volume_size;
+    uint64_t bytes_read;       /* read from the image */
+    uint64_t bytes_skipped;    /* sparse holes not read */
+    uint64_t blocks;           /* metadata blocks kept */
+    uint64_t misplaced_blocks; /* VSS blocks whose own offset is elsewhere
+                                  (copies, e.g. inside store data): not used */
+    uint64_t store_records;    /* NTFS records naming store files */
+    uint64_t other_volume_stores; /* stores the catalog (or its remnants)
+                                  gives to another volume (redirected
+                                  storage kept here): not in the stack */
+    uint32_t header_version;   /* VSS volume header, 0 when none */
+    int catalog_live;          /* the header still points to a catalog */
+    int allocation_checked;    /* the live NTFS $Bitmap was read to find
+                                  overwritten store clusters */
+    char order_evidence[256];  /* what ordered the stack */
+    char missing[256];         /* store files NTFS names whose store was
+                                  not found (every snapshot older than a
+                                  missing one may read wrongly); "" */
+} vss_carve_summary;
+
+/* Scan vol (retained) and rebuild its stores. VSS_OK also when none is
+ * found (count 0). opts may be NULL. */
+VSS_API int vss_carve_scan(vss_source *vol, const vss_carve_options *opts,
+                           vss_carve **out, vss_error *err);
+VSS_API void vss_carve_close(vss_carve *c);
+VSS_API size_t vss_carve_store_count(const vss_carve *c);
+/* index is 1-based (1 = oldest); NULL outside. */
+VSS_API const vss_carved_store *vss_carve_store(const vss_carve *c,
+                                                int index);
+VSS_API void vss_carve_get_summary(const vss_carve *c,
+                                   vss_carve_summary *out);
+/* The carved stack as a volume (a new reference; close it with
+ * vss_volume_close): snapshot i is carved store i, read with the flags in
+ * catalog_flags. A store with a broken chain is listed but refuses to
+ * open (store_error). VSS_ENOTFOUND when no store was carved. */
+VSS_API int vss_carve_open_volume(vss_carve *c, vss_volume **out,
+                                  vss_error *err);
 
 #ifdef __cplusplus
 }

@@ -244,18 +244,23 @@ static void resolve(const vss_snapshot *s, size_t k, uint64_t off,
     }
 }
 
-/* Index of the first diff-area extent that ends after off. */
-static size_t diff_area_lower(const vss_volume *v, uint64_t off)
+/* Index of the first of n sorted extents that ends after off. */
+static size_t extent_lower(const vss_extent *e, size_t n, uint64_t off)
 {
-    size_t a = 0, b = v->ndiff_area;
+    size_t a = 0, b = n;
     while (a < b) {
         size_t m = a + (b - a) / 2;
-        if (v->diff_area[m].end <= off)
+        if (e[m].end <= off)
             a = m + 1;
         else
             b = m;
     }
     return a;
+}
+
+static size_t diff_area_lower(const vss_volume *v, uint64_t off)
+{
+    return extent_lower(v->diff_area, v->ndiff_area, off);
 }
 
 static int in_diff_area(const vss_volume *v, uint64_t off)
@@ -280,8 +285,39 @@ static void mark_diff_area_stale(plan *p, int own_store)
         }
 }
 
+/* Sectors planned from a carved store's data that a live file now holds
+ * (carve.c: v->reused): what is there may have been written after the
+ * deletion, so it is not evidence of the snapshot. Only labelled: the
+ * bytes are still read from where the store put them. */
+static void mark_overwritten(const vss_volume *v, plan *p)
+{
+    unsigned b;
+    for (b = 0; b < SECTORS_PER_BLOCK; b++) {
+        const sector_src *x = &p->s[b];
+        size_t i;
+        if (x->store < 0 || (x->cls != VSS_CLASS_STORE &&
+                             x->cls != VSS_CLASS_STALE))
+            continue;
+        i = extent_lower(v->reused, v->nreused, x->off);
+        if (i < v->nreused && v->reused[i].start <= x->off) {
+            p->s[b].cls = VSS_CLASS_STALE;
+            p->s[b].reason = VSS_REASON_OVERWRITTEN;
+        }
+    }
+}
+
+static void plan_block_resolved(const vss_snapshot *s, uint64_t off,
+                                plan *p);
+
 /* The plan for the snapshot block at off (16 KiB aligned). */
 static void plan_block(const vss_snapshot *s, uint64_t off, plan *p)
+{
+    plan_block_resolved(s, off, p);
+    if (s->v->nreused)
+        mark_overwritten(s->v, p);
+}
+
+static void plan_block_resolved(const vss_snapshot *s, uint64_t off, plan *p)
 {
     if (s->v->ndiff_area && in_diff_area(s->v, off)) {
         /* The shadow copy files' own blocks (docs/format.md, "The shadow
@@ -761,6 +797,7 @@ const char *vss_reason_name(vss_reason r)
     case VSS_REASON_NOT_IN_USE: return "not-in-use";
     case VSS_REASON_DIFF_AREA: return "diff-area";
     case VSS_REASON_FORWARD_NULL: return "forward-null";
+    case VSS_REASON_OVERWRITTEN: return "overwritten";
     default: return "unknown";
     }
 }

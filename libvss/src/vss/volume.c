@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "vss/vss_int.h"
+#include "vss/carve.h"
 
 static int cmp_stack(const void *a, const void *b)
 {
@@ -495,11 +495,58 @@ int vss_volume_load_stores(vss_volume *v, vss_error *err)
     return vss_volume_prepare_reads(v, 0, err);
 }
 
+/* Build the stack from v->catalog (already read): one store per snapshot
+ * entry in stack order, and, when the storage is local, each store loaded.
+ * Shared by vss_volume_open and the carved stack (carve.c), so that a
+ * carved store is read by exactly the code that reads a listed one. */
+static int volume_use_catalog(vss_volume *v, vss_error *err)
+{
+    vss_source *vol = v->src;
+    size_t i, j;
+    int rc;
+
+    v->nstores = v->catalog.nsnapshots;
+    if (v->nstores) {
+        v->stores = vss_calloc(v->nstores, sizeof *v->stores);
+        if (!v->stores) {
+            v->nstores = 0; /* vss_volume_close walks stores[0..nstores) */
+            rc = vss_fail(err, VSS_ENOMEM, "volume: out of memory");
+            return rc;
+        }
+    }
+    for (i = 0; i < v->nstores; i++)
+        v->stores[i].cat = v->catalog.snapshots[i];
+    if (v->nstores) /* qsort(NULL, 0) is undefined */
+        qsort(v->stores, v->nstores, sizeof *v->stores, cmp_stack);
+    for (i = 0; i < v->nstores; i++)
+        for (j = i + 1; j < v->nstores; j++)
+            if (v->stores[i].cat.stack_position ==
+                    v->stores[j].cat.stack_position ||
+                memcmp(v->stores[i].cat.store_guid,
+                       v->stores[j].cat.store_guid, 16) == 0) {
+                rc = vss_fail(err, VSS_ECORRUPT,
+                              "catalog entry at offset %llu: duplicate stack "
+                              "position %llu or store GUID",
+                              (unsigned long long)v->stores[j].cat.entry_offset,
+                              (unsigned long long)v->stores[j]
+                                  .cat.stack_position);
+                return rc;
+            }
+
+    if (memcmp(v->hdr.volume_guid, v->hdr.storage_guid, 16) == 0) {
+        vss_source_retain(vol);
+        v->storage = vol;
+        rc = load_stores(v, &v->catalog, err);
+        if (rc)
+            return rc;
+    }
+    return VSS_OK;
+}
+
 int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
 {
     uint8_t hdr[VSS_HEADER_SIZE];
     vss_volume *v;
-    size_t i, j;
     int rc;
 
     *out = NULL;
@@ -535,47 +582,44 @@ int vss_volume_open(vss_source *vol, vss_volume **out, vss_error *err)
     rc = vss_catalog_read(vol, v->hdr.catalog_offset, &v->catalog, err);
     if (rc)
         goto fail;
-
-    v->nstores = v->catalog.nsnapshots;
-    if (v->nstores) {
-        v->stores = vss_calloc(v->nstores, sizeof *v->stores);
-        if (!v->stores) {
-            v->nstores = 0; /* vss_volume_close walks stores[0..nstores) */
-            rc = vss_fail(err, VSS_ENOMEM, "volume: out of memory");
-            goto fail;
-        }
-    }
-    for (i = 0; i < v->nstores; i++)
-        v->stores[i].cat = v->catalog.snapshots[i];
-    if (v->nstores) /* qsort(NULL, 0) is undefined */
-        qsort(v->stores, v->nstores, sizeof *v->stores, cmp_stack);
-    for (i = 0; i < v->nstores; i++)
-        for (j = i + 1; j < v->nstores; j++)
-            if (v->stores[i].cat.stack_position ==
-                    v->stores[j].cat.stack_position ||
-                memcmp(v->stores[i].cat.store_guid,
-                       v->stores[j].cat.store_guid, 16) == 0) {
-                rc = vss_fail(err, VSS_ECORRUPT,
-                              "catalog entry at offset %llu: duplicate stack "
-                              "position %llu or store GUID",
-                              (unsigned long long)v->stores[j].cat.entry_offset,
-                              (unsigned long long)v->stores[j]
-                                  .cat.stack_position);
-                goto fail;
-            }
-
-    if (memcmp(v->hdr.volume_guid, v->hdr.storage_guid, 16) == 0) {
-        vss_source_retain(vol);
-        v->storage = vol;
-        rc = load_stores(v, &v->catalog, err);
-        if (rc)
-            goto fail;
-    }
+    rc = volume_use_catalog(v, err);
+    if (rc)
+        goto fail;
     *out = v;
     return VSS_OK;
 fail:
     vss_volume_close(v);
     return rc;
+}
+
+int vss_volume_open_catalog(vss_source *vol, const vss_volume_header *hdr,
+                            vss_catalog *cat, vss_volume **out,
+                            vss_error *err)
+{
+    vss_volume *v;
+    int rc;
+
+    *out = NULL;
+    v = vss_calloc(1, sizeof *v);
+    if (!v) {
+        vss_catalog_free(cat);
+        return vss_fail(err, VSS_ENOMEM, "volume: out of memory");
+    }
+    atomic_init(&v->refs, 1);
+    pthread_mutex_init(&v->lazy, NULL);
+    vss_source_retain(vol);
+    v->src = vol;
+    v->has_vss = 1;
+    v->hdr = *hdr;
+    v->catalog = *cat;
+    memset(cat, 0, sizeof *cat);
+    rc = volume_use_catalog(v, err);
+    if (rc) {
+        vss_volume_close(v);
+        return rc;
+    }
+    *out = v;
+    return VSS_OK;
 }
 
 int vss_volume_attach_storage(vss_volume *v, vss_source *storage,
@@ -643,6 +687,7 @@ void vss_volume_close(vss_volume *v)
         store_free(&v->stores[i]);
     free(v->stores);
     free(v->diff_area);
+    free(v->reused);
     pthread_mutex_destroy(&v->lazy);
     vss_catalog_free(&v->catalog);
     vss_source_release(v->storage);

@@ -267,6 +267,11 @@ struct vss_volume {
                                    volume: read as zeros in snapshots */
     size_t ndiff_area;
     int diff_area_loaded;
+    vss_extent *reused;         /* carved stack only (carve.c): storage
+                                   extents of deleted stores that live
+                                   files now hold, sorted; reads from them
+                                   are stale, reason overwritten */
+    size_t nreused;
     pthread_mutex_t lazy;       /* guards the lazy loads above */
 };
 
