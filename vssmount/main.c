@@ -679,6 +679,19 @@ static void splice_close(void)
     Splice.on = 0;
 }
 
+typedef struct handle handle;
+/* An open file: the stream, and with --strict its lost byte ranges. */
+struct handle {
+    vss_fs_file *f;        /* tree modes */
+    tree *t;               /* its tree */
+    vss_fs_extent *ext;    /* tree modes: where the stream's bytes are on
+                              the volume, when they can be spliced */
+    size_t next;
+    int raw;               /* raw mode: vssN */
+    lost_span *spans;
+    size_t nspans;
+};
+
 typedef struct piece_list {
     struct fuse_buf buf[SPLICE_MAX_PIECES];
     size_t n;
@@ -742,15 +755,96 @@ static struct fuse_bufvec *raw_pieces(int i, size_t size, off_t off)
     return bv;
 }
 
+/* The stream's extents when its bytes are plain volume ranges (not
+ * resident, compressed or encrypted: those the library decodes), else
+ * NULL. Taken once per open. */
+static vss_fs_extent *splice_extents(vss_fs_file *f, size_t *n)
+{
+    vss_fs_extent *ext = NULL;
+    vss_fs_stat st;
+    vss_error e = {0};
+    size_t i;
+    *n = 0;
+    if (!Splice.on || vss_fs_file_stat(f, &st, &e) != VSS_OK ||
+        (st.attributes & 0x4000u) ||  /* FILE_ATTRIBUTE_ENCRYPTED */
+        vss_fs_file_extents(f, &ext, n, &e) != VSS_OK)
+        return NULL;
+    for (i = 0; i < *n; i++)
+        if (ext[i].flags & (VSS_EXTENT_RESIDENT | VSS_EXTENT_COMPRESSED)) {
+            vss_fs_extents_free(ext);
+            *n = 0;
+            return NULL;
+        }
+    return ext;
+}
+
+/* As add_run_piece, for volume bytes of the live volume itself. */
+static int add_live_piece(uint64_t volume_offset, uint64_t length,
+                          piece_list *pl)
+{
+    vss_run r;
+    memset(&r, 0, sizeof r);
+    r.cls = VSS_CLASS_LIVE;
+    r.offset = r.source_offset = volume_offset;
+    r.length = length;
+    return add_run_piece(&r, pl);
+}
+
+/* The pieces of [off, off+size) of an open tree stream: its extents, each
+ * mapped through the snapshot (or read from the live volume); sparse and
+ * never-written (past the initialized size) bytes are zeros. NULL: the
+ * library's path. */
+static struct fuse_bufvec *tree_pieces(handle *h, size_t size, off_t off)
+{
+    piece_list pl;
+    struct fuse_bufvec *bv;
+    uint64_t pos = (uint64_t)off, end, fsize = vss_fs_file_size(h->f);
+    vss_error e = {0};
+    size_t i;
+    pl.n = 0;
+    if (!h->ext || pos >= fsize)
+        return NULL;
+    end = fsize - pos < size ? fsize : pos + size;
+    for (i = 0; i < h->next && pos < end; i++) {
+        const vss_fs_extent *x = &h->ext[i];
+        uint64_t from, to;
+        if (x->file_offset + x->length <= pos)
+            continue;
+        if (x->file_offset > pos)
+            return NULL;  /* a gap: never, extents cover the stream */
+        from = pos - x->file_offset;
+        to = end - x->file_offset < x->length ? end - x->file_offset
+                                                : x->length;
+        if (x->flags & (VSS_EXTENT_SPARSE | VSS_EXTENT_UNINIT)) {
+            vss_run z;
+            memset(&z, 0, sizeof z);
+            z.cls = VSS_CLASS_ZERO;
+            z.length = to - from;
+            if (add_run_piece(&z, &pl))
+                return NULL;
+        } else if (h->t->snap) {
+            if (vss_snapshot_map(h->t->snap, x->volume_offset + from,
+                                 to - from, add_run_piece, &pl, &e) != VSS_OK)
+                return NULL;
+        } else if (add_live_piece(x->volume_offset + from, to - from, &pl)) {
+            return NULL;
+        }
+        pos = x->file_offset + to;
+    }
+    if (pos != end || !pl.n)
+        return NULL;
+    bv = malloc(sizeof *bv + (pl.n - 1) * sizeof bv->buf[0]);
+    if (!bv)
+        return NULL;
+    bv->count = pl.n;
+    bv->idx = 0;
+    bv->off = 0;
+    memcpy(bv->buf, pl.buf, pl.n * sizeof pl.buf[0]);
+    return bv;
+}
+
 /* ---- callbacks ---------------------------------------------------------- */
 
-/* An open file: the stream, and with --strict its lost byte ranges. */
-typedef struct handle {
-    vss_fs_file *f;        /* tree modes */
-    int raw;               /* raw mode: vssN */
-    lost_span *spans;
-    size_t nspans;
-} handle;
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -973,6 +1067,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
             fi->keep_cache = 0;
         }
     }
+    h->t = t;
+    h->ext = splice_extents(h->f, &h->next);
     fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
 }
@@ -1025,8 +1121,14 @@ static int op_read_buf(const char *path, struct fuse_bufvec **bufp,
     int n;
     if (off < 0)
         return -EINVAL;
-    if (G.mode == MODE_RAW && Splice.on && !G.strict &&
+    if (Splice.on && G.mode == MODE_RAW && !G.strict &&
         (bv = raw_pieces(h->raw, size, off))) {
+        *bufp = bv;
+        return 0;
+    }
+    if (Splice.on && G.mode != MODE_RAW && h->ext &&
+        !touches_lost(h->spans, h->nspans, (uint64_t)off, size) &&
+        (bv = tree_pieces(h, size, off))) {
         *bufp = bv;
         return 0;
     }
@@ -1054,6 +1156,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
     handle *h = (handle *)(uintptr_t)fi->fh;
     if (h) {
         vss_fs_file_close(h->f);
+        vss_fs_extents_free(h->ext);
         free(h->spans);
         free(h);
     }
@@ -1568,6 +1671,7 @@ int main(int argc, char **argv)
                              "%d can be mounted side by side: use -s N",
                              count, MAX_TREES - 1);
         }
+        splice_setup(set, fv);
         if ((rc = setup_trees(vol, fv->source, snapshot, fill, &e))) {
             if (snapshot > 0)
                 rc = die(1, "snapshot %d: %s", snapshot,
