@@ -10,7 +10,8 @@
  * vshadow  libvshadow: store SNAPSHOT-1 of the same volume
  * raw      the image itself at OFFSET (the physical limit: page cache)
  * seq      read the whole snapshot volume in 1 MiB reads (at most COUNT
- *          of them when COUNT is given)
+ *          of them when COUNT is given and not 0, from MiB number SEED on
+ *          when SEED is given)
  * rand     COUNT random 4 KiB-aligned 4 KiB reads (seeded); READERS > 1
  *          splits them over that many threads, each with its own seed and
  *          buffer, all reading the same open file/snapshot at once (the
@@ -193,9 +194,12 @@ int main(int argc, char **argv)
 
     t0 = now();
     if (strcmp(argv[2], "seq") == 0) {
-        if (argc > 6 && count && count < r.size / bufsz)
-            r.size = count * bufsz;
-        for (uint64_t pos = 0; pos < r.size;) {
+        uint64_t start = argc > 7 ? seed * bufsz : 0;
+        if (start > r.size)
+            start = r.size;
+        if (argc > 6 && count && count < (r.size - start) / bufsz)
+            r.size = start + count * bufsz;
+        for (uint64_t pos = start; pos < r.size;) {
             size_t n = r.size - pos < bufsz ? (size_t)(r.size - pos) : bufsz;
             int64_t got = r.read(&r, buf, n, pos);
             if (got <= 0) {
