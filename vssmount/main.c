@@ -664,7 +664,7 @@ static void splice_setup(vss_volume_set *set, const vss_volume_set_entry *fv)
         Splice.zero_fd = -1;
     }
     Splice.on = Splice.live.fd >= 0 && Splice.storage.fd >= 0 &&
-                Splice.zero_fd >= 0 && !getenv("VSSMOUNT_NO_SPLICE");
+                Splice.zero_fd >= 0;
 }
 
 static void splice_close(void)
