@@ -585,7 +585,7 @@ static int note_lost(const vss_run *r, void *user)
     return r->cls == VSS_CLASS_ZERO || r->cls == VSS_CLASS_STALE;
 }
 
-/* ---- the fast read path: raw snapshot files spliced from the image ----- */
+/* ---- the fast read path: bytes spliced from the image file ------------- */
 
 /*
  * A raw snapshot's bytes are, run by run (vss_snapshot_map), ranges of the
@@ -597,7 +597,8 @@ static int note_lost(const vss_run *r, void *user)
  * requests of 8 KiB and more; smaller ones libfuse preads). Zero runs come
  * from a sparse memfd, never written, whose pages are all holes. Anything
  * else (containers, runs past the end of the file, more pieces than fit)
- * takes the library's read path, vss_snapshot_read_at.
+ * takes the library's read path, vss_snapshot_read_at. Files of a tree
+ * (-s) go the same way through their extents (tree_pieces).
  */
 typedef struct file_range {
     int fd;               /* -1: not a plain file (no splicing) */
@@ -615,27 +616,31 @@ static struct {
     int zero_fd;
 } Splice = {0, {-1, 0, 0}, {-1, 0, 0}, -1};
 
-/* The plain file holding a volume set entry's bytes, opened O_RDONLY. */
+/* The plain file (or block device) holding a volume set entry's bytes,
+ * opened O_RDONLY; fd -1 when it is a container, or when what the path
+ * names now is not the size the library opened (replaced meanwhile). */
 static file_range plain_file_of(vss_volume_set *set,
                                 const vss_volume_set_entry *fe)
 {
     file_range r = {-1, 0, 0};
     vss_container_info ci;
     vss_error e = {0};
-    struct stat st;
+    off_t end;
     vss_source *img = vss_volume_set_image(set, fe->image_index);
     if (!img || vss_source_container_info(img, &ci, &e) != VSS_OK ||
         ci.type != VSS_CONTAINER_RAW)
         return r;
     r.fd = open(fe->image, O_RDONLY | O_CLOEXEC);
-    if (r.fd < 0 || fstat(r.fd, &st) != 0 || st.st_size < 0) {
-        if (r.fd >= 0)
-            close(r.fd);
+    if (r.fd < 0)
+        return r;
+    end = lseek(r.fd, 0, SEEK_END);  /* st_size is 0 for block devices */
+    if (end < 0 || (uint64_t)end != vss_source_size(img)) {
+        close(r.fd);
         r.fd = -1;
         return r;
     }
     r.base = fe->part.offset;
-    r.limit = (uint64_t)st.st_size;
+    r.limit = (uint64_t)end;
     return r;
 }
 
@@ -686,7 +691,7 @@ struct handle {
     tree *t;               /* its tree */
     vss_fs_extent *ext;    /* tree modes: where the stream's bytes are on
                               the volume, when they can be spliced */
-    size_t next;
+    size_t n_ext;
     int raw;               /* raw mode: vssN */
     lost_span *spans;
     size_t nspans;
@@ -805,7 +810,7 @@ static struct fuse_bufvec *tree_pieces(handle *h, size_t size, off_t off)
     if (!h->ext || pos >= fsize)
         return NULL;
     end = fsize - pos < size ? fsize : pos + size;
-    for (i = 0; i < h->next && pos < end; i++) {
+    for (i = 0; i < h->n_ext && pos < end; i++) {
         const vss_fs_extent *x = &h->ext[i];
         uint64_t from, to;
         if (x->file_offset + x->length <= pos)
@@ -1068,7 +1073,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         }
     }
     h->t = t;
-    h->ext = splice_extents(h->f, &h->next);
+    h->ext = splice_extents(h->f, &h->n_ext);
     fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
 }
