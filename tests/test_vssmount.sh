@@ -75,5 +75,168 @@ done < <(python3 tests/vssmount_check.py "$tmp/vssmount" "$tmp/vssinfo" \
     "$imagedir" "$tmp" "${manifests[@]}" 2>&1)
 
 [ $finished = 1 ] || bad "tests/vssmount_check.py stopped before its end"
+
+# The spliced read path (vssmount/main.c: raw_pieces, tree_pieces): bytes
+# the daemon moves from the image file with splice(2), run by run of the
+# provenance map, must equal what the library reads. Each check mounts in
+# the foreground under strace and counts the daemon's splice calls, so a
+# silent fall back to the library's path cannot pass for the new one.
+# Raw snapshots: a 4 MiB window around the first run of each class of
+# vssinfo --map (store, live, stale with --fill=windows, zero with
+# --fill=zero; local storage and storage on a second image), read in 4 KiB
+# pieces at scattered offsets first (small requests) then in 1 MiB reads,
+# against vssinfo --extract --range. Trees: every file of 8 KiB and more of
+# the generated images' snapshots (-s N; zero and stale bytes, not
+# --strict) against vssinfo --file.
+splice_mount() { # LOG MOUNTPOINT ARGS...: vssmount -f under strace
+    local log=$1 mnt=$2
+    shift 2
+    mkdir -p "$mnt"
+    # LeakSanitizer cannot run under ptrace (the sanitizer build of the
+    # suite): leaks are the other checks' business here.
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+        strace -f -qq -e trace=splice -o "$log" "$tmp/vssmount" -f "$@" \
+        "$mnt" >/dev/null 2>&1 &
+    for _ in $(seq 200); do
+        mountpoint -q "$mnt" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+splice_unmount() { fusermount3 -u "$1"; wait; }
+splice_count() { grep -c 'splice(' "$1"; }
+
+raw_splice_check() { # LABEL FILL CLASSES IMAGE...
+    local label=$1 fill=$2 classes=$3 out
+    shift 3
+    if ! splice_mount "$tmp/splice.log" "$tmp/mnt" --fill="$fill" "$@"; then
+        bad "splice $label: vssmount did not mount"
+        return
+    fi
+    out=$(python3 - "$tmp/vssinfo" "$tmp/mnt/vss1" "$fill" "$classes" "$@" <<'PY'
+import json, os, random, subprocess, sys
+vssinfo, path, fill, want = sys.argv[1:5]
+imgs = sys.argv[5:]
+runs = json.loads(subprocess.run([vssinfo, "--fill=" + fill, "--map", "1",
+                                  "--json"] + imgs, capture_output=True,
+                                 check=True).stdout)["runs"]
+first = {}
+for r in runs:
+    first.setdefault(r["class"], r["offset"])
+missing = [c for c in want.split(",") if c not in first]
+if missing:
+    print("FAIL no %s run in the map" % ",".join(missing))
+    sys.exit()
+fd = os.open(path, os.O_RDONLY)
+size = os.fstat(fd).st_size
+rng = random.Random(19)
+W = 4 << 20
+for cls in want.split(","):
+    a = first[cls] // (1 << 20) * (1 << 20)
+    n = min(W, size - a)
+    truth = subprocess.run([vssinfo, "--fill=" + fill, "--extract", "1",
+                            "--range", "%d:%d" % (a, n)] + imgs,
+                           capture_output=True, check=True).stdout
+    if len(truth) != n:
+        print("FAIL %s: vssinfo --extract gave %d bytes" % (cls, len(truth)))
+        continue
+    for _ in range(64):
+        o = rng.randrange(0, n - 4096) // 4096 * 4096
+        if os.pread(fd, 4096, a + o) != truth[o:o + 4096]:
+            print("FAIL %s: 4 KiB at %d differs" % (cls, a + o))
+            break
+    got = b"".join(os.pread(fd, 1 << 20, a + k) for k in range(0, n, 1 << 20))
+    if got != truth:
+        print("FAIL %s: the window at %d differs" % (cls, a))
+    else:
+        print("ok %s" % cls)
+PY
+)
+    splice_unmount "$tmp/mnt"
+    case $out in
+    *FAIL*) bad "splice $label: $out" ;;
+    *)
+        if [ "$(splice_count "$tmp/splice.log")" -gt 0 ]; then
+            ok "splice $label: windows around the first $classes runs equal" \
+               "vssinfo --extract ($(splice_count "$tmp/splice.log") splice calls)"
+        else
+            bad "splice $label: equal, but no splice call: the fast path was not taken"
+        fi ;;
+    esac
+}
+
+tree_splice_check() { # LABEL SNAPSHOT IMAGE...
+    local label=$1 n=$2 out
+    shift 2
+    if ! splice_mount "$tmp/splice.log" "$tmp/tree" -s "$n" "$@"; then
+        bad "splice $label -s $n: vssmount did not mount"
+        return
+    fi
+    out=$(python3 - "$tmp/vssinfo" "$tmp/tree" "$n" "$tmp/file.out" "$@" <<'PY'
+import os, subprocess, sys
+vssinfo, root, n, scratch = sys.argv[1:5]
+imgs = sys.argv[5:]
+same = 0
+for d, _, files in os.walk(root):
+    for f in sorted(files):
+        p = os.path.join(d, f)
+        rel = "/" + os.path.relpath(p, root)
+        if ":" in f or f.startswith("$") or os.path.getsize(p) < 8192:
+            continue
+        with open(p, "rb") as fh:
+            got = fh.read()
+        if os.path.exists(scratch):
+            os.unlink(scratch)
+        r = subprocess.run([vssinfo, "--file", "%s:%s" % (n, rel), "--output",
+                            scratch] + imgs, capture_output=True)
+        if r.returncode:
+            print("FAIL %s: vssinfo --file failed" % rel)
+            continue
+        with open(scratch, "rb") as fh:
+            if fh.read() != got:
+                print("FAIL %s differs" % rel)
+                continue
+        same += 1
+print("files %d" % same)
+PY
+)
+    splice_unmount "$tmp/tree"
+    case $out in
+    *FAIL*) bad "splice $label -s $n: $out" ;;
+    "files 0") bad "splice $label -s $n: no file of 8 KiB or more to read" ;;
+    *)
+        if [ "$(splice_count "$tmp/splice.log")" -gt 0 ]; then
+            ok "splice $label -s $n: ${out#files } files equal vssinfo --file" \
+               "($(splice_count "$tmp/splice.log") splice calls)"
+        else
+            bad "splice $label -s $n: equal, but no splice call"
+        fi ;;
+    esac
+}
+
+if ! command -v strace >/dev/null; then
+    skip "spliced reads: strace missing (make deps)"
+else
+    if [ "$imagedir" != - ]; then
+        raw_splice_check "vsstest" windows store,live,stale "$imagedir/vsstest.raw"
+        raw_splice_check "vsstest --fill=zero" zero store,live,zero "$imagedir/vsstest.raw"
+        raw_splice_check "vss_1_vol + vss_2_stor (storage on a second image)" \
+            windows store,live "$imagedir/vss_1_vol.raw" "$imagedir/vss_2_stor.raw"
+    fi
+    for man in "${manifests[@]}"; do
+        # as tests/vssmount_check.py's gen_images: -o OFFSET SOURCE OTHERS
+        imgs=$(python3 -c "
+import json, os, sys
+m = json.load(open(sys.argv[1]))
+d = os.path.dirname(sys.argv[1])
+im = [os.path.join(d, i['path']) for i in m['images']]
+src = [v for v in m['volumes'] if v['role'] == 'source'][0]
+print(' '.join(['-o', str(src['offset']), im[src['image']]] +
+               [p for p in im if p != im[src['image']]]))" "$man" 2>/dev/null)
+        [ -n "$imgs" ] || { bad "splice: cannot read the images of $man"; continue; }
+        tree_splice_check "$(basename "$man" .json)" 1 $imgs
+    done
+fi
+
 [ "$imagedir" = - ] || check_real_unchanged "$before"
 finish

@@ -24,14 +24,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -582,15 +587,271 @@ static int note_lost(const vss_run *r, void *user)
     return r->cls == VSS_CLASS_ZERO || r->cls == VSS_CLASS_STALE;
 }
 
-/* ---- callbacks ---------------------------------------------------------- */
+/* ---- the fast read path: bytes spliced from the image file ------------- */
 
+/*
+ * A raw snapshot's bytes are, run by run (vss_snapshot_map), ranges of the
+ * live volume, ranges of the storage volume, or zeros. When the volume is
+ * in a plain raw image file, each run is a range of that file: a read is
+ * answered with a list of (file descriptor, offset, length) pieces and
+ * libfuse moves them with splice(2) from the image's page cache to
+ * /dev/fuse, so the bytes are never copied through this process (read
+ * requests of 8 KiB and more; smaller ones libfuse preads). Zero runs come
+ * from a sparse memfd, never written, whose pages are all holes. Anything
+ * else (containers, runs past the end of the file, more pieces than fit)
+ * takes the library's read path, vss_snapshot_read_at. Files of a tree
+ * (-s) go the same way through their extents (tree_pieces).
+ */
+typedef struct file_range {
+    int fd;               /* -1: not a plain file (no splicing) */
+    uint64_t base;        /* the volume's first byte in the file */
+    uint64_t limit;       /* the file's size */
+} file_range;
+
+#define SPLICE_MAX_PIECES 64
+#define ZERO_FD_SIZE (UINT64_C(16) << 20) /* > the largest FUSE read */
+
+static struct {
+    int on;
+    file_range live;      /* the snapshots' volume */
+    file_range storage;   /* where the stores are (the same when local) */
+    int zero_fd;
+} Splice = {0, {-1, 0, 0}, {-1, 0, 0}, -1};
+
+/* The plain file (or block device) holding a volume set entry's bytes,
+ * opened O_RDONLY; fd -1 when it is a container, or when what the path
+ * names now is not the size the library opened (replaced meanwhile). */
+static file_range plain_file_of(vss_volume_set *set,
+                                const vss_volume_set_entry *fe)
+{
+    file_range r = {-1, 0, 0};
+    vss_container_info ci;
+    vss_error e = {0};
+    off_t end;
+    vss_source *img = vss_volume_set_image(set, fe->image_index);
+    if (!img || vss_source_container_info(img, &ci, &e) != VSS_OK ||
+        ci.type != VSS_CONTAINER_RAW)
+        return r;
+    r.fd = open(fe->image, O_RDONLY | O_CLOEXEC);
+    if (r.fd < 0)
+        return r;
+    end = lseek(r.fd, 0, SEEK_END);  /* st_size is 0 for block devices */
+    if (end < 0 || (uint64_t)end != vss_source_size(img)) {
+        close(r.fd);
+        r.fd = -1;
+        return r;
+    }
+    r.base = fe->part.offset;
+    r.limit = (uint64_t)end;
+    return r;
+}
+
+/* Splicing for the volume of entry fv; off when either its volume or its
+ * store volume is not in a plain file (the library reads those). */
+static void splice_setup(vss_volume_set *set, const vss_volume_set_entry *fv)
+{
+    vss_source *storage = vss_volume_storage_source(fv->volume);
+    size_t i, n = vss_volume_set_count(set);
+    Splice.live = plain_file_of(set, fv);
+    Splice.storage = Splice.live;
+    if (storage && storage != fv->source) {
+        Splice.storage.fd = -1;
+        for (i = 0; i < n; i++) {
+            const vss_volume_set_entry *x = vss_volume_set_get(set, i);
+            if (x->source == storage) {
+                Splice.storage = plain_file_of(set, x);
+                break;
+            }
+        }
+    }
+    Splice.zero_fd = memfd_create("vssmount-zeros", MFD_CLOEXEC);
+    if (Splice.zero_fd >= 0 &&
+        ftruncate(Splice.zero_fd, (off_t)ZERO_FD_SIZE) != 0) {
+        close(Splice.zero_fd);
+        Splice.zero_fd = -1;
+    }
+    Splice.on = Splice.live.fd >= 0 && Splice.storage.fd >= 0 &&
+                Splice.zero_fd >= 0;
+}
+
+static void splice_close(void)
+{
+    if (Splice.storage.fd >= 0 && Splice.storage.fd != Splice.live.fd)
+        close(Splice.storage.fd);
+    if (Splice.live.fd >= 0)
+        close(Splice.live.fd);
+    if (Splice.zero_fd >= 0)
+        close(Splice.zero_fd);
+    Splice.live.fd = Splice.storage.fd = Splice.zero_fd = -1;
+    Splice.on = 0;
+}
+
+typedef struct handle handle;
 /* An open file: the stream, and with --strict its lost byte ranges. */
-typedef struct handle {
+struct handle {
     vss_fs_file *f;        /* tree modes */
+    tree *t;               /* its tree */
+    vss_fs_extent *ext;    /* tree modes: where the stream's bytes are on
+                              the volume, when they can be spliced */
+    size_t n_ext;
     int raw;               /* raw mode: vssN */
     lost_span *spans;
     size_t nspans;
-} handle;
+};
+
+typedef struct piece_list {
+    struct fuse_buf buf[SPLICE_MAX_PIECES];
+    size_t n;
+} piece_list;
+
+/* One run of the map as a piece; non-zero stops the walk (the request
+ * then takes the library's path). */
+static int add_run_piece(const vss_run *r, void *user)
+{
+    piece_list *pl = user;
+    const file_range *fr;
+    struct fuse_buf *b;
+    if (pl->n == SPLICE_MAX_PIECES)
+        return 1;
+    b = &pl->buf[pl->n];
+    memset(b, 0, sizeof *b);
+    b->size = (size_t)r->length;
+    b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+    if (r->cls == VSS_CLASS_ZERO) {
+        if (r->length > ZERO_FD_SIZE)
+            return 1;
+        b->fd = Splice.zero_fd;
+        b->pos = 0;
+    } else {
+        /* store_index > 0: a store's copy (STORE, or STALE from a newer
+         * store) on the storage volume; else the live volume. */
+        fr = r->store_index > 0 ? &Splice.storage : &Splice.live;
+        if (r->source_offset > fr->limit - fr->base ||
+            r->length > fr->limit - fr->base - r->source_offset ||
+            fr->base > fr->limit)
+            return 1;  /* past the file's end: the library decides */
+        b->fd = fr->fd;
+        b->pos = (off_t)(fr->base + r->source_offset);
+    }
+    pl->n++;
+    return 0;
+}
+
+/* The pieces of [off, off+size) of raw snapshot i (1-based), or NULL when
+ * this read must take the library's path. */
+static struct fuse_bufvec *raw_pieces(int i, size_t size, off_t off)
+{
+    piece_list pl;
+    struct fuse_bufvec *bv;
+    uint64_t end, vsize = G.sizes[i - 1];
+    vss_error e = {0};
+    pl.n = 0;
+    if ((uint64_t)off >= vsize)
+        return NULL;
+    end = vsize - (uint64_t)off < size ? vsize : (uint64_t)off + size;
+    if (vss_snapshot_map(G.snaps[i - 1], (uint64_t)off, end - (uint64_t)off,
+                         add_run_piece, &pl, &e) != VSS_OK || !pl.n)
+        return NULL;
+    bv = malloc(sizeof *bv + (pl.n - 1) * sizeof bv->buf[0]);
+    if (!bv)
+        return NULL;
+    bv->count = pl.n;
+    bv->idx = 0;
+    bv->off = 0;
+    memcpy(bv->buf, pl.buf, pl.n * sizeof pl.buf[0]);
+    return bv;
+}
+
+/* The stream's extents when its bytes are plain volume ranges (not
+ * resident, compressed or encrypted: those the library decodes), else
+ * NULL. Taken once per open. */
+static vss_fs_extent *splice_extents(vss_fs_file *f, size_t *n)
+{
+    vss_fs_extent *ext = NULL;
+    vss_fs_stat st;
+    vss_error e = {0};
+    size_t i;
+    *n = 0;
+    if (!Splice.on || vss_fs_file_stat(f, &st, &e) != VSS_OK ||
+        (st.attributes & 0x4000u) ||  /* FILE_ATTRIBUTE_ENCRYPTED */
+        vss_fs_file_extents(f, &ext, n, &e) != VSS_OK)
+        return NULL;
+    for (i = 0; i < *n; i++)
+        if (ext[i].flags & (VSS_EXTENT_RESIDENT | VSS_EXTENT_COMPRESSED)) {
+            vss_fs_extents_free(ext);
+            *n = 0;
+            return NULL;
+        }
+    return ext;
+}
+
+/* As add_run_piece, for volume bytes of the live volume itself. */
+static int add_live_piece(uint64_t volume_offset, uint64_t length,
+                          piece_list *pl)
+{
+    vss_run r;
+    memset(&r, 0, sizeof r);
+    r.cls = VSS_CLASS_LIVE;
+    r.offset = r.source_offset = volume_offset;
+    r.length = length;
+    return add_run_piece(&r, pl);
+}
+
+/* The pieces of [off, off+size) of an open tree stream: its extents, each
+ * mapped through the snapshot (or read from the live volume); sparse and
+ * never-written (past the initialized size) bytes are zeros. NULL: the
+ * library's path. */
+static struct fuse_bufvec *tree_pieces(handle *h, size_t size, off_t off)
+{
+    piece_list pl;
+    struct fuse_bufvec *bv;
+    uint64_t pos = (uint64_t)off, end, fsize = vss_fs_file_size(h->f);
+    vss_error e = {0};
+    size_t i;
+    pl.n = 0;
+    if (!h->ext || pos >= fsize)
+        return NULL;
+    end = fsize - pos < size ? fsize : pos + size;
+    for (i = 0; i < h->n_ext && pos < end; i++) {
+        const vss_fs_extent *x = &h->ext[i];
+        uint64_t from, to;
+        if (x->file_offset + x->length <= pos)
+            continue;
+        if (x->file_offset > pos)
+            return NULL;  /* a gap: never, extents cover the stream */
+        from = pos - x->file_offset;
+        to = end - x->file_offset < x->length ? end - x->file_offset
+                                                : x->length;
+        if (x->flags & (VSS_EXTENT_SPARSE | VSS_EXTENT_UNINIT)) {
+            vss_run z;
+            memset(&z, 0, sizeof z);
+            z.cls = VSS_CLASS_ZERO;
+            z.length = to - from;
+            if (add_run_piece(&z, &pl))
+                return NULL;
+        } else if (h->t->snap) {
+            if (vss_snapshot_map(h->t->snap, x->volume_offset + from,
+                                 to - from, add_run_piece, &pl, &e) != VSS_OK)
+                return NULL;
+        } else if (add_live_piece(x->volume_offset + from, to - from, &pl)) {
+            return NULL;
+        }
+        pos = x->file_offset + to;
+    }
+    if (pos != end || !pl.n)
+        return NULL;
+    bv = malloc(sizeof *bv + (pl.n - 1) * sizeof bv->buf[0]);
+    if (!bv)
+        return NULL;
+    bv->count = pl.n;
+    bv->idx = 0;
+    bv->off = 0;
+    memcpy(bv->buf, pl.buf, pl.n * sizeof pl.buf[0]);
+    return bv;
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -604,6 +865,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->readdir_ino = 1;
     /* Large reads: let the kernel ask for as much as it can at once. */
     conn->max_readahead = UINT_MAX;
+    /* Replies from file pieces go by splice(2) (raw_pieces). Not
+     * SPLICE_MOVE: that would let the kernel steal the image's page-cache
+     * pages into the mount's. */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
+    conn->want &= ~FUSE_CAP_SPLICE_MOVE;
     return NULL;
 }
 
@@ -807,6 +1074,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
             fi->keep_cache = 0;
         }
     }
+    h->t = t;
+    h->ext = splice_extents(h->f, &h->n_ext);
     fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
 }
@@ -848,11 +1117,53 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
     return (int)n;
 }
 
+/* Every read: spliced pieces of the image when a raw snapshot's bytes
+ * allow it, else the bytes op_read gets from the library. */
+static int op_read_buf(const char *path, struct fuse_bufvec **bufp,
+                       size_t size, off_t off, struct fuse_file_info *fi)
+{
+    handle *h = (handle *)(uintptr_t)fi->fh;
+    struct fuse_bufvec *bv;
+    char *mem;
+    int n;
+    if (off < 0)
+        return -EINVAL;
+    if (Splice.on && G.mode == MODE_RAW && !G.strict &&
+        (bv = raw_pieces(h->raw, size, off))) {
+        *bufp = bv;
+        return 0;
+    }
+    if (Splice.on && G.mode != MODE_RAW && h->ext &&
+        !touches_lost(h->spans, h->nspans, (uint64_t)off, size) &&
+        (bv = tree_pieces(h, size, off))) {
+        *bufp = bv;
+        return 0;
+    }
+    bv = malloc(sizeof *bv);
+    mem = malloc(size ? size : 1);
+    if (!bv || !mem) {
+        free(bv);
+        free(mem);
+        return -ENOMEM;
+    }
+    n = op_read(path, mem, size, off, fi);
+    if (n < 0) {
+        free(bv);
+        free(mem);
+        return n;
+    }
+    *bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT((size_t)n);
+    bv->buf[0].mem = mem;
+    *bufp = bv;
+    return 0;
+}
+
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
     handle *h = (handle *)(uintptr_t)fi->fh;
     if (h) {
         vss_fs_file_close(h->f);
+        vss_fs_extents_free(h->ext);
         free(h->spans);
         free(h);
     }
@@ -1019,6 +1330,7 @@ static const struct fuse_operations ops = {
     .readdir = op_readdir,
     .open = op_open,
     .read = op_read,
+    .read_buf = op_read_buf,
     .release = op_release,
     .getxattr = op_getxattr,
     .listxattr = op_listxattr,
@@ -1039,6 +1351,94 @@ static const struct fuse_operations ops = {
     .setxattr = op_erofs_setxattr,
     .removexattr = op_erofs_2,
 };
+
+/* ---- the request loop --------------------------------------------------- */
+
+/*
+ * Worker threads take turns reading /dev/fuse: one thread at a time is in
+ * read(2) (it holds `reading`). When it has a request and no other is
+ * waiting, it keeps the turn: it answers and reads again, so one reader's
+ * request/reply ping-pong stays on one thread. (libfuse's own loop leaves
+ * another thread waiting in read(2) while one works; the kernel then hands
+ * the next request to the other thread, and every request pays a wake-up
+ * of a thread that slept on another CPU: cold random 4 KiB reads ran at a
+ * third of the single-threaded rate.) When more requests are already
+ * waiting, it passes the turn on before answering, so parallel readers are
+ * answered in parallel.
+ */
+#define WORKERS 8
+
+typedef struct loop_state {
+    struct fuse_session *se;
+    pthread_mutex_t reading;
+    sem_t ended;          /* posted by each worker as it ends */
+    int fd;
+} loop_state;
+
+static void *worker(void *arg)
+{
+    loop_state *L = arg;
+    struct fuse_buf buf;
+    memset(&buf, 0, sizeof buf);
+    pthread_mutex_lock(&L->reading);
+    while (!fuse_session_exited(L->se)) {
+        struct pollfd more = {L->fd, POLLIN, 0};
+        int rc = fuse_session_receive_buf(L->se, &buf);
+        if (rc == -EINTR || rc == -EAGAIN)
+            continue;
+        if (rc <= 0) {
+            fuse_session_exit(L->se);  /* unmounted (0) or broken */
+            break;
+        }
+        if (poll(&more, 1, 0) == 1 && (more.revents & POLLIN)) {
+            pthread_mutex_unlock(&L->reading);
+            fuse_session_process_buf(L->se, &buf);
+            pthread_mutex_lock(&L->reading);
+        } else {
+            fuse_session_process_buf(L->se, &buf);
+        }
+    }
+    pthread_mutex_unlock(&L->reading);
+    free(buf.mem);
+    sem_post(&L->ended);
+    return NULL;
+}
+
+/* Serve requests until unmounted or signalled; 0 on a clean end. The
+ * workers never take signals: the main thread does (libfuse's handlers
+ * mark the session exited) and then unmounts, which ends the read(2) the
+ * worker holding the turn is in. */
+static int serve(struct fuse_session *se)
+{
+    loop_state L;
+    pthread_t tid[WORKERS];
+    sigset_t all, old;
+    int started = 0, ended = 0, unmounted = 0, k;
+
+    L.se = se;
+    L.fd = fuse_session_fd(se);
+    pthread_mutex_init(&L.reading, NULL);
+    sem_init(&L.ended, 0, 0);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (k = 0; k < WORKERS; k++)
+        if (pthread_create(&tid[started], NULL, worker, &L) == 0)
+            started++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    while (ended < started) {
+        if (sem_wait(&L.ended) == 0) {
+            ended++;
+        } else if (fuse_session_exited(se) && !unmounted) {
+            fuse_session_unmount(se);
+            unmounted = 1;
+        }
+    }
+    for (k = 0; k < started; k++)
+        pthread_join(tid[k], NULL);
+    sem_destroy(&L.ended);
+    pthread_mutex_destroy(&L.reading);
+    return started ? 0 : -1;
+}
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -1070,6 +1470,7 @@ static void close_all(void)
     raw_prov = NULL;
     raw_prov_len = NULL;
     G.nsnap = 0;
+    splice_close();
     for (i = 0; i < CACHE_SLOTS; i++) {
         info_free(cache[i]);
         cache[i] = NULL;
@@ -1320,6 +1721,7 @@ int main(int argc, char **argv)
                              "%d can be mounted side by side: use -s N",
                              count, MAX_TREES - 1);
         }
+        splice_setup(set, fv);
         if ((rc = setup_trees(vol, fv->source, snapshot, fill, &e))) {
             if (snapshot > 0)
                 rc = die(1, "snapshot %d: %s", snapshot,
@@ -1352,6 +1754,7 @@ int main(int argc, char **argv)
             }
             G.sizes[i] = vss_snapshot_size(G.snaps[i]);
         }
+        splice_setup(set, fv);
     }
 
     /* Our own -o is the volume offset, so FUSE's options are built here. */
@@ -1395,11 +1798,7 @@ int main(int argc, char **argv)
         vss_volume_set_close(set);
         return die(1, "cannot start the FUSE session");
     }
-    struct fuse_loop_config lc;
-    memset(&lc, 0, sizeof lc);
-    lc.clone_fd = 0;
-    lc.max_idle_threads = 16;
-    rc = fuse_loop_mt(f, &lc);
+    rc = serve(fuse_get_session(f));
     fuse_remove_signal_handlers(fuse_get_session(f));
     fuse_unmount(f);
     fuse_destroy(f);

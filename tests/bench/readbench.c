@@ -3,18 +3,26 @@
  * `make bench`:
  *
  *   readbench vss|vshadow|raw seq|rand IMAGE OFFSET SNAPSHOT [COUNT] [SEED]
+ *             [READERS]
  *
  * vss      libvss: snapshot SNAPSHOT (1 = oldest) of the volume at OFFSET
  * vssimg   the same, IMAGE opened in its container (E01, qcow2, ...)
  * vshadow  libvshadow: store SNAPSHOT-1 of the same volume
  * raw      the image itself at OFFSET (the physical limit: page cache)
- * seq      read the whole snapshot volume in 1 MiB reads
- * rand     COUNT random 4 KiB-aligned 4 KiB reads (seeded)
+ * seq      read the whole snapshot volume in 1 MiB reads (at most COUNT
+ *          of them when COUNT is given and not 0, from MiB number SEED on
+ *          when SEED is given)
+ * rand     COUNT random 4 KiB-aligned 4 KiB reads (seeded); READERS > 1
+ *          splits them over that many threads, each with its own seed and
+ *          buffer, all reading the same open file/snapshot at once (the
+ *          raw back end: pread on one descriptor, as parallel readers of a
+ *          mounted file do)
  *
  * Prints: "<bytes> <seconds> <MB/s> <reads/s> <checksum>"; the checksum (a
  * simple sum of 64-bit words) lets the script see all three read the same.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <libbfio.h>
 #include <libvshadow.h>
 #include <stdio.h>
@@ -50,6 +58,39 @@ static int64_t rd_raw(reader *r, uint8_t *b, size_t n, uint64_t off)
     return pread(r->fd, b, n, (off_t)(r->base + off));
 }
 
+/* One random reader: n reads from its own xorshift stream. */
+typedef struct rand_job {
+    reader *r;
+    uint64_t seed, n, sum;
+    int failed;
+} rand_job;
+
+static uint64_t sum64(const uint8_t *p, size_t n);
+
+static void *rand_reader(void *arg)
+{
+    rand_job *j = arg;
+    uint8_t *buf = malloc(4096);
+    uint64_t x = j->seed * 0x9E3779B97F4A7C15ull + 1,
+             blocks = j->r->size / 4096;
+    if (!buf) {
+        j->failed = 1;
+        return NULL;
+    }
+    for (uint64_t i = 0; i < j->n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (j->r->read(j->r, buf, 4096, (x % blocks) * 4096) != 4096) {
+            j->failed = 1;
+            break;
+        }
+        j->sum += sum64(buf, 4096);
+    }
+    free(buf);
+    return NULL;
+}
+
 static double now(void)
 {
     struct timespec t;
@@ -75,10 +116,11 @@ int main(int argc, char **argv)
     uint8_t *buf = malloc(bufsz);
     double t0, t;
     long reads = 0;
+    int readers;
 
     if (argc < 6) {
         fprintf(stderr, "usage: readbench vss|vssimg|vshadow|raw seq|rand IMAGE "
-                        "OFFSET SNAPSHOT [COUNT] [SEED]\n");
+                        "OFFSET SNAPSHOT [COUNT] [SEED] [READERS]\n");
         return 2;
     }
     memset(&r, 0, sizeof r);
@@ -86,6 +128,7 @@ int main(int argc, char **argv)
     snapshot = strtoull(argv[5], NULL, 0);
     count = argc > 6 ? strtoull(argv[6], NULL, 0) : 100000;
     seed = argc > 7 ? strtoull(argv[7], NULL, 0) : 1;
+    readers = argc > 8 ? atoi(argv[8]) : 1;
 
     if (strcmp(argv[1], "vss") == 0 || strcmp(argv[1], "vssimg") == 0) {
         vss_source *img, *vol;
@@ -151,7 +194,12 @@ int main(int argc, char **argv)
 
     t0 = now();
     if (strcmp(argv[2], "seq") == 0) {
-        for (uint64_t pos = 0; pos < r.size;) {
+        uint64_t start = argc > 7 ? seed * bufsz : 0;
+        if (start > r.size)
+            start = r.size;
+        if (argc > 6 && count && count < (r.size - start) / bufsz)
+            r.size = start + count * bufsz;
+        for (uint64_t pos = start; pos < r.size;) {
             size_t n = r.size - pos < bufsz ? (size_t)(r.size - pos) : bufsz;
             int64_t got = r.read(&r, buf, n, pos);
             if (got <= 0) {
@@ -165,20 +213,36 @@ int main(int argc, char **argv)
             reads++;
         }
     } else {
-        uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1, blocks = r.size / 4096;
-        for (uint64_t i = 0; i < count; i++) {
-            int64_t got;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            got = r.read(&r, buf, 4096, (x % blocks) * 4096);
-            if (got != 4096) {
+        /* Reader k of READERS uses seed+k; with one reader this is the
+         * sequence of seed alone, as before. */
+        rand_job jobs[64];
+        pthread_t tid[64];
+        if (readers < 1 || readers > 64) {
+            fprintf(stderr, "READERS must be 1..64\n");
+            return 2;
+        }
+        for (int k = 0; k < readers; k++) {
+            jobs[k] = (rand_job){&r, seed + (uint64_t)k,
+                                 count / (uint64_t)readers, 0, 0};
+            if (k == 0)
+                jobs[k].n += count % (uint64_t)readers;
+        }
+        for (int k = 1; k < readers; k++)
+            if (pthread_create(&tid[k], NULL, rand_reader, &jobs[k])) {
+                fprintf(stderr, "cannot start reader %d\n", k);
+                return 1;
+            }
+        rand_reader(&jobs[0]);
+        for (int k = 1; k < readers; k++)
+            pthread_join(tid[k], NULL);
+        for (int k = 0; k < readers; k++) {
+            if (jobs[k].failed) {
                 fprintf(stderr, "random read failed\n");
                 return 1;
             }
-            sum += sum64(buf, 4096);
-            bytes += 4096;
-            reads++;
+            sum += jobs[k].sum;
+            bytes += jobs[k].n * 4096;
+            reads += (long)jobs[k].n;
         }
     }
     t = now() - t0;
