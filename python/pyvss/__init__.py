@@ -1,0 +1,71 @@
+"""pyvss: Windows Volume Shadow Copies from disk images, through libvss.
+
+The types come from the C core (pyvss._pyvss, over libvss's public API);
+this file adds pyvss.open, the shortest way to a volume, and
+pyvss.pyvshadow, a drop-in for libvshadow's binding (docs/python.md).
+"""
+import io
+import os
+
+from ._pyvss import (  # noqa: F401  (the public API)
+    Error, Source, Volume, Snapshot, FS, File, VolumeSet, MapIterator,
+    SnapshotInfo, Run, Partition, Stat, Entry, Stream, WalkEntry, Extent,
+    LostRange, Provenance, VolumeSetEntry, Attr, open_image,
+    filetime_to_datetime, filetime_format, parse_offset, LIBVSS_VERSION,
+    BLOCK_SIZE, CATALOG_FLAG_OFFLINE, CATALOG_FLAG_UNUSED_ZERO,
+    EXTENT_SPARSE, EXTENT_RESIDENT, EXTENT_UNINIT, EXTENT_COMPRESSED,
+    EINVAL, EIO, ECORRUPT, ENOMEM, ENOTFOUND, EUNSUPPORTED, ENOSTORAGE)
+
+# Snapshots and files are binary file objects: io.BufferedReader and
+# friends accept them, and isinstance(x, io.RawIOBase) says so.
+io.RawIOBase.register(Snapshot)
+io.RawIOBase.register(File)
+
+
+def open(image, *storage, offset=None, backing=None):
+    """The volume with shadow copies of a disk image.
+
+    image: a path (any container: raw, split, E01, qcow2, VHD, VHDX) or a
+    file-like object (read, seek; tell or get_offset) holding a disk or a
+    volume. storage: further images that may hold redirected storage
+    (paths only). offset: the volume's byte offset when the image holds
+    several volumes with shadow copies (or a string such as '63s').
+    backing: the backing file / parent of a qcow2 / differencing VHD(X).
+    Raises pyvss.Error when no volume (or several) has shadow copies.
+    """
+    if isinstance(offset, str):
+        offset = parse_offset(offset)
+    if isinstance(image, (str, bytes, os.PathLike)):
+        volumes = VolumeSet([image, *storage], backing=backing, offset=offset)
+        entry = volumes[volumes.pick(offset)]
+        if entry.volume is None:
+            raise Error(entry.error or "the volume did not open")
+        return entry.volume
+    if storage or backing:
+        raise ValueError("storage and backing need the image as a path")
+    return _open_fileobj(Source(image), offset)
+
+
+def _open_fileobj(disk, offset):
+    # The volumes of the disk (or the bare volume), as VolumeSet.pick
+    # chooses: the one at offset, else the only one with snapshots.
+    found = []
+    for part in disk.partitions():
+        if offset is not None and part.offset != offset:
+            continue
+        volume = Volume(disk.range(part.offset, part.size))
+        if offset is not None or len(volume):
+            found.append((part, volume))
+    if offset is None and not found:
+        raise Error("no volume with shadow copies in this image")
+    if offset is not None and not found:
+        if offset >= disk.size:
+            raise Error("offset %d is past the image's end" % offset)
+        return Volume(disk.range(offset))
+    if len(found) > 1:
+        raise Error("several volumes have shadow copies (offsets %s): give "
+                    "offset=" % ", ".join(str(p.offset) for p, _ in found))
+    return found[0][1]
+
+
+from . import pyvshadow  # noqa: E402,F401  (pyvss.pyvshadow)
