@@ -214,16 +214,22 @@ static PyObject *none(void) { Py_RETURN_NONE; }
 
 static PyObject *snapshot_info_obj(const vss_snapshot_info *si)
 {
+    /* The store information (ids, context, flags, machines) and the
+     * store's offsets are on the storage volume: None until it is read. */
     int ready = si->storage_ready;
 #define RO(x) (ready ? u64(x) : none())
     PyObject *items[] = {
         PyLong_FromLong(si->index), u64(si->stack_position),
-        guid_str(si->store_guid), guid_str(si->shadow_copy_id),
-        guid_str(si->shadow_copy_set_id), filetime_datetime(si->creation_time),
+        guid_str(si->store_guid),
+        ready ? guid_str(si->shadow_copy_id) : none(),
+        ready ? guid_str(si->shadow_copy_set_id) : none(),
+        filetime_datetime(si->creation_time),
         u64(si->creation_time), u64(si->volume_size), u64(si->catalog_flags),
-        u64(si->snapshot_context), u64(si->provider_flags),
-        u64(si->attribute_flags), str(si->originating_machine),
-        str(si->service_machine), PyLong_FromLong(si->store_error),
+        RO(si->snapshot_context), RO(si->provider_flags),
+        RO(si->attribute_flags),
+        ready ? str(si->originating_machine) : none(),
+        ready ? str(si->service_machine) : none(),
+        PyLong_FromLong(si->store_error),
         si->store_error ? str(si->store_error_message) : none(),
         bool_obj(ready), RO(si->store_header_offset),
         RO(si->block_list_offset), RO(si->block_range_offset),
