@@ -764,9 +764,39 @@ typedef struct {
     vss_volume *v;
     vss_source *src;   /* the volume's bytes (retained) */
     PyObject *owner;   /* the VolumeSet that owns v, or NULL (v is ours) */
+    PyThread_type_lock lock; /* ours, when owner is NULL (volume_lock) */
 } VolumeObject;
 
 static PyTypeObject VolumeType, SnapshotType, FSType, FileType, MapIterType;
+
+typedef struct {
+    PyObject_HEAD
+    vss_volume_set *set;
+    PyThread_type_lock lock; /* the metadata lock of all its volumes */
+} VolumeSetObject;
+
+static PyTypeObject VolumeSetType;
+
+/* The library lets reads run in parallel but wants opening snapshots,
+ * loading stores and attaching storage kept apart from each other and
+ * from the listing (vss.h: "opening and closing must not race"): those
+ * calls take the volume's metadata lock (its VolumeSet's for a volume of
+ * a set, which wraps one vss_volume in as many Volume objects as asked).
+ * Taken with the GIL released: a Python file-object source needs it. */
+static PyThread_type_lock volume_lock(VolumeObject *self)
+{
+    return self->owner ? ((VolumeSetObject *)self->owner)->lock : self->lock;
+}
+
+#define WITH_VOLUME_LOCK(self, stmt)                                           \
+    do {                                                                       \
+        PyThread_type_lock lk_ = volume_lock(self);                            \
+        Py_BEGIN_ALLOW_THREADS                                                 \
+        PyThread_acquire_lock(lk_, WAIT_LOCK);                                 \
+        stmt;                                                                  \
+        PyThread_release_lock(lk_);                                            \
+        Py_END_ALLOW_THREADS                                                   \
+    } while (0)
 
 static int Volume_init(VolumeObject *self, PyObject *args, PyObject *kw)
 {
@@ -778,6 +808,10 @@ static int Volume_init(VolumeObject *self, PyObject *args, PyObject *kw)
         return -1;
     if (self->v || self->src) {
         PyErr_SetString(PyExc_ValueError, "Volume already initialised");
+        return -1;
+    }
+    if (!(self->lock = PyThread_allocate_lock())) {
+        PyErr_NoMemory();
         return -1;
     }
     if (!(self->src = source_arg(o)))
@@ -796,6 +830,8 @@ static void Volume_dealloc(VolumeObject *self)
 {
     if (self->v && !self->owner)
         vss_volume_close(self->v);
+    if (self->lock)
+        PyThread_free_lock(self->lock);
     if (self->src)
         vss_source_release(self->src);
     Py_XDECREF(self->owner);
@@ -864,9 +900,7 @@ static PyObject *Volume_snapshot_info(VolumeObject *self, PyObject *args)
     vss_error e = {0};
     if (!volume_ok(self) || !PyArg_ParseTuple(args, "i", &index))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    rc = vss_volume_snapshot_info(self->v, index, &si, &e);
-    Py_END_ALLOW_THREADS
+    WITH_VOLUME_LOCK(self, rc = vss_volume_snapshot_info(self->v, index, &si, &e));
     return rc ? raise_vss(rc, &e) : snapshot_info_obj(&si);
 }
 
@@ -876,9 +910,7 @@ static PyObject *Volume_load_stores(VolumeObject *self, PyObject *unused)
     int rc;
     if (!volume_ok(self))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    rc = vss_volume_load_stores(self->v, &e);
-    Py_END_ALLOW_THREADS
+    WITH_VOLUME_LOCK(self, rc = vss_volume_load_stores(self->v, &e));
     if (rc)
         return raise_vss(rc, &e);
     Py_RETURN_NONE;
@@ -894,9 +926,7 @@ static PyObject *Volume_attach_storage(VolumeObject *self, PyObject *args)
         return NULL;
     if (!(st = source_arg(o)))
         return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    rc = vss_volume_attach_storage(self->v, st, &e);
-    Py_END_ALLOW_THREADS
+    WITH_VOLUME_LOCK(self, rc = vss_volume_attach_storage(self->v, st, &e));
     vss_source_release(st);
     if (rc)
         return raise_vss(rc, &e);
@@ -1198,9 +1228,8 @@ static PyObject *Volume_open_snapshot(VolumeObject *self, PyObject *args,
     if (fill < 0)
         return PyErr_Format(PyExc_ValueError,
                             "fill must be 'windows', 'zero' or 'live'");
-    Py_BEGIN_ALLOW_THREADS
-    rc = vss_snapshot_open(self->v, index, (vss_fill)fill, &s, &e);
-    Py_END_ALLOW_THREADS
+    WITH_VOLUME_LOCK(self, rc = vss_snapshot_open(self->v, index,
+                                                  (vss_fill)fill, &s, &e));
     if (rc)
         return raise_vss(rc, &e);
     SnapshotObject *so = PyObject_New(SnapshotObject, &SnapshotType);
@@ -1924,12 +1953,6 @@ static PyTypeObject FileType = {
 
 /* ===== VolumeSet =========================================================== */
 
-typedef struct {
-    PyObject_HEAD
-    vss_volume_set *set;
-} VolumeSetObject;
-
-static PyTypeObject VolumeSetType;
 
 static int VolumeSet_init(VolumeSetObject *self, PyObject *args, PyObject *kw)
 {
@@ -1970,6 +1993,10 @@ static int VolumeSet_init(VolumeSetObject *self, PyObject *args, PyObject *kw)
     vss_volume_set_options opts = {
         .backing_path = backing ? PyBytes_AS_STRING(backing) : NULL,
         .offset = offset};
+    if (!(self->lock = PyThread_allocate_lock())) {
+        PyErr_NoMemory();
+        goto out;
+    }
     Py_BEGIN_ALLOW_THREADS
     rc = vss_volume_set_open(paths, (size_t)n, &opts, &self->set, &e);
     Py_END_ALLOW_THREADS
@@ -1993,6 +2020,8 @@ static void VolumeSet_dealloc(VolumeSetObject *self)
 {
     if (self->set)
         vss_volume_set_close(self->set);
+    if (self->lock)
+        PyThread_free_lock(self->lock);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -2025,6 +2054,7 @@ static PyObject *VolumeSet_item(VolumeSetObject *self, Py_ssize_t i)
         if (!vo)
             return NULL;
         vo->v = en->volume;
+        vo->lock = NULL;
         vo->src = en->source;
         vss_source_retain(en->source);
         Py_INCREF(self);

@@ -22,6 +22,44 @@ io.RawIOBase.register(Snapshot)
 io.RawIOBase.register(File)
 
 
+class SourceFile(io.RawIOBase):
+    """A Source (an image, a partition: Source.range) as a read-only
+    binary file object, with the get_offset()/get_size() that pyvshadow's
+    callers use too: hand a partition to pyvss.pyvshadow, pytsk3, ..."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+        self._pos = 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def readinto(self, buf):
+        data = self.source.read_at(self._pos, len(buf))
+        buf[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, offset, whence=0):
+        base = {0: 0, 1: self._pos, 2: self.source.size}.get(whence)
+        if base is None or base + offset < 0:
+            raise OSError("seek(%d, %r): out of range" % (offset, whence))
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    get_offset = tell
+
+    def get_size(self):
+        return self.source.size
+
+
 def open(image, *storage, offset=None, backing=None):
     """The volume with shadow copies of a disk image.
 
