@@ -57,7 +57,7 @@ COMMANDS = {
     "openssl": "openssl",
     "free": "procps", "ps": "procps", "pgrep": "procps",
     "hexdump": "bsdextrautils",
-    "python3": "python3",
+    "python3": "python3", "/usr/bin/python3": "python3",
     "llvm-profdata": "llvm", "llvm-cov": "llvm",
     "bc": "bc", "xz": "xz-utils", "curl": "curl",
     "sfdisk": "fdisk", "sgdisk": "gdisk", "parted": "parted",

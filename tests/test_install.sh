@@ -99,7 +99,7 @@ check "(b) the installed header is the source's" cmp -s libvss/include/vss.h "$D
 # example image as the installed vssinfo lists it.
 PYD=$DEST$P/lib/python3/dist-packages
 if [ -n "$SAN" ]; then
-    skip "(b2) import of the installed pyvss: not with the sanitizers (tests/test_pyvss.sh preloads the runtime)"
+    skip "(b2) the installed pyvss: not loaded with the sanitizers (tests/test_pyvss.sh preloads their runtime)"
 else
     gzip -dc testimages/example/example.img.gz > "$T/pyex.img"
     got=$(env -u LD_LIBRARY_PATH PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PYD" \

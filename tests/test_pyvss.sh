@@ -4,7 +4,7 @@
 # `vssinfo --json --stats`, a Python file object against the path, errors,
 # seek/read rules, threads and leaks (tests/pyvss/*.py), the pyvshadow shim
 # against python3-libvshadow block by block (every difference explained by
-# libvss's map), and the examples of docs/python.md as written.
+# libvss's map), and the examples of docs/python.md and README.md as written.
 set -u
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
@@ -83,8 +83,6 @@ else
     pyrun "$T/vshadow_diff.py" "${imgs[@]}"
 fi
 
-# ---- docs/python.md: every example, as written -----------------------------
-if [ -e docs/python.md ]; then
-    pyrun "$T/doc_examples.py" docs/python.md
-fi
+# ---- docs/python.md and README's Python section: every example, as written ----
+pyrun "$T/doc_examples.py" docs/python.md README.md
 finish
