@@ -8,7 +8,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
-PY=/usr/bin/python3
+PY=/usr/bin/python3   # word-split on purpose below (env ... for ASan)
 export PYTHONPATH=$ROOT/$BUILD/python
 T=$ROOT/tests/pyvss
 if [ ! -x "$PY" ]; then
@@ -24,15 +24,15 @@ if [ -z "$ext" ]; then
 fi
 # A sanitizer build: the interpreter is not instrumented, so the runtime
 # is preloaded; CPython's own allocations at exit are not leaks of ours.
+# Only the interpreter gets it (PY), not the other commands run here.
 if nm -D --undefined-only "$ext" | grep -q ' __asan_'; then
-    export LD_PRELOAD=$(clang -print-file-name=libclang_rt.asan-x86_64.so)
-    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+    PY="env LD_PRELOAD=$(clang -print-file-name=libclang_rt.asan-x86_64.so) ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 $PY"
 fi
 
 # pyrun NAME ARGS...: one of tests/pyvss/*.py; its checks count here.
 pyrun() {
     local out rc line p f
-    out=$("$PY" "$@" 2>&1)
+    out=$($PY "$@" 2>&1)
     rc=$?
     echo "$out" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
     line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
@@ -48,7 +48,7 @@ pyrun() {
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then bad "$1 exited with $rc"; fi
 }
 
-got=$("$PY" -c 'import pyvss, sys; sys.modules["pyvshadow"] = pyvss.pyvshadow
+got=$($PY -c 'import pyvss, sys; sys.modules["pyvshadow"] = pyvss.pyvshadow
 import pyvshadow; print(pyvss.LIBVSS_VERSION, issubclass(pyvss.Error, OSError), pyvshadow.volume.__module__)' 2>&1)
 same "import pyvss; pyvss.pyvshadow stands in for pyvshadow" "$got" \
     "$(sed -n 's/^#define VSS_VERSION_STRING "\(.*\)"$/\1/p' libvss/include/vss.h) True pyvss.pyvshadow"
@@ -75,7 +75,7 @@ else
 fi
 
 # ---- the pyvshadow shim against python3-libvshadow --------------------------
-if ! "$PY" -c 'import pyvshadow' 2>/dev/null; then
+if ! $PY -c 'import pyvshadow' 2>/dev/null; then
     skip "differential test: python3-libvshadow (pyvshadow) is not installed (make deps)"
 else
     imgs=(testimages/out/*.img)

@@ -239,10 +239,13 @@ def check_leaks(image):
     rss1 = rss_kib()
     grown = sum(d.size_diff for d in snap1.compare_to(snap0, "filename"))
     tracemalloc.stop()
-    check(grown < 64 * 1024 and rss1 - rss0 < 8 * 1024,
+    # Under AddressSanitizer freed memory sits in its quarantine: RSS
+    # says nothing there (the C side is checked by the sanitizer itself).
+    asan = "asan" in os.environ.get("LD_PRELOAD", "")
+    check(grown < 64 * 1024 and (asan or rss1 - rss0 < 8 * 1024),
           "300 open/read/map/fs/provenance/close cycles: Python heap grew "
-          "%d bytes (bound 64 KiB), RSS %d KiB (bound 8 MiB)" %
-          (grown, rss1 - rss0))
+          "%d bytes (bound 64 KiB), RSS %d KiB (bound 8 MiB%s)" %
+          (grown, rss1 - rss0, ", not judged under ASan" if asan else ""))
 
 
 def main():
