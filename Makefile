@@ -402,7 +402,7 @@ test-asan:
 	$(MAKE) BUILD=build/asan CC=clang STATIC_DEPS=0 SO_DEFS= \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-bins reliability-tests python
-	BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	BUILD=build/asan LIBVSS_SANITIZER_PASS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run
 
 valgrind: all reliability-tests

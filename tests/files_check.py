@@ -31,7 +31,8 @@ import os
 import re
 import sys
 
-from vsstest import REAL_GROUPS, bad, fls_records, ok, run
+from vsstest import REAL_GROUPS, bad, fls_records, ok, run, \
+    snapshots_to_check
 
 VSSINFO, IMAGES, WORK = (sys.argv[1:4] + [None] * 3)[:3]
 CAP = int(os.environ.get("LIBVSS_FILES_CAP", 8 << 20))
@@ -585,7 +586,7 @@ def main():
     total_damaged = no_unnamed = 0
     for g in GROUPS:
         label, imgs, opts, count = g
-        for n in range(1, count + 1):
+        for n in snapshots_to_check(count):
             raw = os.path.join(WORK, "snap.raw")
             err = extract_sparse(g, n, raw)
             if err:

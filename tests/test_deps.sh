@@ -11,6 +11,7 @@
 # (c) The table itself is checked against dpkg: where the command is
 #     installed here, the package that owns it is the table's package (or
 #     one that package depends on: python3 -> python3-minimal).
+# sanitizer pass: skip (reads the Makefile and the scripts; runs no libvss code)
 set -u
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"

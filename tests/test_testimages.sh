@@ -7,6 +7,7 @@
 # Builds the default image set first (make -C testimages) unless
 # VSSGEN_NOBUILD=1.  Skips, with a message, what a missing tool prevents.
 # Ends with the line "N passed, N failed".
+# sanitizer pass: skip (checks the generator's images with other readers; runs no libvss code)
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 OUT=${VSSGEN_OUT:-$ROOT/testimages/out}

@@ -33,7 +33,8 @@ import subprocess
 import sys
 import time
 
-from vsstest import REAL_GROUPS, bad, fls_records, ok, real_group, run
+from vsstest import REAL_GROUPS, bad, fls_records, ok, real_group, run, \
+    snapshots_to_check
 
 VSSMOUNT, VSSINFO, IMAGES, WORK = sys.argv[1:5]
 MANIFESTS = sys.argv[5:]
@@ -108,7 +109,7 @@ def check_raw(group, mnt):
     else:
         bad("%s: raw mount lists %s, want %s" % (label, names, want))
         return
-    for n in range(1, count + 1):
+    for n in snapshots_to_check(count):
         path = os.path.join(mnt, "vss%d" % n)
         doc = json.loads(run([VSSINFO, "--map", str(n), "--json"] + opts +
                              imgs).stdout)
@@ -696,7 +697,7 @@ def main():
                                    opts + imgs).stdout)
         try:
             check_raw(g, mnt)
-            for n in range(1, count + 1):
+            for n in snapshots_to_check(count):
                 err = mount(["-s", str(n)] + opts + imgs, tmnt)
                 if err:
                     bad("%s -s %d: vssmount failed: %s" % (label, n, err))
