@@ -1795,6 +1795,12 @@ static PyObject *File_get_compression_unit(FileObject *self, void *c)
     return u64(vss_fs_file_compression_unit(self->f));
 }
 
+static int add_seq(PyObject *m, PyTypeObject *t, PyStructSequence_Desc *d);
+static int add_type(PyObject *m, PyTypeObject *t);
+
+/* The audit and the diff, when the library has them. */
+#include "audit.inc"
+
 /* ===== type tables ========================================================= */
 
 static PyMethodDef Volume_methods[] = {
@@ -1808,6 +1814,7 @@ static PyMethodDef Volume_methods[] = {
      "attach_storage(source): the volume holding redirected storage."},
     {"open_fs", (PyCFunction)Volume_open_fs, METH_NOARGS,
      "The live volume's NTFS file system (FS)."},
+    AUDIT_VOLUME_METHODS
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Volume_getset[] = {
@@ -2269,7 +2276,7 @@ PyMODINIT_FUNC PyInit__pyvss(void)
         add_type(m, &SourceType) < 0 || add_type(m, &VolumeType) < 0 ||
         add_type(m, &SnapshotType) < 0 || add_type(m, &FSType) < 0 ||
         add_type(m, &FileType) < 0 || add_type(m, &VolumeSetType) < 0 ||
-        add_type(m, &MapIterType) < 0)
+        add_type(m, &MapIterType) < 0 || audit_module_init(m) < 0)
         goto fail;
     PyModule_AddStringConstant(m, "LIBVSS_VERSION", VSS_VERSION_STRING);
     PyModule_AddIntConstant(m, "BLOCK_SIZE", VSS_BLOCK_SIZE);

@@ -62,6 +62,7 @@ same "import pyvss; pyvss.pyvshadow stands in for pyvshadow" "$got" \
 if make -s -C testimages >/dev/null 2>&1; then
     mapfile -t manifests < <(grep -L '"block_list": null' testimages/out/*.json)
     pyrun "$T/native.py" manifests "${manifests[@]}"
+    pyrun "$T/audit.py" "${manifests[@]}"
     pyrun "$T/behaviour.py" testimages/out/win7.img
 else
     bad "make -C testimages failed"

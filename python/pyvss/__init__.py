@@ -6,6 +6,8 @@ pyvss.pyvshadow, a drop-in for libvshadow's binding (docs/python.md).
 """
 import io
 import os
+import queue
+import threading
 
 from ._pyvss import (  # noqa: F401  (the public API)
     Error, Source, Volume, Snapshot, FS, File, VolumeSet, MapIterator,
@@ -14,7 +16,11 @@ from ._pyvss import (  # noqa: F401  (the public API)
     filetime_to_datetime, filetime_format, parse_offset, LIBVSS_VERSION,
     BLOCK_SIZE, CATALOG_FLAG_OFFLINE, CATALOG_FLAG_UNUSED_ZERO,
     EXTENT_SPARSE, EXTENT_RESIDENT, EXTENT_UNINIT, EXTENT_COMPRESSED,
-    EINVAL, EIO, ECORRUPT, ENOMEM, ENOTFOUND, EUNSUPPORTED, ENOSTORAGE)
+    EINVAL, EIO, ECORRUPT, ENOMEM, ENOTFOUND, EUNSUPPORTED, ENOSTORAGE,
+    HAVE_AUDIT)
+if HAVE_AUDIT:
+    from ._pyvss import (  # noqa: F401
+        Audit, AuditFile, AuditRange, AuditResult, DiffEntry)
 
 # Snapshots and files are binary file objects: io.BufferedReader and
 # friends accept them, and isinstance(x, io.RawIOBase) says so.
@@ -104,6 +110,52 @@ def _open_fileobj(disk, offset):
         raise Error("several volumes have shadow copies (offsets %s): give "
                     "offset=" % ", ".join(str(p.offset) for p, _ in found))
     return found[0][1]
+
+
+def _iterate(start, *args, **kw):
+    """An iterator over what start(*args, callback, **kw) hands its
+    callback (Audit._run, Audit._diff): the library runs in a thread of
+    its own and the results cross a bounded queue, so they are used while
+    the audit goes on; leaving the loop early cancels the run. The run's
+    exception, if any, is raised at the end of the loop."""
+    items = queue.Queue(maxsize=64)
+    stop = threading.Event()
+    end = object()
+
+    def deliver(item):
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return False
+            except queue.Full:
+                pass
+        return True           # the consumer left: cancel
+
+    def work():
+        try:
+            start(*args, deliver, **kw)
+            items.put((end, None))
+        except BaseException as e:  # noqa: BLE001 (re-raised below)
+            items.put((end, e))
+
+    worker = threading.Thread(target=work, name="pyvss-audit", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if type(item) is tuple and len(item) == 2 and item[0] is end:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                items.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
 
 
 from . import pyvshadow  # noqa: E402,F401  (pyvss.pyvshadow)
