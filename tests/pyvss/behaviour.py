@@ -101,9 +101,20 @@ def check_seek(name, f, size, raises):
           "end%s" % (name, "; ".join([""] + probs)))
 
 
+class DfvfsLikeFile(object):
+    """Only what dfVFS's file objects are sure to have: read(size),
+    seek(offset, whence), get_offset() (no tell, no get_size)."""
+
+    def __init__(self, *args):
+        self._f = RangeFile(*args)
+        self.read = self._f.read
+        self.seek = self._f.seek
+        self.get_offset = self._f.get_offset
+
+
 def check_shim(image, vol, voloff):
     v = shim.volume()
-    v.open_file_object(RangeFile(image, voloff, vol.size))
+    v.open_file_object(DfvfsLikeFile(image, voloff, vol.size))
     n = v.number_of_stores
     s = v.get_store(n - 1)
     check_seek("pyvshadow shim store %d" % (n - 1), s, s.volume_size, OSError)
@@ -125,7 +136,8 @@ def check_shim(image, vol, voloff):
         probs.append("get_store(%d) accepted" % n)
     except IOError:
         pass
-    check(not probs, "pyvshadow shim: %d stores, 0 = oldest, lowercase "
+    check(not probs, "pyvshadow shim over a file object with only read, "
+          "seek and get_offset (as dfVFS's): %d stores, 0 = oldest, lowercase "
           "identifiers, reads = the native snapshot's%s" %
           (n, "; ".join([""] + probs)))
     v.close()
