@@ -34,15 +34,27 @@ static PyObject *epoch_1601;   /* datetime(1601, 1, 1, tzinfo=utc) */
 
 /* ---- errors --------------------------------------------------------------- */
 
+/* The exception a Python file object's read or seek raised in this
+ * thread, kept by pyfile_read_at (the library can only say that the read
+ * failed) until the failure reaches raise_vss, which makes it the
+ * pyvss.Error's __cause__. Touched with the GIL held only. */
+static _Thread_local PyObject *pending_io_error;
+
 /* Raise pyvss.Error with the library's message (structure and offset) and
  * its code as attributes .code (VSS_E*) and .code_name ("corrupt", ...). */
 static PyObject *raise_vss(int rc, const vss_error *e)
 {
+    PyObject *cause = pending_io_error;
+    pending_io_error = NULL;
+    if (cause && rc != VSS_EIO)
+        Py_CLEAR(cause); /* from a read the library got over */
     const char *msg = e && e->code && e->message[0] ? e->message
                                                    : vss_strerror(rc);
     PyObject *exc = PyObject_CallFunction(PyvssError, "s", msg);
-    if (!exc)
+    if (!exc) {
+        Py_XDECREF(cause);
         return NULL;
+    }
     PyObject *code = PyLong_FromLong(rc);
     PyObject *name = PyUnicode_FromString(vss_strerror(rc));
     if (code && name) {
@@ -51,6 +63,8 @@ static PyObject *raise_vss(int rc, const vss_error *e)
     }
     Py_XDECREF(code);
     Py_XDECREF(name);
+    if (cause)
+        PyException_SetCause(exc, cause); /* steals cause */
     PyErr_SetObject(PyvssError, exc);
     Py_DECREF(exc);
     return NULL;
@@ -430,9 +444,18 @@ static int64_t pyfile_read_at(void *vctx, void *buf, size_t len,
     }
 out:
     /* The library reports the failed read with its own message (what was
-     * read, where); the Python exception cannot travel through it. */
-    if (done < 0)
-        PyErr_Clear();
+     * read, where); the Python exception waits for raise_vss. */
+    if (done < 0) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (value && tb)
+            PyException_SetTraceback(value, tb);
+        Py_XDECREF(pending_io_error);
+        pending_io_error = value;
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+    }
     pthread_mutex_unlock(&c->lock);
     PyGILState_Release(g);
     return done;

@@ -73,6 +73,30 @@ def check_errors(image, vol, voloff):
               "offset: %s" % e)
 
 
+def check_fileobj_error(image, vol, voloff):
+    """A file object whose read fails: pyvss.Error (EIO, the library's
+    message) with the file object's own exception as its __cause__."""
+    class Failing(RangeFile):
+        reads = 0
+
+        def read(self, size=-1):
+            Failing.reads += 1
+            if Failing.reads > 60:
+                raise OSError(5, "segment 2 of the image is missing")
+            return RangeFile.read(self, size)
+
+    snap = pyvss.Volume(Failing(image, voloff, vol.size)).open_snapshot(1)
+    try:
+        for off in range(0, snap.size, 1 << 20):
+            snap.read_at(off, 1 << 20)
+        bad("a file object whose read fails: no error")
+    except pyvss.Error as e:
+        check(e.code == pyvss.EIO and "offset" in str(e) and
+              "segment 2" in str(e.__cause__),
+              "a file object whose read fails: pyvss.Error EIO (%s), caused "
+              "by its exception (%r)" % (e, e.__cause__))
+
+
 def check_seek(name, f, size, raises):
     """The pyvshadow seek/read rules on a file object f of `size` bytes."""
     probs = []
@@ -267,6 +291,7 @@ def main():
     disk = pyvss.open_image(image)
     voloff = [p.offset for p in disk.partitions() if p.size == vol.size][0]
     check_errors(image, vol, voloff)
+    check_fileobj_error(image, vol, voloff)
     check_seek("Snapshot", vol.open_snapshot(1), vol.open_snapshot(1).size,
                OSError)
     with vol.open_snapshot(1).open_fs().open("/$MFT") as f:
