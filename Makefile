@@ -5,8 +5,9 @@
 #   asan           build with AddressSanitizer + UBSan into build/asan
 #   fuzz           libFuzzer harnesses (clang)
 #   bench          benchmarks against libvshadow and the raw-read limit
+#   python         the Python package pyvss into build/python/ (docs/python.md)
 #   install        into $(DESTDIR)$(PREFIX): tools, libvss.a, libvss.so.*,
-#                  vss.h, libvss.pc, man pages, docs, examples
+#                  vss.h, libvss.pc, man pages, docs, examples, pyvss
 #   uninstall      remove exactly what install put there
 
 CC ?= cc
@@ -81,7 +82,7 @@ TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
             $(BUILD)/tests/imgcat
 
 .PHONY: all deps example test check test-bins testimages asan fuzz bench install \
-        uninstall clean FORCE
+        uninstall clean FORCE python
 
 # Debian packages the build, the tests (make check), make bench and the
 # peers we compare with need; tests/test_deps.sh fails when a program the
@@ -91,7 +92,7 @@ TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
 DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
   libvshadow-dev libvshadow-utils libbfio-dev ntfs-3g ntfs-3g-dev \
   libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow chromium \
-  valgrind attr xxd procps openssl poppler-utils strace
+  valgrind attr xxd procps openssl poppler-utils strace python3-dev
 
 # vssmount finds its volume through the library (vss_volume_set_*) and
 # shares only tools/ with vssinfo.
@@ -158,7 +159,7 @@ $(BUILD)/tests/vshadow_diff: tests/vshadow_diff.c $(LIB_A)
 	  $(CC) $(ALL_CFLAGS) -Ilibvss/src -Wno-missing-prototypes -o $@ $< $(LIB_A) -lvshadow -lbfio $(LDLIBS_BASE); \
 	else echo "libvshadow-dev/libbfio-dev missing: $@ not built"; fi
 
-test: all test-bins
+test: all test-bins python
 	bash tests/run
 
 # Generated test images with known content (testimages/, docs/testimages.md)
@@ -212,6 +213,38 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
 
+# ---- Python: the pyvss package (issue 15, docs/python.md) ------------------
+# Debian's interpreter (a python3 earlier on PATH, e.g. pyenv's, cannot
+# import Debian's modules such as pyvshadow). The C core _pyvss links the
+# library's PIC objects (libvss.a) into itself rather than libvss.so: the
+# module then loads with no rpath or LD_LIBRARY_PATH from build/python as
+# well as from any PREFIX/DESTDIR, always with the library it was built
+# against; libvss keeps no global state, so a second copy in a process that
+# also loads libvss.so is harmless. Its own dependencies (libntfs-3g,
+# libcrypto, zlib) are linked as shared libraries (their static archives
+# are not PIC). Recursive variables: python3 is asked only when used.
+PYTHON ?= /usr/bin/python3
+PY_INCLUDE = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_EXT_SUFFIX = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_SRC = $(wildcard python/pyvss/*.py)
+PY_BUILD = $(BUILD)/python/pyvss
+PY_EXT = $(PY_BUILD)/_pyvss$(PY_EXT_SUFFIX)
+# Where Debian's python3 looks for packages not installed by apt:
+# /usr/local/lib/python3/dist-packages for the default PREFIX.
+PYDIR ?= $(PREFIX)/lib/python3/dist-packages
+
+python: $(PY_EXT) $(PY_SRC:python/pyvss/%=$(PY_BUILD)/%)
+
+$(PY_EXT): python/_pyvss.c python/audit.inc libvss/include/vss.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	@test -e "$(PY_INCLUDE)/Python.h" || { echo "$(PY_INCLUDE)/Python.h missing: install python3-dev (make deps)"; exit 1; }
+	$(CC) $(ALL_CFLAGS) -isystem $(PY_INCLUDE) -shared -o $@ $< $(LIB_A) \
+	  $(NTFS_LIBS) -lcrypto -lz -lpthread $(EXTRA_LDFLAGS)
+
+$(PY_BUILD)/%.py: python/pyvss/%.py
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 # ---- install ------------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=/staging]: the tools, both
 # libraries, the header, libvss.pc, man pages and docs (with the examples,
@@ -236,7 +269,8 @@ INSTALLED = $(BINDIR)/vssinfo $(BINDIR)/vssmount \
   $(LIBDIR)/libvss.so $(INCLUDEDIR)/vss.h $(PKGCONFIGDIR)/libvss.pc \
   $(addprefix $(MANDIR)/man1/,$(notdir $(MAN1))) \
   $(addprefix $(DOCDIR)/,$(notdir $(DOC_FILES))) \
-  $(addprefix $(DOCDIR)/examples/,$(notdir $(EXAMPLE_FILES)))
+  $(addprefix $(DOCDIR)/examples/,$(notdir $(EXAMPLE_FILES))) \
+  $(addprefix $(PYDIR)/pyvss/,$(notdir $(PY_EXT) $(PY_SRC)))
 
 $(BUILD)/libvss.pc: libvss/libvss.pc.in libvss/include/vss.h FORCE
 	@mkdir -p $(dir $@)
@@ -244,7 +278,7 @@ $(BUILD)/libvss.pc: libvss/libvss.pc.in libvss/include/vss.h FORCE
 	  -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
 	  -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' $< > $@
 
-install: all $(BUILD)/libvss.pc
+install: all python $(BUILD)/libvss.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)/examples
@@ -258,13 +292,16 @@ install: all $(BUILD)/libvss.pc
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
 	install -m 644 $(EXAMPLE_FILES) $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(PYDIR)/pyvss
+	install -m 644 $(PY_EXT) $(PY_SRC) $(DESTDIR)$(PYDIR)/pyvss/
 	@# The run-time loader finds a new library in a system directory
 	@# only once its cache is rebuilt.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR); do \
+	rm -rf $(DESTDIR)$(PYDIR)/pyvss/__pycache__
+	@for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PYDIR)/pyvss; do \
 	  if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || echo "$$d: not empty, left"; fi; \
 	done
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
@@ -365,7 +402,7 @@ test: reliability-tests
 test-asan:
 	$(MAKE) BUILD=build/asan CC=clang STATIC_DEPS=0 SO_DEFS= \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-bins reliability-tests
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-bins reliability-tests python
 	BUILD=build/asan LIBVSS_SANITIZER_PASS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run
 

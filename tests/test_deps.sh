@@ -28,7 +28,7 @@ ok "DEB_PACKAGES read from the Makefile ($(echo $deb | wc -w) packages)"
 # The files whose commands the suite runs: every test script and program,
 # the runners, CI, the Makefiles (recipes of test, check, bench, example),
 # and the commands README.md shows.
-mapfile -t suite < <(ls tests/*.sh tests/*.py tests/run tests/check \
+mapfile -t suite < <(ls tests/*.sh tests/*.py tests/pyvss/*.py tests/run tests/check \
     tests/fuzz/*.sh tests/fuzz/*.py tests/bench/*.sh .ci/run Makefile \
     testimages/Makefile README.md 2>/dev/null)
 
@@ -59,7 +59,7 @@ COMMANDS = {
     "openssl": "openssl",
     "free": "procps", "ps": "procps", "pgrep": "procps",
     "hexdump": "bsdextrautils",
-    "python3": "python3",
+    "python3": "python3", "/usr/bin/python3": "python3",
     "llvm-profdata": "llvm", "llvm-cov": "llvm",
     "bc": "bc", "xz": "xz-utils", "curl": "curl",
     "sfdisk": "fdisk", "sgdisk": "gdisk", "parted": "parted",
@@ -78,6 +78,8 @@ uniq wc xargs zcat getconf nice nohup dpkg dpkg-query
 OPTIONAL_FILES = {"tests/fuzz/coverage.sh"}
 # Python modules the tests import that are not in the standard library.
 MODULES = {"pyvshadow": "python3-libvshadow"}
+# Python modules this project builds (make python), not packages.
+BUILT_MODULES = {"pyvss"}
 # Headers the build (Makefile, testimages/) needs -> their -dev package.
 HEADERS = {
     "/usr/include/ntfs-3g/volume.h": "ntfs-3g-dev",
@@ -86,6 +88,8 @@ HEADERS = {
     "/usr/include/fuse3/fuse.h": "libfuse3-dev",
     "/usr/include/libvshadow.h": "libvshadow-dev",
     "/usr/include/libbfio.h": "libbfio-dev",
+    # make python: Debian's python3 headers (/usr/include/python3.X/).
+    "/usr/include/python3.X/Python.h": "python3-dev",
 }
 
 deb = set(os.environ["DEB"].split())
@@ -148,7 +152,8 @@ for p, lines in files.items():
                 if top:
                     imported.setdefault(top, set()).add(p)
 for mod, where in sorted(imported.items()):
-    if mod in stdlib or mod in local or mod == "__future__":
+    if mod in stdlib or mod in local or mod in BUILT_MODULES or \
+            mod == "__future__":
         continue
     pkg = MODULES.get(mod)
     if pkg is None:

@@ -79,6 +79,10 @@ want=$( {
     for f in examples/*.c examples/Makefile examples/README.md; do
         echo "share/doc/libvss/$f"
     done
+    # make python's package, for Debian's python3 (PYDIR)
+    for f in python/pyvss/*.py "$(basename "$BUILD"/python/pyvss/_pyvss*.so)"; do
+        echo "lib/python3/dist-packages/pyvss/$(basename "$f")"
+    done
 } | sort)
 got=$(cd "$DEST$P" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort)
 same "(b) installed files" "$(diff <(echo "$want") <(echo "$got") | grep '^[<>]' | tr '\n' ' ')" ""
@@ -89,6 +93,26 @@ same "(b) modes" "$(stat -c %a "$L/libvss.so.$VERSION" "$L/libvss.a" "$DEST$P/in
     "755 644 644 "
 check "(b) the installed library is the one built" cmp -s "$SO" "$L/libvss.so.$VERSION"
 check "(b) the installed header is the source's" cmp -s libvss/include/vss.h "$DEST$P/include/vss.h"
+
+# ---- (b2) the Python package, installed -------------------------------------
+# Debian's python3 imports it from PYDIR with nothing else set (the C core
+# carries the library: no LD_LIBRARY_PATH, no rpath), and it reads the
+# example image as the installed vssinfo lists it.
+PYD=$DEST$P/lib/python3/dist-packages
+if [ -n "$SAN" ]; then
+    skip "(b2) the installed pyvss: not loaded with the sanitizers (tests/test_pyvss.sh preloads their runtime)"
+else
+    gzip -dc testimages/example/example.img.gz > "$T/pyex.img"
+    got=$(env -u LD_LIBRARY_PATH PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PYD" \
+        /usr/bin/python3 -c 'import sys, pyvss
+v = pyvss.open(sys.argv[1])
+print(pyvss.__file__.startswith(sys.argv[2]), [v.snapshot_info(k).store_guid for k in range(1, len(v) + 1)])' \
+        "$T/pyex.img" "$PYD/pyvss/" 2>&1)
+    want=$("$VSSINFO" --json "$T/pyex.img" | python3 -c 'import json, sys
+print(True, [s["store_guid"] for v in json.load(sys.stdin)["volumes"] for s in v.get("snapshots", [])])')
+    same "(b2) the installed pyvss (from $P/lib/python3/dist-packages) lists example.img as vssinfo does" "$got" "$want"
+    rm -f "$T/pyex.img"
+fi
 
 # ---- (c) pkg-config ----------------------------------------------------------
 # A staged tree is found two ways: the sysroot (pkg-config prefixes every
