@@ -139,10 +139,10 @@ void aud_report_text(FILE *f, const aud_run *r)
     for (i = 0; name[i]; i++)
         name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32
                                                            : name[i]);
-    head_text(f, r);
     fprintf(f, "Statuses: damaged = some bytes read as zeros (lost for "
             "sure); unverified = Windows returns bytes the snapshot did not "
             "preserve (stale); %s.\n", RANGES_NOTE);
+    head_text(f, r); /* after the line that says how to read it */
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
         snapshot_title(f, r, S);
@@ -915,8 +915,8 @@ static void html_hash(FILE *f, const aud_run *r, const aud_digests *d)
  * list open, table headers repeated on each page, rows kept whole, pages
  * numbered (CSS page margin boxes: Chromium 131 and later). */
 static const char html_print_css[] =
-    "table.meta th{width:11em}table.meta td,table.ids td{word-break:"
-    "break-all}code.cmd{white-space:pre-wrap;word-break:break-all}\n"
+    "table.meta th{width:11em}"
+    "code.cmd{white-space:pre-wrap;word-break:break-all}\n"
     "thead{display:table-header-group}\n"
     "@page{size:A4;margin:14mm 10mm 16mm;"
     "@bottom-right{content:\"page \" counter(page) \" of \" counter(pages);"
@@ -924,7 +924,7 @@ static const char html_print_css[] =
     "@bottom-left{content:\"Volume Shadow Copy audit\";"
     "font:10px system-ui,sans-serif;color:#555}}\n"
     "@media print{body{margin:0;max-width:none;font-size:10px}"
-    "code{font-size:9px;white-space:normal;word-break:break-all}"
+    "code{font-size:9px}td{overflow-wrap:anywhere}"
     "h2{break-after:avoid}.summary-end{break-after:page}"
     "tr,svg,.legend{break-inside:avoid}"
     "details::details-content{content-visibility:visible;display:block}"
