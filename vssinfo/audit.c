@@ -167,9 +167,13 @@ typedef struct gather {
     int oom;
 } gather;
 
+/* A warning gets a line of its own: the bar is erased first (and drawn
+ * again by the next update). */
 static void on_message(const char *text, void *user)
 {
-    (void)user;
+    gather *g = user;
+    if (g->bar_started)
+        progress_end(&g->bar);
     warn("%s", text);
 }
 

@@ -1,8 +1,8 @@
 /*
  * audit.h — vssinfo --audit / --diff (issue #5): what each snapshot really
- * preserved, file by file, with hashes (audit.c: the engine; audit_out.c:
- * text, CSV, JSON and HTML reports). Only the public libvss API is used:
- * nothing here decodes on-disk bytes.
+ * preserved, file by file, with hashes. The engine is the library's
+ * (vss_audit_*); audit.c turns the options into its options and gathers
+ * its results, audit_out.c writes the text, CSV, JSON and HTML reports.
  */
 #ifndef VSSINFO_AUDIT_H
 #define VSSINFO_AUDIT_H

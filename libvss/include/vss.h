@@ -916,7 +916,8 @@ typedef struct vss_audit_range {
 } vss_audit_range;
 
 /* The audit of one file (stream) of one snapshot. Valid during the
- * callback only, except file and live (valid until vss_audit_close). */
+ * callback only, except file and live (valid until vss_audit_close) and
+ * live_word and why (static strings). */
 typedef struct vss_audit_result {
     int snapshot;               /* its index (1 = oldest) */
     const vss_audit_file *file;
@@ -1031,7 +1032,8 @@ typedef struct vss_audit_callbacks {
 /* Set up an audit of vol's snapshots; live: the live volume's bytes (NULL:
  * no live comparison). Checks the options: VSS_EINVAL on a bad snapshot
  * list or hash, VSS_ENOTFOUND on a snapshot the volume does not have.
- * opts may be NULL (all snapshots, md5 and sha256). */
+ * opts may be NULL (all snapshots, md5 and sha256). vol must stay open
+ * until vss_audit_close; live is retained. */
 VSS_API int vss_audit_open(vss_volume *vol, vss_source *live,
                            const vss_audit_options *opts, vss_audit **out,
                            vss_error *err);
