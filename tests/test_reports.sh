@@ -69,6 +69,10 @@ same "command line re-run: same report (less the time)" \
     "$(grep -v '^Generated' "$T/r.txt")" "$(grep -v '^Generated' "$T/first.txt")"
 "$V" --audit all --output "$T/r.txt" "$IMG" 2>/dev/null
 check "--output onto an existing report without --force: status 2" test $? -eq 2
+"$V" --audit 9 --output "$T/none.txt" "$IMG" 2>/dev/null
+check "--audit of a snapshot that does not exist: status 1, no report file, no side file" \
+    test $? -eq 1 -a ! -e "$T/none.txt" -a ! -e "$T/none.txt.sha256"
+check "HTML: the case in the page title" grep -qF "<title>Shadow copy audit, case CASE-18/ü, &quot;quoted&quot;</title>" "$T/r.html"
 
 # ---- JSON: the snapshots' identities against vshadowinfo -------------------
 "$V" --audit all --json --case "$CASE" --examiner "$EXAMINER" \

@@ -943,7 +943,12 @@ int aud_report_html(const char *path, const aud_run *r)
         return 1;
     }
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<title>Shadow copy audit</title>\n<style>\n"
+          "<title>Shadow copy audit", f);
+    if (r->o->meta && r->o->meta->case_id) {
+        fputs(", case ", f);
+        html_esc(f, r->o->meta->case_id);
+    }
+    fputs("</title>\n<style>\n"
           "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;"
           "max-width:1400px}\n"
           "h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 "

@@ -462,6 +462,15 @@ static int audit_to_files(found_volume *fv, const audit_options *ao,
     rc = audit_run(fv, ao);
     if (o->output && (fflush(stdout) != 0 || close(STDOUT_FILENO) != 0))
         rc = die(1, "writing %s: %s", o->output, strerror(errno));
+    if (o->output && rc) {
+        /* failed before writing anything: no empty report left behind */
+        struct stat st;
+        if (stat(o->output, &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size == 0) {
+            unlink(o->output);
+            return rc;
+        }
+    }
     /* rc 1: the report is complete, and says what could not be read */
     if (rc <= 1 && o->output && report_meta_seal(o->output))
         rc = 1;
