@@ -533,8 +533,7 @@ int main(int argc, char **argv)
     memset(&fo, 0, sizeof fo);
     memset(&ao, 0, sizeof ao);
     ao.progress = -1;
-    if (report_meta_init(&meta, argc, argv))
-        return die(1, "%s", "out of memory");
+    report_meta_init(&meta, argc, argv);
     opterr = 0; /* getopt's own messages: replaced by one line below */
     while ((c = getopt_long(argc, argv, ":o:rhV", longopts, NULL)) != -1) {
         uint64_t v;

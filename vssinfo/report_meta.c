@@ -29,44 +29,51 @@ static int shell_plain(const char *s)
     return 1;
 }
 
-int report_meta_init(report_meta *m, int argc, char **argv)
+void report_meta_init(report_meta *m, int argc, char **argv)
 {
-    size_t len = 1, o = 0;
-    int i;
     time_t now = time(NULL);
     struct tm tm;
     memset(m, 0, sizeof *m);
+    m->argc = argc;
+    m->argv = argv;
+    gmtime_r(&now, &tm);
+    strftime(m->generated, sizeof m->generated, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Words in single quotes ('\'' for a quote): pasted into a shell, the
+ * line runs the same command again. */
+static char *quote_command_line(int argc, char **argv)
+{
+    size_t len = 1, o = 0;
+    int i;
+    char *line;
     for (i = 0; i < argc; i++)
         len += 4 * strlen(argv[i]) + 3; /* every ' as '\'' and the quotes */
-    m->command_line = malloc(len);
-    if (!m->command_line)
-        return -1;
-    /* Words in single quotes ('\'' for a quote): pasted into a shell, the
-     * line runs the same command again. */
+    line = malloc(len);
+    if (!line)
+        return NULL;
     for (i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (i)
-            m->command_line[o++] = ' ';
+            line[o++] = ' ';
         if (shell_plain(s)) {
-            memcpy(m->command_line + o, s, strlen(s));
+            memcpy(line + o, s, strlen(s));
             o += strlen(s);
             continue;
         }
-        m->command_line[o++] = '\'';
+        line[o++] = '\'';
         for (; *s; s++) {
             if (*s == '\'') {
-                memcpy(m->command_line + o, "'\\''", 4);
+                memcpy(line + o, "'\\''", 4);
                 o += 4;
             } else {
-                m->command_line[o++] = *s;
+                line[o++] = *s;
             }
         }
-        m->command_line[o++] = '\'';
+        line[o++] = '\'';
     }
-    m->command_line[o] = '\0';
-    gmtime_r(&now, &tm);
-    strftime(m->generated, sizeof m->generated, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return 0;
+    line[o] = '\0';
+    return line;
 }
 
 int report_meta_parse_image_hash(report_meta *m, const char *list)
@@ -143,6 +150,9 @@ int report_meta_images(report_meta *m, const volume_set *set,
 {
     size_t i;
     m->set = set;
+    m->command_line = quote_command_line(m->argc, m->argv);
+    if (!m->command_line)
+        return cli_die(1, "%s", "out of memory");
     m->img = calloc(set->nimages ? set->nimages : 1, sizeof *m->img);
     if (!m->img)
         return cli_die(1, "%s", "out of memory");

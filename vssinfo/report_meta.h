@@ -26,6 +26,8 @@ typedef struct report_meta {
     const char *case_id;    /* --case, --examiner, --notes; NULL: not given */
     const char *examiner;
     const char *notes;
+    int argc;               /* the command line, as main() got it */
+    char **argv;
     char *command_line;     /* argv, each word quoted for a POSIX shell */
     char generated[32];     /* UTC, ISO 8601 with Z */
     int csv_bom;            /* --csv-bom: a UTF-8 byte order mark first */
@@ -36,11 +38,12 @@ typedef struct report_meta {
     size_t nimg;
 } report_meta;
 
-/* The command line and the time; the rest is filled by the caller. */
-int report_meta_init(report_meta *m, int argc, char **argv);
+/* The command line and the time; the rest is filled by the caller
+ * (nothing is allocated until report_meta_images). */
+void report_meta_init(report_meta *m, int argc, char **argv);
 /* --image-hash LIST (md5, sha1, sha256; comma-separated): 0 or -1. */
 int report_meta_parse_image_hash(report_meta *m, const char *list);
-/* Full paths of the images of set, and their hashes when asked (read
+/* The quoted command line; full paths of the images of set, and their hashes when asked (read
  * through the library, as the snapshots are: an E01's media, not its
  * segment files), with a progress bar (progress.h option). 0 or an exit
  * status after a message. */
