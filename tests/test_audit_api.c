@@ -24,7 +24,8 @@
  * the totals, ends at files_done == files_total, and cancels likewise; a
  * live volume that is not NTFS leaves every file without live comparison
  * (said through the message callback, counted as a problem); NULL and
- * bad arguments give VSS_EINVAL / VSS_ENOTFOUND, never a crash. And
+ * bad arguments give VSS_EINVAL / VSS_ENOTFOUND, never a crash; every
+ * allocation failing in turn gives VSS_ENOMEM or error results. And
  * vss_hasher (the same digests for any stream) on the standards' vectors.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
@@ -36,6 +37,7 @@
 #include <string.h>
 
 #include "vss.h"
+#include "base/base.h"   /* vss_test_fail_alloc_after */
 
 static int npass, nfail;
 
@@ -490,6 +492,41 @@ static void check_contract(const char *name, vss_volume *vol,
     vss_source_release(bad);
 }
 
+/* Out of memory at every allocation of the audit in turn (one worker:
+ * the fault hook is for single-threaded tests): each run ends with
+ * VSS_ENOMEM or with results marked as errors, never a crash or a leak
+ * (the sanitizer build checks), until a run completes untouched. */
+static void check_out_of_memory(const char *name, vss_volume *vol,
+                                vss_source *live)
+{
+    run ref = {0}, u = {0};
+    vss_error e = {0};
+    size_t problems = 0;
+    long n, runs = 0, clean = 0;
+    int rc, bad = 0;
+
+    if (audit(vol, live, 1, "1", &ref, &problems, &e)) {
+        check(0, "%s: audit of snapshot 1: %s", name, e.message);
+        return;
+    }
+    for (n = 1; n < 5000 && !clean; n += n < 200 ? 1 : 17) {
+        vss_test_fail_alloc_after(n);
+        rc = audit(vol, live, 1, "1", &u, &problems, &e);
+        vss_test_fail_alloc_after(0);
+        runs++;
+        if (rc == 0 && problems == 0 && u.n == ref.n)
+            clean = n;
+        else if (rc != 0 && rc != VSS_ENOMEM)
+            bad++;
+        run_free(&u);
+    }
+    check(clean && !bad, "%s: allocation N failing, N = 1.. (%ld runs): "
+          "every run VSS_ENOMEM or marked results, none other; the run "
+          "needing fewer than %ld allocations completes like the reference",
+          name, runs, clean);
+    run_free(&ref);
+}
+
 static void check_arguments(vss_volume *vol, vss_source *live)
 {
     vss_audit *a = (vss_audit *)1;
@@ -652,6 +689,7 @@ static void check_dir(const char *dir)
                 if (!contract_done) {
                     check_contract(name, vol, part);
                     check_arguments(vol, part);
+                    check_out_of_memory(name, vol, part);
                     contract_done = 1;
                 }
             }

@@ -318,7 +318,7 @@ static cache_ent *cache_find(vss_audit *g, const uint8_t key[32], int add)
     uint64_t h;
     if (g->cn * 2 >= g->ccap && add) {
         size_t nc = g->ccap ? g->ccap * 2 : 1024, k;
-        cache_ent *nv = calloc(nc, sizeof *nv);
+        cache_ent *nv = vss_calloc(nc, sizeof *nv);
         if (!nv)
             return NULL;
         for (k = 0; k < g->ccap; k++) {
@@ -352,7 +352,7 @@ static cache_ent *cache_find(vss_audit *g, const uint8_t key[32], int add)
  * lk held. Returns 0, or -1 (then blocks was freed). */
 static int keep_orphan(vss_audit *g, uint8_t *blocks)
 {
-    uint8_t **nv = realloc(g->orphans, (g->norphans + 1) * sizeof *nv);
+    uint8_t **nv = vss_realloc(g->orphans, (g->norphans + 1) * sizeof *nv);
     if (!nv) {
         free(blocks);
         return -1;
@@ -368,7 +368,7 @@ static item *ix_add(aindex *ix)
 {
     if (ix->n == ix->cap) {
         size_t nc = ix->cap ? ix->cap * 2 : 256;
-        item *nv = realloc(ix->v, nc * sizeof *nv);
+        item *nv = vss_realloc(ix->v, nc * sizeof *nv);
         if (!nv)
             return NULL;
         ix->v = nv;
@@ -398,7 +398,7 @@ static int add_item(aindex *ix, const char *path, const char *stream,
     if (!it)
         return VSS_ENOMEM;
     if (stream && *stream) {
-        p = malloc(pl + strlen(stream) + 2);
+        p = vss_malloc(pl + strlen(stream) + 2);
         if (p)
             sprintf(p, "%s:%s", path, stream);
         it->f.stream_at = pl;
@@ -430,7 +430,7 @@ static void mark_bad(aindex *ix, uint64_t record)
 {
     if (ix->nbad == ix->capbad) {
         size_t nc = ix->capbad ? ix->capbad * 2 : 16;
-        uint64_t *nv = realloc(ix->bad, nc * sizeof *nv);
+        uint64_t *nv = vss_realloc(ix->bad, nc * sizeof *nv);
         if (!nv)
             return;
         ix->bad = nv;
@@ -649,7 +649,7 @@ static int ver_open(vss_snapshot *snap, vss_fs *fs, const item *it, ver *v,
         return rc;
     }
     if (v->prov.lost_count) {
-        v->dmg = calloc(v->prov.lost_count, sizeof *v->dmg);
+        v->dmg = vss_calloc(v->prov.lost_count, sizeof *v->dmg);
         if (!v->dmg) {
             ver_close(v);
             return vss_fail(e, VSS_ENOMEM, "out of memory");
@@ -810,13 +810,15 @@ static int read_chunk(vss_audit *g, ver *v, const ver *fill, uint64_t off,
     return rc;
 }
 
+/* A worker's chunk buffers, allocated when first needed (the recovered
+ * version's only for files with lost bytes and a live version). */
 static int worker_buffers(worker *w, int fill)
 {
-    if (!w->buf && (!(w->buf = malloc(BUFSZ)) || !(w->buf2 = malloc(BUFSZ))))
-        return -1;
-    if (fill && !w->fbuf &&
-        (!(w->fbuf = malloc(BUFSZ)) || !(w->fbuf2 = malloc(BUFSZ))))
-        return -1;
+    uint8_t **need[4] = {&w->buf, &w->buf2, &w->fbuf, &w->fbuf2};
+    int i;
+    for (i = 0; i < (fill ? 4 : 2); i++)
+        if (!*need[i] && !(*need[i] = vss_malloc(BUFSZ)))
+            return -1;
     return 0;
 }
 
@@ -839,8 +841,8 @@ static int hash_pass(worker *w, ver *v, const ver *fill, int want_blocks,
     if (worker_buffers(w, fill != NULL))
         return vss_fail(e, VSS_ENOMEM, "out of memory");
     if (want_blocks && nb) {
-        o->blocks = malloc(nb * r->blen);
-        o->fblocks = fill ? malloc(nb * r->blen) : NULL;
+        o->blocks = vss_malloc(nb * r->blen);
+        o->fblocks = fill ? vss_malloc(nb * r->blen) : NULL;
         if (!o->blocks || (fill && !o->fblocks)) {
             free(o->blocks);
             free(o->fblocks);
@@ -1029,7 +1031,7 @@ static int load_bitmap(aud_ref *R, vss_error *e)
     if (rc)
         return rc;
     n = vss_fs_file_size(f);
-    R->bitmap = malloc(n ? (size_t)n : 1);
+    R->bitmap = vss_malloc(n ? (size_t)n : 1);
     if (!R->bitmap)
         rc = vss_fail(e, VSS_ENOMEM, "out of memory");
     else
@@ -1338,7 +1340,7 @@ static void audit_item(worker *w, asnap *S, item *it, ares *x)
                 goto out;
             }
             if (want_blocks && bs) {
-                x->bsnap = malloc(nbs * r->blen);
+                x->bsnap = vss_malloc(nbs * r->blen);
                 if (x->bsnap)
                     memcpy(x->bsnap, bs, nbs * r->blen);
                 x->nb_snap = nbs;
@@ -1352,7 +1354,7 @@ static void audit_item(worker *w, asnap *S, item *it, ares *x)
                 x->has_live = 1;
                 x->match = digests_equal(r, &x->snap, &x->livd);
                 if (want_blocks && bl && !x->match) {
-                    x->blive = malloc(nbl * r->blen);
+                    x->blive = vss_malloc(nbl * r->blen);
                     if (x->blive)
                         memcpy(x->blive, bl, nbl * r->blen);
                     x->nb_live = nbl;
@@ -1501,7 +1503,7 @@ static int run_parallel(vss_audit *a, size_t n, vss_error *err)
     if ((size_t)nw > n)
         nw = n ? (int)n : 1;
     free(a->done);
-    a->done = calloc(n ? n : 1, 1);
+    a->done = vss_calloc(n ? n : 1, 1);
     if (!a->done)
         return vss_fail(err, VSS_ENOMEM, "out of memory");
     a->nitems = n;
@@ -1614,7 +1616,7 @@ static int deliver_audit(vss_audit *a, size_t i)
 
     if (x->bsnap && x->blive) {
         nk = x->nb_snap > x->nb_live ? x->nb_snap : x->nb_live;
-        kinds = malloc(nk ? nk : 1);
+        kinds = vss_malloc(nk ? nk : 1);
         if (!kinds)
             nk = 0;
         for (b = 0; b < nk; b++)
@@ -1735,7 +1737,7 @@ int vss_audit_open(vss_volume *vol, vss_source *live,
     if (opts->threads < 0)
         return vss_fail(err, VSS_EINVAL, "audit options: %d threads",
                     opts->threads);
-    a = calloc(1, sizeof *a);
+    a = vss_calloc(1, sizeof *a);
     if (!a)
         return vss_fail(err, VSS_ENOMEM, "out of memory");
     pthread_mutex_init(&a->reflk, NULL);
@@ -1770,14 +1772,14 @@ int vss_audit_open(vss_volume *vol, vss_source *live,
     a->balg = a->alg[0];
     a->blen = vss_hash_length((vss_hash)a->balg);
     a->count = vss_volume_snapshot_count(vol);
-    a->sel = calloc((size_t)a->count + 2, 1);
-    a->snaps = calloc((size_t)a->count + 1, sizeof *a->snaps);
-    a->refs = calloc((size_t)a->count + 1, sizeof *a->refs);
+    a->sel = vss_calloc((size_t)a->count + 2, 1);
+    a->snaps = vss_calloc((size_t)a->count + 1, sizeof *a->snaps);
+    a->refs = vss_calloc((size_t)a->count + 1, sizeof *a->refs);
     a->nrefs = a->refs ? a->count + 1 : 0;
     /* "Users" and "/Users" name the same subtree; "" and "/" the whole
      * volume */
     sub = opts->path && strcmp(opts->path, "/") != 0 ? opts->path : "";
-    a->subtree = malloc(strlen(sub) + 2);
+    a->subtree = vss_malloc(strlen(sub) + 2);
     if (!a->sel || !a->snaps || !a->refs || !a->subtree) {
         vss_audit_close(a);
         return vss_fail(err, VSS_ENOMEM, "out of memory");
@@ -1950,13 +1952,13 @@ int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
         if (!S->fs)
             continue;
         sort(S->ix.v, S->ix.n, sizeof *S->ix.v, cmp_order);
-        S->res = calloc(S->ix.n ? S->ix.n : 1, sizeof *S->res);
+        S->res = vss_calloc(S->ix.n ? S->ix.n : 1, sizeof *S->res);
         if (!S->res)
             return vss_fail(err, VSS_ENOMEM, "out of memory");
         total += S->ix.n;
     }
-    a->gsnap = malloc((total ? total : 1) * sizeof *a->gsnap);
-    a->gfile = malloc((total ? total : 1) * sizeof *a->gfile);
+    a->gsnap = vss_malloc((total ? total : 1) * sizeof *a->gsnap);
+    a->gfile = vss_malloc((total ? total : 1) * sizeof *a->gfile);
     if (!a->gsnap || !a->gfile)
         return vss_fail(err, VSS_ENOMEM, "out of memory");
     for (k = 0, total = 0; k < a->nsnaps; k++)
@@ -2015,7 +2017,7 @@ static int diff_add(vss_audit *r, size_t *cap, vss_diff_kind kind, item *a,
     dent *x;
     if (r->ndiff == *cap) {
         size_t nc = *cap ? *cap * 2 : 64;
-        dent *nv = realloc(r->diff, nc * sizeof *nv);
+        dent *nv = vss_realloc(r->diff, nc * sizeof *nv);
         if (!nv)
             return VSS_ENOMEM;
         r->diff = nv;

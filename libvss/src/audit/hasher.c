@@ -29,7 +29,7 @@ int vss_hasher_open(const vss_hash *hashes, int n, vss_hasher **out,
         if (!vss_hash_length(hashes[i]))
             return vss_fail(err, VSS_EINVAL, "hasher: unknown hash %d",
                             (int)hashes[i]);
-    h = calloc(1, sizeof *h);
+    h = vss_calloc(1, sizeof *h);
     if (!h)
         return vss_fail(err, VSS_ENOMEM, "out of memory");
     for (i = 0; i < n; i++) {
