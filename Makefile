@@ -338,6 +338,8 @@ REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_replay_%)
 REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
             $(BUILD)/tests/provenance_test $(BUILD)/tests/audit_api_test \
             $(BUILD)/tests/history_test
+# the flags in words of the reports (issue #18)
+REL_TESTS += $(BUILD)/tests/flags_text_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 

@@ -395,7 +395,8 @@ def generated(vssinfo, manifest, tmp):
 
     # CSV and text agree with the JSON.
     r = run([vssinfo, "--audit", "all", "--csv", "--no-progress"] + imgs)
-    rows = r.stdout.decode().splitlines()
+    # "#key,value" records (the report's header) come before the CSV header
+    rows = [l for l in r.stdout.decode().splitlines() if not l.startswith("#")]
     import csv
     rd = list(csv.DictReader(rows))
     def json_ranges(f):

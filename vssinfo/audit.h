@@ -22,6 +22,8 @@ typedef struct audit_options {
     const char *image;   /* for the report headers */
     vss_fill fill;
     int progress;        /* 1 on, 0 off, -1 when stderr is a terminal */
+    const struct report_meta *meta; /* the reports' header (report_meta.h);
+                                       NULL: none */
 } audit_options;
 
 /* Exit code: 0 done (even with damaged files), 1 read failures, 2 usage. */

@@ -11,6 +11,7 @@
 
 #include "audit_int.h"
 #include "json.h"
+#include "report_meta.h"
 
 #define BS VSS_BLOCK_SIZE
 #define MAX_RANGES_TEXT 8
@@ -31,6 +32,61 @@ static void hexd(const aud_run *r, const aud_digests *d, int alg, char *out)
 /* The one range convention of every report, stated in each. */
 #define RANGES_NOTE "file byte ranges are START-END with END exclusive " \
                     "(half-open)"
+
+/* ---- the header of every report (report_meta.c) -------------------------- */
+
+/* The snapshot numbers a report covers: the audited ones, or the sides of
+ * the diff that are snapshots. NULL (and *n 0) when there is no header to
+ * write or no memory. The caller frees. */
+static int *report_snaps(const aud_run *r, size_t *n)
+{
+    int *v = malloc((r->nsnaps + 2) * sizeof *v);
+    size_t i;
+    *n = 0;
+    if (!v)
+        return NULL;
+    if (r->o->diff) {
+        if (r->diff_a)
+            v[(*n)++] = r->diff_a;
+        if (r->diff_b && r->diff_b != r->diff_a)
+            v[(*n)++] = r->diff_b;
+    } else {
+        for (i = 0; i < r->nsnaps; i++)
+            v[(*n)++] = r->snaps[i].index;
+    }
+    return v;
+}
+
+#define WITH_REPORT_SNAPS(r, call)                                         \
+    do {                                                                   \
+        size_t ns_;                                                        \
+        int *sn_;                                                          \
+        if (!(r)->o->meta)                                                 \
+            break;                                                         \
+        sn_ = report_snaps(r, &ns_);                                       \
+        call;                                                              \
+        free(sn_);                                                         \
+    } while (0)
+
+static void head_text(FILE *f, const aud_run *r)
+{
+    WITH_REPORT_SNAPS(r, report_meta_text(f, r->o->meta, r->fv, sn_, ns_));
+}
+
+static void head_json(json *j, const aud_run *r)
+{
+    WITH_REPORT_SNAPS(r, report_meta_json(j, r->o->meta, r->fv, sn_, ns_));
+}
+
+static void head_csv(FILE *f, const aud_run *r)
+{
+    WITH_REPORT_SNAPS(r, report_meta_csv(f, r->o->meta, r->fv, sn_, ns_));
+}
+
+static void head_html(FILE *f, const aud_run *r)
+{
+    WITH_REPORT_SNAPS(r, report_meta_html(f, r->o->meta, r->fv, sn_, ns_));
+}
 
 static void snapshot_title(FILE *f, const aud_run *r, const aud_snapshot *S)
 {
@@ -86,6 +142,7 @@ void aud_report_text(FILE *f, const aud_run *r)
     fprintf(f, "Statuses: damaged = some bytes read as zeros (lost for "
             "sure); unverified = Windows returns bytes the snapshot did not "
             "preserve (stale); %s.\n", RANGES_NOTE);
+    head_text(f, r); /* after the line that says how to read it */
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
         snapshot_title(f, r, S);
@@ -385,6 +442,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
 static void json_head(json *j, const aud_run *r)
 {
     int i;
+    head_json(j, r);
     json_key_string(j, "image", r->o->image ? r->o->image : "");
     json_key_u64(j, "volume_offset", r->fv->part.offset);
     json_key(j, "hash");
@@ -451,7 +509,7 @@ void aud_report_json(FILE *f, const aud_run *r)
 
 /* ---- CSV ------------------------------------------------------------------- */
 
-static void csv_str(FILE *f, const char *s)
+void csv_str(FILE *f, const char *s)
 {
     if (!s)
         return;
@@ -473,6 +531,7 @@ void aud_report_csv(FILE *f, const aud_run *r)
     size_t i, k, d;
     int a;
     char h[65];
+    head_csv(f, r);
     /* ranges: START-END:class/reason[/source], END exclusive */
     fputs("snapshot,path,record,sequence,size,status,resident,"
           "record_damaged,bytes_lost,bytes_unverified,not_preserved_ranges,"
@@ -572,6 +631,7 @@ void aud_diff_text(FILE *f, const aud_run *r)
     size_t i, c[6];
     char an[24], bn[24], ha[65], hb[65];
     int a0 = r->alg[0];
+    head_text(f, r);
     side_name(r->diff_a, an, sizeof an);
     side_name(r->diff_b, bn, sizeof bn);
     diff_counts(r, c);
@@ -696,6 +756,7 @@ void aud_diff_csv(FILE *f, const aud_run *r)
     size_t i;
     int a;
     char h[65];
+    head_csv(f, r);
     fputs("change,record,sequence,path_a,path_b,size_a,size_b,lost_a,lost_b,"
           "unverified_a,unverified_b", f);
     for (a = 0; a < r->nalg; a++)
@@ -741,7 +802,7 @@ void aud_diff_csv(FILE *f, const aud_run *r)
 
 /* ---- HTML ------------------------------------------------------------------ */
 
-static void html_esc(FILE *f, const char *s)
+void html_esc(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -850,6 +911,27 @@ static void html_hash(FILE *f, const aud_run *r, const aud_digests *d)
     }
 }
 
+/* The report on paper (issue #18): the summary page first, every file
+ * list open, table headers repeated on each page, rows kept whole, pages
+ * numbered (CSS page margin boxes: Chromium 131 and later). */
+static const char html_print_css[] =
+    "table.meta th{width:11em}"
+    "code.cmd{white-space:pre-wrap;word-break:break-all}\n"
+    "thead{display:table-header-group}\n"
+    "@page{size:A4;margin:14mm 10mm 16mm;"
+    "@bottom-right{content:\"page \" counter(page) \" of \" counter(pages);"
+    "font:10px system-ui,sans-serif;color:#555}"
+    "@bottom-left{content:\"Volume Shadow Copy audit\";"
+    "font:10px system-ui,sans-serif;color:#555}}\n"
+    "@media print{body{margin:0;max-width:none;font-size:10px}"
+    "code{font-size:9px}td{overflow-wrap:anywhere}"
+    "h2{break-after:avoid}.summary-end{break-after:page}"
+    "tr,svg,.legend{break-inside:avoid}"
+    "details::details-content{content-visibility:visible;display:block}"
+    "details>summary{list-style:none;font-weight:600;margin:8px 0 4px}"
+    "a{color:inherit;text-decoration:none}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
+
 int aud_report_html(const char *path, const aud_run *r)
 {
     FILE *f = fopen(path, "w");
@@ -861,7 +943,12 @@ int aud_report_html(const char *path, const aud_run *r)
         return 1;
     }
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<title>Shadow copy audit</title>\n<style>\n"
+          "<title>Shadow copy audit", f);
+    if (r->o->meta && r->o->meta->case_id) {
+        fputs(", case ", f);
+        html_esc(f, r->o->meta->case_id);
+    }
+    fputs("</title>\n<style>\n"
           "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;"
           "max-width:1400px}\n"
           "h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 "
@@ -887,14 +974,18 @@ int aud_report_html(const char *path, const aud_run *r)
           "inline-block;width:12px;height:12px;margin-right:4px;vertical-align:"
           "-1px;border:1px solid #777}\n"
           ".yes{color:#2e7d32;font-weight:600}.no{color:#c62828;font-weight:"
-          "600}\n</style></head><body>\n", f);
+          "600}\n", f);
+    fputs(html_print_css, f);
+    fputs("</style></head><body>\n", f);
     fputs("<h1>Volume Shadow Copy audit</h1>\n<p class=\"muted\">", f);
     html_esc(f, r->o->image);
     fprintf(f, ", volume at offset %" PRIu64 " &middot; vssinfo %s &middot; "
             "hashes: ", r->fv->part.offset, VSS_VERSION_STRING);
     for (i = 0; i < (size_t)r->nalg; i++)
         fprintf(f, "%s%s", i ? ", " : "", vss_hash_name(r->alg[i]));
-    fputs("</p>\n<p>What each snapshot really preserved, file by file. "
+    fputs("</p>\n", f);
+    head_html(f, r);
+    fputs("<p>What each snapshot really preserved, file by file. "
           "<b>intact</b>: every byte from a shadow copy store or unchanged "
           "live data; <b>unchanged</b>: intact and identical to the live "
           "file; <b>resident</b>: data inside its MFT record, which was "
@@ -912,11 +1003,11 @@ int aud_report_html(const char *path, const aud_run *r)
           "clusters. File byte ranges are <code>START-END</code> with END "
           "exclusive (half-open).</p>\n", f);
 
-    fputs("<h2>Summary</h2>\n<table><tr><th>snapshot</th><th>created "
+    fputs("<h2>Summary</h2>\n<table><thead><tr><th>snapshot</th><th>created "
           "(UTC)</th><th>catalog flags</th><th>files</th><th>intact</th>"
           "<th>unchanged</th><th>resident</th><th>damaged</th><th>"
           "unverified</th><th>bytes lost</th><th>bytes unverified</th><th>"
-          "recoverable</th><th>unreadable</th></tr>\n", f);
+          "recoverable</th><th>unreadable</th></tr></thead>\n", f);
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
         char hu[32];
@@ -933,7 +1024,7 @@ int aud_report_html(const char *path, const aud_run *r)
                 S->sum.damaged, S->sum.unverified, h, hu,
                 S->sum.recoverable, S->sum.errors + S->sum.walk_errors);
     }
-    fputs("</table>\n", f);
+    fputs("</table>\n<div class=summary-end></div>\n", f);
 
     for (i = 0; i < r->nsnaps; i++) {
         const aud_snapshot *S = &r->snaps[i];
@@ -962,10 +1053,11 @@ int aud_report_html(const char *path, const aud_run *r)
             fputs("<p>No damaged, unverified or unreadable file.</p>\n", f);
         } else {
             fprintf(f, "<p>%zu damaged, unverified or unreadable file%s:</p>"
-                    "\n<table class=dmg><tr><th>status</th><th>path</th><th>"
-                    "record-seq</th><th>size</th><th>bytes lost</th><th>bytes "
-                    "unverified</th><th>where (file bytes, END exclusive)</th>"
-                    "<th>live file</th><th>recovery</th></tr>\n", nd,
+                    "\n<table class=dmg><thead><tr><th>status</th><th>path</th>"
+                    "<th>record-seq</th><th>size</th><th>bytes lost</th><th>"
+                    "bytes unverified</th><th>where (file bytes, END "
+                    "exclusive)</th><th>live file</th><th>recovery</th></tr>"
+                    "</thead>\n", nd,
                     nd == 1 ? "" : "s");
             for (k = 0; k < S->nres; k++) {
                 const aud_result *x = &S->res[k];
@@ -1037,8 +1129,9 @@ int aud_report_html(const char *path, const aud_run *r)
             fputs("</table>\n", f);
         }
         fprintf(f, "<details><summary>All %zu files of snapshot %d</summary>"
-                "\n<table><tr><th>status</th><th>path</th><th>record-seq</th>"
-                "<th>size</th><th>live</th><th>%s</th></tr>\n", S->nres,
+                "\n<table><thead><tr><th>status</th><th>path</th><th>"
+                "record-seq</th><th>size</th><th>live</th><th>%s</th></tr>"
+                "</thead>\n", S->nres,
                 S->index, vss_hash_name(r->alg[0]));
         for (k = 0; k < S->nres; k++) {
             const aud_result *x = &S->res[k];

@@ -116,11 +116,12 @@ static void print_text(FILE *f, const found_volume *fv, const vss_carve *c)
         fprintf(f, "    Shadow copy ID       : %s\n", g);
         vss_guid_format(st->shadow_copy_set_id, g);
         fprintf(f, "    Shadow copy set ID   : %s\n", g);
-        describe_attributes(st->attribute_flags, a, sizeof a);
+        vss_attribute_flags_describe(st->attribute_flags, a, sizeof a);
         fprintf(f, "    Attribute flags      : 0x%08x (%s)\n",
                 st->attribute_flags, a);
         fprintf(f, "    Snapshot context     : 0x%08x (%s)\n",
-                st->snapshot_context, context_name(st->snapshot_context));
+                st->snapshot_context,
+                vss_snapshot_context_name(st->snapshot_context));
         fprintf(f, "    Originating machine  : %s\n",
                 st->originating_machine);
         fprintf(f, "    Service machine      : %s\n", st->service_machine);

@@ -23,6 +23,7 @@
 #include "history.h"
 #include "json.h"
 #include "progress.h"
+#include "report_meta.h"
 #include "vssinfo.h"
 
 static const char usage_text[] =
@@ -37,7 +38,9 @@ static const char usage_text[] =
     "  --extract N              write snapshot N's volume (1 = oldest)\n"
     "  --range OFFSET:LENGTH    only these bytes of the volume (--extract, --map)\n"
     "  --output FILE            write to FILE (sparse) instead of stdout, and\n"
-    "                           print the MD5 and SHA-256 of what was written\n"
+    "                           print the MD5 and SHA-256 of what was written;\n"
+    "                           --audit/--diff: the report to FILE, its SHA-256\n"
+    "                           to FILE.sha256 (also for --html)\n"
     "  --force                  let --output replace an existing file\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows:\n"
     "                           exactly what Windows returns)\n"
@@ -70,6 +73,14 @@ static const char usage_text[] =
     "  --audit-system           also NTFS metadata and shadow copy files\n"
     "  --csv                    --audit/--diff as CSV\n"
     "  --html FILE              --audit also as one self-contained HTML page\n"
+    "                           (prints: every file listed, pages numbered)\n"
+    "  --case TEXT, --examiner TEXT, --notes TEXT\n"
+    "                           stated in the --audit/--diff report's header\n"
+    "                           (with version, command line, time, images)\n"
+    "  --image-hash LIST        the report also states each IMAGE's hashes\n"
+    "                           (md5,sha1,sha256), computed by reading it whole\n"
+    "  --csv-bom                --csv starts with a UTF-8 byte order mark\n"
+    "                           (spreadsheet programs then read names right)\n"
     "  --no-progress            no progress bar for --audit, --extract and\n"
     "                           --verify-image (default: when stderr is a tty)\n"
     "  -o, --offset OFFSET      the volume at this byte offset of the first IMAGE;\n"
@@ -98,7 +109,8 @@ enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
        OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
        OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS, OPT_FORCE,
        OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_UNIQUE,
-       OPT_CARVE, OPT_CARVED };
+       OPT_CARVE, OPT_CARVED, OPT_CASE, OPT_EXAMINER, OPT_NOTES,
+       OPT_IMAGE_HASH, OPT_CSV_BOM };
 
 typedef struct options {
     int json;
@@ -439,6 +451,51 @@ static int verify_images(char **images, int n, const char *backing_path,
     return rc;
 }
 
+/* --audit / --diff: the report to stdout or --output FILE (created as
+ * --extract creates it), then each report file's SHA-256 in a side file
+ * FILE.sha256 (and the --html page's), once the file is complete. */
+static int audit_to_files(found_volume *fv, const audit_options *ao,
+                          const options *o)
+{
+    int rc, fd;
+    if (o->output) {
+        fflush(stdout);
+        fd = open(o->output,
+                  O_WRONLY | O_CREAT | O_CLOEXEC |
+                      (o->force ? O_TRUNC : O_EXCL),
+                  0644);
+        if (fd < 0)
+            return errno == EEXIST
+                       ? usage("--output %s exists; --force replaces it",
+                               o->output)
+                       : die(1, "cannot create %s: %s", o->output,
+                             strerror(errno));
+        if (dup2(fd, STDOUT_FILENO) < 0) {
+            close(fd);
+            return die(1, "cannot write %s: %s", o->output, strerror(errno));
+        }
+        close(fd);
+    }
+    rc = audit_run(fv, ao);
+    if (o->output && (fflush(stdout) != 0 || close(STDOUT_FILENO) != 0))
+        rc = die(1, "writing %s: %s", o->output, strerror(errno));
+    if (o->output && rc) {
+        /* failed before writing anything: no empty report left behind */
+        struct stat st;
+        if (stat(o->output, &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size == 0) {
+            unlink(o->output);
+            return rc;
+        }
+    }
+    /* rc 1: the report is complete, and says what could not be read */
+    if (rc <= 1 && o->output && report_meta_seal(o->output))
+        rc = 1;
+    if (rc <= 1 && ao->html && report_meta_seal(ao->html))
+        rc = 1;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -470,6 +527,11 @@ int main(int argc, char **argv)
         {"export-versions", required_argument, NULL, OPT_EXPORT_VERSIONS},
         {"carve", no_argument, NULL, OPT_CARVE},
         {"carved", no_argument, NULL, OPT_CARVED},
+        {"case", required_argument, NULL, OPT_CASE},
+        {"examiner", required_argument, NULL, OPT_EXAMINER},
+        {"notes", required_argument, NULL, OPT_NOTES},
+        {"image-hash", required_argument, NULL, OPT_IMAGE_HASH},
+        {"csv-bom", no_argument, NULL, OPT_CSV_BOM},
         {"recursive", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -478,6 +540,8 @@ int main(int argc, char **argv)
     files_options fo;
     audit_options ao;
     history_options ho;
+    report_meta meta;
+    const char *image_hash = NULL;
     volume_set set;
     vss_error e = {0};
     found_volume *fv;
@@ -493,6 +557,7 @@ int main(int argc, char **argv)
     memset(&ao, 0, sizeof ao);
     memset(&ho, 0, sizeof ho);
     ao.progress = -1;
+    report_meta_init(&meta, argc, argv);
     opterr = 0; /* getopt's own messages: replaced by one line below */
     while ((c = getopt_long(argc, argv, ":o:rhV", longopts, NULL)) != -1) {
         uint64_t v;
@@ -560,6 +625,16 @@ int main(int argc, char **argv)
         case OPT_UNIQUE: fo.unique = 1; break;
         case OPT_EXPORT_VERSIONS: ho.export_dir = optarg; break;
         case OPT_NO_PROGRESS: ao.progress = o.progress = 0; break;
+        case OPT_CASE: meta.case_id = optarg; break;
+        case OPT_EXAMINER: meta.examiner = optarg; break;
+        case OPT_NOTES: meta.notes = optarg; break;
+        case OPT_CSV_BOM: meta.csv_bom = 1; break;
+        case OPT_IMAGE_HASH:
+            image_hash = optarg;
+            if (report_meta_parse_image_hash(&meta, optarg))
+                return usage("--image-hash: expected a list of md5, sha1, "
+                             "sha256; got '%s'", optarg);
+            break;
         case 'r': fo.recursive = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("vssinfo %s\n", VSS_VERSION_STRING); return 0;
@@ -591,8 +666,16 @@ int main(int argc, char **argv)
         return usage("%s", "--ls, --file, --extract and --map: choose one");
     if ((fo.bodyfile || fo.recursive || fo.unique) && !fo.ls)
         return usage("%s", "--bodyfile, --unique and -r go with --ls");
-    if (o.output && !o.extract && !fo.file)
-        return usage("%s", "--output goes with --extract or --file");
+    if (o.output && !o.extract && !fo.file && !ao.audit && !ao.diff)
+        return usage("%s", "--output goes with --extract, --file, --audit "
+                           "or --diff");
+    if ((meta.case_id || meta.examiner || meta.notes || image_hash ||
+         meta.csv_bom) &&
+        !ao.audit && !ao.diff)
+        return usage("%s", "--case, --examiner, --notes, --image-hash and "
+                           "--csv-bom go with --audit or --diff");
+    if (meta.csv_bom && !ao.csv)
+        return usage("%s", "--csv-bom goes with --csv");
     if ((ao.audit || ao.diff) &&
         (ao.audit && ao.diff ? 1 : 0) + !!o.extract + !!o.map + !!fo.ls +
                 !!fo.file > 0)
@@ -736,7 +819,10 @@ int main(int argc, char **argv)
         ao.json = o.json;
         ao.fill = o.fill;
         ao.image = fv->image;
-        rc = audit_run(fv, &ao);
+        ao.meta = &meta;
+        rc = report_meta_images(&meta, &set, ao.progress);
+        if (!rc)
+            rc = audit_to_files(fv, &ao, &o);
     } else if (fo.ls || fo.file) {
         fo.json = o.json;
         fo.output = o.output;
@@ -755,5 +841,6 @@ int main(int argc, char **argv)
         print_container_errors(&set);
     carve_release();
     volumes_free(&set);
+    report_meta_free(&meta);
     return rc;
 }

@@ -8,81 +8,6 @@
 #include "json.h"
 #include "vssinfo.h"
 
-static const struct {
-    uint32_t bit;
-    const char *name;
-} attribute_names[] = {
-    {0x00000001, "persistent"},
-    {0x00000002, "no auto recovery"},
-    {0x00000004, "client accessible"},
-    {0x00000008, "no auto release"},
-    {0x00000010, "no writers"},
-    {0x00000020, "transportable"},
-    {0x00000040, "not surfaced"},
-    {0x00000080, "not transacted"},
-    {0x00010000, "hardware assisted"},
-    {0x00020000, "differential"},
-    {0x00040000, "plex"},
-    {0x00080000, "imported"},
-    {0x00100000, "exposed locally"},
-    {0x00200000, "exposed remotely"},
-    {0x00400000, "auto recovered"},
-    {0x00800000, "rollback recovery"},
-    {0x01000000, "delayed post snapshot"},
-    {0x02000000, "TxF recovery"},
-};
-
-void describe_attributes(uint32_t flags, char *out, size_t outsz)
-{
-    size_t i, o = 0;
-    uint32_t known = 0;
-    out[0] = '\0';
-    for (i = 0; i < sizeof attribute_names / sizeof *attribute_names; i++) {
-        known |= attribute_names[i].bit;
-        if (flags & attribute_names[i].bit)
-            o += (size_t)snprintf(out + o, o < outsz ? outsz - o : 0, "%s%s",
-                                  o ? ", " : "", attribute_names[i].name);
-    }
-    if (flags & ~known && o < outsz)
-        snprintf(out + o, outsz - o, "%sunknown 0x%08x", o ? ", " : "",
-                 flags & ~known);
-}
-
-void describe_catalog_flags(uint64_t flags, char *out, size_t outsz)
-{
-    size_t o = 0;
-    out[0] = '\0';
-    if (flags & 0x1)
-        o += (size_t)snprintf(out + o, outsz - o, "%srevert", o ? ", " : "");
-    if (flags & 0x40)
-        o += (size_t)snprintf(out + o, outsz - o, "%sactive (0x40)",
-                              o ? ", " : "");
-    if (flags & 0x100)
-        o += (size_t)snprintf(out + o, outsz - o, "%soffline (0x100)",
-                              o ? ", " : "");
-    if (flags & 0x400)
-        o += (size_t)snprintf(out + o, outsz - o,
-                              "%snot-in-use blocks read as zeros (0x400)",
-                              o ? ", " : "");
-    if (flags & ~(uint64_t)0x541 && o < outsz)
-        snprintf(out + o, outsz - o, "%sother 0x%" PRIx64, o ? ", " : "",
-                 flags & ~(uint64_t)0x541);
-}
-
-const char *context_name(uint32_t ctx)
-{
-    switch (ctx) {
-    case 0x00: return "Backup";
-    case 0x09: return "ApplicationRollback";
-    case 0x0d: return "ClientAccessibleWriters";
-    case 0x10: return "FileShareBackup";
-    case 0x19: return "NASRollback";
-    case 0x1d: return "ClientAccessible";
-    case 0xffffffff: return "All";
-    default: return "unknown";
-    }
-}
-
 void hexstr(const uint8_t *p, size_t n, char *out)
 {
     size_t i;
@@ -132,7 +57,7 @@ void describe_container(vss_source *img, char *out, size_t outsz)
 #undef ADD
 }
 
-static void container_json(json *j, vss_source *img)
+void container_json(json *j, vss_source *img)
 {
     vss_container_info in;
     char h[41];
@@ -184,6 +109,65 @@ static void where_text(const found_volume *fv, char *out, size_t outsz)
     else
         snprintf(out, outsz, "NOT FOUND (redirected storage; give the image "
                              "that holds it)");
+}
+
+/* One snapshot of the listing (and of the reports' identities): store,
+ * shadow copy and set IDs, creation time, flags in words, machines. */
+void report_snapshot_text(FILE *f, const found_volume *fv, int k)
+{
+    vss_snapshot_info si;
+    vss_error e = {0};
+    char t[32], a[400], c[200], x[37];
+    if (vss_volume_snapshot_info(fv->vol, k, &si, &e))
+        return;
+    vss_filetime_format(si.creation_time, t);
+    fprintf(f, "\n  Snapshot %d\n", k);
+    vss_guid_format(si.store_guid, x);
+    fprintf(f, "    Store GUID           : %s\n", x);
+    fprintf(f, "    Creation time        : %s\n", t);
+    fprintf(f, "    Volume size          : %" PRIu64 " bytes\n",
+            si.volume_size);
+    vss_catalog_flags_describe(si.catalog_flags, c, sizeof c);
+    fprintf(f, "    Catalog flags        : 0x%" PRIx64 " (%s)\n",
+            si.catalog_flags, c);
+    fprintf(f, "    Stack position       : %" PRIu64 "\n",
+            si.stack_position);
+    if (si.store_error) {
+        fprintf(f, "    Store                : NOT READABLE: %s\n",
+                si.store_error_message);
+        return;
+    }
+    if (!si.storage_ready) {
+        fprintf(f, "    Store                : not readable (storage "
+                   "volume not found)\n");
+        return;
+    }
+    vss_guid_format(si.shadow_copy_id, x);
+    fprintf(f, "    Shadow copy ID       : %s\n", x);
+    vss_guid_format(si.shadow_copy_set_id, x);
+    fprintf(f, "    Shadow copy set ID   : %s\n", x);
+    vss_attribute_flags_describe(si.attribute_flags, a, sizeof a);
+    fprintf(f, "    Attribute flags      : 0x%08x (%s)\n",
+            si.attribute_flags, a);
+    fprintf(f, "    Snapshot context     : 0x%08x (%s)\n",
+            si.snapshot_context, vss_snapshot_context_name(si.snapshot_context));
+    fprintf(f, "    Originating machine  : %s\n",
+            si.originating_machine);
+    fprintf(f, "    Service machine      : %s\n", si.service_machine);
+    fprintf(f, "    Store header         : offset %" PRIu64 " on %s\n",
+            si.store_header_offset,
+            fv->storage ? "the storage volume" : "this volume");
+    fprintf(f, "    Store size           : %" PRIu64 " bytes\n",
+            si.store_size);
+    /* Known once the block list and bitmap were read (--stats). */
+    if (si.changed_blocks != UINT64_MAX)
+        fprintf(f, "    Changed blocks       : %" PRIu64 "\n",
+                si.changed_blocks);
+    if (si.not_in_use_blocks != UINT64_MAX)
+        fprintf(f, "    Not-in-use blocks    : %" PRIu64 "\n",
+                si.not_in_use_blocks);
+    fprintf(f, "    Previous bitmap      : %s\n",
+            si.previous_bitmap_offset ? "yes" : "no");
 }
 
 void report_list_text(FILE *f, const volume_set *set)
@@ -247,61 +231,8 @@ void report_list_text(FILE *f, const volume_set *set)
         if (fv->open_rc)
             fprintf(f, "  error: %s\n", fv->open_error);
         fprintf(f, "  Snapshots: %d\n", n);
-        for (k = 1; k <= n; k++) {
-            vss_snapshot_info si;
-            vss_error e = {0};
-            char t[32], a[400], c[200], x[37];
-            if (vss_volume_snapshot_info(fv->vol, k, &si, &e))
-                continue;
-            vss_filetime_format(si.creation_time, t);
-            fprintf(f, "\n  Snapshot %d\n", k);
-            vss_guid_format(si.store_guid, x);
-            fprintf(f, "    Store GUID           : %s\n", x);
-            fprintf(f, "    Creation time        : %s\n", t);
-            fprintf(f, "    Volume size          : %" PRIu64 " bytes\n",
-                    si.volume_size);
-            describe_catalog_flags(si.catalog_flags, c, sizeof c);
-            fprintf(f, "    Catalog flags        : 0x%" PRIx64 " (%s)\n",
-                    si.catalog_flags, c);
-            fprintf(f, "    Stack position       : %" PRIu64 "\n",
-                    si.stack_position);
-            if (si.store_error) {
-                fprintf(f, "    Store                : NOT READABLE: %s\n",
-                        si.store_error_message);
-                continue;
-            }
-            if (!si.storage_ready) {
-                fprintf(f, "    Store                : not readable (storage "
-                           "volume not found)\n");
-                continue;
-            }
-            vss_guid_format(si.shadow_copy_id, x);
-            fprintf(f, "    Shadow copy ID       : %s\n", x);
-            vss_guid_format(si.shadow_copy_set_id, x);
-            fprintf(f, "    Shadow copy set ID   : %s\n", x);
-            describe_attributes(si.attribute_flags, a, sizeof a);
-            fprintf(f, "    Attribute flags      : 0x%08x (%s)\n",
-                    si.attribute_flags, a);
-            fprintf(f, "    Snapshot context     : 0x%08x (%s)\n",
-                    si.snapshot_context, context_name(si.snapshot_context));
-            fprintf(f, "    Originating machine  : %s\n",
-                    si.originating_machine);
-            fprintf(f, "    Service machine      : %s\n", si.service_machine);
-            fprintf(f, "    Store header         : offset %" PRIu64 " on %s\n",
-                    si.store_header_offset,
-                    fv->storage ? "the storage volume" : "this volume");
-            fprintf(f, "    Store size           : %" PRIu64 " bytes\n",
-                    si.store_size);
-            /* Known once the block list and bitmap were read (--stats). */
-            if (si.changed_blocks != UINT64_MAX)
-                fprintf(f, "    Changed blocks       : %" PRIu64 "\n",
-                        si.changed_blocks);
-            if (si.not_in_use_blocks != UINT64_MAX)
-                fprintf(f, "    Not-in-use blocks    : %" PRIu64 "\n",
-                        si.not_in_use_blocks);
-            fprintf(f, "    Previous bitmap      : %s\n",
-                    si.previous_bitmap_offset ? "yes" : "no");
-        }
+        for (k = 1; k <= n; k++)
+            report_snapshot_text(f, fv, k);
     }
 }
 
@@ -310,6 +241,75 @@ static void guid_value(json *j, const char *key, const uint8_t g[16])
     char s[37];
     vss_guid_format(g, s);
     json_key_string(j, key, s);
+}
+
+/* One snapshot's object of the listing (and of the reports'
+ * "report.snapshots", docs/json.md). */
+void report_snapshot_json(json *j, const found_volume *fv, int k)
+{
+    vss_snapshot_info si;
+    char t[32], a[400], c[200];
+    if (vss_volume_snapshot_info(fv->vol, k, &si, NULL))
+        return;
+    json_object(j);
+    json_key_i64(j, "index", k);
+    guid_value(j, "store_guid", si.store_guid);
+    if (si.storage_ready) {
+        guid_value(j, "shadow_copy_id", si.shadow_copy_id);
+        guid_value(j, "shadow_copy_set_id", si.shadow_copy_set_id);
+    }
+    vss_filetime_format(si.creation_time, t);
+    json_key_string(j, "creation_time", t);
+    json_key_u64(j, "creation_filetime", si.creation_time);
+    json_key_u64(j, "volume_size", si.volume_size);
+    json_key_u64(j, "stack_position", si.stack_position);
+    json_key_u64(j, "catalog_flags", si.catalog_flags);
+    vss_catalog_flags_describe(si.catalog_flags, c, sizeof c);
+    json_key_string(j, "catalog_flags_text", c);
+    if (si.store_error) {
+        json_key_string(j, "store_error", si.store_error_message);
+    }
+    if (si.storage_ready) {
+        json_key_u64(j, "attribute_flags", si.attribute_flags);
+        vss_attribute_flags_describe(si.attribute_flags, a, sizeof a);
+        json_key_string(j, "attribute_flags_text", a);
+        json_key_u64(j, "snapshot_context", si.snapshot_context);
+        json_key_string(j, "snapshot_context_text",
+                        vss_snapshot_context_name(si.snapshot_context));
+        json_key_string(j, "originating_machine",
+                        si.originating_machine);
+        json_key_string(j, "service_machine", si.service_machine);
+        json_key_u64(j, "store_size", si.store_size);
+        /* null until counted (--stats) */
+        json_key(j, "changed_blocks");
+        if (si.changed_blocks == UINT64_MAX)
+            json_null(j);
+        else
+            json_u64(j, si.changed_blocks);
+        json_key(j, "not_in_use_blocks");
+        if (si.not_in_use_blocks == UINT64_MAX)
+            json_null(j);
+        else
+            json_u64(j, si.not_in_use_blocks);
+        json_key_bool(j, "previous_bitmap",
+                      si.previous_bitmap_offset != 0);
+        json_key_u64(j, "store_header_offset",
+                     si.store_header_offset);
+        json_key_u64(j, "store_file_mft_record",
+                     si.store_file_reference & 0xFFFFFFFFFFFFull);
+    }
+    json_key(j, "storage");
+    if (!si.storage_ready) {
+        json_null(j);
+    } else {
+        const found_volume *sv = fv->storage ? fv->storage : fv;
+        json_object(j);
+        json_key_string(j, "image", sv->image);
+        json_key_u64(j, "offset", sv->part.offset);
+        json_key_bool(j, "redirected", fv->storage != NULL);
+        json_end_object(j);
+    }
+    json_end_object(j);
 }
 
 void report_list_json(FILE *f, const volume_set *set)
@@ -359,71 +359,8 @@ void report_list_json(FILE *f, const volume_set *set)
         json_key(&j, "snapshots");
         json_array(&j);
         n = fv->vol ? vss_volume_snapshot_count(fv->vol) : 0;
-        for (k = 1; k <= n; k++) {
-            vss_snapshot_info si;
-            char t[32], a[400], c[200];
-            if (vss_volume_snapshot_info(fv->vol, k, &si, NULL))
-                continue;
-            json_object(&j);
-            json_key_i64(&j, "index", k);
-            guid_value(&j, "store_guid", si.store_guid);
-            if (si.storage_ready) {
-                guid_value(&j, "shadow_copy_id", si.shadow_copy_id);
-                guid_value(&j, "shadow_copy_set_id", si.shadow_copy_set_id);
-            }
-            vss_filetime_format(si.creation_time, t);
-            json_key_string(&j, "creation_time", t);
-            json_key_u64(&j, "creation_filetime", si.creation_time);
-            json_key_u64(&j, "volume_size", si.volume_size);
-            json_key_u64(&j, "stack_position", si.stack_position);
-            json_key_u64(&j, "catalog_flags", si.catalog_flags);
-            describe_catalog_flags(si.catalog_flags, c, sizeof c);
-            json_key_string(&j, "catalog_flags_text", c);
-            if (si.store_error) {
-                json_key_string(&j, "store_error", si.store_error_message);
-            }
-            if (si.storage_ready) {
-                json_key_u64(&j, "attribute_flags", si.attribute_flags);
-                describe_attributes(si.attribute_flags, a, sizeof a);
-                json_key_string(&j, "attribute_flags_text", a);
-                json_key_u64(&j, "snapshot_context", si.snapshot_context);
-                json_key_string(&j, "snapshot_context_text",
-                                context_name(si.snapshot_context));
-                json_key_string(&j, "originating_machine",
-                                si.originating_machine);
-                json_key_string(&j, "service_machine", si.service_machine);
-                json_key_u64(&j, "store_size", si.store_size);
-                /* null until counted (--stats) */
-                json_key(&j, "changed_blocks");
-                if (si.changed_blocks == UINT64_MAX)
-                    json_null(&j);
-                else
-                    json_u64(&j, si.changed_blocks);
-                json_key(&j, "not_in_use_blocks");
-                if (si.not_in_use_blocks == UINT64_MAX)
-                    json_null(&j);
-                else
-                    json_u64(&j, si.not_in_use_blocks);
-                json_key_bool(&j, "previous_bitmap",
-                              si.previous_bitmap_offset != 0);
-                json_key_u64(&j, "store_header_offset",
-                             si.store_header_offset);
-                json_key_u64(&j, "store_file_mft_record",
-                             si.store_file_reference & 0xFFFFFFFFFFFFull);
-            }
-            json_key(&j, "storage");
-            if (!si.storage_ready) {
-                json_null(&j);
-            } else {
-                const found_volume *sv = fv->storage ? fv->storage : fv;
-                json_object(&j);
-                json_key_string(&j, "image", sv->image);
-                json_key_u64(&j, "offset", sv->part.offset);
-                json_key_bool(&j, "redirected", fv->storage != NULL);
-                json_end_object(&j);
-            }
-            json_end_object(&j);
-        }
+        for (k = 1; k <= n; k++)
+            report_snapshot_json(&j, fv, k);
         json_end_array(&j);
         json_end_object(&j);
     }

@@ -58,11 +58,16 @@ found_volume *volumes_pick(volume_set *set, int64_t override_offset,
 uint32_t volumes_sector_size(const volume_set *set);
 
 void report_list_text(FILE *f, const volume_set *set);
+/* Snapshot k (1-based) of fv as the listing shows it: store GUID, shadow
+ * copy and set IDs, creation time, flags in words, machines. The reports
+ * (report_meta.c) state their snapshots' identities with these. */
+void report_snapshot_text(FILE *f, const found_volume *fv, int k);
+struct json;
+void report_snapshot_json(struct json *j, const found_volume *fv, int k);
+/* "container": {...} of an image (docs/json.md). */
+void container_json(struct json *j, vss_source *img);
 void report_list_json(FILE *f, const volume_set *set);
 /* n bytes as 2n lowercase hex digits and a NUL (digests). */
 void hexstr(const uint8_t *p, size_t n, char *out);
-void describe_attributes(uint32_t flags, char *out, size_t outsz);
-void describe_catalog_flags(uint64_t flags, char *out, size_t outsz);
-const char *context_name(uint32_t ctx);
 
 #endif

@@ -1330,6 +1330,25 @@ VSS_API void vss_carve_get_summary(const vss_carve *c,
 VSS_API int vss_carve_open_volume(vss_carve *c, vss_volume **out,
                                   vss_error *err);
 
+/* ---- snapshot flags in words (issue #18) --------------------------------
+ * For reports: vss_snapshot_info's flags as words. Each describe function
+ * writes the words of every set bit, ", "-separated (bits without a known
+ * meaning as "other 0x.." / "unknown 0x.."; "" when no bit is set) and,
+ * like snprintf, returns the length the whole text needs (out is always
+ * terminated when outsz > 0). */
+
+/* catalog_flags: e.g. "active (0x40), not-in-use blocks read as zeros
+ * (0x400)". */
+VSS_API size_t vss_catalog_flags_describe(uint64_t flags, char *out,
+                                          size_t outsz);
+/* attribute_flags (Microsoft's VSS_VOLSNAP_ATTR_*): e.g. "persistent,
+ * client accessible, no auto release, differential, auto recovered". */
+VSS_API size_t vss_attribute_flags_describe(uint32_t flags, char *out,
+                                            size_t outsz);
+/* snapshot_context (VSS_CTX_*): "ClientAccessible", "Backup", ...;
+ * "unknown" for another value. */
+VSS_API const char *vss_snapshot_context_name(uint32_t context);
+
 #ifdef __cplusplus
 }
 #endif
