@@ -197,13 +197,28 @@ uint64_t mft_volume_offset(vss_fs *fs, uint64_t recno, uint32_t byte)
 
 /* st's $FILE_NAME times: the record's last Win32/POSIX name (the one The
  * Sleuth Kit takes, so body files agree with fls -m), else its first DOS
- * name. A resident value too short to hold the times (corrupt) is passed
- * over. Lock held. */
+ * name. A value outside its attribute's bounds (corrupt) is passed over
+ * (next_file_name). Lock held. */
 static void file_name_times(ntfs_inode *ni, vss_fs_stat *st)
 {
     ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
+    const FILE_NAME_ATTR *fn;
     if (!ctx)
         return;
+    while ((fn = next_file_name(ctx))) {
+        if (st->has_file_name && fn->file_name_type == FILE_NAME_DOS)
+            continue;
+        st->has_file_name = 1;
+        st->fn_creation_time = sle64_to_cpu(fn->creation_time);
+        st->fn_modification_time = sle64_to_cpu(fn->last_data_change_time);
+        st->fn_mft_change_time = sle64_to_cpu(fn->last_mft_change_time);
+        st->fn_access_time = sle64_to_cpu(fn->last_access_time);
+    }
+    ntfs_attr_put_search_ctx(ctx);
+}
+
+const FILE_NAME_ATTR *next_file_name(ntfs_attr_search_ctx *ctx)
+{
     while (!ntfs_attr_lookup(AT_FILE_NAME, AT_UNNAMED, 0, CASE_SENSITIVE, 0,
                              NULL, 0, ctx)) {
         const ATTR_RECORD *a = ctx->attr;
@@ -218,15 +233,12 @@ static void file_name_times(ntfs_inode *ni, vss_fs_stat *st)
             alen - off < len)
             continue;
         fn = (const FILE_NAME_ATTR *)((const u8 *)a + off);
-        if (st->has_file_name && fn->file_name_type == FILE_NAME_DOS)
+        if (len < offsetof(FILE_NAME_ATTR, file_name) +
+                      2u * fn->file_name_length)
             continue;
-        st->has_file_name = 1;
-        st->fn_creation_time = sle64_to_cpu(fn->creation_time);
-        st->fn_modification_time = sle64_to_cpu(fn->last_data_change_time);
-        st->fn_mft_change_time = sle64_to_cpu(fn->last_mft_change_time);
-        st->fn_access_time = sle64_to_cpu(fn->last_access_time);
+        return fn;
     }
-    ntfs_attr_put_search_ctx(ctx);
+    return NULL;
 }
 
 /* Fill st from an open inode; `stream` NULL = unnamed $DATA. Lock held. */

@@ -94,6 +94,11 @@ VSS_HIDDEN void fs_put(vss_fs *fs);
 
 /* UTF-16LE name -> malloc'ed UTF-8, U+FFFD for units that are not UTF-16. */
 VSS_HIDDEN char *name_to_utf8(const ntfschar *name, int len);
+/* The next resident $FILE_NAME value of the inode ctx searches whose
+ * value lies inside its attribute and holds its whole name; NULL when
+ * there is none left. Values that break those bounds (corrupt) are passed
+ * over. Lock held. */
+VSS_HIDDEN const FILE_NAME_ATTR *next_file_name(ntfs_attr_search_ctx *ctx);
 /* Walk path from the root; returns the open inode (caller closes). */
 VSS_HIDDEN int fs_lookup(vss_fs *fs, const char *path, ntfs_inode **out,
                          vss_error *err);

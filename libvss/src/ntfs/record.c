@@ -19,30 +19,13 @@
 static int record_name(ntfs_inode *ni, char **name, u64 *parent)
 {
     ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
-    const FILE_NAME_ATTR *best = NULL;
+    const FILE_NAME_ATTR *best = NULL, *fn;
     int rc = VSS_ENOTFOUND;
 
     *name = NULL;
     if (!ctx)
         return VSS_ENOMEM;
-    while (!ntfs_attr_lookup(AT_FILE_NAME, AT_UNNAMED, 0, CASE_SENSITIVE, 0,
-                             NULL, 0, ctx)) {
-        const ATTR_RECORD *a = ctx->attr;
-        const FILE_NAME_ATTR *fn;
-        uint32_t len, alen = le32_to_cpu(a->length);
-        uint16_t off;
-        if (a->non_resident)
-            continue;
-        len = le32_to_cpu(a->value_length);
-        off = le16_to_cpu(a->value_offset);
-        if (len < offsetof(FILE_NAME_ATTR, file_name) || off > alen ||
-            alen - off < len)
-            continue;
-        fn = (const FILE_NAME_ATTR *)((const u8 *)a + off);
-        /* the name must lie inside the value */
-        if (len < offsetof(FILE_NAME_ATTR, file_name) +
-                      2u * fn->file_name_length)
-            continue;
+    while ((fn = next_file_name(ctx))) {
         if (!best || (best->file_name_type == FILE_NAME_DOS &&
                       fn->file_name_type != FILE_NAME_DOS))
             best = fn;
