@@ -227,19 +227,6 @@ static int unique_flush(ls_ctx *c)
     return rc;
 }
 
-/* The four NTFS times as "created", "modified", "mft_changed", "accessed". */
-static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
-                       uint64_t a)
-{
-    static const char *const key[4] = {"created", "modified", "mft_changed",
-                                       "accessed"};
-    const uint64_t t[4] = {c, m, x, a};
-    char ts[32];
-    for (int i = 0; i < 4; i++) {
-        vss_filetime_format(t[i], ts);
-        json_key_string(j, key[i], ts);
-    }
-}
 
 static void print_times_text(FILE *f, const vss_fs_stat *st)
 {
@@ -369,13 +356,14 @@ static void print_entry(ls_ctx *c, const char *shown, const char *full,
         json_key_bool(j, "has_data", stream ? 1 : st->has_data);
         json_key_u64(j, "attributes", st->attributes);
         json_key_u64(j, "links", st->link_count);
-        json_times(j, st->creation_time, st->modification_time,
-                   st->mft_change_time, st->access_time);
+        json_key_times(j, st->creation_time, st->modification_time,
+                       st->mft_change_time, st->access_time);
         if (!stream && st->has_file_name) {
             json_key(j, "file_name_times");
             json_object(j);
-            json_times(j, st->fn_creation_time, st->fn_modification_time,
-                       st->fn_mft_change_time, st->fn_access_time);
+            json_key_times(j, st->fn_creation_time,
+                           st->fn_modification_time, st->fn_mft_change_time,
+                           st->fn_access_time);
             json_end_object(j);
         }
         json_end_object(j);

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "history.h"
 #include "json.h"
+#include "report_meta.h"
 
 #define warn cli_warn
 
@@ -201,18 +202,6 @@ static void print_text(const vss_history *h, const char *what)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static void json_times(json *j, uint64_t c, uint64_t m, uint64_t x,
-                       uint64_t a)
-{
-    static const char *const key[4] = {"created", "modified", "mft_changed",
-                                       "accessed"};
-    const uint64_t t[4] = {c, m, x, a};
-    char ts[32];
-    for (int i = 0; i < 4; i++) {
-        vss_filetime_format(t[i], ts);
-        json_key_string(j, key[i], ts);
-    }
-}
 
 static void json_source(json *j, int snapshot)
 {
@@ -275,13 +264,14 @@ static void json_version(json *j, const vss_version *v, size_t i,
     json_key_string(j, "status", vss_status_name(v->status));
     json_key_bool(j, "record_damaged", v->record_damaged);
     json_key_u64(j, "attributes", v->st.attributes);
-    json_times(j, v->st.creation_time, v->st.modification_time,
-               v->st.mft_change_time, v->st.access_time);
+    json_key_times(j, v->st.creation_time, v->st.modification_time,
+                   v->st.mft_change_time, v->st.access_time);
     if (v->st.has_file_name) {
         json_key(j, "file_name_times");
         json_object(j);
-        json_times(j, v->st.fn_creation_time, v->st.fn_modification_time,
-                   v->st.fn_mft_change_time, v->st.fn_access_time);
+        json_key_times(j, v->st.fn_creation_time,
+                       v->st.fn_modification_time, v->st.fn_mft_change_time,
+                       v->st.fn_access_time);
         json_end_object(j);
     }
     if (u) {
@@ -348,20 +338,6 @@ static void print_json(FILE *f, const vss_history *h, const char *what,
 
 /* ---- CSV: one row per stream of each version ------------------------------ */
 
-static void csv_str(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
 
 static void csv_times(FILE *f, uint64_t c, uint64_t m, uint64_t x,
                       uint64_t a)

@@ -8,6 +8,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "vss.h"
+
 void json_begin(json *j, FILE *f)
 {
     memset(j, 0, sizeof *j);
@@ -131,6 +133,19 @@ void json_key_string(json *j, const char *k, const char *s)
 {
     json_key(j, k);
     json_string(j, s);
+}
+
+void json_key_times(json *j, uint64_t created, uint64_t modified,
+                    uint64_t mft_changed, uint64_t accessed)
+{
+    static const char *const key[4] = {"created", "modified", "mft_changed",
+                                       "accessed"};
+    const uint64_t t[4] = {created, modified, mft_changed, accessed};
+    char ts[32];
+    for (int i = 0; i < 4; i++) {
+        vss_filetime_format(t[i], ts);
+        json_key_string(j, key[i], ts);
+    }
 }
 
 void json_key_u64(json *j, const char *k, uint64_t v)

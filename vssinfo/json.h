@@ -29,6 +29,10 @@ void json_key_string(json *j, const char *k, const char *s);
 void json_key_u64(json *j, const char *k, uint64_t v);
 void json_key_i64(json *j, const char *k, int64_t v);
 void json_key_bool(json *j, const char *k, int v);
+/* The four NTFS times (FILETIME) as "created", "modified", "mft_changed",
+ * "accessed" keys, formatted by vss_filetime_format. */
+void json_key_times(json *j, uint64_t created, uint64_t modified,
+                    uint64_t mft_changed, uint64_t accessed);
 void json_finish(json *j);
 
 #endif
