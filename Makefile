@@ -235,7 +235,8 @@ PYDIR ?= $(PREFIX)/lib/python3/dist-packages
 
 python: $(PY_EXT) $(PY_SRC:python/pyvss/%=$(PY_BUILD)/%)
 
-$(PY_EXT): python/_pyvss.c python/audit.inc libvss/include/vss.h $(LIB_A)
+$(PY_EXT): python/_pyvss.c python/audit.inc python/history.inc \
+  libvss/include/vss.h $(LIB_A)
 	@mkdir -p $(dir $@)
 	@test -e "$(PY_INCLUDE)/Python.h" || { echo "$(PY_INCLUDE)/Python.h missing: install python3-dev (make deps)"; exit 1; }
 	$(CC) $(ALL_CFLAGS) -isystem $(PY_INCLUDE) -shared -o $@ $< $(LIB_A) \

@@ -1823,6 +1823,8 @@ static int add_type(PyObject *m, PyTypeObject *t);
 
 /* The audit and the diff, when the library has them. */
 #include "audit.inc"
+/* Every version of a file across the snapshots. */
+#include "history.inc"
 
 /* ===== type tables ========================================================= */
 
@@ -1838,6 +1840,7 @@ static PyMethodDef Volume_methods[] = {
     {"open_fs", (PyCFunction)Volume_open_fs, METH_NOARGS,
      "The live volume's NTFS file system (FS)."},
     AUDIT_VOLUME_METHODS
+    HISTORY_VOLUME_METHODS
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Volume_getset[] = {
@@ -2299,7 +2302,8 @@ PyMODINIT_FUNC PyInit__pyvss(void)
         add_type(m, &SourceType) < 0 || add_type(m, &VolumeType) < 0 ||
         add_type(m, &SnapshotType) < 0 || add_type(m, &FSType) < 0 ||
         add_type(m, &FileType) < 0 || add_type(m, &VolumeSetType) < 0 ||
-        add_type(m, &MapIterType) < 0 || audit_module_init(m) < 0)
+        add_type(m, &MapIterType) < 0 || audit_module_init(m) < 0 ||
+        history_module_init(m) < 0)
         goto fail;
     PyModule_AddStringConstant(m, "LIBVSS_VERSION", VSS_VERSION_STRING);
     PyModule_AddIntConstant(m, "BLOCK_SIZE", VSS_BLOCK_SIZE);

@@ -63,6 +63,7 @@ if make -s -C testimages >/dev/null 2>&1; then
     mapfile -t manifests < <(grep -L '"block_list": null' testimages/out/*.json)
     pyrun "$T/native.py" manifests "${manifests[@]}"
     pyrun "$T/audit.py" "${manifests[@]}"
+    pyrun "$T/history.py" "$VSSINFO" "${manifests[@]}"
     pyrun "$T/behaviour.py" testimages/out/win7.img
 else
     bad "make -C testimages failed"

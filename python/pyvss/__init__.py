@@ -18,6 +18,7 @@ from ._pyvss import (  # noqa: F401  (the public API)
     EXTENT_SPARSE, EXTENT_RESIDENT, EXTENT_UNINIT, EXTENT_COMPRESSED,
     EINVAL, EIO, ECORRUPT, ENOMEM, ENOTFOUND, EUNSUPPORTED, ENOSTORAGE,
     HAVE_AUDIT)
+from ._pyvss import History, Version, VersionStream  # noqa: F401
 if HAVE_AUDIT:
     from ._pyvss import (  # noqa: F401
         Audit, AuditFile, AuditRange, AuditResult, DiffEntry)

@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""pyvss's Volume.history (vss_history_*) against the generator's
+manifests and vssinfo --history.
+
+    history.py VSSINFO MANIFEST...
+
+For every file of a manifest's newest snapshot (a sample of 25 per image):
+each version's holders are snapshots that list the file, and the SHA-256
+pyvss gives a version equals what Windows returns (the manifest's
+windows_sha256) in every snapshot holding it; the versions, holders,
+statuses and MD5s equal those of `vssinfo --history PATH --json`.
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, finish  # noqa: E402
+
+import pyvss  # noqa: E402
+
+
+def main():
+    vssinfo, manifests = sys.argv[1], sys.argv[2:]
+    for path in manifests:
+        m = json.load(open(path))
+        base = os.path.dirname(path)
+        images = [os.path.join(base, i["path"]) for i in m["images"]]
+        src = [v for v in m["volumes"] if v["role"] == "source"][0]
+        first = images[src["image"]]
+        rest = [p for p in images if p != first]
+        vol = pyvss.open(first, *rest, offset=src["offset"])
+        truth = {}  # (snapshot, path) -> windows_sha256
+        for s in m["snapshots"]:
+            for f in s["files"]:
+                if f.get("windows_sha256") and ":" not in f["path"]:
+                    truth[(s["index"], f["path"].lstrip("/"))] = \
+                        f["windows_sha256"]
+        newest = m["snapshots"][-1]
+        files = sorted({f["path"].lstrip("/") for f in newest["files"]
+                        if ":" not in f["path"]})[:25]
+        probs, cli_probs, versions, compared = [], [], 0, 0
+        for p in files:
+            h = vol.history(path=p, hashes=["md5", "sha256"])
+            versions += len(h.versions)
+            for v in h.versions:
+                sha = v.streams[0].digests.get("sha256") if v.streams else None
+                for snap, hp in v.holders:
+                    want = truth.get((snap, hp))
+                    compared += bool(snap and want)
+                    if snap and want and want != sha:
+                        probs.append("%s v%s in %d: %s" % (p, v.record, snap,
+                                                           sha))
+            r = subprocess.run([vssinfo, "--history", p, "--json", "--hash",
+                                "md5,sha256", "-o", str(src["offset"]),
+                                first] + rest, capture_output=True, text=True)
+            if r.returncode:
+                cli_probs.append("%s: vssinfo exit %d" % (p, r.returncode))
+                continue
+            doc = json.loads(r.stdout)
+            ours = [([s or "live" for s, _ in v.holders], v.status,
+                     v.streams[0].digests.get("md5") if v.streams else None)
+                    for v in h.versions]
+            cli = [(v["snapshots"], v["status"], v.get("md5"))
+                   for v in doc["versions"]]
+            if ours != cli:
+                cli_probs.append("%s: %s != %s" % (p, ours, cli))
+        check(compared and not probs,
+              "%s: history of %d files (%d versions): every version's "
+              "SHA-256 is what Windows returns in each of the %d snapshot "
+              "copies holding it%s"
+              % (m["scenario"], len(files), versions, compared,
+                 "; ".join([""] + probs[:3])))
+        check(not cli_probs,
+              "%s: the same versions, holders, statuses and MD5s as "
+              "vssinfo --history --json%s"
+              % (m["scenario"], "; ".join([""] + cli_probs[:3])))
+    return finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
