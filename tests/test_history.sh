@@ -56,6 +56,9 @@ create /docs/a.txt size=20K data="text:a new file at the old name "
 advance 3600
 snapshot
 EOF
+# The data rows of a CSV report: the header's "#key,value" records (the
+# report metadata of issue #18) and the column line left out.
+csv_rows() { grep -v '^#' "$1" | tail -n +2; }
 if "$ROOT/testimages/vssgen" -o "$T/gen" "$T/rn.scn" >/dev/null 2>&1; then
     IMG=$T/gen/rn.img
     "$VSSINFO" --history docs/a.txt --hash md5 --json "$IMG" > "$T/h.json"
@@ -81,11 +84,27 @@ if "$ROOT/testimages/vssgen" -o "$T/gen" "$T/rn.scn" >/dev/null 2>&1; then
         "$(cd "$T/ex" && ls | grep -v manifest | while read -r f; do md5sum < "$f" | cut -d' ' -f1; done | tr '\n' ' ')" \
         "$(hjson "$T/h.json" "' '.join(v['md5'] for v in j['versions'])") "
     same "(c) manifest.csv names each file with its MD5" \
-        "$(tail -n +2 "$T/ex/manifest.csv" | awk -F, '{print $NF}' | while read -r f; do md5sum < "$T/ex/$f" | cut -d' ' -f1; done | tr '\n' ' ')" \
-        "$(tail -n +2 "$T/ex/manifest.csv" | awk -F, '{print $20}' | tr '\n' ' ')"
+        "$(csv_rows "$T/ex/manifest.csv" | awk -F, '{print $NF}' | while read -r f; do md5sum < "$T/ex/$f" | cut -d' ' -f1; done | tr '\n' ' ')" \
+        "$(csv_rows "$T/ex/manifest.csv" | awk -F, '{print $20}' | tr '\n' ' ')"
     same "(c) manifest.json: verdicts" \
         "$(hjson "$T/ex/manifest.json" "[v['status'] for v in j['versions']]")" \
         "['intact', 'intact', 'intact']"
+    check "(c) manifest.csv and manifest.json verify with sha256sum -c (their side files)" \
+        bash -c 'cd "$1" && sha256sum --quiet -c manifest.csv.sha256 && sha256sum --quiet -c manifest.json.sha256' _ "$T/ex"
+    same "(c) manifest.json carries the report header (tool, command line)" \
+        "$(hjson "$T/ex/manifest.json" "(j['report']['tool'], '--export-versions' in j['report']['command_line'])")" \
+        "('vssinfo', True)"
+    # the case-file header of issue #18 on every history report format
+    "$VSSINFO" --history docs/a.txt --case "C-17" --examiner "E. X." --json "$IMG" > "$T/m.json"
+    same "(c) --history --json --case/--examiner: the report header" \
+        "$(hjson "$T/m.json" "(j['report']['case'], j['report']['examiner'], [s['index'] for s in j['report']['snapshots']])")" \
+        "('C-17', 'E. X.', [1, 2, 3])"
+    "$VSSINFO" --history docs/a.txt --case "C-17" --csv "$IMG" > "$T/m.csv"
+    check "(c) --history --csv: the header as #key,value records before the columns" \
+        bash -c 'grep -qx "#case,C-17" "$1" && [ "$(grep -v "^#" "$1" | head -n 1 | cut -d, -f1)" = version ]' _ "$T/m.csv"
+    "$VSSINFO" --history docs/a.txt --examiner "E. X." "$IMG" > "$T/m.txt"
+    check "(c) --history text: the header names the examiner and the image" \
+        bash -c 'grep -q "^Examiner *: E. X.$" "$1" && grep -qF "$2" "$1"' _ "$T/m.txt" "$IMG"
     before=$(cd "$T/ex" && md5sum ./* | md5)
     "$VSSINFO" --history docs/a.txt --export-versions "$T/ex" "$IMG" > /dev/null 2> "$T/err"
     same "(c) a second export into the same folder fails" "$?" 1
@@ -168,11 +187,11 @@ if have_real && prepare_real; then
     k() { python3 -c "import hashlib,sys; print(hashlib.md5(sys.argv[1].encode()*int(sys.argv[2])).hexdigest())" "$@"; }
     "$VSSINFO" --history test.txt --hash md5 --csv "$R/vss_1_vol.raw" "$R/vss_2_stor.raw" > "$T/c.csv"
     same "(f) vss_1_vol (storage on vss_2_stor): test.txt, 3 versions" \
-        "$(tail -n +2 "$T/c.csv" | awk -F, '{print $5 "=" $20}' | tr '\n' ' ')" \
+        "$(csv_rows "$T/c.csv" | awk -F, '{print $5 "=" $20}' | tr '\n' ' ')" \
         "1=$(k 1 703800) 2=$(k 2 703800) live=$(k 3 703800) "
     "$VSSINFO" --history test.txt --hash md5 --csv -o 2148532224 "$R/vss_3_volstor.raw" > "$T/c.csv"
     same "(f) vss_3_volstor partition 2: test.txt, 3 versions" \
-        "$(tail -n +2 "$T/c.csv" | awk -F, '{print $5 "=" $20}' | tr '\n' ' ')" \
+        "$(csv_rows "$T/c.csv" | awk -F, '{print $5 "=" $20}' | tr '\n' ' ')" \
         "1=$(k 1 52272) 2=$(k 2 52272) live=$(k 3 52272) "
     # (e) on a real image: vsstest's snapshot 2 (1 GiB, extracted once;
     # its files are not in snapshot 1)

@@ -147,9 +147,39 @@ static void text_stream(const vss_history_stream *s, const char *indent)
     }
 }
 
-static void print_text(const vss_history *h, const char *what)
+/* The report header of issue #18 (report_meta.h) over every snapshot: a
+ * history reads them all. */
+typedef struct report_head {
+    const report_meta *meta;
+    const found_volume *fv;
+    int *snaps;
+    size_t nsnaps;
+} report_head;
+
+static int report_head_init(report_head *r, const report_meta *meta,
+                            const found_volume *fv)
+{
+    int n = meta && fv->vol ? vss_volume_snapshot_count(fv->vol) : 0;
+    memset(r, 0, sizeof *r);
+    r->meta = meta;
+    r->fv = fv;
+    if (n <= 0)
+        return 0;
+    r->snaps = calloc((size_t)n, sizeof *r->snaps);
+    if (!r->snaps)
+        return -1;
+    for (int i = 0; i < n; i++)
+        r->snaps[i] = i + 1;
+    r->nsnaps = (size_t)n;
+    return 0;
+}
+
+static void print_text(const vss_history *h, const char *what,
+                       const report_head *r)
 {
     size_t n = vss_history_count(h);
+    if (r->meta)
+        report_meta_text(stdout, r->meta, r->fv, r->snaps, r->nsnaps);
     printf("%s: %zu version%s in %d source%s (snapshots oldest first, then "
            "live)\n",
            what, n, n == 1 ? "" : "s", vss_history_source_count(h),
@@ -318,11 +348,13 @@ static void json_problems(json *j, const vss_history *h)
 }
 
 static void print_json(FILE *f, const vss_history *h, const char *what,
-                       char ***files)
+                       char ***files, const report_head *r)
 {
     json j;
     json_begin(&j, f);
     json_object(&j);
+    if (r->meta)
+        report_meta_json(&j, r->meta, r->fv, r->snaps, r->nsnaps);
     json_key_string(&j, "file", what);
     json_key_i64(&j, "sources", vss_history_source_count(h));
     json_key(&j, "versions");
@@ -350,8 +382,11 @@ static void csv_times(FILE *f, uint64_t c, uint64_t m, uint64_t x,
     }
 }
 
-static void print_csv(FILE *f, const vss_history *h, char ***files)
+static void print_csv(FILE *f, const vss_history *h, char ***files,
+                      const report_head *r)
 {
+    if (r->meta)
+        report_meta_csv(f, r->meta, r->fv, r->snaps, r->nsnaps);
     fputs("version,record,sequence,stream,snapshots,paths,size,status,"
           "record_damaged,lost_zero,lost_stale,created,modified,mft_changed,"
           "accessed,fn_created,fn_modified,fn_mft_changed,fn_accessed,md5,"
@@ -550,8 +585,22 @@ static FILE *create_in(int dirfd, const char *dir, const char *name)
     return f;
 }
 
+/* NAME.sha256 beside dir/NAME (report_meta_seal), for a report with a
+ * header: the manifest can be verified later like any report. */
+static int seal_in(const char *dir, const char *name, const report_head *r)
+{
+    char path[4096];
+    if (!r->meta)
+        return 0;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >=
+        sizeof path)
+        return warn("%s/%s: path too long", dir, name);
+    return report_meta_seal(path);
+}
+
 static int export_versions(vss_history *h, vss_volume *vol,
-                           const char *dir, const char *what)
+                           const char *dir, const char *what,
+                           const report_head *r)
 {
     size_t n = vss_history_count(h);
     char ***files = calloc(n ? n : 1, sizeof *files);
@@ -582,16 +631,20 @@ static int export_versions(vss_history *h, vss_volume *vol,
         }
     }
     if ((f = create_in(dirfd, dir, "manifest.csv")) != NULL) {
-        print_csv(f, h, files);
+        print_csv(f, h, files, r);
         if (fclose(f) != 0)
             rc = warn("writing %s/manifest.csv failed", dir);
+        else
+            rc |= seal_in(dir, "manifest.csv", r);
     } else {
         rc = 1;
     }
     if ((f = create_in(dirfd, dir, "manifest.json")) != NULL) {
-        print_json(f, h, what, files);
+        print_json(f, h, what, files, r);
         if (fclose(f) != 0)
             rc = warn("writing %s/manifest.json failed", dir);
+        else
+            rc |= seal_in(dir, "manifest.json", r);
     } else {
         rc = 1;
     }
@@ -613,6 +666,7 @@ int history_run(found_volume *fv, const history_options *o)
     vss_history_options ho = {0};
     vss_history *h = NULL;
     vss_error e = {0};
+    report_head head;
     const char *path = NULL;
     uint64_t record = VSS_HISTORY_NO_RECORD;
     int rc = 0;
@@ -640,8 +694,12 @@ int history_run(found_volume *fv, const history_options *o)
         return warn("%s", fv->open_error);
     if (fv->open_rc && !vss_volume_storage_ready(fv->vol))
         return warn("%s", fv->open_error);
-    if (vss_history_open(fv->vol, fv->src, path, record, &ho, &h, &e))
+    if (report_head_init(&head, o->meta, fv))
+        return warn("out of memory");
+    if (vss_history_open(fv->vol, fv->src, path, record, &ho, &h, &e)) {
+        free(head.snaps);
         return warn("%s", e.message);
+    }
     for (size_t i = 0; i < vss_history_problem_count(h); i++) {
         const vss_history_problem *p = vss_history_problem_at(h, i);
         char b[16];
@@ -650,7 +708,7 @@ int history_run(found_volume *fv, const history_options *o)
         rc = 1;
     }
     if (o->export_dir) {
-        if (export_versions(h, fv->vol, o->export_dir, o->history))
+        if (export_versions(h, fv->vol, o->export_dir, o->history, &head))
             rc = 1;
         else
             printf("Wrote %zu version%s of %s to %s (manifest.csv, "
@@ -659,13 +717,14 @@ int history_run(found_volume *fv, const history_options *o)
                    vss_history_count(h) == 1 ? "" : "s", o->history,
                    o->export_dir);
     } else if (o->json) {
-        print_json(stdout, h, o->history, NULL);
+        print_json(stdout, h, o->history, NULL, &head);
     } else if (o->csv) {
-        print_csv(stdout, h, NULL);
+        print_csv(stdout, h, NULL, &head);
     } else {
-        print_text(h, o->history);
+        print_text(h, o->history, &head);
     }
     vss_history_close(h);
+    free(head.snaps);
     if (fflush(stdout) || ferror(stdout))
         return warn("write failed");
     return rc;

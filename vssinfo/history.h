@@ -5,6 +5,7 @@
 #ifndef VSSINFO_HISTORY_H
 #define VSSINFO_HISTORY_H
 
+#include "report_meta.h"
 #include "vssinfo.h"
 
 typedef struct history_options {
@@ -14,6 +15,9 @@ typedef struct history_options {
     const char *export_dir; /* --export-versions DIR */
     int json, csv;
     vss_fill fill;
+    const report_meta *meta; /* the report header (case, images, command
+                                line, every snapshot's identity); NULL:
+                                none */
 } history_options;
 
 /* Exit code: 0 done, 1 a source or a version could not be read or

@@ -671,9 +671,10 @@ int main(int argc, char **argv)
                            "or --diff");
     if ((meta.case_id || meta.examiner || meta.notes || image_hash ||
          meta.csv_bom) &&
-        !ao.audit && !ao.diff)
+        !ao.audit && !ao.diff && !ho.history)
         return usage("%s", "--case, --examiner, --notes, --image-hash and "
-                           "--csv-bom go with --audit or --diff");
+                           "--csv-bom go with --audit, --diff or "
+                           "--history");
     if (meta.csv_bom && !ao.csv)
         return usage("%s", "--csv-bom goes with --csv");
     if ((ao.audit || ao.diff) &&
@@ -814,7 +815,10 @@ int main(int argc, char **argv)
         ho.csv = ao.csv;
         ho.hash = ao.hash;
         ho.fill = o.fill;
-        rc = history_run(fv, &ho);
+        ho.meta = &meta;
+        rc = report_meta_images(&meta, &set, ao.progress);
+        if (!rc)
+            rc = history_run(fv, &ho);
     } else if (ao.audit || ao.diff) {
         ao.json = o.json;
         ao.fill = o.fill;
