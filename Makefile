@@ -143,7 +143,7 @@ $(VSSMOUNT): $(VSSMOUNT_OBJ) $(LIB_A)
 # (installed by .ci/run); without them it is skipped.
 test-bins: $(TEST_BINS)
 
-$(BUILD)/tests/unit_test: tests/unit_test.c $(LIB_A)
+$(BUILD)/tests/unit_test: tests/unit_test.c tests/ctest.h $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_BASE)
 
@@ -394,7 +394,7 @@ $(BUILD)/tests/fuzz_replay_ntfs: tests/fuzz/fuzz_ntfs.c tests/fuzz/replay_main.c
 	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< tests/fuzz/replay_main.c \
 	  $(LIB_A) $(NTFS_LIBS) $(LDLIBS_BASE)
 
-$(BUILD)/tests/%_test: tests/test_%.c $(FUZZ_HDRS) $(LIB_A)
+$(BUILD)/tests/%_test: tests/test_%.c tests/ctest.h $(FUZZ_HDRS) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilibvss/src -o $@ $< $(LIB_A) $(NTFS_LIBS) $(LDLIBS_BASE)
 

@@ -28,42 +28,14 @@
  * allocation failing in turn gives VSS_ENOMEM or error results. And
  * vss_hasher (the same digests for any stream) on the standards' vectors.
  */
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <inttypes.h>
-#include <openssl/sha.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vss.h"
 #include "base/base.h"   /* vss_test_fail_alloc_after */
-
-static int npass, nfail;
-
-static void check(int cond, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf(cond ? "ok   " : "FAIL ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (cond)
-        npass++;
-    else
-        nfail++;
-}
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", p[i]);
-    out[2 * n] = '\0';
-}
+#include "ctest.h"
 
 /* ---- the manifest, as python3 reads it -------------------------------- */
 
@@ -252,27 +224,12 @@ static int sha1_of(vss_volume *vol, int snap, const char *path, char *out)
     vss_fs *fs = NULL;
     vss_fs_file *f = NULL;
     vss_error e;
-    SHA_CTX c;
-    uint8_t buf[65536], d[20];
-    uint64_t off = 0;
     int rc = -1;
     if (vss_snapshot_open(vol, snap, VSS_FILL_WINDOWS, &s, &e) ||
         vss_snapshot_source(s, &src, &e) || vss_fs_open(src, &fs, &e) ||
         vss_fs_file_open(fs, path, &f, &e))
         goto out;
-    SHA1_Init(&c);
-    for (;;) {
-        int64_t n = vss_fs_file_read_at(f, buf, sizeof buf, off, &e);
-        if (n < 0)
-            goto out;
-        if (n == 0)
-            break;
-        SHA1_Update(&c, buf, (size_t)n);
-        off += (uint64_t)n;
-    }
-    SHA1_Final(d, &c);
-    hex(d, 20, out);
-    rc = 0;
+    rc = ct_stream_digest(f, EVP_sha1(), NULL, out);
 out:
     vss_fs_file_close(f);
     vss_fs_close(fs);
@@ -313,7 +270,7 @@ static void check_scenario(const char *name, vss_volume *vol,
         } else if (g->lost_zero + g->lost_stale != g->range_bytes) {
             problem = "lost_zero + lost_stale != the ranges";
         } else if (strcmp(m->ranges, "-") == 0) {
-            hex(g->d.v[VSS_HASH_SHA256], 32, h);
+            ct_hex(g->d.v[VSS_HASH_SHA256], 32, h);
             if (g->status != VSS_STATUS_INTACT &&
                 g->status != VSS_STATUS_UNCHANGED &&
                 g->status != VSS_STATUS_RESIDENT)
@@ -322,21 +279,21 @@ static void check_scenario(const char *name, vss_volume *vol,
                 problem = "resident differs";
             else if (strcmp(m->sha256, "-") && strcmp(h, m->sha256))
                 problem = "SHA-256 is not the true one";
-            else if ((hex(g->d.v[VSS_HASH_MD5], 16, h), 0) ||
+            else if ((ct_hex(g->d.v[VSS_HASH_MD5], 16, h), 0) ||
                      (strcmp(m->md5, "-") && strcmp(h, m->md5)))
                 problem = "MD5 is not the true one";
             else if (g->recoverable != -1)
                 problem = "recoverable set without loss";
             if (!problem && sha1_checked < 3 && g->status != VSS_STATUS_RESIDENT) {
                 char want[48];
-                hex(g->d.v[VSS_HASH_SHA1], 20, h);
+                ct_hex(g->d.v[VSS_HASH_SHA1], 20, h);
                 if (sha1_of(vol, g->snap, g->path, want) || strcmp(h, want))
                     problem = "SHA-1 differs from the file API's bytes";
                 sha1_checked++;
             }
         } else {
             int zero = (m->flags & 0x400) != 0;
-            hex(g->d.v[VSS_HASH_SHA256], 32, h);
+            ct_hex(g->d.v[VSS_HASH_SHA256], 32, h);
             if (g->newer_store) {
                 newer++;   /* documented: the newer store's copy */
                 if (g->status != VSS_STATUS_DAMAGED &&
@@ -353,7 +310,7 @@ static void check_scenario(const char *name, vss_volume *vol,
                 problem = "SHA-256 is not what Windows returns";
             }
             if (!problem && g->recoverable == 1) {
-                hex(g->rec.v[VSS_HASH_SHA256], 32, h);
+                ct_hex(g->rec.v[VSS_HASH_SHA256], 32, h);
                 if (!g->has_rec || (strcmp(m->sha256, "-") &&
                                     strcmp(h, m->sha256)))
                     problem = "recovered SHA-256 is not the true one";
@@ -617,9 +574,9 @@ static void check_hasher(void)
     vss_hasher_update(h, "bc", 2);
     vss_hasher_final(h, &d);
     vss_hasher_close(h);
-    hex(d.v[VSS_HASH_MD5], 16, m);
-    hex(d.v[VSS_HASH_SHA1], 20, s1);
-    hex(d.v[VSS_HASH_SHA256], 32, s2);
+    ct_hex(d.v[VSS_HASH_MD5], 16, m);
+    ct_hex(d.v[VSS_HASH_SHA1], 20, s1);
+    ct_hex(d.v[VSS_HASH_SHA256], 32, s2);
     check(d.have == 7 && !strcmp(m, "900150983cd24fb0d6963f7d28e17f72") &&
               !strcmp(s1, "a9993e364706816aba3e25717850c26c9cd0d89d") &&
               !strcmp(s2, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9c"
@@ -639,15 +596,11 @@ static int scenarios, contract_done;
 /* Every single-volume manifest of dir. */
 static void check_dir(const char *dir)
 {
-    char cmd[8192], line[8192], name[256] = "", path[4096] = "";
+    char line[8192], name[256] = "", path[4096] = "";
     uint64_t off = 0, size = 0;
     FILE *py;
 
-    snprintf(cmd, sizeof cmd,
-             "ls %s/*.json >/dev/null 2>&1 && python3 -c \"$AUDIT_PY\" "
-             "%s/*.json", dir, dir);
-    setenv("AUDIT_PY", manifest_py, 1);
-    py = popen(cmd, "r");
+    py = ct_manifests(dir, manifest_py);
     if (!py) {
         check(0, "python3 runs");
         return;
@@ -725,6 +678,5 @@ int main(int argc, char **argv)
             printf("note: %s failed\n", cmd);
     }
     free(mf);
-    printf("%d passed, %d failed\n", npass, nfail);
-    return nfail != 0;
+    return ct_finish(NULL);
 }

@@ -11,20 +11,7 @@
 #include <string.h>
 
 #include "vss.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            putchar('\n');                                                   \
-        }                                                                    \
-    } while (0)
+#include "ctest.h"
 
 int main(void)
 {
@@ -99,6 +86,5 @@ int main(void)
                      "blocks read as zeros (0x400)"),
           "NULL, 0: the length");
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return ct_finish(NULL);
 }

@@ -14,51 +14,12 @@
  *    non-48-bit number fail cleanly.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/sha.h>
-
 #include "vss.h"
-
-static int npass, nfail;
-
-static void check(int cond, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf(cond ? "ok   " : "FAIL ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (cond)
-        npass++;
-    else
-        nfail++;
-}
-
-/* SHA-256 of a stream read whole through the public API. */
-static int sha256_of(vss_fs_file *f, uint8_t out[32])
-{
-    static uint8_t buf[1 << 16];
-    SHA256_CTX c;
-    uint64_t off = 0, size = vss_fs_file_size(f);
-    SHA256_Init(&c);
-    while (off < size) {
-        int64_t n = vss_fs_file_read_at(f, buf, sizeof buf, off, NULL);
-        if (n <= 0)
-            return -1;
-        SHA256_Update(&c, buf, (size_t)n);
-        off += (uint64_t)n;
-    }
-    SHA256_Final(out, &c);
-    return 0;
-}
+#include "ctest.h"
 
 static void check_history(vss_history *h, const char *what)
 {
@@ -84,7 +45,8 @@ static void check_history(vss_history *h, const char *what)
             uint8_t d[32];
             int rc = vss_history_version_open(h, i, v->streams[k].name, &f,
                                               &e);
-            check(rc == VSS_OK && sha256_of(f, d) == 0 &&
+            check(rc == VSS_OK &&
+                      ct_stream_digest(f, EVP_sha256(), d, NULL) == 0 &&
                       (v->streams[k].hashes & VSS_HISTORY_SHA256) &&
                       memcmp(d, v->streams[k].sha256, 32) == 0,
                   "%s: version %zu stream '%s': the bytes have its SHA-256",
@@ -213,6 +175,5 @@ int main(int argc, char **argv)
     vss_history_close(h);
     vss_history_close(NULL);
     vss_volume_set_close(set);
-    printf("%d passed, %d failed\n", npass, nfail);
-    return nfail != 0;
+    return ct_finish(NULL);
 }

@@ -27,25 +27,7 @@
 #include <string.h>
 
 #include "vss.h"
-
-static int npass, nfail;
-
-static void check(int cond, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
-static void check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf(cond ? "ok   " : "FAIL ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (cond)
-        npass++;
-    else
-        nfail++;
-}
+#include "ctest.h"
 
 /* ---- the walk: collected events ---------------------------------------- */
 
@@ -451,16 +433,12 @@ static const char *manifest_py =
 
 int main(int argc, char **argv)
 {
-    char cmd[8192], line[8192], name[256] = "";
+    char line[8192], name[256] = "";
     const char *dir = argc > 1 ? argv[1] : "testimages/out";
     FILE *py;
     int scenarios = 0, subtree_done = 0;
 
-    snprintf(cmd, sizeof cmd,
-             "ls %s/*.json >/dev/null 2>&1 && python3 -c \"$PROVENANCE_PY\" "
-             "%s/*.json", dir, dir);
-    setenv("PROVENANCE_PY", manifest_py, 1);
-    py = popen(cmd, "r");
+    py = ct_manifests(dir, manifest_py);
     if (!py) {
         check(0, "python3 runs");
         goto done;
@@ -520,6 +498,5 @@ int main(int argc, char **argv)
         printf("skip: no generated manifest in %s (make -C testimages)\n",
                dir);
 done:
-    printf("%d passed, %d failed\n", npass, nfail);
-    return nfail != 0;
+    return ct_finish(NULL);
 }

@@ -14,20 +14,7 @@
 #include <unistd.h>
 
 #include "vss.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-        }                                                                    \
-    } while (0)
+#include "ctest.h"
 
 static char real_dir[4096];
 /* The generated images: testimages/out, or LIBVSS_TESTIMAGES. */
@@ -375,6 +362,5 @@ int main(void)
     test_real();
     test_generated("redirpart");
     test_generated("redirimage");
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return ct_finish(NULL);
 }

@@ -11,20 +11,7 @@
 #include <unistd.h>
 
 #include "vss.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-        }                                                                    \
-    } while (0)
+#include "ctest.h"
 
 #define BS 16384u
 #define NBLOCKS 64u
@@ -688,6 +675,5 @@ int main(void)
     test_partial_open();
     test_partitions();
     test_sparse_file();
-    printf("unit: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return ct_finish("unit");
 }
