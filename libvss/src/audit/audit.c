@@ -1857,6 +1857,36 @@ static int open_snapshot(vss_audit *a, asnap *S, vss_error *err)
     return 0;
 }
 
+/* The next snapshot of the audit or the diff: snapshot `index` opened
+ * and its files under the subtree indexed. One that cannot be opened is
+ * counted as a problem and its error returned (S->fs stays NULL); a walk
+ * that fails or meets unreadable directories or records is said (by
+ * index_volume) and counted, and what it found kept. */
+static int add_snapshot(vss_audit *a, int index, asnap **out, vss_error *err)
+{
+    asnap *S = &a->snaps[a->nsnaps++];
+    vss_error e = {0};
+    char label[32];
+    int rc;
+
+    *out = S;
+    S->pub.index = index;
+    if ((rc = open_snapshot(a, S, err))) {
+        a->problems++;
+        return rc;
+    }
+    snprintf(label, sizeof label, "snapshot %d", index);
+    if (index_volume(a, S->fs, a->subtree, label, &S->ix, &e)) {
+        say(a, "%s", e.message);
+        a->problems++;
+    } else if (S->ix.errors) {
+        a->problems++;   /* unreadable directories or records: said */
+    }
+    S->pub.skipped = S->ix.skipped;
+    S->pub.sum.walk_errors = S->ix.errors;
+    return 0;
+}
+
 /* Open and walk the live volume (root "" for the audit: records are
  * matched wherever the file lives now; the diff's subtree). A live volume
  * that cannot be mounted leaves live_fs NULL (said, counted); a tree that
@@ -1913,25 +1943,12 @@ int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
     }
     for (i = 1; i <= a->count; i++) {
         asnap *S;
-        char label[32];
         if (!a->sel[i])
             continue;
-        S = &a->snaps[a->nsnaps++];
-        S->pub.index = i;
-        if (open_snapshot(a, S, &e)) {
+        if (add_snapshot(a, i, &S, &e)) {
             say(a, "%s", e.message);
-            a->problems++;
             continue;
         }
-        snprintf(label, sizeof label, "snapshot %d", i);
-        if (index_volume(a, S->fs, a->subtree, label, &S->ix, &e)) {
-            say(a, "%s", e.message);
-            a->problems++;
-        } else if (S->ix.errors) {
-            a->problems++;   /* unreadable directories or records: said */
-        }
-        S->pub.skipped = S->ix.skipped;
-        S->pub.sum.walk_errors = S->ix.errors;
         a->pr.files_total += S->ix.n;
         for (k = 0; k < S->ix.n; k++) {
             item *it = &S->ix.v[k];
@@ -2101,9 +2118,8 @@ static int diff_side(vss_audit *r, int k, vss_snapshot **snap, vss_fs **fs,
                      aindex **ix, vss_error *err)
 {
     asnap *S;
-    vss_error e = {0};
-    char label[32];
     size_t i;
+    int rc;
     if (k == 0) {
         if (!r->live_fs)
             return vss_fail(err, VSS_EINVAL, "the diff needs the live volume");
@@ -2116,23 +2132,8 @@ static int diff_side(vss_audit *r, int k, vss_snapshot **snap, vss_fs **fs,
         if (r->snaps[i].pub.index == k)
             break;
     S = &r->snaps[i];
-    if (i == r->nsnaps) {
-        S = &r->snaps[r->nsnaps++];
-        S->pub.index = k;
-        if (open_snapshot(r, S, err)) {
-            r->problems++;
-            return err ? err->code : VSS_EIO;
-        }
-        snprintf(label, sizeof label, "snapshot %d", k);
-        if (index_volume(r, S->fs, r->subtree, label, &S->ix, &e)) {
-            say(r, "%s", e.message);
-            r->problems++;
-        } else if (S->ix.errors) {
-            r->problems++;
-        }
-        S->pub.skipped = S->ix.skipped;
-        S->pub.sum.walk_errors = S->ix.errors;
-    }
+    if (i == r->nsnaps && (rc = add_snapshot(r, k, &S, err)))
+        return rc;
     if (!S->fs)
         return vss_fail(err, VSS_EIO, "snapshot %d: %s", k, S->error);
     *snap = S->snap;
