@@ -341,6 +341,8 @@ REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
             $(BUILD)/tests/history_test
 # the flags in words of the reports (issue #18)
 REL_TESTS += $(BUILD)/tests/flags_text_test
+# vss_source_hash; vss_volume_snapshot_info from several threads
+REL_TESTS += $(BUILD)/tests/source_hash_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 

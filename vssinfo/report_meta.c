@@ -100,49 +100,27 @@ int report_meta_parse_image_hash(report_meta *m, const char *list)
     return m->n_image_hash ? 0 : -1;
 }
 
+static int hash_progress(uint64_t done, uint64_t total, void *bar)
+{
+    progress_update(bar, done, 0);
+    return 0;
+}
+
 /* Every byte of the image as the library reads it, hashed. */
 static int hash_image(report_meta *m, size_t i, int progress_option)
 {
     vss_source *src = m->set->images[i];
-    uint64_t size = vss_source_size(src), off = 0;
-    size_t bufsz = 1u << 20;
-    uint8_t *buf = malloc(bufsz);
-    vss_hasher *h = NULL;
     vss_error e = {0};
     progress bar;
-    int rc = 0;
-    if (!buf || vss_hasher_open(m->image_hash, m->n_image_hash, &h, &e)) {
-        free(buf);
-        return cli_die(1, "%s", "out of memory");
+    progress_start(&bar, progress_option, "image hash",
+                   vss_source_size(src));
+    if (vss_source_hash(src, m->image_hash, m->n_image_hash, hash_progress,
+                        &bar, &m->img[i].hashes, &e)) {
+        progress_end(&bar);
+        return cli_die(1, "hashing %s %s", m->img[i].path, e.message);
     }
-    progress_start(&bar, progress_option, "image hash", size);
-    while (off < size) {
-        size_t want = size - off < bufsz ? (size_t)(size - off) : bufsz;
-        int64_t n = vss_source_read_at(src, buf, want, off);
-        if (n <= 0) {
-            /* the container names what failed (a chunk's checksum...) */
-            progress_end(&bar);
-            if (n < 0)
-                vss_source_container_error(src, &e);
-            if (n == 0 || e.code == VSS_OK || !e.message[0])
-                snprintf(e.message, sizeof e.message, "%s",
-                         n < 0 ? vss_strerror((int)n)
-                               : "unexpected end of data");
-            rc = cli_die(1, "hashing %s at byte %" PRIu64 ": %s",
-                         m->img[i].path, off, e.message);
-            break;
-        }
-        vss_hasher_update(h, buf, (size_t)n);
-        off += (uint64_t)n;
-        progress_update(&bar, off, 0);
-    }
-    if (!rc) {
-        progress_done(&bar, size);
-        vss_hasher_final(h, &m->img[i].hashes);
-    }
-    vss_hasher_close(h);
-    free(buf);
-    return rc;
+    progress_done(&bar, vss_source_size(src));
+    return 0;
 }
 
 int report_meta_images(report_meta *m, const volume_set *set,

@@ -1349,6 +1349,20 @@ VSS_API size_t vss_attribute_flags_describe(uint32_t flags, char *out,
  * "unknown" for another value. */
 VSS_API const char *vss_snapshot_context_name(uint32_t context);
 
+/* ---- hashing a whole source (report image hashes) -----------------------
+ * Every byte of src as the library reads it (an image through its
+ * container, a volume, a snapshot), hashed with hashes[0..n) at once into
+ * out (the vss_hasher algorithms: VSS_EINVAL on an unknown one or n
+ * outside 1..3). progress, when not NULL, is called after each MiB read
+ * with the bytes done and the source's size; its non-zero return cancels
+ * (VSS_EINVAL, "at byte N: cancelled"). A read that fails or ends short
+ * gives its error, the message "at byte N: " and what failed (for a
+ * container, the structure and offset it names); out then has no digest
+ * (have 0). */
+VSS_API int vss_source_hash(vss_source *src, const vss_hash *hashes, int n,
+                            vss_progress_cb progress, void *user,
+                            vss_digests *out, vss_error *err);
+
 #ifdef __cplusplus
 }
 #endif
