@@ -752,6 +752,11 @@ int vss_volume_snapshot_info(const vss_volume *v, int index,
                         "snapshot %d: the volume has %zu snapshots", index,
                         v->nstores);
     st = &v->stores[index - 1];
+    /* Another thread may be opening a snapshot of this volume, which loads
+     * block lists and bitmaps (reads_ready, listed, not_in_use) or retires
+     * a corrupt store (loaded, load_rc): read the store under the lock
+     * those loads take. The lock is not part of the volume's value. */
+    pthread_mutex_lock((pthread_mutex_t *)&v->lazy);
     memset(info, 0, sizeof *info);
     info->index = index;
     info->stack_position = st->cat.stack_position;
@@ -786,5 +791,6 @@ int vss_volume_snapshot_info(const vss_volume *v, int index,
         info->not_in_use_blocks = st->reads_ready ? st->not_in_use
                                                   : UINT64_MAX;
     }
+    pthread_mutex_unlock((pthread_mutex_t *)&v->lazy);
     return VSS_OK;
 }
