@@ -3,7 +3,8 @@
  * (vss_fs_file_provenance) against the generator's manifests
  * (the JSON files in testimages/out, made by `make -C testimages`): for
  * every file the generator wrote into a snapshot,
- *  - the walk finds it (and its named streams), once;
+ *  - the walk finds it (and its named streams), once, and reports a
+ *    file's unnamed $DATA as the stream "" with its size and residency;
  *  - the lost ranges (merged across classes) are exactly the manifest's:
  *    zero_ranges where the catalog says not-in-use blocks read as zeros
  *    (flag 0x400), else live_ranges (flag 0x40: stale, today's data), and
@@ -91,8 +92,16 @@ static int walk_cb(const vss_walk_entry *e, void *user)
             return 7;
         break;
     case VSS_WALK_STREAM:
-        if (e->stream[0])
+        if (e->stream[0]) {
             add_path(s, e->path, e->stream);
+        } else {
+            /* the unnamed $DATA, as "path::size:resident" (':' is in no
+             * NTFS name, "::" in no stream path) */
+            char ext[64];
+            snprintf(ext, sizeof ext, ":%" PRIu64 ":%d", e->stream_size,
+                     e->stream_resident);
+            add_path(s, e->path, ext);
+        }
         break;
     case VSS_WALK_TOO_DEEP: s->too_deep++; break;
     case VSS_WALK_LOOP: s->loops++; break;
@@ -287,6 +296,15 @@ static void check_file(const char *name, unsigned flags, int resident,
 
     check(seen_count(&walked, path) == 1,
           "%s snapshot %d: the walk found %s once", name, snap_index, path);
+    if (!colon) {
+        char unnamed[4200];
+        snprintf(unnamed, sizeof unnamed, "%s::%" PRIu64 ":%d", path, size,
+                 resident);
+        check(seen_count(&walked, unnamed) == 1,
+              "%s snapshot %d: the walk reported %s's unnamed stream (\"\") "
+              "once, %" PRIu64 " bytes, resident %d", name, snap_index, path,
+              size, resident);
+    }
     if (vss_fs_file_open(fs, path, &f, &e)) {
         check(0, "%s snapshot %d: open %s: %s", name, snap_index, path,
               e.message);

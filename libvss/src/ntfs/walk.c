@@ -95,7 +95,11 @@ static int entry(walker *w, const char *path, const char *name,
     size_t ns = 0, k;
     int rc = report(w, VSS_WALK_ENTRY, path, name, st, depth, 0, NULL);
 
-    if (rc || !(w->flags & VSS_WALK_STREAMS) || !st->stream_count)
+    /* A file's unnamed $DATA is a stream too (reported as ""); an entry
+     * with neither it nor named streams (a directory without any, a
+     * metadata file with index attributes only) has nothing to list. */
+    if (rc || !(w->flags & VSS_WALK_STREAMS) ||
+        (!st->stream_count && (st->is_directory || !st->has_data)))
         return rc;
     if (vss_fs_streams(w->fs, path, &ss, &ns, &e))
         return report(w, VSS_WALK_BAD_STREAMS, path, name, NULL, depth,
