@@ -58,6 +58,10 @@ expect "empty file: listing exits 3" 3 "no volume with shadow copies in .*empty.
 expect "empty file: --extract exits 3" 3 "no volume with shadow copies" -- --extract 1 "$T/empty.img"
 head -c 1000 /dev/urandom > "$T/random.img"
 expect "random bytes: listing exits 3" 3 "no volume with shadow copies in .*random.img" -- "$T/random.img"
+for f in empty random; do
+    out=$(timeout 20 "$VSSINFO" "$T/$f.img" 2>&1 >/dev/null)
+    check "$f.img: no NTFS volume, so no --carve suggestion" test -n "$out" -a -z "$(echo "$out" | grep -- --carve)"
+done
 expect "not a disk image: --extract exits 3" 3 "no volume with shadow copies" -- --extract 1 "$T/random.img"
 expect "random bytes: --map exits 3" 3 "no volume with shadow copies" -- --map 1 "$T/random.img"
 
@@ -148,6 +152,15 @@ fresh; poke 0x1e00 "$(printf '0%.0s' $(seq 1 1024))"
 out=$("$VSSINFO" "$T/x.img" 2>/dev/null); rc=$?
 check "zeroed VSS header: listed as no shadow copies, status 3" test $rc -eq 3 -a -n "$(echo "$out" | grep 'No volume shadow copies')"
 expect "zeroed VSS header: nothing to extract (3)" 3 "no volume with shadow copies" -- --extract 1 "$T/x.img"
+# Nothing listed: --carve is suggested where it can find something, and
+# what it says is true: the stores of the deleted snapshots are carved.
+expect "zeroed VSS header: --carve suggested for the NTFS volume's free space" 3 "NTFS volume at offset 0 has no VSS header; its free space may still hold the stores of deleted snapshots: try --carve" -- "$T/x.img"
+fresh; python3 "$ROOT/tests/carve_destroy.py" "$T/x.img" 0 >/dev/null
+expect "catalog deleted: --carve suggested (VSS header, empty catalog)" 3 "volume at offset 0 has a VSS header but no snapshot in its catalog: the stores of deleted snapshots may remain; try --carve" -- "$T/x.img"
+expect "catalog deleted: --extract suggests --carve too" 3 "VSS header but no snapshot in its catalog.*try --carve" -- --extract 1 "$T/x.img"
+nsnap=$("$VSSINFO" --json "$SRC" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["volumes"][0]["snapshots"]))')
+ncarved=$("$VSSINFO" --carve --json --no-progress "$T/x.img" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["carved"][0]["stores"]))')
+same "catalog deleted: --carve finds the stores of every snapshot the original lists" "$ncarved" "$nsnap"
 fresh
 expect "snapshot that does not exist" 1 "snapshot 9: the volume has 2 snapshots" -- --extract 9 "$T/x.img"
 expect "refuses to write over the image" 2 "refusing to write over the evidence" -- --extract 1 --output "$T/x.img" "$T/x.img"

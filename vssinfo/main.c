@@ -391,6 +391,33 @@ static void print_container_errors(const volume_set *set)
     }
 }
 
+/* After "no shadow copies": the NTFS volumes of the first image, which
+ * --carve scans for the stores of deleted snapshots (deleting snapshots
+ * clears the catalog, not the stores). Said only where it is true: a VSS
+ * header with an empty catalog, or an NTFS volume whose free space may
+ * hold stores; nothing for an input without an NTFS volume. */
+static void hint_carve(const volume_set *set)
+{
+    size_t i;
+    for (i = 0; i < set->n; i++) {
+        const found_volume *fv = &set->v[i];
+        if (fv->image_index != 0 || !fv->src || !fv->part.is_ntfs)
+            continue;
+        if (fv->vol && vss_volume_has_vss(fv->vol))
+            fprintf(stderr, "vssinfo: the volume at offset %llu has a VSS "
+                            "header but no snapshot in its catalog: the "
+                            "stores of deleted snapshots may remain; try "
+                            "--carve (--carved reads them)\n",
+                    (unsigned long long)fv->part.offset);
+        else
+            fprintf(stderr, "vssinfo: the NTFS volume at offset %llu has no "
+                            "VSS header; its free space may still hold the "
+                            "stores of deleted snapshots: try --carve "
+                            "(--carved reads them)\n",
+                    (unsigned long long)fv->part.offset);
+    }
+}
+
 static int verify_progress(uint64_t done, uint64_t total, void *user)
 {
     progress *bar = user;
@@ -785,6 +812,8 @@ int main(int argc, char **argv)
                                             "in %s%s",
                      argv[optind], argc - optind > 1 ? " or the other images"
                                                      : "");
+        if (rc == CLI_EXIT_NO_SNAPSHOTS)
+            hint_carve(&set);
         if (rc)
             print_container_errors(&set);
         volumes_free(&set);
@@ -793,9 +822,12 @@ int main(int argc, char **argv)
     fv = carved ? carve_pick(&set, o.offset, o.progress, &e)
                 : volumes_pick(&set, o.offset, &e);
     if (!fv) {
+        rc = die(pick_failure_status(&e), "%s", e.message);
         print_container_errors(&set);
+        if (rc == CLI_EXIT_NO_SNAPSHOTS && !carved)
+            hint_carve(&set);
         volumes_free(&set);
-        return die(pick_failure_status(&e), "%s", e.message);
+        return rc;
     }
     if ((o.extract || o.map) && fv->vol && !fv->open_rc &&
         vss_volume_snapshot_count(fv->vol) == 0) {
