@@ -48,7 +48,7 @@ void aud_sort(void *base, size_t n, size_t size,
 int aud_block_kind(const aud_run *r, const aud_result *x, size_t i)
 {
     (void)r;
-    return x->bkind ? x->bkind[i] : VSS_BLOCK_SAME;
+    return x->block_kinds ? x->block_kinds[i] : VSS_BLOCK_SAME;
 }
 
 void aud_human(uint64_t b, char *out, size_t outsz)
@@ -210,24 +210,27 @@ static char *strdup_or_oom(const char *s, int *oom)
     return p;
 }
 
+/* The copies on_file made (the library's result points into memory that
+ * lives only during the callback). */
 static void result_free(aud_result *x)
 {
-    free(x->error);
-    free(x->dmg);
-    free(x->stale_why);
-    free(x->bsnap);
-    free(x->blive);
-    free(x->bfill);
-    free(x->bkind);
+    free((char *)x->error);
+    free((char *)x->stale_why);
+    free((void *)x->lost);
+    free((void *)x->block_snap);
+    free((void *)x->block_live);
+    free((void *)x->block_fill);
+    free((void *)x->block_kinds);
 }
 
-/* One file's result, copied (its arrays live only during the callback). */
+/* One file's result, kept: the library's own, with what it points to
+ * copied (file, live, live_word and why live as long as the audit). */
 static int on_file(const vss_audit_result *v, void *user)
 {
     gather *g = user;
     aud_snapshot *S = &g->by_index[v->snapshot];
     aud_result *x;
-    size_t i, blen = g->r->blen;
+    size_t blen = g->r->blen;
 
     if (S->nres == S->capres) {
         size_t nc = S->capres ? S->capres * 2 : 256;
@@ -240,50 +243,17 @@ static int on_file(const vss_audit_result *v, void *user)
         S->capres = nc;
     }
     x = &S->res[S->nres++];
-    memset(x, 0, sizeof *x);
-    x->snapshot = v->snapshot;
-    x->it = v->file;
-    x->live = v->live;
-    x->status = v->status;
-    x->live_state = v->live_state;
-    x->live_word = v->live_word;
-    if (v->status == VSS_STATUS_ERROR)
-        x->error = strdup_or_oom(v->error, &g->oom);
-    if (v->lost_count) {
-        x->dmg = calloc(v->lost_count, sizeof *x->dmg);
-        if (!x->dmg)
-            g->oom = 1;
-        else
-            x->ndmg = v->lost_count;
-    }
-    for (i = 0; i < x->ndmg; i++) {
-        x->dmg[i].off = v->lost[i].offset;
-        x->dmg[i].len = v->lost[i].length;
-        x->dmg[i].cls = v->lost[i].cls;
-        x->dmg[i].reason = v->lost[i].reason;
-        x->dmg[i].store = v->lost[i].store_index;
-        x->dmg[i].source = v->lost[i].source;
-    }
-    x->lost = v->lost_zero;
-    x->unverified = v->lost_stale;
-    x->stale_source = v->stale_source;
+    *x = *v;
+    x->error = strdup_or_oom(v->error, &g->oom);
     x->stale_why = strdup_or_oom(v->stale_why, &g->oom);
-    memcpy(x->by_class, v->bytes, sizeof x->by_class);
-    x->record_damaged = v->record_damaged;
-    x->snap = v->digests;
-    x->livd = v->live_digests;
-    x->rec = v->recovered;
-    x->has_live = v->has_live;
-    x->match = v->match;
-    x->has_rec = v->has_recovered;
-    x->recoverable = v->recoverable;
-    x->why = v->why;
-    x->bsnap = memdup(v->block_snap, v->block_snap_count * blen, &g->oom);
-    x->blive = memdup(v->block_live, v->block_live_count * blen, &g->oom);
-    x->bfill = memdup(v->block_fill, v->block_snap_count * blen, &g->oom);
-    x->bkind = memdup(v->block_kinds, v->block_count, &g->oom);
-    x->nb_snap = x->bsnap ? v->block_snap_count : 0;
-    x->nb_live = x->blive ? v->block_live_count : 0;
+    x->lost = memdup(v->lost, v->lost_count * sizeof *v->lost, &g->oom);
+    x->block_snap = memdup(v->block_snap, v->block_snap_count * blen,
+                           &g->oom);
+    x->block_live = memdup(v->block_live, v->block_live_count * blen,
+                           &g->oom);
+    x->block_fill = memdup(v->block_fill, v->block_snap_count * blen,
+                           &g->oom);
+    x->block_kinds = memdup(v->block_kinds, v->block_count, &g->oom);
     return g->oom ? VSS_ENOMEM : 0;
 }
 
@@ -314,7 +284,7 @@ static int on_diff(const vss_diff_entry *d, void *user)
 static int cmp_result(const void *a, const void *b)
 {
     const aud_result *x = a, *y = b;
-    return strcmp(x->it->path, y->it->path);
+    return strcmp(x->file->path, y->file->path);
 }
 
 static int cmp_diff(const void *a, const void *b)

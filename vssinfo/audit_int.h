@@ -17,6 +17,9 @@ typedef vss_digests aud_digests;
 typedef vss_audit_file aud_item;      /* path, record, sequence, size... */
 typedef vss_audit_tally aud_tally;
 typedef vss_diff_entry aud_diff_entry; /* error: NULL once gathered */
+/* One file's result as the library reported it, kept past the callback:
+ * error, stale_why, lost and the block arrays are copies audit.c owns. */
+typedef vss_audit_result aud_result;
 
 /* The counts of a walk (a snapshot's or the live volume's). */
 typedef struct aud_index {
@@ -24,45 +27,6 @@ typedef struct aud_index {
     size_t skipped;         /* metadata / shadow copy files left out */
     size_t errors;          /* directories or records that could not be read */
 } aud_index;
-
-/* File bytes a snapshot did not preserve (vss_audit_range). */
-typedef struct aud_range {
-    uint64_t off, len;
-    vss_class cls;
-    vss_reason reason;
-    int store;              /* stale from a newer store: its index */
-    int source;             /* stale: VSS_STALE_* */
-} aud_range;
-
-/* One file's vss_audit_result, copied out of the callback. */
-typedef struct aud_result {
-    int snapshot;
-    const aud_item *it;
-    const aud_item *live;   /* live item with the same record (and stream) */
-    int status;             /* vss_status */
-    int live_state;         /* vss_live_state */
-    const char *live_word;
-    char *error;            /* VSS_STATUS_ERROR: what failed */
-    aud_range *dmg;         /* bytes not preserved (zero and stale) */
-    size_t ndmg;
-    uint64_t lost;          /* bytes in dmg of class zero */
-    uint64_t unverified;    /* bytes in dmg of class stale */
-    int stale_source;       /* VSS_STALE_*: the least trusted range's */
-    char *stale_why;        /* one line: why ("" when none) */
-    uint64_t by_class[5];   /* store, live, zero, stale, none */
-    int record_damaged;
-    aud_digests snap;       /* as Windows returns the file */
-    aud_digests livd;       /* the live version (same file only) */
-    aud_digests rec;        /* recovered: snapshot + live bytes in the gaps */
-    int has_live, match;    /* livd valid; snap == livd */
-    int recoverable;        /* -1 not applicable, 0 no, 1 yes */
-    const char *why;        /* when not recoverable */
-    int has_rec;
-    /* block digests (blocks mode, files that differ from live) */
-    uint8_t *bsnap, *blive, *bfill;
-    size_t nb_snap, nb_live;
-    uint8_t *bkind;         /* vss_block_kind per block */
-} aud_result;
 
 typedef struct aud_snapshot {
     int index;

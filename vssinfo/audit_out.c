@@ -120,11 +120,11 @@ static void summary_line(FILE *f, const char *who, const aud_tally *t)
 
 /* A not-preserved range in words: "zero (not-in-use)", "stale
  * (not-in-use, from the newer store of snapshot 3)". */
-static void range_words(FILE *f, const aud_range *g)
+static void range_words(FILE *f, const vss_audit_range *g)
 {
     fprintf(f, "%s (%s", vss_class_name(g->cls), vss_reason_name(g->reason));
-    if (g->store > 0)
-        fprintf(f, ", from the newer store of snapshot %d", g->store);
+    if (g->store_index > 0)
+        fprintf(f, ", from the newer store of snapshot %d", g->store_index);
     fputc(')', f);
 }
 
@@ -158,74 +158,74 @@ void aud_report_text(FILE *f, const aud_run *r)
         for (k = 0; k < S->nres; k++) {
             const aud_result *x = &S->res[k];
             char rs[32];
-            snprintf(rs, sizeof rs, "%" PRIu64 "-%u", x->it->record,
-                     (unsigned)x->it->sequence);
+            snprintf(rs, sizeof rs, "%" PRIu64 "-%u", x->file->record,
+                     (unsigned)x->file->sequence);
             if (x->status == VSS_STATUS_ERROR)
                 strcpy(hash, "-");
             else
-                hexd(r, &x->snap, a0, hash);
+                hexd(r, &x->digests, a0, hash);
             fprintf(f, "%-10s %14s %14" PRIu64 " %14" PRIu64 " %14" PRIu64
                     " %-14s %-7s %-*s %s\n",
-                    vss_status_name(x->status), rs, x->it->size, x->lost,
-                    x->unverified,
+                    vss_status_name(x->status), rs, x->file->size,
+                    x->lost_zero, x->lost_stale,
                     x->status == VSS_STATUS_ERROR ? "-" : live_word(x),
                     x->recoverable < 0 ? "-" : x->recoverable ? "yes" : "no",
-                    (int)vss_hash_length(a0) * 2, hash, x->it->path);
+                    (int)vss_hash_length(a0) * 2, hash, x->file->path);
             if (x->status == VSS_STATUS_ERROR) {
                 fprintf(f, "          error: %s\n", x->error);
                 continue;
             }
-            for (size_t d = 0; d < x->ndmg && d < MAX_RANGES_TEXT; d++) {
-                const aud_range *g = &x->dmg[d];
+            for (size_t d = 0; d < x->lost_count && d < MAX_RANGES_TEXT; d++) {
+                const vss_audit_range *g = &x->lost[d];
                 fprintf(f, "          %s %" PRIu64 "-%" PRIu64 " (%" PRIu64
                         " bytes): ", g->cls == VSS_CLASS_ZERO ? "lost"
                                                                : "unverified",
-                        g->off, g->off + g->len, g->len);
+                        g->offset, g->offset + g->length, g->length);
                 range_words(f, g);
                 if (g->cls == VSS_CLASS_STALE)
                     fprintf(f, ", source %s",
                             vss_stale_source_name(g->source));
                 fputc('\n', f);
             }
-            if (x->ndmg > MAX_RANGES_TEXT)
+            if (x->lost_count > MAX_RANGES_TEXT)
                 fprintf(f, "          ... %zu more ranges not preserved "
-                        "(--json lists all)\n", x->ndmg - MAX_RANGES_TEXT);
+                        "(--json lists all)\n",
+                        x->lost_count - MAX_RANGES_TEXT);
             if (x->stale_source)
                 fprintf(f, "          stale source %s: %s\n",
                         vss_stale_source_name(x->stale_source),
                         x->stale_why);
-            if (x->record_damaged && !x->ndmg)
+            if (x->record_damaged && !x->lost_count)
                 fprintf(f, "          note: the MFT record was not fully "
                         "preserved: its metadata may not be the snapshot's\n");
             if (x->live_state == VSS_LIVE_SAME && x->live &&
-                strcmp(x->live->path, x->it->path) != 0)
+                strcmp(x->live->path, x->file->path) != 0)
                 fprintf(f, "          live path: %s\n", x->live->path);
             if (x->has_live && !x->match) {
-                hexd(r, &x->livd, a0, hash);
+                hexd(r, &x->live_digests, a0, hash);
                 fprintf(f, "          live %s %s\n", vss_hash_name(a0), hash);
             }
-            if (x->recoverable == 1 && x->has_rec) {
-                hexd(r, &x->rec, a0, hash);
+            if (x->recoverable == 1 && x->has_recovered) {
+                hexd(r, &x->recovered, a0, hash);
                 fprintf(f, "          recovered %s %s (snapshot bytes + live "
                         "bytes in the gaps)%s\n", vss_hash_name(a0), hash,
-                        x->has_live && aud_digests_equal(r, &x->rec,
-                                                          &x->livd)
+                        x->has_live && aud_digests_equal(r, &x->recovered,
+                                                          &x->live_digests)
                             ? ", identical to live" : "");
             } else if (x->recoverable == 0) {
                 fprintf(f, "          not recoverable: %s\n", x->why);
             }
-            if (r->o->blocks && x->bsnap && x->blive) {
-                size_t nb = x->nb_snap > x->nb_live ? x->nb_snap
-                                                    : x->nb_live;
+            if (r->o->blocks && x->block_snap && x->block_live) {
+                size_t nb = x->block_count;
                 char hs[65], hl[65];
                 for (size_t b = 0; b < nb; b++) {
                     int kind = aud_block_kind(r, x, b);
-                    if (b < x->nb_snap)
-                        aud_hex(x->bsnap + b * r->blen, r->blen, hs);
+                    if (b < x->block_snap_count)
+                        aud_hex(x->block_snap + b * r->blen, r->blen, hs);
                     else
                         strcpy(hs, "-");
-                    if (b < x->nb_live)
-                        aud_hex(x->blive + b * r->blen, r->blen, hl);
+                    if (b < x->block_live_count)
+                        aud_hex(x->block_live + b * r->blen, r->blen, hl);
                     else
                         strcpy(hl, "-");
                     fprintf(f, "          block %6zu @%-12" PRIu64
@@ -297,44 +297,44 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     static const char *const cn[5] = {"store", "live", "zero", "stale",
                                       "none"};
     json_object(j);
-    json_key_string(j, "path", x->it->path);
-    json_key_u64(j, "record", x->it->record);
-    json_key_u64(j, "sequence", x->it->sequence);
-    json_key_u64(j, "size", x->it->size);
+    json_key_string(j, "path", x->file->path);
+    json_key_u64(j, "record", x->file->record);
+    json_key_u64(j, "sequence", x->file->sequence);
+    json_key_u64(j, "size", x->file->size);
     json_key_string(j, "status", vss_status_name(x->status));
     if (x->status == VSS_STATUS_ERROR) {
         json_key_string(j, "error", x->error);
         json_end_object(j);
         return;
     }
-    json_key_bool(j, "resident", x->it->resident);
-    json_key_u64(j, "names", x->it->names);
-    json_time(j, "modified", x->it->mtime);
-    json_time(j, "mft_changed", x->it->ctime);
+    json_key_bool(j, "resident", x->file->resident);
+    json_key_u64(j, "names", x->file->names);
+    json_time(j, "modified", x->file->mtime);
+    json_time(j, "mft_changed", x->file->ctime);
     json_key_bool(j, "record_damaged", x->record_damaged);
     json_key(j, "provenance");
     json_object(j);
     for (d = 0; d < 5; d++) {
-        json_key_u64(j, cn[d], x->by_class[d]);
+        json_key_u64(j, cn[d], x->bytes[d]);
     }
     json_end_object(j);
-    json_key_u64(j, "bytes_lost", x->lost);
-    json_key_u64(j, "bytes_unverified", x->unverified);
+    json_key_u64(j, "bytes_lost", x->lost_zero);
+    json_key_u64(j, "bytes_unverified", x->lost_stale);
     json_key(j, "not_preserved");
     json_array(j);
-    for (d = 0; d < x->ndmg; d++) {
+    for (d = 0; d < x->lost_count; d++) {
         json_object(j);
-        json_key_u64(j, "offset", x->dmg[d].off);
-        json_key_u64(j, "end", x->dmg[d].off + x->dmg[d].len);
-        json_key_u64(j, "length", x->dmg[d].len);
-        json_key_string(j, "class", vss_class_name(x->dmg[d].cls));
-        json_key_string(j, "reason", vss_reason_name(x->dmg[d].reason));
-        if (x->dmg[d].store > 0) {
-            json_key_i64(j, "store", x->dmg[d].store);
+        json_key_u64(j, "offset", x->lost[d].offset);
+        json_key_u64(j, "end", x->lost[d].offset + x->lost[d].length);
+        json_key_u64(j, "length", x->lost[d].length);
+        json_key_string(j, "class", vss_class_name(x->lost[d].cls));
+        json_key_string(j, "reason", vss_reason_name(x->lost[d].reason));
+        if (x->lost[d].store_index > 0) {
+            json_key_i64(j, "store", x->lost[d].store_index);
         }
-        if (x->dmg[d].cls == VSS_CLASS_STALE)
+        if (x->lost[d].cls == VSS_CLASS_STALE)
             json_key_string(j, "source",
-                            vss_stale_source_name(x->dmg[d].source));
+                            vss_stale_source_name(x->lost[d].source));
         json_end_object(j);
     }
     json_end_array(j);
@@ -349,7 +349,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     else
         json_null(j);
     json_key(j, "hashes");
-    json_digests(j, r, &x->snap);
+    json_digests(j, r, &x->digests);
     json_key(j, "live");
     json_object(j);
     json_key_string(j, "state", live_word(x));
@@ -365,7 +365,7 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     }
     if (x->has_live) {
         json_key(j, "hashes");
-        json_digests(j, r, &x->livd);
+        json_digests(j, r, &x->live_digests);
     }
     json_end_object(j);
     json_key(j, "matches_live");
@@ -382,12 +382,12 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
         json_key_string(j, "not_recoverable_because", x->why);
     }
     json_key(j, "recovered_hashes");
-    if (x->recoverable == 1 && x->has_rec)
-        json_digests(j, r, &x->rec);
+    if (x->recoverable == 1 && x->has_recovered)
+        json_digests(j, r, &x->recovered);
     else
         json_null(j);
-    if (x->bsnap && x->blive) {
-        size_t nb = x->nb_snap > x->nb_live ? x->nb_snap : x->nb_live, b;
+    if (x->block_snap && x->block_live) {
+        size_t nb = x->block_count, b;
         size_t counts[5] = {0};
         char h[65];
         json_key(j, "blocks");
@@ -407,22 +407,23 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
             json_key_u64(j, "offset", (uint64_t)b * BS);
             json_key_string(j, "kind", vss_block_kind_name(kind));
             json_key(j, "snapshot");
-            if (b < x->nb_snap) {
-                aud_hex(x->bsnap + b * r->blen, r->blen, h);
+            if (b < x->block_snap_count) {
+                aud_hex(x->block_snap + b * r->blen, r->blen, h);
                 json_string(j, h);
             } else {
                 json_null(j);
             }
             json_key(j, "live");
-            if (b < x->nb_live) {
-                aud_hex(x->blive + b * r->blen, r->blen, h);
+            if (b < x->block_live_count) {
+                aud_hex(x->block_live + b * r->blen, r->blen, h);
                 json_string(j, h);
             } else {
                 json_null(j);
             }
-            if (x->bfill && b < x->nb_snap && kind != VSS_BLOCK_SAME) {
+            if (x->block_fill && b < x->block_snap_count &&
+                kind != VSS_BLOCK_SAME) {
                 json_key(j, "filled");
-                aud_hex(x->bfill + b * r->blen, r->blen, h);
+                aud_hex(x->block_fill + b * r->blen, r->blen, h);
                 json_string(j, h);
             }
             json_end_object(j);
@@ -550,25 +551,28 @@ void aud_report_csv(FILE *f, const aud_run *r)
         for (k = 0; k < S->nres; k++) {
             const aud_result *x = &S->res[k];
             fprintf(f, "%d,", S->index);
-            csv_str(f, x->it->path);
+            csv_str(f, x->file->path);
             fprintf(f, ",%" PRIu64 ",%u,%" PRIu64 ",%s,%d,%d,%" PRIu64
-                    ",%" PRIu64 ",", x->it->record, (unsigned)x->it->sequence,
-                    x->it->size, vss_status_name(x->status), x->it->resident,
-                    x->record_damaged, x->lost, x->unverified);
-            for (d = 0; d < x->ndmg; d++) {
+                    ",%" PRIu64 ",", x->file->record,
+                    (unsigned)x->file->sequence, x->file->size,
+                    vss_status_name(x->status), x->file->resident,
+                    x->record_damaged, x->lost_zero, x->lost_stale);
+            for (d = 0; d < x->lost_count; d++) {
                 fprintf(f, "%s%" PRIu64 "-%" PRIu64 ":%s/%s", d ? ";" : "",
-                        x->dmg[d].off, x->dmg[d].off + x->dmg[d].len,
-                        vss_class_name(x->dmg[d].cls),
-                        vss_reason_name(x->dmg[d].reason));
-                if (x->dmg[d].cls == VSS_CLASS_STALE)
-                    fprintf(f, "/%s", vss_stale_source_name(x->dmg[d].source));
+                        x->lost[d].offset,
+                        x->lost[d].offset + x->lost[d].length,
+                        vss_class_name(x->lost[d].cls),
+                        vss_reason_name(x->lost[d].reason));
+                if (x->lost[d].cls == VSS_CLASS_STALE)
+                    fprintf(f, "/%s",
+                            vss_stale_source_name(x->lost[d].source));
             }
             fprintf(f, ",%s,", vss_stale_source_name(x->stale_source));
             csv_str(f, x->stale_why);
             for (a = 0; a < r->nalg; a++) {
                 fputc(',', f);
                 if (x->status != VSS_STATUS_ERROR) {
-                    hexd(r, &x->snap, r->alg[a], h);
+                    hexd(r, &x->digests, r->alg[a], h);
                     fputs(h, f);
                 }
             }
@@ -578,7 +582,7 @@ void aud_report_csv(FILE *f, const aud_run *r)
             for (a = 0; a < r->nalg; a++) {
                 fputc(',', f);
                 if (x->has_live) {
-                    hexd(r, &x->livd, r->alg[a], h);
+                    hexd(r, &x->live_digests, r->alg[a], h);
                     fputs(h, f);
                 }
             }
@@ -586,8 +590,8 @@ void aud_report_csv(FILE *f, const aud_run *r)
                     x->recoverable < 0 ? "" : x->recoverable ? "yes" : "no");
             for (a = 0; a < r->nalg; a++) {
                 fputc(',', f);
-                if (x->recoverable == 1 && x->has_rec) {
-                    hexd(r, &x->rec, r->alg[a], h);
+                if (x->recoverable == 1 && x->has_recovered) {
+                    hexd(r, &x->recovered, r->alg[a], h);
                     fputs(h, f);
                 }
             }
@@ -888,14 +892,15 @@ static void html_file_bar(FILE *f, const aud_result *x)
     fprintf(f, "<svg class=\"fbar\" viewBox=\"0 0 %d %d\" width=\"%d\" "
             "height=\"%d\"><rect width=\"%d\" height=\"%d\" fill=\"%s\"/>",
             W, H, W, H, W, H, class_colour[0]);
-    for (d = 0; d < x->ndmg && x->it->size; d++) {
-        double a = (double)x->dmg[d].off * W / (double)x->it->size;
-        double w = (double)x->dmg[d].len * W / (double)x->it->size;
+    for (d = 0; d < x->lost_count && x->file->size; d++) {
+        double a = (double)x->lost[d].offset * W / (double)x->file->size;
+        double w = (double)x->lost[d].length * W / (double)x->file->size;
         if (w < 0.5)
             w = 0.5;
         fprintf(f, "<rect x=\"%.2f\" width=\"%.2f\" height=\"%d\" "
                 "fill=\"%s\"/>", a, w, H,
-                class_colour[(unsigned)x->dmg[d].cls < 4 ? x->dmg[d].cls : 2]);
+                class_colour[(unsigned)x->lost[d].cls < 4 ? x->lost[d].cls
+                                                           : 2]);
     }
     fputs("</svg>", f);
 }
@@ -1067,36 +1072,36 @@ int aud_report_html(const char *path, const aud_run *r)
                 fprintf(f, "<tr class=top><td><span class=\"st %s\">%s"
                         "</span></td><td><b>", vss_status_name(x->status),
                         vss_status_name(x->status));
-                html_esc(f, x->it->path);
+                html_esc(f, x->file->path);
                 fprintf(f, "</b></td><td class=n>%" PRIu64 "-%u</td><td "
                         "class=n>%" PRIu64 "</td><td class=n>%" PRIu64
                         "</td><td class=n>%" PRIu64 "</td><td>",
-                        x->it->record, (unsigned)x->it->sequence,
-                        x->it->size, x->lost, x->unverified);
+                        x->file->record, (unsigned)x->file->sequence,
+                        x->file->size, x->lost_zero, x->lost_stale);
                 if (x->status == VSS_STATUS_ERROR) {
                     html_esc(f, x->error);
                     fputs("</td><td></td><td></td></tr>\n", f);
                     continue;
                 }
                 html_file_bar(f, x);
-                for (size_t d = 0; d < x->ndmg && d < 4; d++) {
+                for (size_t d = 0; d < x->lost_count && d < 4; d++) {
                     fprintf(f, "<br><code>%" PRIu64 "-%" PRIu64 "</code> %s "
-                            "<span class=muted>(%s%s", x->dmg[d].off,
-                            x->dmg[d].off + x->dmg[d].len,
-                            vss_class_name(x->dmg[d].cls),
-                            vss_reason_name(x->dmg[d].reason),
-                            x->dmg[d].store > 0 ? ", newer store" : "");
-                    if (x->dmg[d].cls == VSS_CLASS_STALE)
+                            "<span class=muted>(%s%s", x->lost[d].offset,
+                            x->lost[d].offset + x->lost[d].length,
+                            vss_class_name(x->lost[d].cls),
+                            vss_reason_name(x->lost[d].reason),
+                            x->lost[d].store_index > 0 ? ", newer store" : "");
+                    if (x->lost[d].cls == VSS_CLASS_STALE)
                         fprintf(f, ", source %s",
-                                vss_stale_source_name(x->dmg[d].source));
+                                vss_stale_source_name(x->lost[d].source));
                     fputs(")</span>", f);
                 }
-                if (x->ndmg > 4)
-                    fprintf(f, "<br>&hellip; %zu more", x->ndmg - 4);
+                if (x->lost_count > 4)
+                    fprintf(f, "<br>&hellip; %zu more", x->lost_count - 4);
                 fputs("</td><td>", f);
                 fputs(live_word(x), f);
                 fputs("</td><td>", f);
-                if (x->recoverable == 1 && x->has_rec)
+                if (x->recoverable == 1 && x->has_recovered)
                     fputs("<span class=yes>recoverable</span>", f);
                 else {
                     fputs("<span class=no>no</span>: ", f);
@@ -1111,17 +1116,17 @@ int aud_report_html(const char *path, const aud_run *r)
                     fputs("</td></tr>", f);
                 }
                 fputs("<tr><td>as Windows returns it</td><td>", f);
-                html_hash(f, r, &x->snap);
+                html_hash(f, r, &x->digests);
                 fputs("</td></tr>", f);
                 if (x->has_live) {
                     fputs("<tr><td>live</td><td>", f);
-                    html_hash(f, r, &x->livd);
+                    html_hash(f, r, &x->live_digests);
                     fputs("</td></tr>", f);
                 }
-                if (x->recoverable == 1 && x->has_rec) {
+                if (x->recoverable == 1 && x->has_recovered) {
                     fputs("<tr><td>recovered (live bytes in the gaps)</td>"
                           "<td>", f);
-                    html_hash(f, r, &x->rec);
+                    html_hash(f, r, &x->recovered);
                     fputs("</td></tr>", f);
                 }
                 fputs("</table></td></tr>\n", f);
@@ -1139,13 +1144,14 @@ int aud_report_html(const char *path, const aud_run *r)
             if (x->status == VSS_STATUS_ERROR)
                 strcpy(hh, "-");
             else
-                hexd(r, &x->snap, r->alg[0], hh);
+                hexd(r, &x->digests, r->alg[0], hh);
             fprintf(f, "<tr><td><span class=\"st %s\">%s</span></td><td>",
                     vss_status_name(x->status), vss_status_name(x->status));
-            html_esc(f, x->it->path);
+            html_esc(f, x->file->path);
             fprintf(f, "</td><td class=n>%" PRIu64 "-%u</td><td class=n>%"
                     PRIu64 "</td><td>%s</td><td><code>%s</code></td></tr>\n",
-                    x->it->record, (unsigned)x->it->sequence, x->it->size,
+                    x->file->record, (unsigned)x->file->sequence,
+                    x->file->size,
                     x->status == VSS_STATUS_ERROR ? "-" : live_word(x), hh);
         }
         fputs("</table></details>\n", f);
