@@ -210,6 +210,25 @@ static char *strdup_or_oom(const char *s, int *oom)
     return p;
 }
 
+/* v (capacity *cap elements of size bytes) with room for element n:
+ * itself, or reallocated to double the capacity; NULL with oom set when
+ * memory runs out (v is then still valid). */
+static void *room_for(void *v, size_t *cap, size_t n, size_t size, int *oom)
+{
+    size_t nc;
+    void *nv;
+    if (n < *cap)
+        return v;
+    nc = *cap ? *cap * 2 : 64;
+    nv = realloc(v, nc * size);
+    if (!nv) {
+        *oom = 1;
+        return NULL;
+    }
+    *cap = nc;
+    return nv;
+}
+
 /* The copies on_file made (the library's result points into memory that
  * lives only during the callback). */
 static void result_free(aud_result *x)
@@ -232,16 +251,10 @@ static int on_file(const vss_audit_result *v, void *user)
     aud_result *x;
     size_t blen = g->r->blen;
 
-    if (S->nres == S->capres) {
-        size_t nc = S->capres ? S->capres * 2 : 256;
-        aud_result *nv = realloc(S->res, nc * sizeof *nv);
-        if (!nv) {
-            g->oom = 1;
-            return VSS_ENOMEM;
-        }
-        S->res = nv;
-        S->capres = nc;
-    }
+    x = room_for(S->res, &S->capres, S->nres, sizeof *S->res, &g->oom);
+    if (!x)
+        return VSS_ENOMEM;
+    S->res = x;
     x = &S->res[S->nres++];
     *x = *v;
     x->error = strdup_or_oom(v->error, &g->oom);
@@ -262,20 +275,15 @@ static int on_diff(const vss_diff_entry *d, void *user)
 {
     gather *g = user;
     aud_run *r = g->r;
+    aud_diff_entry *nv;
     if (d->kind == VSS_DIFF_UNCHANGED) {
         r->diff_unchanged++;
         return 0;
     }
-    if (r->ndiff == g->cap_diff) {
-        size_t nc = g->cap_diff ? g->cap_diff * 2 : 64;
-        aud_diff_entry *nv = realloc(r->diff, nc * sizeof *nv);
-        if (!nv) {
-            g->oom = 1;
-            return VSS_ENOMEM;
-        }
-        r->diff = nv;
-        g->cap_diff = nc;
-    }
+    nv = room_for(r->diff, &g->cap_diff, r->ndiff, sizeof *r->diff, &g->oom);
+    if (!nv)
+        return VSS_ENOMEM;
+    r->diff = nv;
     r->diff[r->ndiff] = *d;
     r->diff[r->ndiff++].error = NULL;
     return 0;

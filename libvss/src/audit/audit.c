@@ -1910,8 +1910,12 @@ static int open_live(vss_audit *a, const char *root, vss_error *err)
     return 0;
 }
 
-static int begin(vss_audit *a, const vss_audit_callbacks *cb, vss_error *err)
+/* The start of a run or a diff: once per object. */
+static int begin(vss_audit *a, const vss_audit_callbacks *cb,
+                 size_t *problems, vss_error *err)
 {
+    if (problems)
+        *problems = 0;
     if (!a)
         return vss_fail(err, VSS_EINVAL, "no audit object");
     if (a->used)
@@ -1922,6 +1926,19 @@ static int begin(vss_audit *a, const vss_audit_callbacks *cb, vss_error *err)
     return 0;
 }
 
+/* The end of a run or a diff that was not stopped by an error: the last
+ * progress report, the problems counted, and a callback's cancel value
+ * (0 when none). */
+static int finish(vss_audit *a, size_t *problems)
+{
+    pthread_mutex_lock(&a->lk);
+    progress(a, 1);
+    pthread_mutex_unlock(&a->lk);
+    if (problems)
+        *problems = a->problems;
+    return a->stop;
+}
+
 int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
                   size_t *problems, vss_error *err)
 {
@@ -1929,9 +1946,7 @@ int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
     size_t k, n, total = 0;
     vss_error e = {0};
 
-    if (problems)
-        *problems = 0;
-    if ((rc = begin(a, cb, err)))
+    if ((rc = begin(a, cb, problems, err)))
         return rc;
     if (open_live(a, "", &e)) {
         if (a->live_fs) {   /* the live tree could not be walked */
@@ -1996,14 +2011,7 @@ int vss_audit_run(vss_audit *a, const vss_audit_callbacks *cb,
             make_strip(a, S);
         S->pub.strip = (const uint64_t (*)[4])S->strip;
     }
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&a->lk);
-    progress(a, 1);
-    pthread_mutex_unlock(&a->lk);
-    if (problems)
-        *problems = a->problems;
-    return a->stop;
+    return rc ? rc : finish(a, problems);
 }
 
 size_t vss_audit_snapshot_count(const vss_audit *a)
@@ -2151,14 +2159,14 @@ int vss_audit_diff(vss_audit *r, int side_a, int side_b,
     vss_error e = {0};
 
     if (problems)
-        *problems = 0;
+        *problems = 0;   /* also when the sides are refused below */
     if (r && (side_a < 0 || side_b < 0 || side_a > r->count ||
               side_b > r->count))
         return vss_fail(err, side_a < 0 || side_b < 0 ? VSS_EINVAL
                                                   : VSS_ENOTFOUND,
                     "diff %d:%d: the volume has %d snapshot%s", side_a,
                     side_b, r->count, r->count == 1 ? "" : "s");
-    if ((rc = begin(r, cb, err)))
+    if ((rc = begin(r, cb, problems, err)))
         return rc;
     r->diff_a = side_a;
     r->diff_b = side_b;
@@ -2205,10 +2213,5 @@ int vss_audit_diff(vss_audit *r, int side_a, int side_b,
             *err = e;
         return rc;
     }
-    pthread_mutex_lock(&r->lk);
-    progress(r, 1);
-    pthread_mutex_unlock(&r->lk);
-    if (problems)
-        *problems = r->problems;
-    return r->stop;
+    return finish(r, problems);
 }

@@ -55,18 +55,26 @@ static const char *relative_of(const walker *w, const char *path)
     return r;
 }
 
+/* An event about the entry `path` (name, st, depth), the rest zero. */
+static void event_init(const walker *w, vss_walk_entry *e,
+                       vss_walk_event ev, const char *path, const char *name,
+                       const vss_fs_stat *st, int depth)
+{
+    memset(e, 0, sizeof *e);
+    e->event = ev;
+    e->path = path;
+    e->relative = relative_of(w, path);
+    e->name = name;
+    e->st = st;
+    e->depth = depth;
+}
+
 static int report(walker *w, vss_walk_event ev, const char *path,
                   const char *name, const vss_fs_stat *st, int depth,
                   int error, const char *message)
 {
     vss_walk_entry e;
-    memset(&e, 0, sizeof e);
-    e.event = ev;
-    e.path = path;
-    e.relative = relative_of(w, path);
-    e.name = name;
-    e.st = st;
-    e.depth = depth;
+    event_init(w, &e, ev, path, name, st, depth);
     e.error = error;
     e.message = message;
     return w->cb(&e, w->user);
@@ -106,13 +114,7 @@ static int entry(walker *w, const char *path, const char *name,
                       e.code, e.message);
     for (k = 0; k < ns && !rc; k++) {
         vss_walk_entry x;
-        memset(&x, 0, sizeof x);
-        x.event = VSS_WALK_STREAM;
-        x.path = path;
-        x.relative = relative_of(w, path);
-        x.name = name;
-        x.st = st;
-        x.depth = depth;
+        event_init(w, &x, VSS_WALK_STREAM, path, name, st, depth);
         x.stream = ss[k].name;
         x.stream_size = ss[k].size;
         x.stream_resident = ss[k].resident;
