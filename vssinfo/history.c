@@ -747,7 +747,7 @@ static int seal_in(const char *dir, const char *name, const report_head *r)
 
 static int export_versions(vss_history *h, vss_volume *vol,
                            const char *dir, const char *what, int recover,
-                           const report_head *r)
+                           const report_head *r, size_t *recovered)
 {
     size_t n = vss_history_count(h);
     exported **files = calloc(n ? n : 1, sizeof *files);
@@ -781,8 +781,8 @@ static int export_versions(vss_history *h, vss_volume *vol,
                         sizeof name);
             if (export_recovered(h, i, s->name, dirfd, name, dir))
                 rc = 1;
-            else
-                files[i][k].recovered = strdup(name);
+            else if ((files[i][k].recovered = strdup(name)) != NULL)
+                (*recovered)++;
         }
     }
     if ((f = create_in(dirfd, dir, "manifest.csv")) != NULL) {
@@ -865,9 +865,16 @@ int history_run(found_volume *fv, const history_options *o)
         rc = 1;
     }
     if (o->export_dir) {
+        size_t nrec = 0;
         if (export_versions(h, fv->vol, o->export_dir, o->history,
-                            o->recover, &head))
+                            o->recover, &head, &nrec))
             rc = 1;
+        else if (o->recover)
+            printf("Wrote %zu version%s of %s and %zu recovered version%s "
+                   "to %s (manifest.csv, manifest.json)\n",
+                   vss_history_count(h),
+                   vss_history_count(h) == 1 ? "" : "s", o->history, nrec,
+                   nrec == 1 ? "" : "s", o->export_dir);
         else
             printf("Wrote %zu version%s of %s to %s (manifest.csv, "
                    "manifest.json)\n",
