@@ -9,6 +9,11 @@ one version; versions must not mix contents, also when folded by content
 key (no --hash), and resident files fold by their bytes then. Also: every version's MD5
 equals vssinfo --file of its first snapshot, and each run of
 --export-versions writes files whose hashes are the manifest's.
+Recovery: a stream with lost bytes is recoverable exactly when --audit
+vouches for the recovery in one of its holders (recovered_from = the
+oldest such, with the audit's reason otherwise), its recovered SHA-256 is
+the manifest's true content of that snapshot, and --export-versions
+--recover writes that recovered file (and no other) beside its version.
 
 usage: history_check.py VSSINFO MANIFEST WORKDIR  -> "N passed, N failed"
 """
@@ -27,6 +32,16 @@ first = images[src["image"]]
 imgargs = ["-o", str(src["offset"]), first] + [p for p in images if p != first]
 name = m["scenario"]
 passed = failed = 0
+recovered_files = 0
+
+# (snapshot, record, stream) -> the audit's recoverability of that copy
+audit = {}
+r = subprocess.run([vssinfo, "--audit", "all", "--json", "--hash", "sha256"]
+                   + imgargs, capture_output=True, text=True)
+for s in json.loads(r.stdout)["snapshots"] if r.stdout else []:
+    for f in s.get("files", []):
+        stream = f["path"].rpartition("/")[2].partition(":")[2]
+        audit[(s["snapshot"], f["record"], stream)] = f
 
 
 def check(ok, what):
@@ -125,6 +140,79 @@ for path in sorted(truth):
     else:
         check(False, "%s: --history without --hash: exit %d"
               % (path, r.returncode))
+    # recovery: the audit's verdict in each holder, the manifest's truth
+    recovering = False
+    for v in versions:
+        for x in v["streams"]:
+            if x["recoverable"] is None:
+                continue
+            holders = [k for k in v["snapshots"] if k != "live"]
+            a = [audit.get((k, v["record"], x["name"])) for k in holders]
+            if any(y is None for y in a):
+                check(False, "%s: version %d: a holder is not in --audit"
+                      % (path, v["version"]))
+                continue
+            yes = [k for k, y in zip(holders, a) if y["recoverable"]]
+            what = "%s:%s version %d" % (path, x["name"], v["version"])
+            check(x["recoverable"] == bool(yes), "%s: recoverable %s, the "
+                  "audit says %s in %s" % (what, x["recoverable"],
+                                           [y["recoverable"] for y in a],
+                                           holders))
+            if not a[0]["recoverable"]:
+                check(x.get("not_recoverable_because") ==
+                      a[0]["not_recoverable_because"],
+                      "%s: reason %r, the audit's %r" % (
+                          what, x.get("not_recoverable_because"),
+                          a[0]["not_recoverable_because"]))
+            if not yes or not x["recoverable"]:
+                continue
+            recovering = True
+            rec = x["recovered"]
+            k = yes[0]
+            check(rec["from_snapshot"] == k, "%s: recovered from %s, the "
+                  "audit's oldest is %d" % (what, rec["from_snapshot"], k))
+            true = truth.get(path, {}).get(x["name"], {}).get(k)
+            check(true is not None and rec["sha256"] == true["sha256"],
+                  "%s: recovered sha256 %s is not the manifest's content "
+                  "of snapshot %d" % (what, rec["sha256"], k))
+            check(rec["sha256"] == a[holders.index(k)]["recovered_hashes"]
+                  ["sha256"], "%s: recovered sha256 is not the audit's"
+                  % what)
+    if recovering or any(x["recoverable"] is False for v in versions
+                         for x in v["streams"]):
+        out = os.path.join(work, "rx-" + name + "-" +
+                           path.replace("/", "_"))
+        os.makedirs(work, exist_ok=True)
+        r = subprocess.run([vssinfo, "--history", path, "--export-versions",
+                            out, "--recover"] + imgargs,
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "%s: --export-versions --recover: exit %d "
+              "%s" % (path, r.returncode, r.stderr))
+        if r.returncode == 0:
+            ex = json.load(open(os.path.join(out, "manifest.json")))
+            written = sorted(f for f in os.listdir(out) if ".recovered" in f)
+            want = []
+            for v in ex["versions"]:
+                for x in v["streams"]:
+                    if not x["recoverable"]:
+                        continue
+                    f = x["recovered"]["file"]
+                    want.append(f)
+                    k = x["recovered"]["from_snapshot"]
+                    true = truth[path][x["name"]][k]["sha256"]
+                    got = hashlib.sha256(
+                        open(os.path.join(out, f), "rb").read()).hexdigest()
+                    recovered_files += 1
+                    check(got == true, "%s: %s is not the manifest's content "
+                          "of snapshot %d" % (path, f, k))
+                    # sorts with its version: the same NAME.vNN. prefix
+                    vn = v["exported"][0].split(".vss")[0].split(".live")[0]
+                    check(f.startswith(vn + ".vss%02d." % k) and
+                          ".recovered" in f,
+                          "%s: %s is not named by snapshot %d beside %s"
+                          % (path, f, k, v["exported"][0]))
+            check(written == sorted(want), "%s: recovered files %s, the "
+                  "manifest names %s" % (path, written, want))
     # every version's MD5 is --file's of its first holder (one per file,
     # the newest version: enough to catch a wrong source)
     for v in versions[-1:] + versions[:1]:
@@ -140,4 +228,7 @@ for path in sorted(truth):
                   "%s: version %d stream '%s': --file %s gives another MD5"
                   % (path, v["version"], x["name"], spec))
 
+if recovered_files:
+    print("%s: %d recovered files equal the manifest's true content"
+          % (name, recovered_files))
 print("%d passed, %d failed" % (passed, failed))

@@ -122,6 +122,8 @@ check "(d) ... named in the message" grep -q "'no/such/file' is in none of the 2
 same "(d) a bad record number: exit 2" "$?" 2
 "$VSSINFO" --export-versions "$T/x" "$ROOT/testimages/out/win7.img" > /dev/null 2>&1
 same "(d) --export-versions without --history: exit 2" "$?" 2
+"$VSSINFO" --history big.bin --recover "$ROOT/testimages/out/win7.img" > /dev/null 2>&1
+same "(d) --recover without --export-versions: exit 2" "$?" 2
 
 # (e) The Sleuth Kit reads each snapshot's copy from the extracted
 # snapshot: icat of the record gives the version's MD5.
@@ -196,6 +198,37 @@ if have_real && prepare_real; then
     # (e) on a real image: vsstest's snapshot 2 (1 GiB, extracted once;
     # its files are not in snapshot 1)
     icat_versions "$R/vsstest.raw" -- another_file syslog.gz
+
+    # (h) --carved: a copy of vsstest with its catalog destroyed as
+    # vssadmin delete shadows does (tests/carve_destroy.py); the history
+    # over the carved stack is the original's, and so are the exported
+    # versions and the --ls all timeline.
+    cp --sparse=always "$R/vsstest.raw" "$T/carved.raw"
+    python3 "$ROOT/tests/carve_destroy.py" "$T/carved.raw" 0 > /dev/null
+    "$VSSINFO" "$T/carved.raw" > /dev/null 2>&1
+    same "(h) the copy lists no snapshot (exit 3)" "$?" 3
+    nohead() { python3 -c "import json,sys; d=json.load(sys.stdin); d.pop('report'); print(json.dumps(d, sort_keys=True))"; }
+    for p in syslog.gz another_file "System Volume Information" @0; do
+        "$VSSINFO" --history "$p" --hash md5,sha256 --json --carved "$T/carved.raw" | nohead > "$T/hc.json"
+        "$VSSINFO" --history "$p" --hash md5,sha256 --json "$R/vsstest.raw" | nohead > "$T/ho.json"
+        check "(h) --history $p --carved: the original's versions" \
+            test -s "$T/ho.json" -a "$(md5 < "$T/hc.json")" = "$(md5 < "$T/ho.json")"
+    done
+    # not vacuous: the carved stack's snapshot 2 holds it (as the
+    # original's catalog says)
+    same "(h) ... syslog.gz --carved: held by carved snapshot 2 and live" \
+        "$("$VSSINFO" --history syslog.gz --csv --carved "$T/carved.raw" | csv_rows /dev/stdin | cut -d, -f5)" "2;live"
+    "$VSSINFO" --history syslog.gz --export-versions "$T/xc" --carved "$T/carved.raw" > /dev/null
+    same "(h) --export-versions --carved: exit status" "$?" 0
+    "$VSSINFO" --history syslog.gz --export-versions "$T/xo" "$R/vsstest.raw" > /dev/null
+    same "(h) ... the original's files and contents" \
+        "$(cd "$T/xc" && md5sum $(ls | grep -v manifest))" \
+        "$(cd "$T/xo" && md5sum $(ls | grep -v manifest))"
+    "$VSSINFO" --ls all -r --bodyfile --carved "$T/carved.raw" > "$T/bc"
+    "$VSSINFO" --ls all -r --bodyfile "$R/vsstest.raw" > "$T/bo"
+    check "(h) --ls all --carved -r --bodyfile: the original's timeline" \
+        test -s "$T/bo" -a "$(md5 < "$T/bc")" = "$(md5 < "$T/bo")"
+    rm -f "$T/carved.raw"
 else
     skip "(e, f) the real Windows images are absent"
 fi

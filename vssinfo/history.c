@@ -110,6 +110,28 @@ static const uint8_t *digest_of(const vss_history_stream *s, int k)
     return k == 0 ? s->md5 : k == 1 ? s->sha1 : s->sha256;
 }
 
+static const uint8_t *recovered_digest_of(const vss_history_stream *s, int k)
+{
+    return k == 0 ? s->recovered_md5
+                  : k == 1 ? s->recovered_sha1 : s->recovered_sha256;
+}
+
+/* What --export-versions wrote for one stream of a version (NULL: not
+ * written). */
+typedef struct exported {
+    char *file;               /* as Windows returns it */
+    char *recovered;          /* --recover: the recovered version */
+} exported;
+
+/* The ranges the recovered version reads from the live file, as
+ * "START-END;START-END" (END exclusive). */
+static void fill_ranges_text(const vss_history_stream *s, FILE *f)
+{
+    for (size_t i = 0; i < s->fill_count; i++)
+        fprintf(f, "%s%" PRIu64 "-%" PRIu64, i ? ";" : "", s->fill[i].offset,
+                s->fill[i].offset + s->fill[i].length);
+}
+
 static const vss_history_stream *unnamed(const vss_version *v)
 {
     return v->stream_count && !v->streams[0].name[0] ? &v->streams[0] : NULL;
@@ -144,6 +166,22 @@ static void text_stream(const vss_history_stream *s, const char *indent)
                indent, d->offset, d->offset + d->length, d->length,
                vss_class_name(d->cls), d->reason ? " " : "",
                vss_reason_name(d->reason));
+    }
+    if (s->recoverable == 0)
+        printf("%snot recoverable: %s\n", indent, s->why);
+    if (s->recoverable == 1) {
+        printf("%srecovered as of snapshot %d: its bytes, with live /%s in ",
+               indent, s->recovered_from, s->live_path);
+        fill_ranges_text(s, stdout);
+        putchar('\n');
+        if (s->why[0])
+            printf("%s(older snapshots not recoverable: %s)\n", indent,
+                   s->why);
+        for (int k = 0; k < 3; k++)
+            if (s->recovered_hashes & dv[k].bit) {
+                hex(recovered_digest_of(s, k), dv[k].len, h);
+                printf("%srecovered %s %s\n", indent, dv[k].name, h);
+            }
     }
 }
 
@@ -241,7 +279,8 @@ static void json_source(json *j, int snapshot)
         json_string(j, "live");
 }
 
-static void json_stream(json *j, const vss_history_stream *s)
+static void json_stream(json *j, const vss_history_stream *s,
+                        const exported *x)
 {
     char h[65];
     json_object(j);
@@ -267,12 +306,49 @@ static void json_stream(json *j, const vss_history_stream *s)
         json_end_object(j);
     }
     json_end_array(j);
+    /* null: nothing lost */
+    json_key(j, "recoverable");
+    if (s->recoverable < 0)
+        json_null(j);
+    else
+        json_bool(j, s->recoverable);
+    if (s->why[0])
+        json_key_string(j, "not_recoverable_because", s->why);
+    if (s->recoverable == 1) {
+        json_key(j, "recovered");
+        json_object(j);
+        json_key_i64(j, "from_snapshot", s->recovered_from);
+        json_key_string(j, "live_path", s->live_path);
+        json_key(j, "live_ranges");
+        json_array(j);
+        for (size_t i = 0; i < s->fill_count; i++) {
+            json_object(j);
+            json_key_u64(j, "offset", s->fill[i].offset);
+            json_key_u64(j, "length", s->fill[i].length);
+            json_end_object(j);
+        }
+        json_end_array(j);
+        for (int k = 0; k < 3; k++)
+            if (s->recovered_hashes & dv[k].bit) {
+                hex(recovered_digest_of(s, k), dv[k].len, h);
+                json_key_string(j, dv[k].name, h);
+            }
+        if (x) {
+            json_key(j, "file");
+            if (x->recovered)
+                json_string(j, x->recovered);
+            else
+                json_null(j);
+        }
+        json_end_object(j);
+    }
     json_end_object(j);
 }
 
-/* One version as a JSON object; file: its exported name (or NULL). */
+/* One version as a JSON object; files: what was exported of each stream
+ * (or NULL). */
 static void json_version(json *j, const vss_version *v, size_t i,
-                         const char *const *files)
+                         const exported *files)
 {
     const vss_history_stream *u = unnamed(v);
     json_object(j);
@@ -314,16 +390,15 @@ static void json_version(json *j, const vss_version *v, size_t i,
     }
     json_key(j, "streams");
     json_array(j);
-    for (size_t k = 0; k < v->stream_count; k++) {
-        json_stream(j, &v->streams[k]);
-    }
+    for (size_t k = 0; k < v->stream_count; k++)
+        json_stream(j, &v->streams[k], files ? &files[k] : NULL);
     json_end_array(j);
     if (files) {
         json_key(j, "exported");
         json_array(j);
         for (size_t k = 0; k < v->stream_count; k++)
-            if (files[k])
-                json_string(j, files[k]);
+            if (files[k].file)
+                json_string(j, files[k].file);
             else
                 json_null(j);
         json_end_array(j);
@@ -348,7 +423,7 @@ static void json_problems(json *j, const vss_history *h)
 }
 
 static void print_json(FILE *f, const vss_history *h, const char *what,
-                       char ***files, const report_head *r)
+                       exported **files, const report_head *r)
 {
     json j;
     json_begin(&j, f);
@@ -361,7 +436,7 @@ static void print_json(FILE *f, const vss_history *h, const char *what,
     json_array(&j);
     for (size_t i = 0; i < vss_history_count(h); i++)
         json_version(&j, vss_history_version(h, i), i,
-                     files ? (const char *const *)files[i] : NULL);
+                     files ? files[i] : NULL);
     json_end_array(&j);
     json_problems(&j, h);
     json_end_object(&j);
@@ -382,7 +457,7 @@ static void csv_times(FILE *f, uint64_t c, uint64_t m, uint64_t x,
     }
 }
 
-static void print_csv(FILE *f, const vss_history *h, char ***files,
+static void print_csv(FILE *f, const vss_history *h, exported **files,
                       const report_head *r)
 {
     if (r->meta)
@@ -390,9 +465,11 @@ static void print_csv(FILE *f, const vss_history *h, char ***files,
     fputs("version,record,sequence,stream,snapshots,paths,size,status,"
           "record_damaged,lost_zero,lost_stale,created,modified,mft_changed,"
           "accessed,fn_created,fn_modified,fn_mft_changed,fn_accessed,md5,"
-          "sha1,sha256",
+          "sha1,sha256,recoverable,not_recoverable_because,recovered_from,"
+          "recovered_live_path,recovered_live_ranges,recovered_md5,"
+          "recovered_sha1,recovered_sha256",
           f);
-    fputs(files ? ",exported\n" : "\n", f);
+    fputs(files ? ",recovered_file,exported\n" : "\n", f);
     for (size_t i = 0; i < vss_history_count(h); i++) {
         const vss_version *v = vss_history_version(h, i);
         size_t rows = v->stream_count ? v->stream_count : 1;
@@ -435,10 +512,35 @@ static void print_csv(FILE *f, const vss_history *h, char ***files,
                     fputs(hbuf, f);
                 }
             }
+            /* recoverable: yes, no, or empty when nothing was lost */
+            fprintf(f, ",%s,", !s || s->recoverable < 0 ? ""
+                               : s->recoverable ? "yes" : "no");
+            if (s && s->recoverable >= 0)
+                csv_str(f, s->why);
+            fputc(',', f);
+            if (s && s->recoverable == 1) {
+                fprintf(f, "%d,", s->recovered_from);
+                csv_str(f, s->live_path);
+                fputc(',', f);
+                fill_ranges_text(s, f);
+            } else {
+                fputs(",,", f);
+            }
+            for (int d = 0; d < 3; d++) {
+                fputc(',', f);
+                if (s && s->recoverable == 1 &&
+                    (s->recovered_hashes & dv[d].bit)) {
+                    hex(recovered_digest_of(s, d), dv[d].len, hbuf);
+                    fputs(hbuf, f);
+                }
+            }
             if (files) {
                 fputc(',', f);
-                if (s && files[i][k])
-                    csv_str(f, files[i][k]);
+                if (s && files[i][k].recovered)
+                    csv_str(f, files[i][k].recovered);
+                fputc(',', f);
+                if (s && files[i][k].file)
+                    csv_str(f, files[i][k].file);
             }
             fputc('\n', f);
         }
@@ -469,10 +571,13 @@ static void append_clean(char *out, size_t outsz, const char *s)
  * ".STREAM" for a named stream. NAME is the file asked about (for a
  * record: its name in the first version), also for versions found under
  * another name, so that sorted by name the versions come in order, oldest
- * first; the manifest gives each version's paths. */
+ * first; the manifest gives each version's paths. A recovered version
+ * (recovered_from: the snapshot it is recovered for; 0: not one) is
+ * named by that snapshot and has ".recovered" before the EXT: it sorts
+ * beside its version. */
 static void export_name(const vss_history *h, vss_volume *vol, size_t i,
-                        const char *stream, const char *what, char *out,
-                        size_t outsz)
+                        const char *stream, const char *what,
+                        int recovered_from, char *out, size_t outsz)
 {
     const vss_version *v = vss_history_version(h, i);
     const char *path =
@@ -481,7 +586,7 @@ static void export_name(const vss_history *h, vss_volume *vol, size_t i,
     const char *dot;
     char stem[256] = "", tag[96];
     int width = vss_history_count(h) >= 100 ? 3 : 2;
-    int snap = v->holders[0].snapshot;
+    int snap = recovered_from ? recovered_from : v->holders[0].snapshot;
 
     base = base ? base + 1 : path;
     if (!*base)
@@ -512,6 +617,8 @@ static void export_name(const vss_history *h, vss_volume *vol, size_t i,
     out[0] = '\0';
     append_clean(out, outsz, stem);
     append_clean(out, outsz, tag);
+    if (recovered_from)
+        append_clean(out, outsz, ".recovered");
     append_clean(out, outsz, dot);
     if (stream && *stream) {
         append_clean(out, outsz, ".");
@@ -519,33 +626,43 @@ static void export_name(const vss_history *h, vss_volume *vol, size_t i,
     }
 }
 
-/* Write stream `stream` of version i to dir/name, never over an existing
- * file, sparse (all-zero MiB become holes, as --extract writes). */
-static int export_stream(vss_history *h, size_t i, const char *stream,
-                         int dirfd, const char *name, const char *dir)
+/* Reads n bytes at off of what is written (a version or its recovery). */
+typedef int64_t (*read_fn)(void *src, void *buf, size_t n, uint64_t off,
+                           vss_error *err);
+
+static int64_t read_version(void *f, void *buf, size_t n, uint64_t off,
+                            vss_error *err)
 {
-    vss_fs_file *f = NULL;
+    return vss_fs_file_read_at(f, buf, n, off, err);
+}
+
+static int64_t read_recovered(void *r, void *buf, size_t n, uint64_t off,
+                              vss_error *err)
+{
+    return vss_history_recovered_read_at(r, buf, n, off, err);
+}
+
+/* Write `size` bytes of src (read with rd) to dir/name, never over an
+ * existing file, sparse (all-zero MiB become holes, as --extract
+ * writes); i is the version (for messages). */
+static int write_out(read_fn rd, void *src, uint64_t size, size_t i,
+                     int dirfd, const char *name, const char *dir)
+{
     vss_error e = {0};
-    uint64_t off = 0, size;
+    uint64_t off = 0;
     size_t bufsz = 1u << 20;
     uint8_t *buf = NULL;
     int fd, rc = 0;
 
-    if (vss_history_version_open(h, i, stream, &f, &e))
-        return warn("version %zu: %s", i + 1, e.message);
     fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = warn("cannot create %s/%s: %s", dir, name,
-                  errno == EEXIST ? "it exists (never overwritten)"
-                                  : strerror(errno));
-        vss_fs_file_close(f);
-        return rc;
-    }
+    if (fd < 0)
+        return warn("cannot create %s/%s: %s", dir, name,
+                    errno == EEXIST ? "it exists (never overwritten)"
+                                    : strerror(errno));
     buf = malloc(bufsz);
-    size = vss_fs_file_size(f);
     while (!rc && buf && off < size) {
         size_t want = size - off < bufsz ? (size_t)(size - off) : bufsz;
-        int64_t n = vss_fs_file_read_at(f, buf, want, off, &e);
+        int64_t n = rd(src, buf, want, off, &e);
         if (n <= 0)
             rc = warn("version %zu: %s", i + 1,
                       n < 0 ? e.message : "unexpected end of data");
@@ -563,7 +680,37 @@ static int export_stream(vss_history *h, size_t i, const char *stream,
     if (close(fd) != 0 && !rc)
         rc = warn("closing %s/%s: %s", dir, name, strerror(errno));
     free(buf);
+    return rc;
+}
+
+/* Stream `stream` of version i as Windows returns it. */
+static int export_stream(vss_history *h, size_t i, const char *stream,
+                         int dirfd, const char *name, const char *dir)
+{
+    vss_fs_file *f = NULL;
+    vss_error e = {0};
+    int rc;
+    if (vss_history_version_open(h, i, stream, &f, &e))
+        return warn("version %zu: %s", i + 1, e.message);
+    rc = write_out(read_version, f, vss_fs_file_size(f), i, dirfd, name,
+                   dir);
     vss_fs_file_close(f);
+    return rc;
+}
+
+/* The recovered version of stream `stream` of version i (the library's:
+ * only where the audit vouches for it). */
+static int export_recovered(vss_history *h, size_t i, const char *stream,
+                            int dirfd, const char *name, const char *dir)
+{
+    vss_history_recovered *r = NULL;
+    vss_error e = {0};
+    int rc;
+    if (vss_history_recovered_open(h, i, stream, &r, &e))
+        return warn("version %zu: %s", i + 1, e.message);
+    rc = write_out(read_recovered, r, vss_history_recovered_size(r), i,
+                   dirfd, name, dir);
+    vss_history_recovered_close(r);
     return rc;
 }
 
@@ -599,11 +746,11 @@ static int seal_in(const char *dir, const char *name, const report_head *r)
 }
 
 static int export_versions(vss_history *h, vss_volume *vol,
-                           const char *dir, const char *what,
-                           const report_head *r)
+                           const char *dir, const char *what, int recover,
+                           const report_head *r, size_t *recovered)
 {
     size_t n = vss_history_count(h);
-    char ***files = calloc(n ? n : 1, sizeof *files);
+    exported **files = calloc(n ? n : 1, sizeof *files);
     int dirfd, rc = 0;
     FILE *f;
 
@@ -621,13 +768,21 @@ static int export_versions(vss_history *h, vss_volume *vol,
         files[i] = calloc(v->stream_count ? v->stream_count : 1,
                           sizeof **files);
         for (size_t k = 0; files[i] && k < v->stream_count; k++) {
+            const vss_history_stream *s = &v->streams[k];
             char name[1024];
-            export_name(h, vol, i, v->streams[k].name, what, name,
-                        sizeof name);
-            if (export_stream(h, i, v->streams[k].name, dirfd, name, dir))
+            export_name(h, vol, i, s->name, what, 0, name, sizeof name);
+            if (export_stream(h, i, s->name, dirfd, name, dir))
                 rc = 1;
             else
-                files[i][k] = strdup(name);
+                files[i][k].file = strdup(name);
+            if (!recover || s->recoverable != 1)
+                continue;
+            export_name(h, vol, i, s->name, what, s->recovered_from, name,
+                        sizeof name);
+            if (export_recovered(h, i, s->name, dirfd, name, dir))
+                rc = 1;
+            else if ((files[i][k].recovered = strdup(name)) != NULL)
+                (*recovered)++;
         }
     }
     if ((f = create_in(dirfd, dir, "manifest.csv")) != NULL) {
@@ -650,8 +805,10 @@ static int export_versions(vss_history *h, vss_volume *vol,
     }
     for (size_t i = 0; i < n; i++) {
         const vss_version *v = vss_history_version(h, i);
-        for (size_t k = 0; files[i] && k < v->stream_count; k++)
-            free(files[i][k]);
+        for (size_t k = 0; files[i] && k < v->stream_count; k++) {
+            free(files[i][k].file);
+            free(files[i][k].recovered);
+        }
         free(files[i]);
     }
     free(files);
@@ -708,8 +865,16 @@ int history_run(found_volume *fv, const history_options *o)
         rc = 1;
     }
     if (o->export_dir) {
-        if (export_versions(h, fv->vol, o->export_dir, o->history, &head))
+        size_t nrec = 0;
+        if (export_versions(h, fv->vol, o->export_dir, o->history,
+                            o->recover, &head, &nrec))
             rc = 1;
+        else if (o->recover)
+            printf("Wrote %zu version%s of %s and %zu recovered version%s "
+                   "to %s (manifest.csv, manifest.json)\n",
+                   vss_history_count(h),
+                   vss_history_count(h) == 1 ? "" : "s", o->history, nrec,
+                   nrec == 1 ? "" : "s", o->export_dir);
         else
             printf("Wrote %zu version%s of %s to %s (manifest.csv, "
                    "manifest.json)\n",

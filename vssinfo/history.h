@@ -13,6 +13,7 @@ typedef struct history_options {
     const char *hash;       /* --hash LIST (NULL: none; md5,sha256 when
                                exporting) */
     const char *export_dir; /* --export-versions DIR */
+    int recover;            /* --recover: also the recovered versions */
     int json, csv;
     vss_fill fill;
     const report_meta *meta; /* the report header (case, images, command

@@ -67,6 +67,8 @@ static const char usage_text[] =
     "                           status, lost ranges, streams (--hash: digests)\n"
     "  --export-versions DIR    with --history: each version written once to\n"
     "                           DIR, with manifest.csv and manifest.json\n"
+    "  --recover                with --export-versions: also each damaged\n"
+    "                           version's recovered file the audit vouches for\n"
     "  --hash LIST              md5,sha1,sha256 (default md5,sha256)\n"
     "  --audit-blocks           with --audit: per 16 KiB block hashes of files\n"
     "                           that differ from the live volume\n"
@@ -92,8 +94,9 @@ static const char usage_text[] =
     "  --carve                  carve the stores of deleted snapshots from the\n"
     "                           volume (-o, else every NTFS volume) and list\n"
     "                           them with their evidence, oldest first\n"
-    "  --carved                 --extract, --map, --ls, --file, --audit, --diff\n"
-    "                           read the carved stack (N = carved store N)\n"
+    "  --carved                 --extract, --map, --ls, --file, --audit, --diff,\n"
+    "                           --history read the carved stack (N = carved\n"
+    "                           store N)\n"
     "  --verify-image           read every IMAGE whole (E01 chunk checksums) and\n"
     "                           compare with the MD5/SHA-1 the container stores\n"
     "  -h, --help               this help;  -V, --version  the version\n"
@@ -108,7 +111,7 @@ enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
        OPT_LS, OPT_FILE, OPT_BODYFILE, OPT_BACKING, OPT_VERIFY_IMAGE,
        OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
        OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS, OPT_FORCE,
-       OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_UNIQUE,
+       OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_RECOVER, OPT_UNIQUE,
        OPT_CARVE, OPT_CARVED, OPT_CASE, OPT_EXAMINER, OPT_NOTES,
        OPT_IMAGE_HASH, OPT_CSV_BOM };
 
@@ -552,6 +555,7 @@ int main(int argc, char **argv)
         {"history", required_argument, NULL, OPT_HISTORY},
         {"unique", no_argument, NULL, OPT_UNIQUE},
         {"export-versions", required_argument, NULL, OPT_EXPORT_VERSIONS},
+        {"recover", no_argument, NULL, OPT_RECOVER},
         {"carve", no_argument, NULL, OPT_CARVE},
         {"carved", no_argument, NULL, OPT_CARVED},
         {"case", required_argument, NULL, OPT_CASE},
@@ -651,6 +655,7 @@ int main(int argc, char **argv)
         case OPT_HISTORY: ho.history = optarg; break;
         case OPT_UNIQUE: fo.unique = 1; break;
         case OPT_EXPORT_VERSIONS: ho.export_dir = optarg; break;
+        case OPT_RECOVER: ho.recover = 1; break;
         case OPT_NO_PROGRESS: ao.progress = o.progress = 0; break;
         case OPT_CASE: meta.case_id = optarg; break;
         case OPT_EXAMINER: meta.examiner = optarg; break;
@@ -716,6 +721,8 @@ int main(int argc, char **argv)
                            "--csv, --export-versions)");
     if (ho.export_dir && !ho.history)
         return usage("%s", "--export-versions goes with --history");
+    if (ho.recover && !ho.export_dir)
+        return usage("%s", "--recover goes with --export-versions");
     if ((ao.hash || ao.blocks || ao.system || ao.csv || ao.html) &&
         !ao.audit && !ao.diff && !ho.history)
         return usage("%s", "--hash, --audit-blocks, --audit-system, --csv "

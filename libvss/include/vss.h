@@ -1139,6 +1139,27 @@ typedef struct vss_history_stream {
     uint64_t lost_zero, lost_stale;
     unsigned hashes;          /* which of the digests below are set */
     uint8_t md5[16], sha1[20], sha256[32];
+    /* The recovered version (the audit's, docs/audit.md "Recoverable"):
+     * the copy's bytes where the snapshot preserved them, the live file's
+     * bytes in the ranges it did not. recoverable -1: nothing was lost;
+     * 0: the audit does not vouch for a recovery in any holder (why says
+     * which test failed in the oldest); 1: it does for the copy of holder
+     * snapshot recovered_from (the oldest holder that passes; the
+     * recovered bytes are the file's content at that snapshot), whose
+     * lost ranges fill[] are read from the live file live_path. */
+    int recoverable;
+    const char *why;          /* why the audit does not vouch for the
+                                 oldest holder's recovery (recoverable 1:
+                                 for the holders older than
+                                 recovered_from); "" when it does */
+    int recovered_from;
+    char *live_path;          /* recoverable 1: the live file (from the
+                                 root, no leading '/'); else NULL */
+    vss_lost_range *fill;     /* recoverable 1: the ranges read from it */
+    size_t fill_count;
+    unsigned recovered_hashes; /* of the recovered version (the digests
+                                  asked for) */
+    uint8_t recovered_md5[16], recovered_sha1[20], recovered_sha256[32];
 } vss_history_stream;
 
 /* Where a version was found: a snapshot (1 = oldest) or the live volume
@@ -1204,6 +1225,22 @@ vss_history_problem_at(const vss_history *h, size_t i);
 VSS_API int vss_history_version_open(vss_history *h, size_t i,
                                      const char *stream, vss_fs_file **out,
                                      vss_error *err);
+
+/* The recovered version of stream `stream` ("" or NULL: the unnamed
+ * $DATA) of version i (vss_history_stream.recoverable 1), to read: the
+ * bytes of its holder recovered_from where preserved, the live file's in
+ * fill[]. VSS_EINVAL (saying why) when the audit does not vouch for it. */
+typedef struct vss_history_recovered vss_history_recovered;
+VSS_API int vss_history_recovered_open(vss_history *h, size_t i,
+                                       const char *stream,
+                                       vss_history_recovered **out,
+                                       vss_error *err);
+VSS_API uint64_t vss_history_recovered_size(const vss_history_recovered *r);
+/* Bytes read (n, less only at the end, 0 past it) or a negative vss_err. */
+VSS_API int64_t vss_history_recovered_read_at(vss_history_recovered *r,
+                                              void *buf, size_t n,
+                                              uint64_t off, vss_error *err);
+VSS_API void vss_history_recovered_close(vss_history_recovered *r);
 
 /* The path of MFT record `record` in fs, from the root without a leading
  * '/' ("" for the root), found by climbing its $FILE_NAME parents (its

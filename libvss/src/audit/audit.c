@@ -46,6 +46,7 @@
 
 #include "base/base.h"
 #include "audit/digest.h"
+#include "audit/recover.h"
 
 #define BS VSS_BLOCK_SIZE
 #define BUFSZ (8u << 20)         /* read chunk: a multiple of BS */
@@ -713,10 +714,37 @@ static int same_ranges(const ver *s, const ver *l)
 {
     size_t i;
     for (i = 0; i < s->prov.lost_count; i++)
-        if (!same_place(s, l, s->dmg[i].offset,
-                        s->dmg[i].offset + s->dmg[i].length))
+        if (!same_place(s, l, s->prov.lost[i].offset,
+                        s->prov.lost[i].offset + s->prov.lost[i].length))
             return 0;
     return 1;
+}
+
+/* The test of docs/audit.md "Recoverable" once the live file is known to
+ * be the same file (record and sequence) with the stream: NULL when the
+ * lost bytes of snapshot stream s can be taken from live stream l with
+ * confidence, else why not. Shared with the history (audit/recover.h). */
+const char *audit_recover_why(const vss_provenance *s, uint64_t s_size,
+                              const vss_provenance *l, uint64_t l_size,
+                              uint64_t l_mtime, uint64_t l_ctime,
+                              uint64_t when)
+{
+    ver a, b;
+    if (l_size != s_size)
+        return "the live file's size differs";
+    if (l_mtime > when)
+        return "the live file was modified after the snapshot "
+               "($STANDARD_INFORMATION modification time)";
+    if (l_ctime > when)
+        return "the live file's MFT record changed after the snapshot "
+               "($STANDARD_INFORMATION MFT change time)";
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.prov = *s;
+    b.prov = *l;
+    if (!same_ranges(&a, &b))
+        return "the lost bytes are at other clusters in the live file";
+    return NULL;
 }
 
 /* ---- hashing -------------------------------------------------------------- */
@@ -1388,17 +1416,9 @@ static void audit_item(worker *w, asnap *S, item *it, ares *x)
             x->why = "the stream was deleted from the live file";
         else if (!have_l || !x->has_rec)
             x->why = "the live file could not be read";
-        else if (L->f.size != it->f.size)
-            x->why = "the live file's size differs";
-        else if (L->f.mtime > when)
-            x->why = "the live file was modified after the snapshot "
-                     "($STANDARD_INFORMATION modification time)";
-        else if (L->f.ctime > when)
-            x->why = "the live file's MFT record changed after the snapshot "
-                     "($STANDARD_INFORMATION MFT change time)";
-        else if (!same_ranges(&s, &l))
-            x->why = "the lost bytes are at other clusters in the live file";
-        else
+        else if ((x->why = audit_recover_why(&s.prov, it->f.size, &l.prov,
+                                             L->f.size, L->f.mtime,
+                                             L->f.ctime, when)) == NULL)
             x->recoverable = 1;
     }
     if (s.prov.lost_stale)

@@ -12,8 +12,11 @@
  *  3. in each source, find each identity: at the path, or by its record
  *     (vss_fs_record_path) when it had another name there;
  *  4. describe that copy: stat, every $DATA stream's provenance, status
- *     and digests; fold it into an earlier version with the same fold key
- *     (identity, verdicts and contents) or start a new version.
+ *     and digests, and for a stream with lost bytes whether the audit's
+ *     test (audit/recover.h) vouches for filling them from the live file;
+ *     fold it into an earlier version with the same fold key (identity,
+ *     verdicts and contents) or start a new version. A version's recovery
+ *     is its oldest holder's that passes the test, hashed once.
  *
  * Digests are computed once per content key (equal keys: equal bytes, see
  * provenance.c), so a file unchanged through thirty snapshots is read
@@ -29,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include "base/base.h"
+#include "audit/recover.h"
 
 #define ALL_HASHES (VSS_HISTORY_MD5 | VSS_HISTORY_SHA1 | VSS_HISTORY_SHA256)
 #define READ_CHUNK (1u << 20)
@@ -44,12 +48,29 @@ typedef struct identity {
     uint16_t sequence;
 } identity;
 
+/* The digests of one byte stream. */
+typedef struct digs {
+    unsigned hashes;
+    uint8_t md5[16], sha1[20], sha256[32];
+} digs;
+
 /* Digests already computed, by content key. */
 typedef struct digest_entry {
     uint8_t key[32];
-    unsigned hashes;
-    uint8_t md5[16], sha1[20], sha256[32];
+    digs d;
 } digest_entry;
+
+/* Reads n bytes at off of a stream (vss_fs_file_read_at's contract). */
+typedef int64_t (*read_fn)(void *src, void *buf, size_t n, uint64_t off,
+                           vss_error *err);
+
+struct vss_history_recovered {
+    vss_fs_file *snap;        /* the holder's copy */
+    vss_fs_file *live;        /* the same file's stream on the live volume */
+    const vss_lost_range *fill; /* owned by the history */
+    size_t nfill;
+    uint64_t size;
+};
 
 struct vss_history {
     vss_volume *v;
@@ -150,12 +171,13 @@ typedef struct hashers {
     SHA256_CTX sha256;
 } hashers;
 
-/* Read f whole, as Windows returns it, into the digests `want` asks for. */
-static int hash_stream(vss_history *h, vss_fs_file *f, unsigned want,
-                       vss_history_stream *s, vss_error *err)
+/* Read a stream of `size` bytes whole (rd on src) into the digests `want`
+ * asks for. */
+static int hash_stream(vss_history *h, read_fn rd, void *src, uint64_t size,
+                       unsigned want, digs *out, vss_error *err)
 {
     hashers x;
-    uint64_t off = 0, size = vss_fs_file_size(f);
+    uint64_t off = 0;
 
     MD5_Init(&x.md5);
     SHA1_Init(&x.sha1);
@@ -163,7 +185,7 @@ static int hash_stream(vss_history *h, vss_fs_file *f, unsigned want,
     while (off < size) {
         size_t len = size - off < READ_CHUNK ? (size_t)(size - off)
                                              : READ_CHUNK;
-        int64_t got = vss_fs_file_read_at(f, h->buf, len, off, err);
+        int64_t got = rd(src, h->buf, len, off, err);
         if (got < 0)
             return (int)got;
         if (got == 0)
@@ -178,14 +200,29 @@ static int hash_stream(vss_history *h, vss_fs_file *f, unsigned want,
             SHA256_Update(&x.sha256, h->buf, (size_t)got);
         off += (uint64_t)got;
     }
+    memset(out, 0, sizeof *out);
     if (want & VSS_HISTORY_MD5)
-        MD5_Final(s->md5, &x.md5);
+        MD5_Final(out->md5, &x.md5);
     if (want & VSS_HISTORY_SHA1)
-        SHA1_Final(s->sha1, &x.sha1);
+        SHA1_Final(out->sha1, &x.sha1);
     if (want & VSS_HISTORY_SHA256)
-        SHA256_Final(s->sha256, &x.sha256);
-    s->hashes = want;
+        SHA256_Final(out->sha256, &x.sha256);
+    out->hashes = want;
     return VSS_OK;
+}
+
+static int64_t read_file(void *f, void *buf, size_t n, uint64_t off,
+                         vss_error *err)
+{
+    return vss_fs_file_read_at(f, buf, n, off, err);
+}
+
+static void set_digests(vss_history_stream *s, const digs *d)
+{
+    s->hashes = d->hashes;
+    memcpy(s->md5, d->md5, 16);
+    memcpy(s->sha1, d->sha1, 20);
+    memcpy(s->sha256, d->sha256, 32);
 }
 
 /* The digests of s: from the cache when a copy with the same content key
@@ -195,27 +232,24 @@ static int stream_digests(vss_history *h, vss_fs_file *f,
                           vss_error *err)
 {
     unsigned want = h->o.hashes & ALL_HASHES;
+    digs d;
     int rc;
     if (p->key_valid)
         for (size_t i = 0; i < h->ndg; i++)
             if (memcmp(h->dg[i].key, p->key, 32) == 0) {
-                s->hashes = h->dg[i].hashes;
-                memcpy(s->md5, h->dg[i].md5, 16);
-                memcpy(s->sha1, h->dg[i].sha1, 20);
-                memcpy(s->sha256, h->dg[i].sha256, 32);
+                set_digests(s, &h->dg[i].d);
                 return VSS_OK;
             }
-    rc = hash_stream(h, f, want, s, err);
-    if (rc || !p->key_valid)
+    rc = hash_stream(h, read_file, f, vss_fs_file_size(f), want, &d, err);
+    if (rc)
         return rc;
+    set_digests(s, &d);
+    if (!p->key_valid)
+        return VSS_OK;
     if (grow(&h->dg, &h->dgcap, h->ndg, sizeof *h->dg))
         return vss_fail(err, VSS_ENOMEM, "out of memory");
-    digest_entry *d = &h->dg[h->ndg++];
-    memcpy(d->key, p->key, 32);
-    d->hashes = s->hashes;
-    memcpy(d->md5, s->md5, 16);
-    memcpy(d->sha1, s->sha1, 20);
-    memcpy(d->sha256, s->sha256, 32);
+    memcpy(h->dg[h->ndg].key, p->key, 32);
+    h->dg[h->ndg++].d = d;
     return VSS_OK;
 }
 
@@ -225,6 +259,8 @@ static void stream_free(vss_history_stream *s)
 {
     free(s->name);
     free(s->lost);
+    free(s->live_path);
+    free(s->fill);
 }
 
 static void version_free(vss_version *v)
@@ -286,11 +322,245 @@ static int resident_digest(vss_fs_file *f, uint64_t size, uint8_t d[32],
     return got < 0 ? (int)got : VSS_OK;
 }
 
+/* ---- the recovered version ------------------------------------------- */
+
+static mount *find_mount(vss_history *h, int snapshot)
+{
+    for (int k = 0; k < h->nm; k++)
+        if (h->m[k].snapshot == snapshot && h->m[k].fs)
+            return &h->m[k];
+    return NULL;
+}
+
+/* Can the lost bytes of stream s (provenance p) of the copy of file
+ * (record, seq) in snapshot m be taken from the live volume? The audit's
+ * answers, in its words: first that the live file is the same file with
+ * the stream (as audit.c's live states say), then audit_recover_why. */
+static int recover_check(vss_history *h, mount *m, uint64_t record,
+                         uint16_t seq, vss_history_stream *s,
+                         const vss_provenance *p, vss_error *err)
+{
+    mount *live = find_mount(h, 0);
+    vss_fs_stat lst;
+    vss_fs_file *lf = NULL;
+    vss_provenance lp = {0};
+    vss_snapshot_info si;
+    vss_error e = {0};
+    char *path = NULL, *sp;
+    int rc;
+
+    s->recoverable = p->lost_count ? 0 : -1;
+    s->why = "";
+    if (!p->lost_count)
+        return VSS_OK;
+    if (!h->live) {
+        s->why = "no live volume was given to take the lost bytes from";
+        return VSS_OK;
+    }
+    if (!live) {
+        s->why = "the live volume's file system could not be read";
+        return VSS_OK;
+    }
+    rc = vss_fs_record_path(live->fs, record, &path, &lst, &e);
+    if (rc == VSS_ENOMEM)
+        return vss_fail(err, rc, "out of memory");
+    if (rc == VSS_ENOTFOUND) {
+        s->why = "the file was deleted (record not in use in the live file "
+                 "system)";
+        return VSS_OK;
+    }
+    if (rc) {
+        s->why = "the live volume's MFT record of the file could not be read";
+        return VSS_OK;
+    }
+    if (lst.sequence != seq) {
+        s->why = "the MFT record now holds another file (sequence changed)";
+        free(path);
+        return VSS_OK;
+    }
+    sp = stream_path(path, s->name);
+    if (!sp) {
+        free(path);
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
+    }
+    rc = vss_fs_file_open(live->fs, sp, &lf, &e);
+    free(sp);
+    if (rc == VSS_OK)
+        rc = vss_fs_file_provenance(NULL, live->fs, lf, s->name, &lp, &e);
+    if (rc == VSS_ENOMEM) {
+        s->why = "";
+        rc = vss_fail(err, rc, "out of memory");
+    } else if (rc == VSS_ENOTFOUND && !lf) {
+        s->why = "the stream was deleted from the live file";
+        rc = VSS_OK;
+    } else if (rc) {
+        s->why = "the live file could not be read";
+        rc = VSS_OK;
+    } else if (vss_volume_snapshot_info(h->v, m->snapshot, &si, &e)) {
+        s->why = "the snapshot's creation time could not be read";
+    } else if ((s->why = audit_recover_why(p, s->size, &lp,
+                                           vss_fs_file_size(lf),
+                                           lst.modification_time,
+                                           lst.mft_change_time,
+                                           si.creation_time)) == NULL) {
+        s->why = "";
+        s->fill = vss_malloc(p->lost_count * sizeof *s->fill);
+        if (!s->fill) {
+            rc = vss_fail(err, VSS_ENOMEM, "out of memory");
+        } else {
+            memcpy(s->fill, p->lost, p->lost_count * sizeof *s->fill);
+            s->fill_count = p->lost_count;
+            s->live_path = path;
+            path = NULL;
+            s->recovered_from = m->snapshot;
+            s->recoverable = 1;
+        }
+    }
+    vss_provenance_free(&lp);
+    vss_fs_file_close(lf);
+    free(path);
+    return rc;
+}
+
+static int read_all(vss_fs_file *f, uint8_t *p, size_t n, uint64_t off,
+                    vss_error *err)
+{
+    while (n) {
+        int64_t got = vss_fs_file_read_at(f, p, n, off, err);
+        if (got < 0)
+            return (int)got;
+        if (got == 0)
+            return vss_fail(err, VSS_EIO,
+                            "stream ended at byte %" PRIu64, off);
+        p += got;
+        n -= (size_t)got;
+        off += (uint64_t)got;
+    }
+    return VSS_OK;
+}
+
+/* Open the recovered version of stream s as the copy at `path` of
+ * snapshot `snapshot` holds it. */
+static int recovered_open(vss_history *h, int snapshot, const char *path,
+                          const vss_history_stream *s,
+                          vss_history_recovered **out, vss_error *err)
+{
+    mount *m = find_mount(h, snapshot), *live = find_mount(h, 0);
+    vss_history_recovered *r;
+    char *sp;
+    int rc;
+
+    *out = NULL;
+    if (!m || !live || s->recoverable != 1)
+        return vss_fail(err, VSS_EINVAL, "no recovered version of '%s'",
+                        path);
+    r = vss_calloc(1, sizeof *r);
+    if (!r)
+        return vss_fail(err, VSS_ENOMEM, "out of memory");
+    r->fill = s->fill;
+    r->nfill = s->fill_count;
+    sp = stream_path(path, s->name);
+    rc = sp ? vss_fs_file_open(m->fs, sp, &r->snap, err)
+            : vss_fail(err, VSS_ENOMEM, "out of memory");
+    free(sp);
+    if (rc == VSS_OK) {
+        sp = stream_path(s->live_path, s->name);
+        rc = sp ? vss_fs_file_open(live->fs, sp, &r->live, err)
+                : vss_fail(err, VSS_ENOMEM, "out of memory");
+        free(sp);
+    }
+    if (rc == VSS_OK) {
+        r->size = vss_fs_file_size(r->snap);
+        if (vss_fs_file_size(r->live) != r->size)
+            rc = vss_fail(err, VSS_EIO,
+                          "the live file '%s' changed size while read",
+                          s->live_path);
+    }
+    if (rc) {
+        vss_history_recovered_close(r);
+        return rc;
+    }
+    *out = r;
+    return VSS_OK;
+}
+
+int64_t vss_history_recovered_read_at(vss_history_recovered *r, void *buf,
+                                      size_t n, uint64_t off, vss_error *err)
+{
+    uint8_t *p = buf;
+    int rc;
+    if (!r || (!buf && n))
+        return vss_fail(err, VSS_EINVAL,
+                        "vss_history_recovered_read_at: NULL argument");
+    if (off >= r->size)
+        return 0;
+    if (n > r->size - off)
+        n = (size_t)(r->size - off);
+    /* the copy's bytes, then the live bytes over the ranges it lost */
+    rc = read_all(r->snap, p, n, off, err);
+    for (size_t i = 0; rc == VSS_OK && i < r->nfill; i++) {
+        uint64_t a = r->fill[i].offset, b = a + r->fill[i].length;
+        if (b <= off || a >= off + n)
+            continue;
+        if (a < off)
+            a = off;
+        if (b > off + n)
+            b = off + n;
+        rc = read_all(r->live, p + (a - off), (size_t)(b - a), a, err);
+    }
+    return rc ? rc : (int64_t)n;
+}
+
+uint64_t vss_history_recovered_size(const vss_history_recovered *r)
+{
+    return r ? r->size : 0;
+}
+
+void vss_history_recovered_close(vss_history_recovered *r)
+{
+    if (!r)
+        return;
+    vss_fs_file_close(r->snap);
+    vss_fs_file_close(r->live);
+    free(r);
+}
+
+static int64_t read_recovered(void *r, void *buf, size_t n, uint64_t off,
+                              vss_error *err)
+{
+    return vss_history_recovered_read_at(r, buf, n, off, err);
+}
+
+/* The recovered digests of stream s of the copy at `path` in `snapshot`
+ * (recoverable 1), when digests are asked for. */
+static int recovered_digests(vss_history *h, int snapshot, const char *path,
+                             vss_history_stream *s, vss_error *err)
+{
+    vss_history_recovered *r = NULL;
+    digs d;
+    int rc;
+    if (!(h->o.hashes & ALL_HASHES))
+        return VSS_OK;
+    rc = recovered_open(h, snapshot, path, s, &r, err);
+    if (rc == VSS_OK)
+        rc = hash_stream(h, read_recovered, r, r->size,
+                         h->o.hashes & ALL_HASHES, &d, err);
+    vss_history_recovered_close(r);
+    if (rc)
+        return rc;
+    s->recovered_hashes = d.hashes;
+    memcpy(s->recovered_md5, d.md5, 16);
+    memcpy(s->recovered_sha1, d.sha1, 20);
+    memcpy(s->recovered_sha256, d.sha256, 32);
+    return VSS_OK;
+}
+
 /* Stream s of the copy at `path` in m: provenance, verdict, digests. Its
  * content key, or (no hashes) the key it is folded by, goes to fold. */
 static int describe_stream(vss_history *h, mount *m, const char *path,
-                           vss_history_stream *s, int *record_damaged,
-                           SHA256_CTX *fold, vss_error *err)
+                           const vss_version *v, vss_history_stream *s,
+                           int *record_damaged, SHA256_CTX *fold,
+                           vss_error *err)
 {
     vss_fs_file *f = NULL;
     vss_provenance p = {0};
@@ -311,6 +581,12 @@ static int describe_stream(vss_history *h, mount *m, const char *path,
     s->size = vss_fs_file_size(f);
     s->resident = p.resident;
     s->status = vss_provenance_status(&p);
+    rc = recover_check(h, m, v->mft_record, v->sequence, s, &p, err);
+    if (rc) {
+        vss_provenance_free(&p);
+        vss_fs_file_close(f);
+        return rc;
+    }
     s->lost = p.lost;
     s->lost_count = p.lost_count;
     s->lost_zero = p.lost_zero;
@@ -363,6 +639,44 @@ static int add_holder(vss_version *v, int snapshot, const char *path)
     return VSS_OK;
 }
 
+/* A copy c (at `path` of `snapshot`) folds into version v: a stream v
+ * cannot recover yet but c can takes c's recovery (a newer holder, whose
+ * creation time passes the audit's test). */
+static int adopt_recoveries(vss_history *h, vss_version *v, vss_version *c,
+                            int snapshot, const char *path, vss_error *err)
+{
+    for (size_t k = 0; k < v->stream_count && k < c->stream_count; k++) {
+        vss_history_stream *a = &v->streams[k], *b = &c->streams[k];
+        vss_error e = {0};
+        int rc;
+        if (a->recoverable != 0 || b->recoverable != 1 ||
+            strcmp(a->name, b->name) != 0)
+            continue;
+        rc = recovered_digests(h, snapshot, path, b, &e);
+        if (rc == VSS_ENOMEM)
+            return vss_fail(err, rc, "out of memory");
+        if (rc) {
+            /* read errors: that copy is a problem of its source */
+            if (source_failed(h, snapshot, rc, &e, err))
+                return VSS_ENOMEM;
+            continue;
+        }
+        a->recoverable = 1; /* a->why: why the older holders' copies are not */
+        a->recovered_from = b->recovered_from;
+        a->live_path = b->live_path;
+        a->fill = b->fill;
+        a->fill_count = b->fill_count;
+        a->recovered_hashes = b->recovered_hashes;
+        memcpy(a->recovered_md5, b->recovered_md5, 16);
+        memcpy(a->recovered_sha1, b->recovered_sha1, 20);
+        memcpy(a->recovered_sha256, b->recovered_sha256, 32);
+        b->live_path = NULL;
+        b->fill = NULL;
+        b->fill_count = 0;
+    }
+    return VSS_OK;
+}
+
 /* The copy of identity `id` at `path` in m: a holder of an existing
  * version with the same fold key, or a new version. A copy that cannot be
  * read there is a problem of that source. */
@@ -404,7 +718,8 @@ static int add_copy(vss_history *h, mount *m, const char *path,
             break;
         }
         v.stream_count++;
-        rc = describe_stream(h, m, path, s, &v.record_damaged, &fold, &e);
+        rc = describe_stream(h, m, path, &v, s, &v.record_damaged, &fold,
+                             &e);
         if (rc)
             break;
         /* the unnamed stream's verdict, unless a named one is worse */
@@ -421,10 +736,20 @@ static int add_copy(vss_history *h, mount *m, const char *path,
     SHA256_Final(key, &fold);
     for (i = 0; i < h->n; i++)
         if (memcmp(h->fold[i], key, 32) == 0) {
+            rc = adopt_recoveries(h, &h->ver[i], &v, m->snapshot, path, err);
             version_free(&v);
-            if (add_holder(&h->ver[i], m->snapshot, path))
-                return vss_fail(err, VSS_ENOMEM, "out of memory");
-            return VSS_OK;
+            if (rc == VSS_OK && add_holder(&h->ver[i], m->snapshot, path))
+                rc = vss_fail(err, VSS_ENOMEM, "out of memory");
+            return rc;
+        }
+    for (i = 0; i < v.stream_count; i++)
+        if (v.streams[i].recoverable == 1 &&
+            (rc = recovered_digests(h, m->snapshot, path, &v.streams[i],
+                                    &e))) {
+            version_free(&v);
+            return rc == VSS_ENOMEM ? vss_fail(err, rc, "out of memory")
+                                    : source_failed(h, m->snapshot, rc, &e,
+                                                    err);
         }
     if (grow(&h->ver, &h->cap, h->n, sizeof *h->ver)) {
         version_free(&v);
@@ -646,6 +971,38 @@ const vss_history_problem *vss_history_problem_at(const vss_history *h,
                                                   size_t i)
 {
     return h && i < h->npr ? &h->pr[i] : NULL;
+}
+
+int vss_history_recovered_open(vss_history *h, size_t i, const char *stream,
+                               vss_history_recovered **out, vss_error *err)
+{
+    const vss_version *v;
+    const vss_history_stream *s = NULL;
+
+    if (!out)
+        return vss_fail(err, VSS_EINVAL, "vss_history_recovered_open: NULL");
+    *out = NULL;
+    if (!h || i >= h->n)
+        return vss_fail(err, VSS_EINVAL,
+                        "vss_history_recovered_open: no version %zu", i);
+    v = &h->ver[i];
+    for (size_t k = 0; k < v->stream_count; k++)
+        if (strcmp(v->streams[k].name, stream ? stream : "") == 0)
+            s = &v->streams[k];
+    if (!s)
+        return vss_fail(err, VSS_ENOTFOUND, "version %zu has no stream '%s'",
+                        i + 1, stream ? stream : "");
+    if (s->recoverable != 1)
+        return vss_fail(err, VSS_EINVAL,
+                        "version %zu%s%s: no recovered version: %s", i + 1,
+                        s->name[0] ? ":" : "", s->name,
+                        s->recoverable < 0 ? "no byte was lost" : s->why);
+    for (size_t k = 0; k < v->holder_count; k++)
+        if (v->holders[k].snapshot == s->recovered_from)
+            return recovered_open(h, s->recovered_from, v->holders[k].path,
+                                  s, out, err);
+    return vss_fail(err, VSS_ENOTFOUND, "version %zu: its source is gone",
+                    i + 1);
 }
 
 int vss_history_version_open(vss_history *h, size_t i, const char *stream,
