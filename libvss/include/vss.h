@@ -1273,7 +1273,9 @@ typedef struct vss_carved_store {
     uint64_t guid_time;        /* FILETIME of a version-1 store GUID, or 0 */
     uint64_t file_created;     /* the store file's $STANDARD_INFORMATION
                                   creation time (NTFS record), or 0 */
-    int file_deleted;          /* that record is marked not in use */
+    int file_deleted;          /* that record is marked not in use, or
+                                  only copies outside the live $MFT name
+                                  the file (NTFS reused its record) */
     uint64_t file_record_offset; /* where that record is on the volume */
     uint64_t store_header_offset; /* volume offsets of its pieces */
     uint64_t block_list_offset;

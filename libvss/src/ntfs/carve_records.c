@@ -110,7 +110,7 @@ static int first_lcn(const uint8_t *a, uint32_t alen, uint64_t *lcn)
 static int parse_record(record_scan *rs, const uint8_t *rec,
                         uint64_t at, carve_names *names)
 {
-    uint32_t size = rs->record_size, pos;
+    uint32_t size = rs->record_size, pos, used;
     carve_name n;
     int have_name = 0, have_data = 0;
 
@@ -120,6 +120,12 @@ static int parse_record(record_scan *rs, const uint8_t *rec,
         n.in_mft |= at >= rs->mft[k].start && at < rs->mft[k].end;
     n.deleted = !(vss_le16(rec + 22) & 1);
     n.file_reference = (uint64_t)vss_le16(rec + 16) << 48 | vss_le32(rec + 44);
+    /* Attributes end at the record's used size: past it lie the leftovers
+     * of an earlier file the record held (a reused record keeps the old
+     * store file's name there; it names no live file). */
+    used = vss_le32(rec + 24);
+    if (used < size)
+        size = used;
     pos = vss_le16(rec + 20);
     while (pos + 16 <= size) {
         const uint8_t *a = rec + pos;

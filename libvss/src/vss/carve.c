@@ -609,7 +609,10 @@ static void name_store(vss_carve *c, rebuilt *rb, const vss_catalog *live,
             nm = &names->v[i];
     if (nm) {
         st->file_created = nm->si_created;
-        st->file_deleted = nm->deleted;
+        /* Only copies name it when NTFS reused its record for another
+         * file: the store file is gone as surely as when its record is
+         * marked unused (and its clusters may be another file's now). */
+        st->file_deleted = nm->deleted || !nm->in_mft;
         st->file_record_offset = nm->record_offset;
         if (!st->guid_known) {
             st->guid_known = 1;
