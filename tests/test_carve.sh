@@ -77,6 +77,18 @@ if make -s -C "$ROOT/testimages" carve >"$T/gen.log" 2>&1; then
         done < <(python3 "$ROOT/tests/carve_generated.py" "$m" "$VSSINFO" "$T" 2>&1 ||
                  echo "FAIL $(basename "$m"): carve_generated.py stopped")
     done
+    # Point 6: one pass that skips sparse holes and MiB chunks live files
+    # wholly hold; --scan-all reads them too and finds the same stores.
+    a=$("$VSSINFO" --carve --json "$G/carve_all.img")
+    b=$("$VSSINFO" --carve --json --scan-all "$G/carve_all.img")
+    same "carve_all: read + skipped (holes, live files) = the volume" \
+      "$(echo "$a" | q 'sum(d["carved"][0][k] for k in ("bytes_read", "bytes_skipped_sparse", "bytes_skipped_live"))')" \
+      "$(echo "$a" | q 'd["carved"][0]["volume_size"]')"
+    same "carve_all: chunks of live files are skipped by default, not with --scan-all" \
+      "$(echo "$a" | q 'd["carved"][0]["bytes_skipped_live"] > 0')/$(echo "$b" | q 'd["carved"][0]["bytes_skipped_live"]')" "True/0"
+    same "carve_all: --scan-all carves the same stores" \
+      "$(echo "$b" | q '[(s["store_guid"], s["store_header_offset"], s["metadata_blocks"]) for s in d["carved"][0]["stores"]]')" \
+      "$(echo "$a" | q '[(s["store_guid"], s["store_header_offset"], s["metadata_blocks"]) for s in d["carved"][0]["stores"]]')"
     # Point 4: snapshots the catalog still lists and deleted ones, one
     # listing, each marked; the catalog alone lists only the survivors.
     same "carve_keep: --carve lists deleted and catalogued snapshots, marked" \
@@ -232,6 +244,8 @@ fi
 cp --sparse=always "$I/vss_2003.raw" "$T/vss_2003.raw"
 python3 "$ROOT/tests/carve_destroy.py" "$T/vss_2003.raw" 32256 >"$T/changed"
 j=$("$VSSINFO" -o 32256 --carve --json --no-progress "$T/vss_2003.raw")
+check "vss_2003: the scan passes over the sparse image's holes (reads < 1 GiB of 128)" \
+  test "$(echo "$j" | q 'd["carved"][0]["bytes_read"] < (1 << 30) < d["carved"][0]["bytes_skipped_sparse"]')" = True
 same "vss_2003: carved store GUIDs in stack order (README)" \
   "$(echo "$j" | q '" ".join(s["store_guid"] for s in d["carved"][0]["stores"])')" \
   "12e5a133-8722-11e9-9178-525400123456 12e5a134-8722-11e9-9178-525400123456 12e5a137-8722-11e9-9178-525400123456 4ace022f-877d-11e9-8446-525400123456 4ace0230-877d-11e9-8446-525400123456 4ace0231-877d-11e9-8446-525400123456"
