@@ -21,11 +21,15 @@ static int scan_progress(uint64_t done, uint64_t total, void *user)
     return 0;
 }
 
+static int scan_all;
+
+void carve_scan_all(int on) { scan_all = on; }
+
 static int carve_volume(const found_volume *fv, int show_progress,
                         vss_carve **out, vss_error *e)
 {
     progress bar;
-    vss_carve_options opts = {scan_progress, &bar, 0};
+    vss_carve_options opts = {scan_progress, &bar, 0, scan_all};
     int rc;
     progress_start(&bar, show_progress, "carve", vss_source_size(fv->src));
     rc = vss_carve_scan(fv->src, &opts, out, e);
@@ -58,10 +62,14 @@ static void print_text(FILE *f, const found_volume *fv, const vss_carve *c)
     fprintf(f, "Carved volume at offset %llu of %s (%llu bytes)\n",
             (unsigned long long)fv->part.offset, fv->image,
             (unsigned long long)s.volume_size);
-    fprintf(f, "  Scanned             : %llu bytes, %llu VSS metadata blocks "
+    fprintf(f, "  Scanned             : %llu bytes read (%llu in sparse holes "
+               "and %llu held by live files skipped), %llu VSS metadata blocks "
                "at their own offsets, %llu elsewhere (copies: not used), "
                "%llu NTFS records of store files\n",
-            (unsigned long long)s.bytes_read, (unsigned long long)s.blocks,
+            (unsigned long long)s.bytes_read,
+            (unsigned long long)s.bytes_skipped,
+            (unsigned long long)s.bytes_skipped_live,
+            (unsigned long long)s.blocks,
             (unsigned long long)s.misplaced_blocks,
             (unsigned long long)s.store_records);
     if (s.header_version)
@@ -175,6 +183,8 @@ static void print_json(json *j, const found_volume *fv, const vss_carve *c)
     json_key_u64(j, "offset", fv->part.offset);
     json_key_u64(j, "volume_size", s.volume_size);
     json_key_u64(j, "bytes_read", s.bytes_read);
+    json_key_u64(j, "bytes_skipped_sparse", s.bytes_skipped);
+    json_key_u64(j, "bytes_skipped_live", s.bytes_skipped_live);
     json_key_u64(j, "metadata_blocks", s.blocks);
     json_key_u64(j, "misplaced_blocks", s.misplaced_blocks);
     json_key_u64(j, "store_file_records", s.store_records);

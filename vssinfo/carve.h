@@ -18,5 +18,7 @@ int carve_list(volume_set *set, int64_t offset, int json, int progress);
 found_volume *carve_pick(volume_set *set, int64_t offset, int progress,
                          vss_error *err);
 void carve_release(void);
+/* --scan-all: the scan reads also the clusters live files hold. */
+void carve_scan_all(int on);
 
 #endif

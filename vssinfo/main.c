@@ -97,6 +97,8 @@ static const char usage_text[] =
     "  --carved                 --extract, --map, --ls, --file, --audit, --diff,\n"
     "                           --history read the carved stack (N = carved\n"
     "                           store N)\n"
+    "  --scan-all               --carve/--carved: read also what live files\n"
+    "                           hold (skipped by default)\n"
     "  --verify-image           read every IMAGE whole (E01 chunk checksums) and\n"
     "                           compare with the MD5/SHA-1 the container stores\n"
     "  -h, --help               this help;  -V, --version  the version\n"
@@ -112,7 +114,7 @@ enum { OPT_JSON = 256, OPT_EXTRACT, OPT_RANGE, OPT_OUTPUT, OPT_FILL, OPT_MAP,
        OPT_AUDIT, OPT_DIFF, OPT_HASH, OPT_AUDIT_BLOCKS, OPT_AUDIT_SYSTEM,
        OPT_CSV, OPT_HTML, OPT_NO_PROGRESS, OPT_STATS, OPT_FORCE,
        OPT_SECTOR_SIZE, OPT_HISTORY, OPT_EXPORT_VERSIONS, OPT_RECOVER, OPT_UNIQUE,
-       OPT_CARVE, OPT_CARVED, OPT_CASE, OPT_EXAMINER, OPT_NOTES,
+       OPT_CARVE, OPT_CARVED, OPT_SCAN_ALL, OPT_CASE, OPT_EXAMINER, OPT_NOTES,
        OPT_IMAGE_HASH, OPT_CSV_BOM };
 
 typedef struct options {
@@ -558,6 +560,7 @@ int main(int argc, char **argv)
         {"recover", no_argument, NULL, OPT_RECOVER},
         {"carve", no_argument, NULL, OPT_CARVE},
         {"carved", no_argument, NULL, OPT_CARVED},
+        {"scan-all", no_argument, NULL, OPT_SCAN_ALL},
         {"case", required_argument, NULL, OPT_CASE},
         {"examiner", required_argument, NULL, OPT_EXAMINER},
         {"notes", required_argument, NULL, OPT_NOTES},
@@ -645,6 +648,7 @@ int main(int argc, char **argv)
         case OPT_VERIFY_IMAGE: verify_image = 1; break;
         case OPT_CARVE: carve = 1; break;
         case OPT_CARVED: carved = 1; break;
+        case OPT_SCAN_ALL: carve_scan_all(1); break;
         case OPT_AUDIT: ao.audit = optarg; break;
         case OPT_DIFF: ao.diff = optarg; break;
         case OPT_HASH: ao.hash = optarg; break;

@@ -1255,7 +1255,8 @@ VSS_API int vss_fs_record_path(vss_fs *fs, uint64_t record, char **path,
  * When snapshots are deleted (vssadmin delete shadows) Windows destroys the
  * catalog and deletes the store files from NTFS, but the stores stay on
  * disk until overwritten. vss_carve_scan reads the volume once, front to
- * back, and keeps every 16 KiB VSS metadata block that sits where its own
+ * back (passing over sparse holes and, unless scan_all, what live files
+ * other than the $MFT and System Volume Information's hold), and keeps every 16 KiB VSS metadata block that sits where its own
  * offset field says (store headers, block lists, block-range lists,
  * bitmaps, catalog blocks), and the NTFS file records naming store files
  * ({GUID}{3808876b-c176-4e48-b7ae-04046e6cc752}, deleted or not). It then
@@ -1277,6 +1278,10 @@ typedef struct vss_carve_options {
     size_t max_blocks;         /* metadata blocks kept (bounded memory, 40
                                   bytes each); 0 = 4194304; more fails
                                   with VSS_ENOMEM naming the offset */
+    int scan_all;              /* 1: read every MiB, also those the live
+                                  NTFS $Bitmap gives wholly to files other
+                                  than the $MFT and System Volume
+                                  Information's (skipped by default) */
 } vss_carve_options;
 
 typedef enum vss_carve_confidence {
@@ -1310,7 +1315,9 @@ typedef struct vss_carved_store {
     uint64_t guid_time;        /* FILETIME of a version-1 store GUID, or 0 */
     uint64_t file_created;     /* the store file's $STANDARD_INFORMATION
                                   creation time (NTFS record), or 0 */
-    int file_deleted;          /* that record is marked not in use */
+    int file_deleted;          /* that record is marked not in use, or
+                                  only copies outside the live $MFT name
+                                  the file (NTFS reused its record) */
     uint64_t file_record_offset; /* where that record is on the volume */
     uint64_t store_header_offset; /* volume offsets of its pieces */
     uint64_t block_list_offset;
@@ -1332,6 +1339,9 @@ typedef struct vss_carve_summary {
     uint64_t volume_size;
     uint64_t bytes_read;       /* read from the image */
     uint64_t bytes_skipped;    /* sparse holes not read */
+    uint64_t bytes_skipped_live; /* MiB chunks live files wholly hold (not
+                                  the $MFT, not System Volume Information):
+                                  not read unless scan_all */
     uint64_t blocks;           /* metadata blocks kept */
     uint64_t misplaced_blocks; /* VSS blocks whose own offset is elsewhere
                                   (copies, e.g. inside store data): not used */

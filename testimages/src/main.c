@@ -22,6 +22,15 @@ static void run_create(gen *g, const op *o)
     uint64_t size = o->has_size ? o->size : (o->data.kind == PAT_TEXT ? strlen(o->data.text) : 0);
     if (fs_exists(v, o->path))
         die("line %d: create: %s exists", o->line, o->path);
+    if (o->in_store) {
+        /* a new file written after a deletion, on a deleted store's freed
+         * clusters (its data still there until now) */
+        uint8_t *buf = xcalloc(1, size + 1);
+        pattern_fill(&o->data, 0, buf, size);
+        fs_create_at(v, o->path, buf, size, vs_store_cluster(g, o->in_store, o->store_offset));
+        free(buf);
+        return;
+    }
     if (o->align) {
         uint8_t *bm = fs_bitmap(v);
         uint64_t per = VSS_BLOCK / v->cluster, n = (size + v->cluster - 1) / v->cluster;
@@ -66,6 +75,29 @@ static void run_create(gen *g, const op *o)
     fs_write(v, o->path, 0, size, &o->data, 1);
 }
 
+typedef struct {
+    char sha[65], sha_inuse[65];
+    uint64_t count[5], overlay;
+} snapsum;
+
+static void summarize(gen *g, int k, FILE *tsv, snapsum *ss);
+
+/* Summaries (and block-list lines) of the deleted snapshots, made before
+ * the deletion changed the volume: the manifest's truth for them. */
+static snapsum g_deleted_sum[MAX_STORES];
+static FILE *g_deleted_tsv;
+
+static void run_delete_snapshots(gen *g, const op *o)
+{
+    vvol_umount(g->src);
+    int D = vs_delete_prepare(g, o->keep);
+    if (g->sc->block_list_out && !(g_deleted_tsv = tmpfile()))
+        die("cannot create a temporary file: %s", strerror(errno));
+    for (int k = 1; k <= D; k++)
+        summarize(g, k, g_deleted_tsv, &g_deleted_sum[k - 1]);
+    vs_delete_snapshots(g, D);
+}
+
 static void run_op(gen *g, const op *o)
 {
     vvol *v = g->src;
@@ -74,7 +106,13 @@ static void run_op(gen *g, const op *o)
     case OP_ADVANCE:
         g_clock_ft += o->seconds * 10000000ull;
         return;
+    case OP_DELETE_SNAPSHOTS:
+        run_delete_snapshots(g, o);
+        g->last_was_snapshot = 0;
+        return;
     case OP_SNAPSHOT:
+        if (g->ndeleted)
+            die("line %d: a snapshot after delete_snapshots is not modelled", o->line);
         vs_snapshot(g, o);
         g->last_was_snapshot = 1;
         return;
@@ -174,11 +212,6 @@ static const char *kind_name(srckind k)
     return "?";
 }
 
-typedef struct {
-    char sha[65], sha_inuse[65];
-    uint64_t count[5], overlay;
-} snapsum;
-
 static void summarize(gen *g, int k, FILE *tsv, snapsum *ss)
 {
     memset(ss, 0, sizeof *ss);
@@ -218,7 +251,15 @@ static void summarize(gen *g, int k, FILE *tsv, snapsum *ss)
         memcpy(ss->sha_inuse, ss->sha, sizeof ss->sha);
 }
 
-static void write_manifest(gen *g, const char *outdir, const placement *pl)
+static void jranges(FILE *f, const char *key, uint64_t (*r)[2], int n)
+{
+    fprintf(f, "      \"%s\": [", key);
+    for (int j = 0; j < n; j++)
+        fprintf(f, "%s[%llu, %llu]", j ? ", " : "", (unsigned long long)r[j][0], (unsigned long long)r[j][1]);
+    fprintf(f, "],\n");
+}
+
+static void write_manifest(gen *g, const char *outdir, const placement *pl, const uint8_t *final_bitmap)
 {
     scenario *sc = g->sc;
     char path[1024], tsvname[600];
@@ -230,6 +271,16 @@ static void write_manifest(gen *g, const char *outdir, const placement *pl)
         if (!tsv)
             die("cannot create %s: %s", path, strerror(errno));
         fprintf(tsv, "# snapshot\tvolume offset\tkind\tsource\tsha256 of the 16 KiB block as Windows returns it\n");
+        if (g_deleted_tsv) {    /* the deleted snapshots', made before the deletion */
+            char buf[65536];
+            size_t n;
+            rewind(g_deleted_tsv);
+            while ((n = fread(buf, 1, sizeof buf, g_deleted_tsv)) > 0)
+                if (fwrite(buf, 1, n, tsv) != n)
+                    die("cannot write the block list");
+            fclose(g_deleted_tsv);
+            g_deleted_tsv = NULL;
+        }
     }
     snprintf(path, sizeof path, "%s/%s.json", outdir, sc->name);
     FILE *f = fopen(path, "w");
@@ -261,13 +312,22 @@ static void write_manifest(gen *g, const char *outdir, const placement *pl)
         fprintf(f, ", \"vss_header_version\": %d, \"catalog_offset\": %llu, \"cluster_size\": %u}",
                 sc->windows >= 8 ? 2 : 1, (unsigned long long)g->cat_off[i], v->cluster);
     }
-    fprintf(f, "\n  ],\n  \"stats\": {\"copied_blocks\": %llu, \"forwarders\": %llu, \"overlay_descriptors\": %llu},\n",
+    fprintf(f, "\n  ],\n  \"deletion\": ");
+    if (g->ndeleted)
+        fprintf(f, "{\"deleted\": %d, \"kept\": %d, \"catalog\": \"%s\"}", g->ndeleted, g->nst - g->ndeleted,
+                g->ndeleted == g->nst ? "destroyed" : "entries freed");
+    else
+        fputs("null", f);
+    fprintf(f, ",\n  \"stats\": {\"copied_blocks\": %llu, \"forwarders\": %llu, \"overlay_descriptors\": %llu},\n",
             (unsigned long long)g->cows, (unsigned long long)g->forwarders, (unsigned long long)g->overlays);
     fprintf(f, "  \"snapshots\": [");
     for (int k = 1; k <= g->nst; k++) {
         store *s = &g->st[k - 1];
         snapsum ss;
-        summarize(g, k, tsv, &ss);
+        if (k <= g->ndeleted)
+            ss = g_deleted_sum[k - 1];
+        else
+            summarize(g, k, tsv, &ss);
         char ts[96];
         filetime_str(s->ctime, ts);
         fprintf(f, "%s\n    {\n      \"index\": %d,\n      \"store_guid\": ", k > 1 ? "," : "", k);
@@ -300,6 +360,18 @@ static void write_manifest(gen *g, const char *outdir, const placement *pl)
                 (unsigned long long)ss.count[SRC_VSSFILE], (unsigned long long)ss.overlay);
         if (sc->volume_hashes)
             fprintf(f, "      \"sha256\": \"%s\",\n      \"sha256_in_use\": \"%s\",\n", ss.sha, ss.sha_inuse);
+        fprintf(f, "      \"deleted\": %s,\n", k <= g->ndeleted ? "true" : "false");
+        if (k <= g->ndeleted) {
+            uint64_t (*ow)[2], (*ch)[2];
+            int now, nch;
+            uint64_t reused;
+            vs_losses(g, k, final_bitmap, &ow, &now, &ch, &nch, &reused);
+            fprintf(f, "      \"store_overwritten_bytes\": %llu,\n", (unsigned long long)reused);
+            jranges(f, "overwritten", ow, now);
+            jranges(f, "changed", ch, nch);
+            free(ow);
+            free(ch);
+        }
         fprintf(f, "      \"files\": [");
         const char *rk = s->cat_flags & 0x400 ? "zero_ranges" : "live_ranges";
         for (int i = 0; i < s->nfiles; i++) {
@@ -373,10 +445,16 @@ int main(int argc, char **argv)
     vs_init(g);
     for (int i = 0; i < sc->nops; i++)
         run_op(g, &sc->ops[i]);
+    uint8_t *final_bitmap = NULL;       /* what the live $Bitmap allocates at the end */
+    if (g->ndeleted) {
+        vvol_mount(g->src);
+        final_bitmap = fs_bitmap(g->src);
+    }
     for (int i = 0; i < g->nvol; i++)
         vvol_umount(&g->vol[i]);
     vs_finish(g);
-    write_manifest(g, outdir, &pl);
+    write_manifest(g, outdir, &pl, final_bitmap);
+    free(final_bitmap);
     disk_write(sc, outdir, g->vol, g->nvol, &pl);
     for (int i = 0; i < g->nvol; i++) {
         vvol_close(&g->vol[i]);

@@ -115,7 +115,7 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         { "append", OP_APPEND }, { "truncate", OP_TRUNCATE }, { "delete", OP_DELETE },
         { "sdelete", OP_SDELETE }, { "move", OP_MOVE }, { "scatter", OP_SCATTER },
         { "snapshot", OP_SNAPSHOT }, { "recover", OP_RECOVER }, { "advance", OP_ADVANCE },
-        { "rename", OP_RENAME },
+        { "rename", OP_RENAME }, { "delete_snapshots", OP_DELETE_SNAPSHOTS },
     };
     op o;
     memset(&o, 0, sizeof o);
@@ -146,7 +146,7 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         subst[t][bl] = 0;
         tok[t] = subst[t];
     }
-    if (o.kind != OP_SNAPSHOT) {
+    if (o.kind != OP_SNAPSHOT && o.kind != OP_DELETE_SNAPSHOTS) {
         if (n < 2 || tok[1][0] != '/')
             fail(w, "expected an absolute path after", tok[0]);
         o.path = xstrdup(tok[1]);
@@ -170,6 +170,9 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         else if (!strcmp(k, "attr")) { o.attr = parse_u32(val, w); o.has_attr = 1; }
         else if (!strcmp(k, "context")) { o.context = parse_u32(val, w); o.has_context = 1; }
         else if (!strcmp(k, "to") && val[0] == '/') o.to = xstrdup(val);
+        else if (!strcmp(k, "keep")) o.keep = (int)parse_u32(val, w);
+        else if (!strcmp(k, "in_store")) o.in_store = (int)parse_u32(val, w);
+        else if (!strcmp(k, "store_offset")) o.store_offset = parse_size(val);
         else fail(w, "unknown option", k);
     }
     if ((o.kind == OP_CREATE || o.kind == OP_APPEND || o.kind == OP_TRUNCATE) && !o.has_size &&
@@ -179,6 +182,10 @@ static void parse_op(scenario *sc, char **tok, int n, where w, int iter)
         fail(w, "size= is required for", tok[0]);
     if (o.kind == OP_RENAME && !o.to)
         fail(w, "rename needs to=/NEW/PATH", NULL);
+    if (o.in_store && o.kind != OP_CREATE)
+        fail(w, "in_store= is for create", NULL);
+    if (o.keep && o.kind != OP_DELETE_SNAPSHOTS)
+        fail(w, "keep= is for delete_snapshots", NULL);
     if (o.kind == OP_SCATTER && (!o.count || !o.has_size))
         fail(w, "scatter needs count= and size=", NULL);
 add:

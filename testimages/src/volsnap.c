@@ -129,6 +129,13 @@ void vs_hook(void *ctx, uint64_t off, uint64_t len)
     gen *g = ctx;
     if (!g->nst || !len)
         return;
+    if (g->written_after) {     /* after a deletion: note what changes */
+        uint64_t cl = g->src->cluster;
+        for (uint64_t c = off / cl; c <= (off + len - 1) / cl && c < g->src->nclusters; c++)
+            bit_set(g->written_after, c);
+    }
+    if (g->ndeleted == g->nst)
+        return;                 /* no snapshot left: nothing is copied */
     uint64_t last = (off + len - 1) / VSS_BLOCK;
     for (uint64_t b = off / VSS_BLOCK; b <= last && b < g->nblocks; b++)
         if (bit_get(g->pending, b))
@@ -213,6 +220,10 @@ static void write_catalog(gen *g, vvol *v)
                 die("catalog full");
             uint8_t *e = cat + (size_t)(slot / CAT_SLOTS) * VSS_BLOCK + 128 + (size_t)(slot % CAT_SLOTS) * 128;
             slot++;
+            if (s->deleted) {           /* a deleted snapshot's entries: type 1, "free" */
+                put64(e, 1);
+                continue;
+            }
             put64(e, (uint64_t)type);
             guid_put(e + 16, s->id);
             if (type == 2) {
@@ -596,7 +607,7 @@ static void build_index(gen *g, int k)
 /* Resolve block b starting at store index k0 (0-based). */
 static blocksrc resolve(gen *g, int k0, uint64_t b, uint8_t *out)
 {
-    blocksrc r = { SRC_LIVE, 0, 0 };
+    blocksrc r = { SRC_LIVE, 0, 0, b * VSS_BLOCK, 0, 0, 0 };
     for (int k = k0; k < g->nst; k++) {
         build_index(g, k);
         kv *e = kv_find(g_idx[k].reg, g_idx[k].nreg, b);
@@ -605,6 +616,8 @@ static blocksrc resolve(gen *g, int k0, uint64_t b, uint8_t *out)
                 xpread(g->stor->fd, out, VSS_BLOCK, e->v);
             r.kind = SRC_COPIED;
             r.store = k + 1;
+            r.at = e->v;
+            r.from_store = 1;
             return r;
         }
         e = kv_find(g_idx[k].fwd, g_idx[k].nfwd, b);
@@ -630,10 +643,10 @@ blocksrc vs_read_block(gen *g, int k, uint64_t b, uint8_t *out)
     if (k == g->nst && bit_get(g->vssown, b)) {
         if (out)
             memset(out, 0, VSS_BLOCK);
-        return (blocksrc){ SRC_VSSFILE, 0, 0 };
+        return (blocksrc){ SRC_VSSFILE, 0, 0, b * VSS_BLOCK, 0, 0, 0 };
     }
     if (vs_notinuse(g, k, b)) {
-        blocksrc r = { bit_get(g->vssown, b) ? SRC_VSSFILE : SRC_NOTINUSE, 0, 0 };
+        blocksrc r = { bit_get(g->vssown, b) ? SRC_VSSFILE : SRC_NOTINUSE, 0, 0, b * VSS_BLOCK, 0, 0, 0 };
         if (!out)
             return r;
         if (g->st[k - 1].cat_flags & 0x400)
@@ -647,6 +660,8 @@ blocksrc vs_read_block(gen *g, int k, uint64_t b, uint8_t *out)
     kv *o = kv_find(g_idx[k - 1].ovl, g_idx[k - 1].novl, b);
     if (o) {
         r.overlay = 1;
+        r.ovl_at = o->v;
+        r.ovl_mask = o->mask;
         if (out) {
             uint8_t ob[VSS_BLOCK];
             xpread(g->stor->fd, ob, VSS_BLOCK, o->v);
@@ -807,11 +822,16 @@ void vs_recover(gen *g, const op *o)
 
 /* ---- end of the run: block lists, self-check ---------------------------- */
 
-void vs_finish(gen *g)
+/* Write every store's block-list blocks from its descriptors (a deleted
+ * store's were written at the deletion and must not be written again:
+ * its clusters may belong to new files since). */
+void vs_write_block_lists(gen *g)
 {
     uint8_t blk[VSS_BLOCK];
     for (int k = 0; k < g->nst; k++) {
         store *s = &g->st[k];
+        if (s->deleted)
+            continue;
         for (int j = 0; j < s->nblk; j++) {
             memset(blk, 0, sizeof blk);
             block_header(blk, 3, s->blk[j], rel_to_off(g, s, s->blk[j]),
@@ -827,22 +847,176 @@ void vs_finish(gen *g)
             xpwrite(g->stor->fd, blk, VSS_BLOCK, rel_to_off(g, s, s->blk[j]));
         }
     }
+}
+
+void vs_finish(gen *g)
+{
+    vs_write_block_lists(g);
     if (!g->sc->selfcheck)
         return;
+    for (int k = g->ndeleted + 1; k <= g->nst; k++)    /* deleted: checked at the deletion */
+        vs_selfcheck(g, k);
+}
+
+/* Read every in-use block of snapshot k through the model and compare it
+ * with its fingerprint at snapshot time; a mismatch stops the run. */
+void vs_selfcheck(gen *g, int k)
+{
+    uint8_t blk[VSS_BLOCK];
     uint64_t bad = 0;
-    for (int k = 1; k <= g->nst; k++) {
-        for (uint64_t b = 0; b < g->nblocks; b++) {
-            blocksrc r = vs_read_block(g, k, b, blk);
-            if (r.kind == SRC_NOTINUSE || r.kind == SRC_VSSFILE)
-                continue;
-            if (fasthash64(blk, VSS_BLOCK) != g->st[k - 1].truth[b]) {
-                if (bad++ < 10)
-                    fprintf(stderr, "vssgen: self-check: snapshot %d block %llu (offset 0x%llx) differs from "
-                            "the content at snapshot time (source kind %d, store %d)\n", k,
-                            (unsigned long long)b, (unsigned long long)(b * VSS_BLOCK), r.kind, r.store);
-            }
+    for (uint64_t b = 0; b < g->nblocks; b++) {
+        blocksrc r = vs_read_block(g, k, b, blk);
+        if (r.kind == SRC_NOTINUSE || r.kind == SRC_VSSFILE)
+            continue;
+        if (fasthash64(blk, VSS_BLOCK) != g->st[k - 1].truth[b]) {
+            if (bad++ < 10)
+                fprintf(stderr, "vssgen: self-check: snapshot %d block %llu (offset 0x%llx) differs from "
+                        "the content at snapshot time (source kind %d, store %d)\n", k,
+                        (unsigned long long)b, (unsigned long long)(b * VSS_BLOCK), r.kind, r.store);
         }
     }
     if (bad)
         die("self-check failed: %llu blocks", (unsigned long long)bad);
+}
+
+/* ---- deleting snapshots as Windows does ------------------------------------
+ * vssadmin delete shadows (and the ransomware that runs it): the catalog's
+ * entries are destroyed, the store files (and, when no snapshot is left,
+ * the catalog file) are deleted from NTFS, so their records are marked
+ * unused and their clusters freed in $Bitmap; the store data is not wiped.
+ * Snapshots left keep working: copy-on-write goes on into the newest store
+ * for the blocks they still need. */
+
+static void need_deleted_store(const gen *g, int k, const char *what)
+{
+    if (k < 1 || k > g->ndeleted)
+        die("%s: snapshot %d is not a deleted one (1..%d)", what, k, g->ndeleted);
+}
+
+uint64_t vs_store_cluster(gen *g, int k, uint64_t rel)
+{
+    need_deleted_store(g, k, "in_store");
+    if (rel % g->stor->cluster)
+        die("store_offset %llu is not a multiple of the cluster size", (unsigned long long)rel);
+    return rel_to_off(g, &g->st[k - 1], rel) / g->stor->cluster;
+}
+
+/* Before anything changes: the deleted stores' block lists go to disk,
+ * their snapshots are self-checked, and where each block of them is read
+ * from is recorded (vs_losses). Returns how many are deleted. */
+int vs_delete_prepare(gen *g, int keep)
+{
+    if (is_redirected(g))
+        die("delete_snapshots: redirected storage is not modelled");
+    if (g->ndeleted)
+        die("delete_snapshots: snapshots were deleted already");
+    if (keep < 0 || keep >= g->nst)
+        die("delete_snapshots: keep=%d leaves nothing to delete of %d snapshot(s)", keep, g->nst);
+    int D = g->nst - keep;
+    vs_write_block_lists(g);
+    for (int k = 1; k <= D; k++) {
+        store *s = &g->st[k - 1];
+        if (g->sc->selfcheck)
+            vs_selfcheck(g, k);
+        s->src = xcalloc(g->nblocks, sizeof *s->src);
+        for (uint64_t b = 0; b < g->nblocks; b++) {
+            blocksrc r = vs_read_block(g, k, b, NULL);
+            delsrc *d = &s->src[b];
+            d->inuse = r.kind != SRC_NOTINUSE && r.kind != SRC_VSSFILE;
+            d->at = r.at;
+            d->from_store = (uint8_t)r.from_store;
+            d->ovl_at = r.ovl_at;
+            d->ovl_mask = r.ovl_mask;
+        }
+    }
+    return D;
+}
+
+void vs_delete_snapshots(gen *g, int D)
+{
+    vvol *v = g->src;
+    for (int k = 0; k < D; k++)
+        g->st[k].deleted = 1;
+    /* blocks only deleted snapshots needed are not owed any more */
+    for (uint64_t b = 0; b < g->nblocks; b++) {
+        if (!bit_get(g->pending, b))
+            continue;
+        int needed = 0;
+        for (int k = D; k < g->nst && !needed; k++)
+            needed = !bit_get(g->st[k].cur, b);
+        if (!needed)
+            bit_clr(g->pending, b);
+    }
+    g->ndeleted = D;
+    g->written_after = xcalloc(1, v->nclusters / 8 + 1);
+    int all = D == g->nst;
+    if (all) {      /* the catalog's content destroyed */
+        uint8_t *z = xcalloc(CAT_BLOCKS, VSS_BLOCK);
+        xpwrite(v->fd, z, (size_t)CAT_BLOCKS * VSS_BLOCK, g->cat_off[0]);
+        free(z);
+    } else {        /* the deleted snapshots' entries freed */
+        write_catalog(g, v);
+    }
+    vvol_mount(v);
+    char name[200], gs[37];
+    for (int k = 0; k < D; k++) {
+        guid_str(g->st[k].id, gs);
+        snprintf(name, sizeof name, "/System Volume Information/{%s}" CAT_NAME, gs);
+        fs_delete(v, name);
+    }
+    if (all)
+        fs_delete(v, "/System Volume Information/" CAT_NAME);
+    vvol_umount(v);
+    if (all) {      /* the VSS volume header names no catalog any more */
+        uint8_t z[8] = { 0 };
+        xpwrite(v->fd, z, sizeof z, 0x1e00 + 48);
+        g->cat_off[0] = 0;
+    }
+    note("deleted %d snapshot(s), %d kept", D, g->nst - D);
+}
+
+static void range_add(uint64_t (**r)[2], int *n, uint64_t lo, uint64_t hi)
+{
+    if (*n && (*r)[*n - 1][1] == lo) {
+        (*r)[*n - 1][1] = hi;
+        return;
+    }
+    *r = xrealloc(*r, (size_t)*n + 1, sizeof **r);
+    (*r)[*n][0] = lo;
+    (*r)[*n][1] = hi;
+    (*n)++;
+}
+
+void vs_losses(gen *g, int k, const uint8_t *final_bitmap, uint64_t (**ow)[2], int *now,
+               uint64_t (**ch)[2], int *nch, uint64_t *store_reused)
+{
+    need_deleted_store(g, k, "losses");
+    const store *s = &g->st[k - 1];
+    uint64_t cl = g->src->cluster;
+    /* the clusters of the deleted store files */
+    uint8_t *dsc = xcalloc(1, g->src->nclusters / 8 + 1);
+    for (int j = 0; j < g->ndeleted; j++)
+        for (int i = 0; i < g->st[j].next; i++)
+            for (uint64_t c = 0; c < g->st[j].ext[i].len; c++)
+                bit_set(dsc, g->st[j].ext[i].lcn + c);
+    *ow = NULL; *ch = NULL; *now = 0; *nch = 0;
+    *store_reused = 0;
+    for (int i = 0; i < s->next; i++)
+        for (uint64_t c = 0; c < s->ext[i].len; c++)
+            *store_reused += bit_get(final_bitmap, s->ext[i].lcn + c) ? cl : 0;
+    for (uint64_t b = 0; b < g->nblocks; b++) {
+        const delsrc *d = &s->src[b];
+        if (!d->inuse)
+            continue;
+        for (unsigned sec = 0; sec < VSS_BLOCK / SECTOR; sec++) {
+            int ovl = d->ovl_mask >> sec & 1;
+            uint64_t at = (ovl ? d->ovl_at : d->at) + sec * SECTOR, c = at / cl;
+            uint64_t lo = b * VSS_BLOCK + sec * SECTOR;
+            if ((ovl || d->from_store) && bit_get(dsc, c) && bit_get(final_bitmap, c))
+                range_add(ow, now, lo, lo + SECTOR);
+            else if (bit_get(g->written_after, c))
+                range_add(ch, nch, lo, lo + SECTOR);
+        }
+    }
+    free(dsc);
 }

@@ -92,7 +92,7 @@ void pattern_fill(const pattern *pt, uint64_t off, uint8_t *buf, size_t n);
 typedef enum {
     OP_MKDIR, OP_CREATE, OP_OVERWRITE, OP_APPEND, OP_TRUNCATE, OP_DELETE,
     OP_SDELETE, OP_MOVE, OP_SCATTER, OP_SNAPSHOT, OP_RECOVER, OP_ADVANCE,
-    OP_RENAME
+    OP_RENAME, OP_DELETE_SNAPSHOTS
 } opkind;
 
 typedef struct {
@@ -108,6 +108,9 @@ typedef struct {
     int has_attr, has_context;
     uint64_t seconds;           /* advance */
     char *to;                   /* rename: the new path */
+    int keep;                   /* delete_snapshots: newest snapshots kept */
+    int in_store;               /* create: place the file in deleted store K */
+    uint64_t store_offset;      /* ... at this store-relative offset */
 } op;
 
 typedef enum { LAYOUT_NONE, LAYOUT_MBR, LAYOUT_GPT } layout_kind;
@@ -229,7 +232,21 @@ typedef struct {
     snapfile *files;
     int nfiles;
     uint64_t n_overlay_blocks;
+    int deleted;                /* delete_snapshots removed it */
+    struct delsrc *src;         /* deleted: per block, where the snapshot's
+                                   bytes were read from at the deletion */
 } store;
+
+/* Where snapshot k's block b was read from when its snapshot was deleted
+ * (vs_read_block's answer then): after the deletion new files may take
+ * those clusters; the manifest says which bytes are lost. */
+typedef struct delsrc {
+    uint64_t at;                /* volume offset of the block's 16 KiB */
+    uint64_t ovl_at;            /* overlay data block (sectors in ovl_mask) */
+    uint32_t ovl_mask;
+    uint8_t inuse;              /* 0: not-in-use/VSS file answer (no evidence) */
+    uint8_t from_store;         /* at is a store data block, else the live volume */
+} delsrc;
 
 typedef struct gen {
     scenario *sc;
@@ -245,6 +262,8 @@ typedef struct gen {
     int last_was_snapshot;
     uint64_t cows, forwarders, overlays;
     const char *outdir;
+    int ndeleted;               /* snapshots 1..ndeleted deleted (delete_snapshots) */
+    uint8_t *written_after;     /* per source cluster: written after the deletion */
 } gen;
 
 void vs_init(gen *g);
@@ -253,11 +272,30 @@ void vs_snapshot(gen *g, const op *o);
 void vs_move(gen *g, const op *o);
 void vs_recover(gen *g, const op *o);
 void vs_finish(gen *g);
+/* delete_snapshots: the oldest nst - keep snapshots are deleted as Windows
+ * does (docs/testimages.md, "Deleting snapshots"). */
+int vs_delete_prepare(gen *g, int keep);     /* returns how many go */
+void vs_delete_snapshots(gen *g, int ndelete);
+void vs_write_block_lists(gen *g);
+void vs_selfcheck(gen *g, int k);
+uint64_t vs_store_cluster(gen *g, int k, uint64_t rel);
+/* Snapshot k's bytes (merged [start, end) volume ranges) whose source is a
+ * deleted store's cluster now allocated (overwritten), or a place written
+ * after the deletion that no allocation shows (changed); and how many
+ * bytes of store k's own file the final $Bitmap allocates again. */
+void vs_losses(gen *g, int k, const uint8_t *final_bitmap, uint64_t (**ow)[2], int *now,
+               uint64_t (**ch)[2], int *nch, uint64_t *store_reused);
 
 /* The reference reader: block b of snapshot k (1-based) as Windows returns
  * it, and where it came from. */
 typedef enum { SRC_LIVE, SRC_COPIED, SRC_FORWARDED, SRC_NOTINUSE, SRC_VSSFILE } srckind;
-typedef struct { srckind kind; int store; int overlay; } blocksrc;
+typedef struct {
+    srckind kind; int store; int overlay;
+    uint64_t at;                /* volume offset the 16 KiB come from */
+    int from_store;             /* at is a store data block */
+    uint64_t ovl_at;            /* overlay data block, sectors in ovl_mask */
+    uint32_t ovl_mask;
+} blocksrc;
 blocksrc vs_read_block(gen *g, int k, uint64_t b, uint8_t *out);
 int vs_notinuse(gen *g, int k, uint64_t b);
 

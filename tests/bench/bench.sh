@@ -6,7 +6,7 @@
 # asserted.
 #
 #   bash tests/bench/bench.sh [SECTION...]   (default: all of them)
-#   sections: list map lib fuse tree containers large memory growth
+#   sections: list map lib fuse tree containers large memory growth carve
 #
 # Method (docs/performance.md says what each table means):
 # - Every figure is the median of BENCH_RUNS runs (default 5; 3 for the
@@ -40,7 +40,7 @@ VSSMOUNT=$ROOT/$BUILD/vssmount
 RUNS=${BENCH_RUNS:-5}
 LRUNS=${BENCH_LARGE_RUNS:-3}
 RAND=${BENCH_RAND:-20000}   # random 4 KiB reads per FUSE run
-SECTIONS=${*:-list map lib fuse tree containers large memory growth}
+SECTIONS=${*:-list map lib fuse tree containers large memory growth carve}
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 prepare_real || { echo "bench needs ../shared/testimages/real"; exit 1; }
@@ -478,5 +478,47 @@ done
 echo
 echo "(Bytes allocated include per-store fixed costs, which dominate below"
 echo "10 000 descriptors.)"
+}
+want carve && {
+echo "## Carving deleted snapshots (vssinfo --carve, the large scenario)"
+echo
+if large_ready; then
+    # The scan against the raw sequential read of the same volume (1 MiB
+    # reads with dd, holes included, as a carver without hole or
+    # allocation knowledge reads it). Rates are of the volume's size over
+    # the wall time of the whole command; "read" counts what the scan
+    # actually read. The image is in the page cache for all of them.
+    vsize=$(python3 -c "import json; print([v for v in json.load(open('$ROOT/testimages/out/large.json'))['volumes'] if v['role']=='source'][0]['size'])")
+    warm "$L"
+    for k in raw carve all; do : > "$T/cv.$k"; done
+    tools=(raw carve all)
+    for r in $(seq "$LRUNS"); do
+        for k in 0 1 2; do
+            tool=${tools[$(((k + r) % 3))]}
+            t0=$(date +%s%N)
+            case $tool in
+            raw) dd if="$L" bs=1M iflag=skip_bytes,count_bytes skip="$LOFF" count="$vsize" of=/dev/null 2>/dev/null ;;
+            carve) "$VSSINFO" -o "$LOFF" --carve --json --no-progress "$L" >"$T/cv.json" ;;
+            all) "$VSSINFO" -o "$LOFF" --carve --json --no-progress --scan-all "$L" >"$T/cva.json" ;;
+            esac
+            t1=$(date +%s%N)
+            awk "BEGIN{printf \"%.1f\n\", $vsize / (($t1 - $t0) / 1e9) / 1e6}" >> "$T/cv.$tool"
+        done
+    done
+    rd() { python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['carved'][0]; print(c['bytes_read'] >> 20, c['bytes_skipped_sparse'] >> 20, c['bytes_skipped_live'] >> 20, len(c['stores']))" "$1"; }
+    set -- $(rd "$T/cv.json"); d=("$@")
+    set -- $(rd "$T/cva.json"); a=("$@")
+    rawm=$(median < "$T/cv.raw")
+    echo "| $(numfmt --to=iec "$vsize") volume | volume MB/s | / raw | MiB read | MiB skipped: holes, live files | stores |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| raw sequential read (dd, 1 MiB) | $(stats < "$T/cv.raw") | 1.00 | $((vsize >> 20)) | 0, 0 | - |"
+    echo "| vssinfo --carve | $(stats < "$T/cv.carve") | $(ratio "$(median < "$T/cv.carve")" "$rawm") | ${d[0]} | ${d[1]}, ${d[2]} | ${d[3]} |"
+    echo "| vssinfo --carve --scan-all | $(stats < "$T/cv.all") | $(ratio "$(median < "$T/cv.all")" "$rawm") | ${a[0]} | ${a[1]}, ${a[2]} | ${a[3]} |"
+    echo
+    echo "Peak memory of the scan (RSS, KiB): $(peak_rss "$VSSINFO" -o "$LOFF" --carve --no-progress "$L")."
+else
+    echo "(skipped: make -C testimages large failed)"
+fi
+echo
 }
 } | tee "$OUT"

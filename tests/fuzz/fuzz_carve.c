@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (fz_chain_source(data, size, &b, &src))
         return 0;
-    rc = vss_carve_run(src, NULL, NULL, NULL, &c, &err);
+    rc = vss_carve_run(src, NULL, NULL, NULL, NULL, &c, &err);
     fz_check_error(rc, &err);
     if (rc == 0) {
         size_t n = vss_carve_store_count(c);

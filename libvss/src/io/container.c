@@ -293,6 +293,14 @@ out:
     return rc;
 }
 
+uint64_t ct_source_next_data(vss_source *src, uint64_t off)
+{
+    vss_container *c = vss_source_ctx_if(src, &container_ops);
+    if (c && c->read == raw_read) /* a raw image: its file knows */
+        return vss_source_next_data(((raw_ct *)c)->file, off);
+    return off;
+}
+
 int vss_source_container_info(vss_source *src, vss_container_info *info,
                               vss_error *err)
 {

@@ -222,6 +222,21 @@ static int in_hole(const hole_map *m, uint64_t off, size_t len)
     return a == m->nextents || m->extents[2 * a] >= off + len;
 }
 
+/* List f's holes and publish the list; the one already published wins
+ * (file_read_at's FILE_MAP_AFTER-th read and vss_source_next_data may race). */
+static hole_map *file_map_publish(file_ctx *f)
+{
+    hole_map *mine = file_map_holes(f->fd, f->size), *none = NULL;
+    if (!mine)
+        return NULL;
+    if (atomic_compare_exchange_strong_explicit(&f->map, &none, mine,
+                                                memory_order_acq_rel,
+                                                memory_order_acquire))
+        return mine;
+    free(mine);
+    return none;
+}
+
 static int64_t file_read_at(void *ctx, void *buf, size_t len, uint64_t off)
 {
     file_ctx *f = ctx;
@@ -230,10 +245,8 @@ static int64_t file_read_at(void *ctx, void *buf, size_t len, uint64_t off)
 
     if (!m && f->size &&
         atomic_fetch_add_explicit(&f->reads, 1, memory_order_relaxed) ==
-            FILE_MAP_AFTER) {
-        m = file_map_holes(f->fd, f->size);
-        atomic_store_explicit(&f->map, m, memory_order_release);
-    }
+            FILE_MAP_AFTER)
+        m = file_map_publish(f);
     if (m && in_hole(m, off, len)) {
         memset(buf, 0, len);
         return (int64_t)len;
@@ -397,6 +410,42 @@ static void range_close(void *ctx)
 }
 
 static const vss_source_ops range_ops = {range_read_at, range_close};
+
+uint64_t vss_source_next_data(vss_source *src, uint64_t off)
+{
+    file_ctx *f;
+    range_ctx *r;
+
+    if (!src || off >= src->size)
+        return src ? src->size : off;
+    if ((f = vss_source_ctx_if(src, &file_ops))) {
+        hole_map *m = atomic_load_explicit(&f->map, memory_order_acquire);
+        size_t a = 0, b;
+        if (!m && !(m = file_map_publish(f))) /* list the holes now */
+            return off;
+        if (off >= m->mapped_end)
+            return off;
+        b = m->nextents; /* the first extent that ends after off */
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (m->extents[2 * mid + 1] <= off)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        if (a == m->nextents)
+            return m->mapped_end < src->size ? m->mapped_end : src->size;
+        return m->extents[2 * a] > off ? m->extents[2 * a] : off;
+    }
+    if ((r = vss_source_ctx_if(src, &range_ops))) {
+        uint64_t at, next;
+        if (add_overflows(r->offset, off, &at))
+            return off;
+        next = vss_source_next_data(r->parent, at);
+        return next - r->offset < src->size ? next - r->offset : src->size;
+    }
+    return ct_source_next_data(src, off);
+}
 
 int vss_source_open_range(vss_source *parent, uint64_t offset, uint64_t size,
                           vss_source **out, vss_error *err)

@@ -110,7 +110,7 @@ static int first_lcn(const uint8_t *a, uint32_t alen, uint64_t *lcn)
 static int parse_record(record_scan *rs, const uint8_t *rec,
                         uint64_t at, carve_names *names)
 {
-    uint32_t size = rs->record_size, pos;
+    uint32_t size = rs->record_size, pos, used;
     carve_name n;
     int have_name = 0, have_data = 0;
 
@@ -120,6 +120,12 @@ static int parse_record(record_scan *rs, const uint8_t *rec,
         n.in_mft |= at >= rs->mft[k].start && at < rs->mft[k].end;
     n.deleted = !(vss_le16(rec + 22) & 1);
     n.file_reference = (uint64_t)vss_le16(rec + 16) << 48 | vss_le32(rec + 44);
+    /* Attributes end at the record's used size: past it lie the leftovers
+     * of an earlier file the record held (a reused record keeps the old
+     * store file's name there; it names no live file). */
+    used = vss_le32(rec + 24);
+    if (used < size)
+        size = used;
     pos = vss_le16(rec + 20);
     while (pos + 16 <= size) {
         const uint8_t *a = rec + pos;
@@ -342,19 +348,132 @@ out:
     return rc;
 }
 
+/* Chunks k of [start, end) are read (their skip bit cleared). */
+static void keep_chunks(uint8_t *skip, uint64_t nchunks, uint64_t start,
+                        uint64_t end)
+{
+    uint64_t k;
+    if (end <= start)
+        return;
+    for (k = start / CARVE_CHUNK; k <= (end - 1) / CARVE_CHUNK && k < nchunks;
+         k++)
+        skip[k / 8] &= (uint8_t)~(1u << (k % 8));
+}
+
+/* The extents of every file in System Volume Information (live stores,
+ * the catalog, stores other volumes keep here) are read. 0 on success;
+ * a volume without that folder has none. */
+static int keep_svi(vss_fs *fs, uint8_t *skip, uint64_t nchunks)
+{
+    static const char svi[] = "/System Volume Information";
+    vss_fs_entry *ent = NULL;
+    size_t nent = 0, i, k;
+    vss_error e = {0, ""};
+    int rc = vss_fs_list(fs, svi, &ent, &nent, &e);
+    if (rc)
+        return rc == VSS_ENOTFOUND ? VSS_OK : rc;
+    for (i = 0; i < nent && !rc; i++) {
+        char path[sizeof svi + 1024];
+        vss_fs_file *f = NULL;
+        vss_fs_extent *x = NULL;
+        size_t nx = 0;
+        if (ent[i].stat_rc == VSS_OK && ent[i].st.is_directory)
+            continue; /* no store file lives deeper */
+        snprintf(path, sizeof path, "%s/%s", svi, ent[i].name);
+        if ((rc = vss_fs_file_open(fs, path, &f, &e)) == 0 &&
+            (rc = vss_fs_file_extents(f, &x, &nx, &e)) == 0)
+            for (k = 0; k < nx; k++)
+                if (x[k].volume_offset != VSS_FS_NO_OFFSET &&
+                    !(x[k].flags & VSS_EXTENT_RESIDENT))
+                    keep_chunks(skip, nchunks, x[k].volume_offset,
+                                x[k].volume_offset + x[k].length);
+        vss_fs_extents_free(x);
+        vss_fs_file_close(f);
+    }
+    vss_fs_entries_free(ent, nent);
+    return rc;
+}
+
+/* Issue 16, point 6: the chunks (CARVE_CHUNK) whose every cluster the live
+ * $Bitmap gives to a file other than the $MFT (store file records) and the
+ * files of System Volume Information (live stores, the catalog): a deleted
+ * store's blocks can only be in free clusters or in clusters a new file
+ * has taken (overwritten, and marked so by check_reuse). NULL (read
+ * everything) when the volume's NTFS cannot be read or anything about it
+ * looks wrong. */
+static uint8_t *live_skip_map(record_scan *rs, vss_source *vol)
+{
+    uint64_t size = vss_source_size(vol);
+    uint64_t nchunks = (size + CARVE_CHUNK - 1) / CARVE_CHUNK;
+    uint64_t cs = rs->cluster_size, ncl, need, pos;
+    vss_fs *fs = NULL;
+    vss_fs_file *f = NULL;
+    vss_error e = {0, ""};
+    uint8_t *skip = NULL, *piece = NULL;
+    size_t i;
+
+    if (!cs || !rs->nmft || vss_fs_open(vol, &fs, &e))
+        return NULL;
+    ncl = size / cs;
+    need = (ncl + 7) / 8;
+    if (vss_fs_file_open(fs, "/$Bitmap", &f, &e) ||
+        vss_fs_file_size(f) < need || vss_fs_file_size(f) > need + 65536 ||
+        !(skip = vss_malloc(nchunks / 8 + 1)) || !(piece = vss_malloc(65536)))
+        goto fail;
+    memset(skip, 0xFF, nchunks / 8 + 1);
+    for (pos = 0; pos < need;) {
+        size_t want = need - pos < 65536 ? (size_t)(need - pos) : 65536, j;
+        int64_t n = vss_fs_file_read_at(f, piece, want, pos, &e);
+        if (n <= 0)
+            goto fail;
+        for (j = 0; j < (size_t)n; j++) {
+            unsigned b;
+            if (piece[j] == 0xFF)
+                continue;
+            for (b = 0; b < 8; b++) {
+                uint64_t c = (pos + j) * 8 + b;
+                if (c < ncl && !(piece[j] >> b & 1))
+                    keep_chunks(skip, nchunks, c * cs, (c + 1) * cs);
+            }
+        }
+        pos += (uint64_t)n;
+    }
+    keep_chunks(skip, nchunks, ncl * cs, size); /* no cluster: no bit */
+    keep_chunks(skip, nchunks, 0, 1);           /* the boot sector */
+    for (i = 0; i < rs->nmft; i++)
+        keep_chunks(skip, nchunks, rs->mft[i].start, rs->mft[i].end);
+    if (keep_svi(fs, skip, nchunks))
+        goto fail;
+    free(piece);
+    vss_fs_file_close(f);
+    vss_fs_close(fs);
+    return skip;
+fail:
+    free(skip);
+    free(piece);
+    vss_fs_file_close(f);
+    vss_fs_close(fs);
+    return NULL;
+}
+
 int vss_carve_scan(vss_source *vol, const vss_carve_options *opts,
                    vss_carve **out, vss_error *err)
 {
     record_scan *rs = vss_calloc(1, sizeof *rs);
+    uint8_t *skip = NULL;
     int rc;
     if (!rs) {
         if (out)
             *out = NULL;
         return vss_fail(err, VSS_ENOMEM, "carve: out of memory");
     }
-    if (vol)
+    if (vol) {
         read_mft_extents(rs, vol);
-    rc = vss_carve_run(vol, opts, records_hook, rs, out, err);
+        if (!(opts && opts->scan_all))
+            skip = live_skip_map(rs, vol);
+    }
+    rc = vss_carve_run(vol, opts, records_hook, rs, skip, out, err);
+    free(skip);
     if (!rc && (rc = check_reuse(*out, vol, rs->cluster_size))) {
         vss_carve_close(*out);
         *out = NULL;

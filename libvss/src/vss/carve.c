@@ -33,7 +33,6 @@
 
 #include "vss/carve.h"
 
-#define CARVE_CHUNK (1u << 20)
 #define CARVE_DEFAULT_MAX_BLOCKS 4194304u
 
 /* One metadata block as the scan found it (header fields only). */
@@ -112,9 +111,13 @@ static int scan_add(scan *s, const cblock *b, vss_error *err)
     return VSS_OK;
 }
 
+/* Front to back, once: sparse holes (vss_source_next_data) and the
+ * chunks skip marks are passed over, everything else read in chunks of
+ * CARVE_CHUNK aligned to CARVE_CHUNK, so memory stays one chunk. */
 static int scan_volume(vss_carve *c, const vss_carve_options *opts,
-                       carve_chunk_fn hook, void *hook_user, scan *s,
-                       carve_names *names, vss_error *err)
+                       carve_chunk_fn hook, void *hook_user,
+                       const uint8_t *skip, scan *s, carve_names *names,
+                       vss_error *err)
 {
     uint64_t size = vss_source_size(c->src), off;
     uint8_t *buf = vss_malloc(CARVE_CHUNK);
@@ -123,10 +126,25 @@ static int scan_volume(vss_carve *c, const vss_carve_options *opts,
     if (!buf)
         return vss_fail(err, VSS_ENOMEM, "carve: out of memory");
     for (off = 0; off < size;) {
-        size_t want = size - off < CARVE_CHUNK ? (size_t)(size - off)
-                                               : CARVE_CHUNK;
-        int64_t got = vss_source_read_at(c->src, buf, want, off);
+        uint64_t chunk_end = (off / CARVE_CHUNK + 1) * CARVE_CHUNK, next;
+        size_t want;
+        int64_t got;
         size_t p;
+        if (skip && off % CARVE_CHUNK == 0 &&
+            (skip[off / CARVE_CHUNK / 8] >> (off / CARVE_CHUNK % 8) & 1)) {
+            next = chunk_end < size ? chunk_end : size;
+            c->sum.bytes_skipped_live += next - off;
+            off = next;
+            goto advanced;
+        }
+        next = vss_source_next_data(c->src, off) / CARVE_ALIGN * CARVE_ALIGN;
+        if (next > off) { /* a sparse hole: zeros hold no VSS block */
+            c->sum.bytes_skipped += next - off;
+            off = next;
+            goto advanced;
+        }
+        want = (size_t)((chunk_end < size ? chunk_end : size) - off);
+        got = vss_source_read_at(c->src, buf, want, off);
         if (got < 0) {
             rc = vss_fail(err, (int)got, "carve: reading the volume at "
                           "offset %llu failed",
@@ -167,6 +185,7 @@ static int scan_volume(vss_carve *c, const vss_carve_options *opts,
         }
         c->sum.bytes_read += (uint64_t)got;
         off += (uint64_t)got;
+    advanced:
         if (opts && opts->progress &&
             opts->progress(off, size, opts->progress_user)) {
             rc = vss_fail(err, VSS_EINVAL, "carve: stopped at offset %llu",
@@ -609,7 +628,10 @@ static void name_store(vss_carve *c, rebuilt *rb, const vss_catalog *live,
             nm = &names->v[i];
     if (nm) {
         st->file_created = nm->si_created;
-        st->file_deleted = nm->deleted;
+        /* Only copies name it when NTFS reused its record for another
+         * file: the store file is gone as surely as when its record is
+         * marked unused (and its clusters may be another file's now). */
+        st->file_deleted = nm->deleted || !nm->in_mft;
         st->file_record_offset = nm->record_offset;
         if (!st->guid_known) {
             st->guid_known = 1;
@@ -872,8 +894,8 @@ out:
 }
 
 int vss_carve_run(vss_source *src, const vss_carve_options *opts,
-                  carve_chunk_fn hook, void *hook_user, vss_carve **out,
-                  vss_error *err)
+                  carve_chunk_fn hook, void *hook_user, const uint8_t *skip,
+                  vss_carve **out, vss_error *err)
 {
     vss_carve *c;
     scan s = {NULL, 0, 0, CARVE_DEFAULT_MAX_BLOCKS};
@@ -903,7 +925,7 @@ int vss_carve_run(vss_source *src, const vss_carve_options *opts,
             c->sum.header_version = c->hdr.version;
         }
     }
-    rc = scan_volume(c, opts, hook, hook_user, &s, &names, err);
+    rc = scan_volume(c, opts, hook, hook_user, skip, &s, &names, err);
     if (!rc)
         rc = rebuild(c, &s, &names, err);
     free(s.b);

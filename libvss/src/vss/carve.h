@@ -34,10 +34,20 @@ VSS_HIDDEN int carve_names_add(carve_names *names, const carve_name *n);
 typedef int (*carve_chunk_fn)(void *user, const uint8_t *buf, size_t len,
                               uint64_t offset, carve_names *names);
 
-/* The whole carve: scan src (hook may be NULL), group, check, order. */
+/* The scan reads CARVE_CHUNK bytes at a time, each chunk starting on a
+ * multiple of CARVE_CHUNK (or on a 64 KiB boundary after a sparse hole). */
+#define CARVE_CHUNK (1u << 20)
+#define CARVE_ALIGN 65536u
+
+/* The whole carve: scan src (hook may be NULL), group, check, order.
+ * skip (may be NULL): one bit per CARVE_CHUNK of the volume, LSB first,
+ * set for a chunk wholly held by live files that cannot hold VSS stores
+ * or store file records (ntfs/carve_records.c): not read, counted in
+ * bytes_skipped_live. */
 VSS_HIDDEN int vss_carve_run(vss_source *src, const vss_carve_options *opts,
                              carve_chunk_fn hook, void *hook_user,
-                             vss_carve **out, vss_error *err);
+                             const uint8_t *skip, vss_carve **out,
+                             vss_error *err);
 
 /* Storage extents of carved store index (1-based): its block ranges and
  * the extent of its first blocks (header, block list, block-range list),
