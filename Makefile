@@ -341,6 +341,7 @@ REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
             $(BUILD)/tests/history_test
 # the flags in words of the reports (issue #18)
 REL_TESTS += $(BUILD)/tests/flags_text_test
+REL_TESTS += $(BUILD)/tests/newer_index_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 
