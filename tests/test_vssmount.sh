@@ -25,7 +25,7 @@ require_built "$VSSINFO" "$VSSMOUNT"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/libvss-mount.XXXXXX")
 cleanup() {
     local m
-    for m in "$tmp/tree" "$tmp/mnt"; do
+    for m in "$tmp/tree" "$tmp/mnt" "$tmp/relmnt"; do
         mountpoint -q "$m" 2>/dev/null && fusermount3 -u "$m"
     done
     rm -rf "$tmp"
@@ -236,6 +236,37 @@ print(' '.join(['-o', str(src['offset']), im[src['image']]] +
         [ -n "$imgs" ] || { bad "splice: cannot read the images of $man"; continue; }
         tree_splice_check "$(basename "$man" .json)" 1 $imgs
     done
+fi
+
+# A relative mount point, the daemon stopped by SIGTERM: it must unmount
+# on its way out. The daemon changes to / when it detaches, so unless the
+# mount point was made absolute first the unmount names nothing and a dead
+# mount ("Transport endpoint is not connected") stays behind.
+if [ -e testimages/out/win10scope.img ]; then
+    mkdir -p "$tmp/relmnt"
+    off=$(python3 -c "import json, sys; print([v for v in json.load(open(sys.argv[1]))['volumes'] if v['role'] == 'source'][0]['offset'])" testimages/out/win10scope.json)
+    (cd "$tmp" && ./vssmount -o "$off" "$ROOT/testimages/out/win10scope.img" relmnt)
+    if mountpoint -q "$tmp/relmnt" && [ -s "$tmp/relmnt/vss1" ]; then
+        ok "relative mount point: mounted, vss1 readable"
+        # the daemon of this mount (it forked away from the shell)
+        pid=$(pgrep -f -x -- "\./vssmount -o $off $ROOT/testimages/out/win10scope.img relmnt")
+        if [ -n "$pid" ] && [ "$(echo "$pid" | wc -l)" = 1 ]; then
+            kill -TERM "$pid"
+            for _ in $(seq 100); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.05
+            done
+            kill -0 "$pid" 2>/dev/null && bad "relative mount point: the daemon outlived SIGTERM by 5 s"
+            same "relative mount point: SIGTERM leaves no mount behind" \
+                "$(grep -c " $tmp/relmnt " /proc/self/mountinfo)" 0
+        else
+            bad "relative mount point: cannot tell the daemon's pid ($pid)"
+        fi
+    else
+        bad "relative mount point: vssmount did not mount"
+    fi
+else
+    skip "relative mount point: testimages/out/win10scope.img missing"
 fi
 
 [ "$imagedir" = - ] || check_real_unchanged "$before"

@@ -1589,6 +1589,7 @@ int main(int argc, char **argv)
     vss_volume *carved_vol = NULL;
     vss_fill fill = VSS_FILL_WINDOWS;
     const char *mountpoint;
+    static char mountpoint_abs[PATH_MAX];
     vss_volume_set *set = NULL;
     const vss_volume_set_entry *fv;
     vss_volume *vol;
@@ -1651,6 +1652,12 @@ int main(int argc, char **argv)
         return die(2, "mount point %s: %s", mountpoint,
                    errno && stat(mountpoint, &mst) != 0 ? strerror(errno)
                                                          : "not a directory");
+    /* fuse_daemonize() changes to /, and unmounting at exit (SIGTERM)
+     * names the mount point again: a relative one would then name
+     * nothing and leave a dead mount behind. */
+    if (!realpath(mountpoint, mountpoint_abs))
+        return die(2, "mount point %s: %s", mountpoint, strerror(errno));
+    mountpoint = mountpoint_abs;
     if (access("/dev/fuse", R_OK | W_OK) != 0)
         return die(1, "/dev/fuse: %s (is the fuse module loaded?)",
                    strerror(errno));
