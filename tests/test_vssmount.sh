@@ -269,5 +269,33 @@ else
     skip "relative mount point: testimages/out/win10scope.img missing"
 fi
 
+# Direct I/O (the default) and --page-cache: the same bytes as vssinfo
+# --extract either way, read(2) and private maps; a shared map needs the
+# page cache (the kernel refuses it on direct-I/O files with ENODEV).
+if [ -e testimages/out/win10scope.img ]; then
+    want=$("$tmp/vssinfo" -o "$off" --extract 1 testimages/out/win10scope.img | sha256sum | cut -d' ' -f1)
+    for mode in direct page-cache; do
+        "$tmp/vssmount" $([ $mode = direct ] || echo --page-cache) -o "$off" \
+            testimages/out/win10scope.img "$tmp/mnt" || { bad "$mode: vssmount did not mount"; continue; }
+        same "$mode: vss1 by read(2) = vssinfo --extract 1" \
+            "$(sha256sum < "$tmp/mnt/vss1" | cut -d' ' -f1)" "$want"
+        got=$(python3 - "$tmp/mnt/vss1" <<'PY'
+import errno, hashlib, mmap, sys
+f = open(sys.argv[1], "rb")
+priv = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+try:
+    mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+    shared = "shared"
+except OSError as e:
+    shared = errno.errorcode.get(e.errno, str(e.errno))
+print(hashlib.sha256(priv).hexdigest(), shared)
+PY
+)
+        same "$mode: vss1 by a private map = vssinfo --extract 1" "${got% *}" "$want"
+        same "$mode: a shared map" "${got#* }" "$([ $mode = direct ] && echo ENODEV || echo shared)"
+        fusermount3 -u "$tmp/mnt"
+    done
+fi
+
 [ "$imagedir" = - ] || check_real_unchanged "$before"
 finish
