@@ -343,6 +343,7 @@ REL_TESTS = $(BUILD)/tests/hostile_test $(BUILD)/tests/faults_test \
 REL_TESTS += $(BUILD)/tests/flags_text_test
 # vss_source_hash; vss_volume_snapshot_info from several threads
 REL_TESTS += $(BUILD)/tests/source_hash_test $(BUILD)/tests/threads_test
+REL_TESTS += $(BUILD)/tests/newer_index_test
 
 .PHONY: fuzz fuzz-run reliability-tests test-asan valgrind
 

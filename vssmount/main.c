@@ -60,6 +60,9 @@ static const char usage_text[] =
     "  --strict                 reads of bytes the snapshot did not preserve\n"
     "                           (class zero or stale) fail with EIO\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows)\n"
+    "  --page-cache             keep what was read in the kernel's page cache\n"
+    "                           (re-reads are then fast; first reads slower, see\n"
+    "                           vssmount(1)); default: direct reads\n"
     "  -f                       stay in the foreground\n"
     "  -d                       foreground, with FUSE debug output\n"
     "  --allow-other            let other users read the mount (needs\n"
@@ -104,6 +107,7 @@ typedef struct tree {
 typedef struct mount_state {
     mount_mode mode;
     int strict;           /* --strict */
+    int page_cache;       /* --page-cache */
     int nsnap;
     vss_snapshot **snaps; /* raw mode: index 0 = vss1 */
     uint64_t *sizes;
@@ -609,6 +613,12 @@ typedef struct file_range {
 } file_range;
 
 #define SPLICE_MAX_PIECES 64
+/* The largest read request: libfuse splices a reply through a pipe, which
+ * holds at most /proc/sys/fs/pipe-max-size (1 MiB by default, 256 page
+ * slots); a 1 MiB reply (header, and an unaligned range spans one page
+ * more) does not fit and libfuse falls back to copying it through a
+ * buffer, which measured several times slower. 512 KiB always fits. */
+#define READ_MAX (512u * 1024)
 #define ZERO_FD_SIZE (UINT64_C(16) << 20) /* > the largest FUSE read */
 
 static struct {
@@ -863,8 +873,10 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     /* Inode numbers are the MFT record numbers (see INO_*). */
     cfg->use_ino = 1;
     cfg->readdir_ino = 1;
-    /* Large reads: let the kernel ask for as much as it can at once. */
+    /* Large reads: let the kernel ask for as much as it can at once, but
+     * no more than a spliced reply fits in a pipe (READ_MAX). */
     conn->max_readahead = UINT_MAX;
+    conn->max_read = READ_MAX;
     /* Replies from file pieces go by splice(2) (raw_pieces). Not
      * SPLICE_MOVE: that would let the kernel steal the image's page-cache
      * pages into the mount's. */
@@ -1016,7 +1028,19 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     h = calloc(1, sizeof *h);
     if (!h)
         return -ENOMEM;
-    fi->keep_cache = 1;
+    /*
+     * Direct reads by default: each read(2) becomes requests of its own
+     * size (up to READ_MAX) answered straight into the reader's buffer,
+     * one copy from the image's page cache. Through the mount's page
+     * cache every byte is copied twice (image cache -> mount cache ->
+     * reader), the pages are allocated and inserted on the way, and the
+     * kernel's read-ahead cuts sequential reads into 128 KiB requests:
+     * cold, that doubles the daemon's and the reader's CPU per byte
+     * (docs/performance.md). --page-cache keeps the cache for workloads
+     * that read the same bytes again, or map the files shared.
+     */
+    fi->keep_cache = G.page_cache;
+    fi->direct_io = !G.page_cache;
     if (G.mode == MODE_RAW) {
         h->raw = raw_index(path);
         if (!h->raw) {
@@ -1529,7 +1553,8 @@ static int setup_trees(vss_volume *vol, vss_source *live, int snapshot,
     return VSS_OK;
 }
 
-enum { OPT_FILL = 256, OPT_ALLOW_OTHER, OPT_STRICT, OPT_CARVED };
+enum { OPT_FILL = 256, OPT_ALLOW_OTHER, OPT_STRICT, OPT_CARVED,
+       OPT_PAGE_CACHE };
 
 /* --carved: the stack carved from the volume at offset (-1: the only one
  * of the first image with a VSS header) replaces its catalog's (issue 16,
@@ -1577,6 +1602,7 @@ int main(int argc, char **argv)
         {"allow-other", no_argument, NULL, OPT_ALLOW_OTHER},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"carved", no_argument, NULL, OPT_CARVED},
+        {"page-cache", no_argument, NULL, OPT_PAGE_CACHE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -1585,10 +1611,11 @@ int main(int argc, char **argv)
     int64_t offset = -1;
     /* snapshot: 0 raw mode, N for -s N, -1 for -s all */
     int snapshot = 0, foreground = 0, debug = 0, allow_other = 0, c, rc, i;
-    int strict = 0, carved = 0;
+    int strict = 0, carved = 0, page_cache = 0;
     vss_volume *carved_vol = NULL;
     vss_fill fill = VSS_FILL_WINDOWS;
     const char *mountpoint;
+    static char mountpoint_abs[PATH_MAX];
     vss_volume_set *set = NULL;
     const vss_volume_set_entry *fv;
     vss_volume *vol;
@@ -1631,6 +1658,7 @@ int main(int argc, char **argv)
         case OPT_ALLOW_OTHER: allow_other = 1; break;
         case OPT_STRICT: strict = 1; break;
         case OPT_CARVED: carved = 1; break;
+        case OPT_PAGE_CACHE: page_cache = 1; break;
         case 'f': foreground = 1; break;
         case 'd': debug = foreground = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
@@ -1651,6 +1679,12 @@ int main(int argc, char **argv)
         return die(2, "mount point %s: %s", mountpoint,
                    errno && stat(mountpoint, &mst) != 0 ? strerror(errno)
                                                          : "not a directory");
+    /* fuse_daemonize() changes to /, and unmounting at exit (SIGTERM)
+     * names the mount point again: a relative one would then name
+     * nothing and leave a dead mount behind. */
+    if (!realpath(mountpoint, mountpoint_abs))
+        return die(2, "mount point %s: %s", mountpoint, strerror(errno));
+    mountpoint = mountpoint_abs;
     if (access("/dev/fuse", R_OK | W_OK) != 0)
         return die(1, "/dev/fuse: %s (is the fuse module loaded?)",
                    strerror(errno));
@@ -1705,6 +1739,7 @@ int main(int argc, char **argv)
     G.debug = debug;
     clock_gettime(CLOCK_REALTIME, &G.mount_time);
     G.strict = strict;
+    G.page_cache = page_cache;
     pthread_mutex_init(&G.open_lock, NULL);
     if (snapshot) {
         int count = vss_volume_snapshot_count(vol);
@@ -1767,8 +1802,8 @@ int main(int argc, char **argv)
         if (*p == ',' || *p == '\\')
             *p = '_';  /* would split or escape the option string */
     snprintf(optstr, sizeof optstr, "ro,default_permissions,fsname=%s,"
-                                    "subtype=vss%s",
-             fsname, allow_other ? ",allow_other" : "");
+                                    "subtype=vss,max_read=%u%s",
+             fsname, READ_MAX, allow_other ? ",allow_other" : "");
     char *fargv[6];
     int fargc = 0;
     fargv[fargc++] = argv[0];

@@ -68,18 +68,125 @@ static void desc_range(const vss_store *st, uint64_t off, size_t *lo,
     *hi = a;
 }
 
+/*
+ * Which store newer than k holds a full (non-overlay) descriptor for a
+ * block decides whether reads of it are answered by that store rather
+ * than zero-filled. Asking every newer store costs O(stores) binary
+ * searches, and resolve() asks once per store it passes: O(stores^2) per
+ * block. The index answers in one binary search: for every block some
+ * store in [from, newest] holds in full, the newest such store. That
+ * answers "some store newer than k" exactly for every k >= from.
+ *
+ * Built under the volume's lazy lock at the first open of a snapshot
+ * whose stores it does not cover yet, then published; an open of an
+ * older snapshot builds a wider one, and the narrower ones stay (chained)
+ * until the volume closes, since reads through them may be under way.
+ */
+struct vss_newer_index {
+    struct vss_newer_index *narrower; /* the one this replaced, or NULL */
+    size_t from;                      /* covers stores [from, newest] */
+    size_t n;
+    uint64_t *off;                    /* block offsets, sorted, unique */
+    uint32_t *newest;                 /* the newest store holding off */
+};
+
+void vss_newer_index_free(struct vss_newer_index *x)
+{
+    while (x) {
+        struct vss_newer_index *next = x->narrower;
+        free(x->off);
+        free(x->newest);
+        free(x);
+        x = next;
+    }
+}
+
+typedef struct held_block {
+    uint64_t off;
+    uint32_t store;
+} held_block;
+
+static int cmp_held(const void *a, const void *b)
+{
+    const held_block *x = a, *y = b;
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    return x->store < y->store ? -1 : x->store > y->store;
+}
+
+/* Make sure the published index covers store from and all newer ones. */
+static int newer_index_ensure(vss_volume *v, size_t from, vss_error *err)
+{
+    struct vss_newer_index *old, *x = NULL;
+    held_block *h = NULL;
+    size_t j, i, total = 0, n = 0;
+    int rc = VSS_OK;
+
+    old = atomic_load_explicit(&v->newer, memory_order_acquire);
+    if (old && old->from <= from)
+        return VSS_OK;
+    pthread_mutex_lock(&v->lazy);
+    old = atomic_load_explicit(&v->newer, memory_order_acquire);
+    if (old && old->from <= from)
+        goto out;
+    for (j = from; j < v->nstores; j++)
+        total += v->stores[j].ndescs;
+    x = vss_calloc(1, sizeof *x);
+    h = vss_malloc((total ? total : 1) * sizeof *h);
+    if (!x || !h)
+        goto nomem;
+    for (j = from; j < v->nstores; j++)
+        for (i = 0; i < v->stores[j].ndescs; i++)
+            if (!(v->stores[j].descs[i].flags & VSS_DESC_OVERLAY)) {
+                h[n].off = v->stores[j].descs[i].original;
+                h[n].store = (uint32_t)j;
+                n++;
+            }
+    if (n)
+        qsort(h, n, sizeof *h, cmp_held);
+    x->off = vss_malloc((n ? n : 1) * sizeof *x->off);
+    x->newest = vss_malloc((n ? n : 1) * sizeof *x->newest);
+    if (!x->off || !x->newest)
+        goto nomem;
+    /* Sorted by offset, then store: the last of each run is the newest. */
+    for (i = 0; i < n; i++) {
+        if (i + 1 < n && h[i + 1].off == h[i].off)
+            continue;
+        x->off[x->n] = h[i].off;
+        x->newest[x->n] = h[i].store;
+        x->n++;
+    }
+    x->from = from;
+    x->narrower = old;
+    atomic_store_explicit(&v->newer, x, memory_order_release);
+    x = NULL;
+    goto out;
+nomem:
+    rc = vss_fail(err, VSS_ENOMEM, "snapshot %zu: out of memory", from + 1);
+out:
+    pthread_mutex_unlock(&v->lazy);
+    free(h);
+    if (x) {
+        x->narrower = NULL;
+        vss_newer_index_free(x);
+    }
+    return rc;
+}
+
 /* Does any store newer than k hold a full (non-overlay) descriptor for the
- * block? Then reads of it are answered by that store, never zero-filled. */
+ * block? Then reads of it are answered by that store, never zero-filled.
+ * The snapshot's open made the index cover k (k >= the snapshot's store). */
 static int newer_store_has_block(const vss_volume *v, size_t k, uint64_t off)
 {
-    size_t j, lo, hi;
-    for (j = k + 1; j < v->nstores; j++) {
-        desc_range(&v->stores[j], off, &lo, &hi);
-        for (; lo < hi; lo++)
-            if (!(v->stores[j].descs[lo].flags & VSS_DESC_OVERLAY))
-                return 1;
-    }
-    return 0;
+    const struct vss_newer_index *x =
+        atomic_load_explicit(&((vss_volume *)v)->newer, memory_order_acquire);
+    size_t i = lower_bound_u64(x->off, x->n, off);
+    return i < x->n && x->off[i] == off && x->newest[i] > k;
+}
+
+int vss_snapshot_newer_holds(const vss_snapshot *s, size_t k, uint64_t off)
+{
+    return newer_store_has_block(s->v, k, off);
 }
 
 /* A block that was not in use for store st: zeros or today's live data,
@@ -371,6 +478,11 @@ int vss_snapshot_open(vss_volume *v, int index, vss_fill fill,
                             "snapshot %d reads through the store of snapshot "
                             "%zu, which could not be read: %s",
                             index, k + 1, v->stores[k].load_error);
+    {
+        int rc = newer_index_ensure(v, (size_t)index - 1, err);
+        if (rc)
+            return rc;
+    }
     s = vss_calloc(1, sizeof *s);
     if (!s)
         return vss_fail(err, VSS_ENOMEM, "snapshot: out of memory");

@@ -688,6 +688,7 @@ void vss_volume_close(vss_volume *v)
     free(v->stores);
     free(v->diff_area);
     free(v->reused);
+    vss_newer_index_free(atomic_load(&v->newer));
     pthread_mutex_destroy(&v->lazy);
     vss_catalog_free(&v->catalog);
     vss_source_release(v->storage);

@@ -273,7 +273,18 @@ struct vss_volume {
                                    are stale, reason overwritten */
     size_t nreused;
     pthread_mutex_t lazy;       /* guards the lazy loads above */
+    /* Which blocks a newer store holds in full (snapshot.c), built at
+     * the first open that reads through the stores it covers. */
+    _Atomic(struct vss_newer_index *) newer;
 };
+
+/* Free the chain of newer-store indexes (vss_volume_close). */
+VSS_HIDDEN void vss_newer_index_free(struct vss_newer_index *x);
+
+/* Does a store newer than k (k >= the snapshot's store) hold the block at
+ * off in full? What reads ask, from the index; for the tests. */
+VSS_HIDDEN int vss_snapshot_newer_holds(const vss_snapshot *s, size_t k,
+                                        uint64_t off);
 
 /* Load what reading snapshots through stores [from, newest] needs and
  * listing does not (resolved descriptors, bitmaps, diff-area extents). Thread-safe; called by

@@ -1,0 +1,162 @@
+/*
+ * test_newer_index.c — the index reads use to ask "does a store newer
+ * than k hold this block in full?" (snapshot.c) gives, for every snapshot,
+ * every store it reads through and every block any store describes, the
+ * same answer as asking each newer store's descriptors one by one (the
+ * definition, written out here). Snapshots are opened newest first on one
+ * volume handle (each open widens the index) and oldest first on another
+ * (one index serves all), on generated images with 2 to 10 stores,
+ * forwarders and overlays (testimages/out, or LIBVSS_TESTIMAGES).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vss.h"
+#include "vss/vss_int.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (cond) {                                                          \
+            passed++;                                                        \
+        } else {                                                             \
+            failed++;                                                        \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
+            printf(__VA_ARGS__);                                             \
+            printf("\n");                                                    \
+        }                                                                    \
+    } while (0)
+
+/* The definition: some store j > k has a non-overlay descriptor at off. */
+static int scan_newer(const vss_volume *v, size_t k, uint64_t off)
+{
+    size_t j, i;
+    for (j = k + 1; j < v->nstores; j++)
+        for (i = 0; i < v->stores[j].ndescs; i++)
+            if (v->stores[j].descs[i].original == off &&
+                !(v->stores[j].descs[i].flags & VSS_DESC_OVERLAY))
+                return 1;
+    return 0;
+}
+
+/* Every snapshot's view of every described block (and the block after
+ * each, usually described by none): returns the mismatches. */
+static long compare_snapshot(vss_volume *v, vss_snapshot *s, int index,
+                             long *asked, long *held)
+{
+    long bad = 0;
+    size_t k, j, i;
+    for (k = (size_t)index - 1; k < v->nstores; k++)
+        for (j = 0; j < v->nstores; j++)
+            for (i = 0; i < v->stores[j].ndescs; i++) {
+                uint64_t o = v->stores[j].descs[i].original, d;
+                for (d = 0; d <= VSS_BLOCK_SIZE; d += VSS_BLOCK_SIZE) {
+                    int want = scan_newer(v, k, o + d);
+                    int got = vss_snapshot_newer_holds(s, k, o + d);
+                    (*asked)++;
+                    *held += want;
+                    if (want != got && bad++ < 5)
+                        printf("snapshot %d, store %zu, block %" PRIu64
+                               ": index says %d, descriptors %d\n",
+                               index, k + 1, o + d, got, want);
+                }
+            }
+    return bad;
+}
+
+/* The source volume's byte offset and size from NAME.json. */
+static long long source_offset(const char *json, long long *size)
+{
+    char buf[1 << 16];
+    FILE *f = fopen(json, "r");
+    size_t n;
+    const char *p;
+    if (!f)
+        return -1;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    p = strstr(buf, "\"role\": \"source\"");
+    p = p ? strstr(p, "\"offset\": ") : NULL;
+    if (!p || !strstr(p, "\"size\": "))
+        return -1;
+    *size = atoll(strstr(p, "\"size\": ") + 8);
+    return atoll(p + 10);
+}
+
+static void test_image(const char *dir, const char *name, int want_overlays)
+{
+    char img[4096], json[4096];
+    long long off, size = 0;
+    int pass, index, overlays = 0;
+    snprintf(img, sizeof img, "%s/%s.img", dir, name);
+    snprintf(json, sizeof json, "%s/%s.json", dir, name);
+    off = source_offset(json, &size);
+    if (access(img, R_OK) != 0 || off < 0) {
+        printf("skip %s: %s or its manifest missing (make testimages)\n",
+               name, img);
+        return;
+    }
+    for (pass = 0; pass < 2; pass++) {
+        vss_source *src = NULL, *vol = NULL;
+        vss_volume *v = NULL;
+        vss_error e = {0, ""};
+        long asked = 0, held = 0, bad = 0;
+        int n;
+        CHECK(vss_source_open_file(img, &src, &e) == VSS_OK, "%s: %s", img,
+              e.message);
+        if (!src)
+            return;
+        CHECK(vss_source_open_range(src, (uint64_t)off, (uint64_t)size,
+                                    &vol, &e) == VSS_OK,
+              "%s: %s", name, e.message);
+        vss_source_release(src);
+        if (!vol)
+            return;
+        CHECK(vss_volume_open(vol, &v, &e) == VSS_OK, "%s: %s", name,
+              e.message);
+        vss_source_release(vol);
+        if (!v)
+            return;
+        n = (int)v->nstores;
+        CHECK(n >= 2, "%s: %d snapshots, the test needs two or more", name, n);
+        /* pass 0: newest first, each open widens the index; pass 1:
+         * oldest first, the first index serves every later open. */
+        for (index = pass ? 1 : n; index >= 1 && index <= n;
+             index += pass ? 1 : -1) {
+            vss_snapshot *s = NULL;
+            CHECK(vss_snapshot_open(v, index, VSS_FILL_WINDOWS, &s, &e) ==
+                      VSS_OK,
+                  "%s snapshot %d: %s", name, index, e.message);
+            if (!s)
+                continue;
+            bad += compare_snapshot(v, s, index, &asked, &held);
+            vss_snapshot_close(s);
+        }
+        for (size_t j = 0; j < v->nstores; j++)
+            for (size_t i = 0; i < v->stores[j].ndescs; i++)
+                overlays += !!(v->stores[j].descs[i].flags &
+                               VSS_DESC_OVERLAY);
+        CHECK(bad == 0 && held > 0 && held < asked,
+              "%s (%s first): %ld of %ld answers differ (%ld held)", name,
+              pass ? "oldest" : "newest", bad, asked, held);
+        vss_volume_close(v);
+    }
+    if (want_overlays)
+        CHECK(overlays > 0, "%s: no overlay descriptor to skip", name);
+}
+
+int main(void)
+{
+    const char *dir = getenv("LIBVSS_TESTIMAGES");
+    if (!dir)
+        dir = "testimages/out";
+    test_image(dir, "many", 0);
+    test_image(dir, "win7", 1);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
