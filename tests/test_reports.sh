@@ -219,4 +219,25 @@ PY
 else
     skip "HTML print: chromium or pdftotext is not installed (make deps)"
 fi
+
+# ---- HTML on a phone: the page no wider than a 400 px screen ----------------
+# Headless Chromium's window is at least 500 px wide, so the report is shown
+# in a 400 px frame and measured there (documentElement scrollWidth against
+# clientWidth, written into the title of the page that --dump-dom prints).
+if command -v chromium >/dev/null; then
+    cat > "$T/phone.html" <<'HTML'
+<!DOCTYPE html><html><head><title>-</title></head><body style="margin:0">
+<iframe id=f src="r.html" style="width:400px;height:800px;border:0"></iframe>
+<script>document.getElementById('f').onload = function () {
+  var d = document.getElementById('f').contentDocument.documentElement;
+  document.title = d.scrollWidth + ' ' + d.clientWidth; };</script></body></html>
+HTML
+    got=$(timeout 120 chromium --headless --no-sandbox --disable-gpu \
+        --allow-file-access-from-files --user-data-dir="$T/chromium" \
+        --window-size=800,900 --virtual-time-budget=5000 --dump-dom \
+        "file://$T/phone.html" 2>/dev/null |
+        sed -n 's:.*<title>\([0-9]*\) \([0-9]*\)</title>.*:\1 \2:p')
+    check "HTML at 400 px: the page fits the screen (scroll width, width: $got)" \
+        test -n "$got" -a "${got% *}" -le "${got#* }"
+fi
 finish
