@@ -937,7 +937,7 @@ static const char html_print_css[] =
  * its own box, long codes (hashes, paths, the command line) wrap. Screen
  * only: on paper tables keep their table layout (thead repeated). */
 static const char html_narrow_css[] =
-    "@media screen and (max-width:760px){body{margin:8px;font-size:13px}"
+    "@media screen and (max-width:1100px){body{margin:8px;font-size:13px}"
     "table{display:block;max-width:100%;overflow-x:auto}"
     "code{white-space:normal;overflow-wrap:anywhere}"
     "table.meta th{width:auto}}\n";
