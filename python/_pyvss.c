@@ -425,6 +425,8 @@ static PyObject *source_wrap(vss_source *src) /* steals the reference */
 /* A source whose bytes come from a Python file-like object: read(size) and
  * seek(offset, whence). Seek and read are a pair, so one mutex serialises
  * them; it is waited for with the GIL released. */
+#define PYFILE_READ_CHUNK (64u << 10)
+
 typedef struct pyfile_ctx {
     PyObject *fo;
     pthread_mutex_t lock;
@@ -447,10 +449,17 @@ static int64_t pyfile_read_at(void *vctx, void *buf, size_t len,
     }
     Py_DECREF(r);
     /* read() may come back short before the end (raw files, pipes):
-     * read again until len bytes or an empty read. */
+     * read again until len bytes or an empty read. At most
+     * PYFILE_READ_CHUNK a call: each read() makes a new bytes object, and
+     * one of 1 MiB is a fresh mmap in malloc, page-faulted in on every
+     * call (40x slower in the bench than 64 KiB pieces, which the heap
+     * reuses). */
     while ((size_t)done < len) {
         Py_buffer view;
-        r = PyObject_CallMethod(c->fo, "read", "n", (Py_ssize_t)(len - done));
+        size_t want = len - (size_t)done;
+        if (want > PYFILE_READ_CHUNK)
+            want = PYFILE_READ_CHUNK;
+        r = PyObject_CallMethod(c->fo, "read", "n", (Py_ssize_t)want);
         if (!r || PyObject_GetBuffer(r, &view, PyBUF_SIMPLE) < 0) {
             Py_XDECREF(r);
             done = VSS_EIO;

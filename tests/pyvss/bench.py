@@ -23,7 +23,10 @@ each figure the median of REPEAT runs (spread min-max). readbench (a fresh
 process whose timed loop also checksums every byte) is shown for
 reference. Prints a Markdown table row per reader, then the verdicts:
 pyvss readinto within 1.2x of the C library, and pyvss (readinto and the
-shim's read) at least as fast as pyvshadow on the same reads.
+shim's read) at least as fast as pyvshadow on the same reads; through a
+file object the shim and pyvshadow are compared only when they took about
+as many bytes from it (where libvshadow zero-fills not-in-use blocks of
+the newest store, libvss reads the live bytes Windows returns).
 """
 import ctypes
 import os
@@ -115,6 +118,18 @@ def main():
             return time.perf_counter() - t
         return run
 
+    image_bytes = {}   # per module: bytes its reads took from the file object
+
+    class CountingFile(RangeFile):
+        def __init__(self, name):
+            super().__init__(image, offset, part.size)
+            self._name = name
+
+        def read(self, size=-1):
+            data = super().read(size)
+            image_bytes[self._name] = image_bytes.get(self._name, 0) + len(data)
+            return data
+
     def open_volume(module):
         """By path at offset 0, else through a Python file object over the
         volume's bytes (as dfVFS hands one over): the same for both."""
@@ -122,7 +137,7 @@ def main():
         if offset == 0:
             v.open(image)
         else:
-            v.open_file_object(RangeFile(image, offset, part.size))
+            v.open_file_object(CountingFile(module.__name__))
         return v.get_store(k - 1)
 
     via = "" if offset == 0 else " (Python file object)"
@@ -167,8 +182,18 @@ def main():
         check(py <= pvt, "pyvss readinto at least as fast as pyvshadow "
               "(%.1fx faster)" % (pvt / py))
         s = med["pyvss.pyvshadow read" + via]
-        check(s <= pvt, "the pyvshadow shim's read at least as fast as "
-              "pyvshadow's (%.1fx faster)" % (pvt / s))
+        mine = image_bytes.get(shim.__name__, 0)
+        theirs = image_bytes.get("pyvshadow", 0)
+        if mine > 2 * theirs + MIB:
+            # Not the same work: libvshadow zero-fills blocks the newest
+            # store marks not in use, where Windows (libvss) returns the
+            # volume's bytes (docs/format.md "Where readers differ").
+            print("     the shim read %d MiB from the file object, pyvshadow "
+                  "%d MiB (blocks it zero-fills where Windows returns live "
+                  "data): speeds not compared" % (mine >> 20, theirs >> 20))
+        else:
+            check(s <= pvt, "the pyvshadow shim's read at least as fast as "
+                  "pyvshadow's (%.1fx faster)" % (pvt / s))
     return finish()
 
 
