@@ -513,7 +513,9 @@ void csv_str(FILE *f, const char *s)
 {
     if (!s)
         return;
-    if (strpbrk(s, ",\"\r\n") == NULL) {
+    /* '#' quoted too: readers that skip the "#key,value" header lines as
+     * comments (pandas' comment="#") cut an unquoted field at a '#'. */
+    if (strpbrk(s, ",\"\r\n#") == NULL) {
         fputs(s, f);
         return;
     }
