@@ -262,8 +262,7 @@ echo "tests/pyvss/bench.py in Debian's python3, one process, image in the page"
 echo "cache: the same 1 MiB reads through libvss's vss_snapshot_read_at (a"
 echo "ctypes loop: the C library's own cost), pyvss (readinto into one buffer;"
 echo "read, a new bytes object per read), the pyvshadow shim and libvshadow's"
-echo "pyvshadow (store.read, as dfVFS reads). Median of $RUNS interleaved runs"
-echo "($LRUNS on the large scenario)."
+echo "pyvshadow (store.read, as dfVFS reads). Median of $RUNS interleaved runs."
 echo "readbench (a fresh process checksumming every byte) for reference."
 echo
 PYB() { # LABEL IMAGE OFFSET SNAPSHOT RUNS [MIB START]
@@ -283,7 +282,7 @@ if [ -e "$ROOT/$BUILD/python/pyvss/__init__.py" ] && [ -x /usr/bin/python3 ]; th
     PYB "vss_2_stor #1, sparse, its first GiB (partition at 33 MiB: a Python file object for the pyvshadow API)" "$I/vss_2_stor.raw" 34603008 1 "$RUNS" 1024 0
     if large_ready; then
         warm "$L"
-        PYB "large #1 (30 stores), sparse, 512 MiB from its first store data on (a Python file object for the pyvshadow API)" "$L" "$LOFF" 1 "$LRUNS" 512 "$LDATA"
+        PYB "large #1 (30 stores), sparse, 512 MiB from its first store data on (a Python file object for the pyvshadow API)" "$L" "$LOFF" 1 "$RUNS" 512 "$LDATA"
     fi
 else
     echo "(skipped: make python first, or no /usr/bin/python3)"
