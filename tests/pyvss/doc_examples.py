@@ -64,7 +64,7 @@ def main():
                                    capture_output=True, timeout=120)
                 # the shim, not Debian's pyvshadow, must be what imports
                 shim_ok = "import pyvshadow" not in cmd or \
-                    b"pyvss-" in r.stdout
+                    r.stdout.startswith(b"pyvss.pyvshadow ")
                 check(r.returncode == 0 and shim_ok, "%s: %s%s" % (
                     doc, cmd, "" if r.returncode == 0 else
                     ": " + r.stderr.decode()[-300:]))
