@@ -175,7 +175,7 @@ $(BUILD)/bench/scalebench: tests/bench/scalebench.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS_BASE)
 
-bench: deps all $(BUILD)/bench/readbench $(BUILD)/bench/scalebench
+bench: deps all python $(BUILD)/bench/readbench $(BUILD)/bench/scalebench
 	bash tests/bench/bench.sh
 
 # What CI runs (README's test command): the suite as built, the suite again

@@ -135,6 +135,32 @@ static PyObject *make_seq(PyTypeObject *type, PyObject **items, int n)
 
 #define NITEMS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* The Python object for item i of what ctx points to (a C array, a
+ * result set): a new reference, or NULL with an exception set. */
+typedef PyObject *(*item_at_fn)(const void *ctx, size_t i);
+
+/* A tuple (as_list 0) or a list of item(ctx, i) for every i < n. The one
+ * place that builds a sequence of results: when an item fails, everything
+ * built so far is released and NULL returned. */
+static PyObject *seq_of(const void *ctx, size_t n, item_at_fn item,
+                        int as_list)
+{
+    PyObject *s = as_list ? PyList_New((Py_ssize_t)n)
+                          : PyTuple_New((Py_ssize_t)n);
+    for (size_t i = 0; s && i < n; i++) {
+        PyObject *o = item(ctx, i);
+        if (!o)
+            Py_CLEAR(s);
+        else if (as_list)
+            PyList_SET_ITEM(s, (Py_ssize_t)i, o);
+        else
+            PyTuple_SET_ITEM(s, (Py_ssize_t)i, o);
+    }
+    return s;
+}
+#define TUPLE_OF(ctx, n, item) seq_of((ctx), (n), (item), 0)
+#define LIST_OF(ctx, n, item) seq_of((ctx), (n), (item), 1)
+
 /* ---- struct sequence types (named tuples) -------------------------------- */
 
 static PyTypeObject SnapshotInfoType, RunType, PartitionType, StatType,
@@ -275,6 +301,11 @@ static PyObject *partition_obj(const vss_partition *p)
     return make_seq(&PartitionType, items, NITEMS(items));
 }
 
+static PyObject *partition_at(const void *ctx, size_t i)
+{
+    return partition_obj((const vss_partition *)ctx + i);
+}
+
 static PyObject *stat_obj(const vss_fs_stat *st)
 {
     PyObject *items[] = {
@@ -309,41 +340,33 @@ static const char *walk_event_name(vss_walk_event ev)
     return (unsigned)ev < NITEMS(names) ? names[ev] : "unknown";
 }
 
+static PyObject *lost_range_at(const void *ctx, size_t i)
+{
+    const vss_lost_range *l = (const vss_lost_range *)ctx + i;
+    PyObject *items[] = {u64(l->offset), u64(l->length),
+                         PyUnicode_FromString(vss_class_name(l->cls)),
+                         PyUnicode_FromString(vss_reason_name(l->reason)),
+                         PyLong_FromLong(l->store_index)};
+    return make_seq(&LostRangeType, items, NITEMS(items));
+}
+
 static PyObject *lost_list(const vss_lost_range *l, size_t n)
 {
-    PyObject *t = PyTuple_New((Py_ssize_t)n);
-    size_t i;
-    for (i = 0; t && i < n; i++) {
-        PyObject *items[] = {u64(l[i].offset), u64(l[i].length),
-                             PyUnicode_FromString(vss_class_name(l[i].cls)),
-                             PyUnicode_FromString(vss_reason_name(l[i].reason)),
-                             PyLong_FromLong(l[i].store_index)};
-        PyObject *o = make_seq(&LostRangeType, items, NITEMS(items));
-        if (!o) {
-            Py_CLEAR(t);
-            break;
-        }
-        PyTuple_SET_ITEM(t, (Py_ssize_t)i, o);
-    }
-    return t;
+    return TUPLE_OF(l, n, lost_range_at);
+}
+
+static PyObject *extent_at(const void *ctx, size_t i)
+{
+    const vss_fs_extent *x = (const vss_fs_extent *)ctx + i;
+    PyObject *items[] = {u64(x->file_offset),
+                         u64_or_none(x->volume_offset, VSS_FS_NO_OFFSET),
+                         u64(x->length), PyLong_FromUnsignedLong(x->flags)};
+    return make_seq(&ExtentType, items, NITEMS(items));
 }
 
 static PyObject *extent_list(const vss_fs_extent *x, size_t n)
 {
-    PyObject *t = PyTuple_New((Py_ssize_t)n);
-    size_t i;
-    for (i = 0; t && i < n; i++) {
-        PyObject *items[] = {u64(x[i].file_offset),
-                             u64_or_none(x[i].volume_offset, VSS_FS_NO_OFFSET),
-                             u64(x[i].length), PyLong_FromUnsignedLong(x[i].flags)};
-        PyObject *o = make_seq(&ExtentType, items, NITEMS(items));
-        if (!o) {
-            Py_CLEAR(t);
-            break;
-        }
-        PyTuple_SET_ITEM(t, (Py_ssize_t)i, o);
-    }
-    return t;
+    return TUPLE_OF(x, n, extent_at);
 }
 
 static PyObject *provenance_obj(const vss_provenance *p)
@@ -402,6 +425,8 @@ static PyObject *source_wrap(vss_source *src) /* steals the reference */
 /* A source whose bytes come from a Python file-like object: read(size) and
  * seek(offset, whence). Seek and read are a pair, so one mutex serialises
  * them; it is waited for with the GIL released. */
+#define PYFILE_READ_CHUNK (64u << 10)
+
 typedef struct pyfile_ctx {
     PyObject *fo;
     pthread_mutex_t lock;
@@ -424,10 +449,17 @@ static int64_t pyfile_read_at(void *vctx, void *buf, size_t len,
     }
     Py_DECREF(r);
     /* read() may come back short before the end (raw files, pipes):
-     * read again until len bytes or an empty read. */
+     * read again until len bytes or an empty read. At most
+     * PYFILE_READ_CHUNK a call: each read() makes a new bytes object, and
+     * one of 1 MiB is a fresh mmap in malloc, page-faulted in on every
+     * call (40x slower in the bench than 64 KiB pieces, which the heap
+     * reuses). */
     while ((size_t)done < len) {
         Py_buffer view;
-        r = PyObject_CallMethod(c->fo, "read", "n", (Py_ssize_t)(len - done));
+        size_t want = len - (size_t)done;
+        if (want > PYFILE_READ_CHUNK)
+            want = PYFILE_READ_CHUNK;
+        r = PyObject_CallMethod(c->fo, "read", "n", (Py_ssize_t)want);
         if (!r || PyObject_GetBuffer(r, &view, PyBUF_SIMPLE) < 0) {
             Py_XDECREF(r);
             done = VSS_EIO;
@@ -610,7 +642,7 @@ static PyObject *Source_read_at(SourceObject *self, PyObject *args)
 static PyObject *Source_partitions(SourceObject *self, PyObject *unused)
 {
     vss_partition *parts = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
     vss_error e = {0};
     int rc;
     if (!source_ok(self))
@@ -620,15 +652,7 @@ static PyObject *Source_partitions(SourceObject *self, PyObject *unused)
     Py_END_ALLOW_THREADS
     if (rc)
         return raise_vss(rc, &e);
-    PyObject *l = PyList_New((Py_ssize_t)n);
-    for (i = 0; l && i < n; i++) {
-        PyObject *p = partition_obj(&parts[i]);
-        if (!p) {
-            Py_CLEAR(l);
-            break;
-        }
-        PyList_SET_ITEM(l, (Py_ssize_t)i, p);
-    }
+    PyObject *l = LIST_OF(parts, n, partition_at);
     vss_partitions_free(parts);
     return l;
 }
@@ -1500,11 +1524,38 @@ static PyObject *FS_stat(FSObject *self, PyObject *args)
     return rc ? raise_vss(rc, &e) : stat_obj(&st);
 }
 
+static PyObject *entry_at(const void *ctx, size_t i)
+{
+    const vss_fs_entry *en = (const vss_fs_entry *)ctx + i;
+    PyObject *items[] = {str(en->name),
+                         en->stat_rc ? none() : stat_obj(&en->st),
+                         PyLong_FromLong(en->stat_rc), u64(en->st.mft_record),
+                         PyLong_FromLong(en->st.sequence)};
+    return make_seq(&EntryType, items, NITEMS(items));
+}
+
+static PyObject *stream_at(const void *ctx, size_t i)
+{
+    const vss_fs_stream *st = (const vss_fs_stream *)ctx + i;
+    PyObject *items[] = {str(st->name), u64(st->size),
+                         u64(st->allocated_size), bool_obj(st->resident)};
+    return make_seq(&StreamType, items, NITEMS(items));
+}
+
+static PyObject *attr_at(const void *ctx, size_t i)
+{
+    const vss_fs_attr *a = (const vss_fs_attr *)ctx + i;
+    PyObject *items[] = {u64(a->type), PyLong_FromLong(a->id),
+                         PyLong_FromLong(a->name_space), bool_obj(a->resident),
+                         str(a->name), u64(a->size), u64(a->allocated_size)};
+    return make_seq(&AttrType, items, NITEMS(items));
+}
+
 static PyObject *FS_listdir(FSObject *self, PyObject *args)
 {
     const char *path = "/";
     vss_fs_entry *ents = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
     vss_error e = {0};
     int rc;
     if (!fs_ok(self) || !PyArg_ParseTuple(args, "|s", &path))
@@ -1514,20 +1565,7 @@ static PyObject *FS_listdir(FSObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (rc)
         return raise_vss(rc, &e);
-    PyObject *l = PyList_New((Py_ssize_t)n);
-    for (i = 0; l && i < n; i++) {
-        PyObject *items[] = {str(ents[i].name),
-                             ents[i].stat_rc ? none() : stat_obj(&ents[i].st),
-                             PyLong_FromLong(ents[i].stat_rc),
-                             u64(ents[i].st.mft_record),
-                             PyLong_FromLong(ents[i].st.sequence)};
-        PyObject *o = make_seq(&EntryType, items, NITEMS(items));
-        if (!o) {
-            Py_CLEAR(l);
-            break;
-        }
-        PyList_SET_ITEM(l, (Py_ssize_t)i, o);
-    }
+    PyObject *l = LIST_OF(ents, n, entry_at);
     vss_fs_entries_free(ents, n);
     return l;
 }
@@ -1536,7 +1574,7 @@ static PyObject *FS_streams(FSObject *self, PyObject *args)
 {
     const char *path;
     vss_fs_stream *ss = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
     vss_error e = {0};
     int rc;
     if (!fs_ok(self) || !PyArg_ParseTuple(args, "s", &path))
@@ -1546,18 +1584,7 @@ static PyObject *FS_streams(FSObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (rc)
         return raise_vss(rc, &e);
-    PyObject *l = PyList_New((Py_ssize_t)n);
-    for (i = 0; l && i < n; i++) {
-        PyObject *items[] = {str(ss[i].name), u64(ss[i].size),
-                             u64(ss[i].allocated_size),
-                             bool_obj(ss[i].resident)};
-        PyObject *o = make_seq(&StreamType, items, NITEMS(items));
-        if (!o) {
-            Py_CLEAR(l);
-            break;
-        }
-        PyList_SET_ITEM(l, (Py_ssize_t)i, o);
-    }
+    PyObject *l = LIST_OF(ss, n, stream_at);
     vss_fs_streams_free(ss, n);
     return l;
 }
@@ -1566,7 +1593,7 @@ static PyObject *FS_attrs(FSObject *self, PyObject *args)
 {
     const char *path;
     vss_fs_attr *as = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
     vss_error e = {0};
     int rc;
     if (!fs_ok(self) || !PyArg_ParseTuple(args, "s", &path))
@@ -1576,19 +1603,7 @@ static PyObject *FS_attrs(FSObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     if (rc)
         return raise_vss(rc, &e);
-    PyObject *l = PyList_New((Py_ssize_t)n);
-    for (i = 0; l && i < n; i++) {
-        PyObject *items[] = {u64(as[i].type), PyLong_FromLong(as[i].id),
-                             PyLong_FromLong(as[i].name_space),
-                             bool_obj(as[i].resident), str(as[i].name),
-                             u64(as[i].size), u64(as[i].allocated_size)};
-        PyObject *o = make_seq(&AttrType, items, NITEMS(items));
-        if (!o) {
-            Py_CLEAR(l);
-            break;
-        }
-        PyList_SET_ITEM(l, (Py_ssize_t)i, o);
-    }
+    PyObject *l = LIST_OF(as, n, attr_at);
     vss_fs_attrs_free(as, n);
     return l;
 }

@@ -4,7 +4,8 @@
 # `vssinfo --json --stats`, a Python file object against the path, errors,
 # seek/read rules, threads and leaks (tests/pyvss/*.py), the pyvshadow shim
 # against python3-libvshadow block by block (every difference explained by
-# libvss's map), and the examples of docs/python.md and README.md as written.
+# libvss's map), dfVFS's call sequence into pyvshadow replayed on the shim,
+# and the examples of docs/python.md and README.md as written.
 set -u
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
@@ -89,10 +90,21 @@ fi
 if ! $PY -c 'import pyvshadow' 2>/dev/null; then
     skip "differential test: python3-libvshadow (pyvshadow) is not installed (make deps)"
 else
-    imgs=(testimages/out/*.img)
+    # The default generated set (not the bench's 8 GiB large.img, made by
+    # `make -C testimages large` on demand: docs/performance.md has its
+    # differential, by tests/vshadow_diff)
+    imgs=()
+    for f in testimages/out/*.img; do
+        [ "$f" = testimages/out/large.img ] || imgs+=("$f")
+    done
     prepare_real && imgs+=("$WORK"/real/*.raw)
     pyrun "$T/vshadow_diff.py" "${imgs[@]}"
 fi
+# dfVFS's calls into pyvshadow, replayed against the shim (and compared
+# with python3-libvshadow when present: dfvfs_replay.py says where)
+rimgs=(testimages/out/win7.img testimages/out/redirpart.img)
+prepare_real && rimgs+=("$WORK/real/vsstest.raw" "$WORK/real/vss_2003.raw" "$WORK/real/vss_2_stor.raw")
+pyrun "$T/dfvfs_replay.py" "${rimgs[@]}"
 
 # ---- docs/python.md and README's Python section: every example, as written ----
 if [ "$SAN_PASS" = 1 ]; then

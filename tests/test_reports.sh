@@ -128,6 +128,21 @@ else
     skip "snapshot identities: vshadowinfo is not installed (libvshadow-utils)"
 fi
 
+# ---- the volume GUID in every format, against the generator's manifest ------
+VGUID=$(python3 -c "import json,sys;print([v for v in json.load(open(sys.argv[1]))['volumes'] if v['role']=='source'][0]['guid'])" "${IMG%.img}.json")
+"$V" --audit 1 --csv --no-progress "$IMG" > "$T/g.csv"
+"$V" --audit 1 --no-progress --html "$T/g.html" "$IMG" > "$T/g.txt"
+same "volume GUID = the manifest's: text, JSON, CSV #volume, HTML" \
+    "$(sed -n 's/^Volume .*volume GUID \([0-9a-f-]*\)$/\1/p' "$T/g.txt") $(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['report']['volume_guid'])" "$T/r.json") $(sed -n 's/^#volume,.*volume GUID \([0-9a-f-]*\)$/\1/p' "$T/g.csv") $(sed -n 's:.*volume GUID <code>\([0-9a-f-]*\)</code>.*:\1:p' "$T/g.html")" \
+    "$VGUID $VGUID $VGUID $VGUID"
+
+# ---- --image-hash on a terminal: its progress bar --------------------------
+if command -v script >/dev/null; then
+    out=$(cd "$T" && script -qec "'$V' --audit 1 --image-hash sha256 --output p.txt '$IMG'" /dev/null | tr '\r' '\n')
+    check "--image-hash on a terminal: a progress bar to 100%" \
+        grep -qa '\[image hash\] .* 100% ' <<<"$out"
+fi
+
 # ---- --diff: the same header, the two sides' identities --------------------
 "$V" --diff 1:2 --json --case "$CASE" --no-progress "$IMG" > "$T/d.json"
 same "--diff --json: report.case and the sides' identities" \
@@ -155,6 +170,10 @@ import csv,sys
 l=open(sys.argv[1]).read().splitlines()
 m=[r for r in csv.reader(x for x in l if x.startswith('#'))]
 sys.exit(not (['#notes',sys.argv[2]] in m and [x for x in l if not x.startswith('#')][0].startswith('change,')))" "$T/d.csv" "$NOTES"
+# A '#' inside a value is quoted: readers that take '#' as a comment mark
+# (pandas' comment="#") cut an unquoted field there.
+"$V" --diff 1:2 --csv --notes "bag #7" --no-progress "$IMG" > "$T/h.csv"
+check "CSV: a value holding '#' is quoted" grep -qxF '#notes,"bag #7"' "$T/h.csv"
 
 # ---- E01: the acquisition's metadata and stored hash -----------------------
 if command -v ewfacquire >/dev/null && command -v ewfinfo >/dev/null; then
@@ -216,7 +235,56 @@ PY
     echo "$out"
     PASS=$((PASS + $(echo "$out" | grep -c '^ok')))
     FAIL=$((FAIL + $(echo "$out" | grep -c '^FAIL')))
+    # File lists long enough to run over pages (the many scenario): every
+    # page that goes on with a list starts with the list's header again.
+    MANY=$PWD/testimages/out/many.img
+    if [ -e "$MANY" ]; then
+        "$V" --audit all --no-progress --html "$T/m.html" "$MANY" >/dev/null
+        timeout 120 chromium --headless --no-sandbox --disable-gpu \
+            --user-data-dir="$T/chromium" --no-pdf-header-footer \
+            --print-to-pdf="$T/m.pdf" "file://$T/m.html" >/dev/null 2>&1
+        pdftotext -layout "$T/m.pdf" "$T/m.pdf.txt" 2>/dev/null
+        got=$(python3 - "$T/m.pdf.txt" <<'PY'
+import re, sys
+row = re.compile(r'\s*(intact|unchanged|resident|damaged|unverified|error)\s+/')
+head = re.compile(r'\s*status\s+path\s')
+foot = re.compile(r'\s*(Volume Shadow Copy audit|page \d+ of \d+)')
+pages = [[l for l in p.splitlines() if l.strip() and not foot.match(l)]
+         for p in open(sys.argv[1]).read().split('\f')]
+cont = headed = 0
+for prev, page in zip(pages, pages[1:]):
+    if prev and page and row.match(prev[-1]) and any(row.match(l) for l in page):
+        cont += 1
+        first = next(l for l in page if row.match(l) or head.match(l))
+        headed += bool(head.match(first))
+print(cont, headed)
+PY
+)
+        check "PDF: a file list going on over a page repeats its header ($got: continued, headed)" \
+            test "${got% *}" -gt 0 -a "${got% *}" = "${got#* }"
+    fi
 else
     skip "HTML print: chromium or pdftotext is not installed (make deps)"
+fi
+
+# ---- HTML on a phone: the page no wider than a 400 px screen ----------------
+# Headless Chromium's window is at least 500 px wide, so the report is shown
+# in a 400 px frame and measured there (documentElement scrollWidth against
+# clientWidth, written into the title of the page that --dump-dom prints).
+if command -v chromium >/dev/null; then
+    cat > "$T/phone.html" <<'HTML'
+<!DOCTYPE html><html><head><title>-</title></head><body style="margin:0">
+<iframe id=f src="r.html" style="width:400px;height:800px;border:0"></iframe>
+<script>document.getElementById('f').onload = function () {
+  var d = document.getElementById('f').contentDocument.documentElement;
+  document.title = d.scrollWidth + ' ' + d.clientWidth; };</script></body></html>
+HTML
+    got=$(timeout 120 chromium --headless --no-sandbox --disable-gpu \
+        --allow-file-access-from-files --user-data-dir="$T/chromium" \
+        --window-size=800,900 --virtual-time-budget=5000 --dump-dom \
+        "file://$T/phone.html" 2>/dev/null |
+        sed -n 's:.*<title>\([0-9]*\) \([0-9]*\)</title>.*:\1 \2:p')
+    check "HTML at 400 px: the page fits the screen (scroll width, width: $got)" \
+        test -n "$got" -a "${got% *}" -le "${got#* }"
 fi
 finish

@@ -514,7 +514,9 @@ void csv_str(FILE *f, const char *s)
 {
     if (!s)
         return;
-    if (strpbrk(s, ",\"\r\n") == NULL) {
+    /* '#' quoted too: readers that skip the "#key,value" header lines as
+     * comments (pandas' comment="#") cut an unquoted field at a '#'. */
+    if (strpbrk(s, ",\"\r\n#") == NULL) {
         fputs(s, f);
         return;
     }
@@ -937,6 +939,16 @@ static const char html_print_css[] =
     "a{color:inherit;text-decoration:none}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
+/* The report on a narrow screen (a phone, a split window): the page never
+ * gets wider than the screen; a table wider than it scrolls sideways in
+ * its own box, long codes (hashes, paths, the command line) wrap. Screen
+ * only: on paper tables keep their table layout (thead repeated). */
+static const char html_narrow_css[] =
+    "@media screen and (max-width:1100px){body{margin:8px;font-size:13px}"
+    "table{display:block;max-width:100%;overflow-x:auto}"
+    "code{white-space:normal;overflow-wrap:anywhere}"
+    "table.meta th{width:auto}}\n";
+
 int aud_report_html(const char *path, const aud_run *r)
 {
     FILE *f = fopen(path, "w");
@@ -948,6 +960,8 @@ int aud_report_html(const char *path, const aud_run *r)
         return 1;
     }
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, "
+          "initial-scale=1\">\n"
           "<title>Shadow copy audit", f);
     if (r->o->meta && r->o->meta->case_id) {
         fputs(", case ", f);
@@ -981,6 +995,7 @@ int aud_report_html(const char *path, const aud_run *r)
           ".yes{color:#2e7d32;font-weight:600}.no{color:#c62828;font-weight:"
           "600}\n", f);
     fputs(html_print_css, f);
+    fputs(html_narrow_css, f);
     fputs("</style></head><body>\n", f);
     fputs("<h1>Volume Shadow Copy audit</h1>\n<p class=\"muted\">", f);
     html_esc(f, r->o->image);

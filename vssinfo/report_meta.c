@@ -170,6 +170,18 @@ static const char *upper_hash_name(vss_hash a)
                                                           : "SHA-256";
 }
 
+/* The volume's GUID (its VSS header) as text: 0, or -1 when the volume
+ * has no shadow copies (no header to name it). */
+static int volume_guid_text(const found_volume *fv, char out[37])
+{
+    uint8_t g[16];
+    if (!fv->vol || !vss_volume_has_vss(fv->vol))
+        return -1;
+    vss_volume_guid(fv->vol, g);
+    vss_guid_format(g, out);
+    return 0;
+}
+
 void report_meta_text(FILE *f, const report_meta *m, const found_volume *fv,
                       const int *snaps, size_t nsnaps)
 {
@@ -197,14 +209,10 @@ void report_meta_text(FILE *f, const report_meta *m, const found_volume *fv,
                     cont[0] ? "media the container holds" : "file");
         }
     }
-    if (fv->vol && vss_volume_has_vss(fv->vol)) {
-        uint8_t g[16];
-        char vg[37];
-        vss_volume_guid(fv->vol, g);
-        vss_guid_format(g, vg);
+    char vg[37];
+    if (volume_guid_text(fv, vg) == 0)
         fprintf(f, "Volume         : at offset %" PRIu64 " of %s, volume "
                 "GUID %s\n", fv->part.offset, fv->image, vg);
-    }
     for (i = 0; i < nsnaps; i++)
         report_snapshot_text(f, fv, snaps[i]);
     fputc('\n', f);
@@ -247,15 +255,11 @@ void report_meta_json(json *j, const report_meta *m, const found_volume *fv,
     }
     json_end_array(j);
     json_key(j, "volume_guid");
-    if (fv->vol && vss_volume_has_vss(fv->vol)) {
-        uint8_t g[16];
-        char vg[37];
-        vss_volume_guid(fv->vol, g);
-        vss_guid_format(g, vg);
+    char vg[37];
+    if (volume_guid_text(fv, vg) == 0)
         json_string(j, vg);
-    } else {
+    else
         json_null(j);
-    }
     json_key(j, "snapshots");
     json_array(j);
     for (i = 0; i < nsnaps; i++)
@@ -303,6 +307,12 @@ void report_meta_csv(FILE *f, const report_meta *m, const found_volume *fv,
             hash_hex(&m->img[i], m->image_hash[k], v);
             csv_record(f, key, v);
         }
+    }
+    char vg[37];
+    if (volume_guid_text(fv, vg) == 0) {
+        snprintf(v, sizeof v, "at offset %" PRIu64 "; volume GUID %s",
+                 fv->part.offset, vg);
+        csv_record(f, "volume", v);
     }
     for (i = 0; fv->vol && i < nsnaps; i++) {
         vss_snapshot_info si;
@@ -397,14 +407,10 @@ void report_meta_html(FILE *f, const report_meta *m, const found_volume *fv,
         }
         fputs("</td></tr>\n", f);
     }
-    if (fv->vol && vss_volume_has_vss(fv->vol)) {
-        uint8_t g[16];
-        char vg[37];
-        vss_volume_guid(fv->vol, g);
-        vss_guid_format(g, vg);
+    char vg[37];
+    if (volume_guid_text(fv, vg) == 0)
         fprintf(f, "<tr><th>volume</th><td>at offset %" PRIu64 "; volume "
                 "GUID <code>%s</code></td></tr>\n", fv->part.offset, vg);
-    }
     fputs("</table>\n", f);
     if (!nsnaps || !fv->vol)
         return;

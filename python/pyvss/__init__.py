@@ -16,12 +16,10 @@ from ._pyvss import (  # noqa: F401  (the public API)
     filetime_to_datetime, filetime_format, parse_offset, LIBVSS_VERSION,
     BLOCK_SIZE, CATALOG_FLAG_OFFLINE, CATALOG_FLAG_UNUSED_ZERO,
     EXTENT_SPARSE, EXTENT_RESIDENT, EXTENT_UNINIT, EXTENT_COMPRESSED,
-    EINVAL, EIO, ECORRUPT, ENOMEM, ENOTFOUND, EUNSUPPORTED, ENOSTORAGE,
-    HAVE_AUDIT)
+    EINVAL, EIO, ECORRUPT, ENOMEM, ENOTFOUND, EUNSUPPORTED, ENOSTORAGE)
 from ._pyvss import History, Version, VersionStream  # noqa: F401
-if HAVE_AUDIT:
-    from ._pyvss import (  # noqa: F401
-        Audit, AuditFile, AuditRange, AuditResult, DiffEntry)
+from ._pyvss import (  # noqa: F401
+    Audit, AuditFile, AuditRange, AuditResult, DiffEntry)
 
 # Snapshots and files are binary file objects: io.BufferedReader and
 # friends accept them, and isinstance(x, io.RawIOBase) says so.

@@ -18,8 +18,16 @@ _VSS_SIGNATURE = bytes.fromhex("6b87083876c1484eb7ae04046e6cc752")
 _VSS_HEADER_OFFSET = 0x1e00
 
 
+# pyvshadow's get_version() is libvshadow's release date, and dfVFS and
+# plaso check it as an integer (int(get_version()) >= 20160109 in their
+# dependencies.ini): the shim answers with the libvshadow release whose
+# pyvshadow API it implements and is tested against (Debian bookworm's
+# python3-libvshadow). libvss's own version is pyvss.LIBVSS_VERSION.
+PYVSHADOW_API_VERSION = "20190323"
+
+
 def get_version():
-    return "pyvss-" + _pyvss.LIBVSS_VERSION
+    return PYVSHADOW_API_VERSION
 
 
 def check_volume_signature(filename):
@@ -99,9 +107,10 @@ class volume(object):  # noqa: N801 (pyvshadow's name)
             self._stores[store_index] = store(v, store_index + 1)
         return self._stores[store_index]
 
-    @property
-    def stores(self):
+    def get_stores(self):
         return [self.get_store(i) for i in range(self.get_number_of_stores())]
+
+    stores = property(get_stores)
 
 
 class store(object):  # noqa: N801 (pyvshadow's name)

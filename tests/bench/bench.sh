@@ -6,7 +6,7 @@
 # asserted.
 #
 #   bash tests/bench/bench.sh [SECTION...]   (default: all of them)
-#   sections: list map lib fuse tree containers large memory growth carve
+#   sections: list map lib python fuse tree containers large memory growth carve
 #
 # Method (docs/performance.md says what each table means):
 # - Every figure is the median of BENCH_RUNS runs (default 5; 3 for the
@@ -40,7 +40,7 @@ VSSMOUNT=$ROOT/$BUILD/vssmount
 RUNS=${BENCH_RUNS:-5}
 LRUNS=${BENCH_LARGE_RUNS:-3}
 RAND=${BENCH_RAND:-20000}   # random 4 KiB reads per FUSE run
-SECTIONS=${*:-list map lib fuse tree containers large memory growth carve}
+SECTIONS=${*:-list map lib python fuse tree containers large memory growth carve}
 want() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 prepare_real || { echo "bench needs ../shared/testimages/real"; exit 1; }
@@ -254,6 +254,39 @@ if large_ready; then
     lib_rows "large #1 (30 stores), dense" "$(dense_copy "$L" large.img)" "$LOFF" 1 "$LRUNS" 2048 10000 "$LDATA"
 fi
 echo
+}
+want python && {
+echo "## Python: pyvss vs the C library vs pyvshadow (1 MiB reads)"
+echo
+echo "tests/pyvss/bench.py in Debian's python3, one process, image in the page"
+echo "cache: the same 1 MiB reads through libvss's vss_snapshot_read_at (a"
+echo "ctypes loop: the C library's own cost), pyvss (readinto into one buffer;"
+echo "read, a new bytes object per read), the pyvshadow shim and libvshadow's"
+echo "pyvshadow (store.read, as dfVFS reads). Median of $RUNS interleaved runs."
+echo "readbench (a fresh process checksumming every byte) for reference."
+echo
+PYB() { # LABEL IMAGE OFFSET SNAPSHOT RUNS [MIB START]
+    local label=$1
+    shift
+    echo "### $label"
+    echo
+    PYTHONPATH=$ROOT/$BUILD/python /usr/bin/python3 tests/pyvss/bench.py \
+        "$ROOT/$BUILD/libvss.so" "$RB" "$@" | grep -v ' passed, .* failed$'
+    echo
+}
+if [ -e "$ROOT/$BUILD/python/pyvss/__init__.py" ] && [ -x /usr/bin/python3 ]; then
+    warm "$I/vsstest.raw"
+    PYB "vsstest #1, sparse (by path)" "$I/vsstest.raw" 0 1 "$RUNS"
+    PYB "vsstest #1, dense (by path)" "$(dense_copy "$I/vsstest.raw" vsstest.raw)" 0 1 "$RUNS"
+    warm "$I/vss_2_stor.raw"
+    PYB "vss_2_stor #1, sparse, its first GiB (partition at 33 MiB: a Python file object for the pyvshadow API)" "$I/vss_2_stor.raw" 34603008 1 "$RUNS" 1024 0
+    if large_ready; then
+        warm "$L"
+        PYB "large #1 (30 stores), sparse, 512 MiB from its first store data on (a Python file object for the pyvshadow API)" "$L" "$LOFF" 1 "$RUNS" 512 "$LDATA"
+    fi
+else
+    echo "(skipped: make python first, or no /usr/bin/python3)"
+fi
 }
 want fuse && {
 echo "## FUSE, cold: vssmount vs vshadowmount vs the raw limit"

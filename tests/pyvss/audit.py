@@ -113,9 +113,6 @@ def check_cancel(vol, total):
 
 
 def main():
-    if not pyvss.HAVE_AUDIT:
-        print("skip: this libvss has no audit API (vss_audit_*) yet")
-        return finish()
     biggest = None
     for path in sys.argv[1:]:
         m, vol = open_manifest(path)
