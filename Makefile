@@ -405,8 +405,9 @@ reliability-tests: $(REPLAY_BINS) $(REL_TESTS)
 
 test: reliability-tests
 
+# The sanitizer build on every core (clang -O1 with ASan/UBSan is slow).
 test-asan:
-	$(MAKE) BUILD=build/asan CC=clang STATIC_DEPS=0 SO_DEFS= \
+	$(MAKE) -j$$(nproc) BUILD=build/asan CC=clang STATIC_DEPS=0 SO_DEFS= \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all test-bins reliability-tests python
 	BUILD=build/asan LIBVSS_SANITIZER_PASS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
