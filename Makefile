@@ -92,7 +92,7 @@ TEST_BINS = $(BUILD)/tests/unit_test $(BUILD)/tests/vshadow_diff \
 DEB_PACKAGES = build-essential clang python3 pkg-config qemu-utils sleuthkit \
   libvshadow-dev libvshadow-utils libbfio-dev ntfs-3g ntfs-3g-dev \
   libfuse3-dev fuse3 libssl-dev zlib1g-dev ewf-tools jq time python3-libvshadow chromium \
-  valgrind attr xxd procps openssl poppler-utils strace python3-dev
+  valgrind attr xxd procps openssl poppler-utils strace linux-perf python3-dev
 
 # vssmount finds its volume through the library (vss_volume_set_*) and
 # shares only tools/ with vssinfo.

@@ -50,7 +50,7 @@ COMMANDS = {
     "getfattr": "attr", "setfattr": "attr",
     "chromium": "chromium",
     "pdftotext": "poppler-utils", "pdftoppm": "poppler-utils",
-    "jq": "jq", "xxd": "xxd", "strace": "strace",
+    "jq": "jq", "xxd": "xxd", "strace": "strace", "perf": "linux-perf",
     "clang": "clang", "gcc": "build-essential", "cc": "build-essential",
     "make": "build-essential", "ar": "build-essential",
     "nm": "build-essential", "readelf": "build-essential",
@@ -213,7 +213,9 @@ def dpkg_owner(path):
     r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
     if r.returncode != 0:
         return None
-    return r.stdout.split(":")[0].strip()
+    # a diverted file (perf) has a "diversion by PKG from: PATH" line first
+    lines = [l for l in r.stdout.splitlines() if not l.startswith("diversion by")]
+    return lines[0].split(":")[0].strip() if lines else None
 
 def direct_deps(pkg):
     r = subprocess.run(["dpkg-query", "-W", "-f=${Depends}, ${Pre-Depends}", pkg],

@@ -408,6 +408,10 @@ static void hint_carve(const volume_set *set)
         const found_volume *fv = &set->v[i];
         if (fv->image_index != 0 || !fv->src || !fv->part.is_ntfs)
             continue;
+        /* -o named a place with no volume: the volumes that do list
+         * snapshots need no hint (the error names their offsets) */
+        if (fv->vol && vss_volume_snapshot_count(fv->vol) > 0)
+            continue;
         if (fv->vol && vss_volume_has_vss(fv->vol))
             fprintf(stderr, "vssinfo: the volume at offset %llu has a VSS "
                             "header but no snapshot in its catalog: the "
@@ -835,7 +839,8 @@ int main(int argc, char **argv)
     if (!fv) {
         rc = die(pick_failure_status(&e), "%s", e.message);
         print_container_errors(&set);
-        if (rc == CLI_EXIT_NO_SNAPSHOTS && !carved)
+        if (rc == CLI_EXIT_NO_SNAPSHOTS && !carved &&
+            !vss_volume_set_any_snapshots(set.lib))
             hint_carve(&set);
         volumes_free(&set);
         return rc;
