@@ -16,20 +16,7 @@
 
 #include "vss.h"
 #include "vss/vss_int.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                      \
-            printf(__VA_ARGS__);                                             \
-            printf("\n");                                                    \
-        }                                                                    \
-    } while (0)
+#include "ctest.h"
 
 /* The definition: some store j > k has a non-overlay descriptor at off. */
 static int scan_newer(const vss_volume *v, size_t k, uint64_t off)
@@ -157,6 +144,5 @@ int main(void)
         dir = "testimages/out";
     test_image(dir, "many", 0);
     test_image(dir, "win7", 1);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return ct_finish(NULL);
 }
