@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "audit_int.h"
+#include "html.h"
 #include "json.h"
 #include "report_meta.h"
 
@@ -808,19 +809,6 @@ void aud_diff_csv(FILE *f, const aud_run *r)
 
 /* ---- HTML ------------------------------------------------------------------ */
 
-void html_esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
 /* Heights of the four classes in one column, rounded so that columns of
  * the same make-up compare equal. */
 static void bucket_heights(const aud_snapshot *S, size_t b, int H,
@@ -918,86 +906,15 @@ static void html_hash(FILE *f, const aud_run *r, const aud_digests *d)
     }
 }
 
-/* The report on paper (issue #18): the summary page first, every file
- * list open, table headers repeated on each page, rows kept whole, pages
- * numbered (CSS page margin boxes: Chromium 131 and later). */
-static const char html_print_css[] =
-    "table.meta th{width:11em}"
-    "code.cmd{white-space:pre-wrap;word-break:break-all}\n"
-    "thead{display:table-header-group}\n"
-    "@page{size:A4;margin:14mm 10mm 16mm;"
-    "@bottom-right{content:\"page \" counter(page) \" of \" counter(pages);"
-    "font:10px system-ui,sans-serif;color:#555}"
-    "@bottom-left{content:\"Volume Shadow Copy audit\";"
-    "font:10px system-ui,sans-serif;color:#555}}\n"
-    "@media print{body{margin:0;max-width:none;font-size:10px}"
-    "code{font-size:9px}td{overflow-wrap:anywhere}"
-    "h2{break-after:avoid}.summary-end{break-after:page}"
-    "tr,svg,.legend{break-inside:avoid}"
-    "details::details-content{content-visibility:visible;display:block}"
-    "details>summary{list-style:none;font-weight:600;margin:8px 0 4px}"
-    "a{color:inherit;text-decoration:none}"
-    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
-
-/* The report on a narrow screen (a phone, a split window): the page never
- * gets wider than the screen; a table wider than it scrolls sideways in
- * its own box, long codes (hashes, paths, the command line) wrap. Screen
- * only: on paper tables keep their table layout (thead repeated). */
-static const char html_narrow_css[] =
-    "@media screen and (max-width:1100px){body{margin:8px;font-size:13px}"
-    "table{display:block;max-width:100%;overflow-x:auto}"
-    "code{white-space:normal;overflow-wrap:anywhere}"
-    "table.meta th{width:auto}}\n";
-
 int aud_report_html(const char *path, const aud_run *r)
 {
-    FILE *f = fopen(path, "w");
+    FILE *f = html_create(path);
     size_t i, k;
     char t[32], h[32];
-    if (!f) {
-        fprintf(stderr, "vssinfo: cannot create %s: %s\n", path,
-                strerror(errno));
+    if (!f)
         return 1;
-    }
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, "
-          "initial-scale=1\">\n"
-          "<title>Shadow copy audit", f);
-    if (r->o->meta && r->o->meta->case_id) {
-        fputs(", case ", f);
-        html_esc(f, r->o->meta->case_id);
-    }
-    fputs("</title>\n<style>\n"
-          "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;"
-          "max-width:1400px}\n"
-          "h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 "
-          "6px;border-bottom:1px solid #ccc}\n"
-          "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid "
-          "#ddd;padding:3px 6px;vertical-align:top;text-align:left}\n"
-          "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:"
-          "tabular-nums}\n"
-          "code{font:12px ui-monospace,monospace;white-space:nowrap}\n"
-          "table.dmg{width:100%}tr.top td{border-top:2px solid #bbb}\n"
-          "td.hashes{background:#fafafa;border-top:none}td.hashes table"
-          "{margin:0}td.hashes td{border:none;padding:1px 8px 1px 0;"
-          "font-size:12px;color:#555}\n"
-          ".alg{color:#777;font-size:11px}.muted{color:#666}\n"
-          ".st{font-weight:600;padding:1px 6px;border-radius:3px;color:#fff}\n"
-          ".damaged{background:#c62828}.unverified{background:#ef6c00}"
-          ".intact{background:#2e7d32}"
-          ".unchanged{background:#558b2f}.resident{background:#1565c0}"
-          ".error{background:#6a1b9a}\n"
-          "svg.strip{width:100%;height:36px;border:1px solid #999;"
-          "display:block}\n"
-          ".legend span{margin-right:14px;white-space:nowrap}.legend i{display:"
-          "inline-block;width:12px;height:12px;margin-right:4px;vertical-align:"
-          "-1px;border:1px solid #777}\n"
-          ".yes{color:#2e7d32;font-weight:600}.no{color:#c62828;font-weight:"
-          "600}\n", f);
-    fputs(html_print_css, f);
-    fputs(html_narrow_css, f);
-    fputs("</style></head><body>\n", f);
-    fputs("<h1>Volume Shadow Copy audit</h1>\n<p class=\"muted\">", f);
+    html_begin(f, "audit", r->o->meta ? r->o->meta->case_id : NULL);
+    fputs("<p class=\"muted\">", f);
     html_esc(f, r->o->image);
     fprintf(f, ", volume at offset %" PRIu64 " &middot; vssinfo %s &middot; "
             "hashes: ", r->fv->part.offset, VSS_VERSION_STRING);
@@ -1171,14 +1088,5 @@ int aud_report_html(const char *path, const aud_run *r)
         }
         fputs("</table></details>\n", f);
     }
-    fputs("<p class=\"muted\">Generated by vssinfo --audit (libvss). Classes: "
-          "<b>store</b> copied into a shadow copy store; <b>live</b> "
-          "unchanged since the snapshot; <b>zero</b> not preserved, reads as "
-          "zeros; <b>stale</b> not preserved, reads data written after the "
-          "snapshot.</p>\n</body></html>\n", f);
-    if (fclose(f) != 0) {
-        fprintf(stderr, "vssinfo: writing %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    return 0;
+    return html_finish(f, path, "--audit");
 }

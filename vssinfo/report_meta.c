@@ -1,5 +1,5 @@
 /*
- * report_meta.c — the header every audit and diff report carries
+ * report_meta.c — the header every audit, diff and history report carries
  * (report_meta.h, issue #18), in each report format, and the side file
  * with the report's own SHA-256.
  */
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "html.h"
 #include "progress.h"
 #include "report_meta.h"
 

@@ -5,7 +5,7 @@
  * image (full path, size, container, E01 case data and stored hashes,
  * the hashes --image-hash computed) and the identities of the snapshots
  * it covers. One header per report format; the writers of the reports
- * (audit_out.c, and the history report) call them. The report's own
+ * (audit_out.c, history.c) call them. The report's own
  * SHA-256 goes to a side file (report_meta_seal).
  */
 #ifndef VSSINFO_REPORT_META_H
@@ -64,9 +64,8 @@ void report_meta_csv(FILE *f, const report_meta *m, const found_volume *fv,
 void report_meta_html(FILE *f, const report_meta *m, const found_volume *fv,
                       const int *snaps, size_t nsnaps);
 
-/* The reports' escapers (audit_out.c): text inside HTML; one CSV field,
- * quoted when it holds a comma, quote or line break. */
-void html_esc(FILE *f, const char *s);
+/* One CSV field of the reports (audit_out.c), quoted when it holds a
+ * comma, quote, line break or '#'. (HTML's escaper: html.h.) */
 void csv_str(FILE *f, const char *s);
 
 /* Write PATH.sha256, "HEX  NAME\n" (NAME: PATH's last component), so
