@@ -452,6 +452,8 @@ int audit_run(found_volume *fv, const audit_options *o)
             aud_diff_csv(stdout, &r);
         else
             aud_diff_text(stdout, &r);
+        if (o->html && aud_diff_html(o->html, &r))
+            rc = 1;
     } else {
         if (o->json)
             aud_report_json(stdout, &r);

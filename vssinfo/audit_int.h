@@ -83,5 +83,6 @@ int aud_report_html(const char *path, const aud_run *r);
 void aud_diff_text(FILE *f, const aud_run *r);
 void aud_diff_json(FILE *f, const aud_run *r);
 void aud_diff_csv(FILE *f, const aud_run *r);
+int aud_diff_html(const char *path, const aud_run *r);
 
 #endif

@@ -1090,3 +1090,157 @@ int aud_report_html(const char *path, const aud_run *r)
     }
     return html_finish(f, path, "--audit");
 }
+
+/* ---- --diff as HTML ------------------------------------------------------- */
+
+/* One side of the diff in words, with its creation time for a snapshot. */
+static void html_side(FILE *f, const aud_run *r, int side)
+{
+    vss_snapshot_info si;
+    char t[32];
+    if (!side) {
+        fputs("the live volume", f);
+        return;
+    }
+    fprintf(f, "snapshot %d", side);
+    if (r->fv->vol &&
+        vss_volume_snapshot_info(r->fv->vol, side, &si, NULL) == 0) {
+        vss_filetime_format(si.creation_time, t);
+        fprintf(f, ", created <code>%s</code>", t);
+    }
+}
+
+/* What a side did not preserve, as the badges of the audit's statuses:
+ * zeros are lost for sure (damaged), stale bytes are Windows' but not the
+ * snapshot's (unverified). Returns whether anything was written. */
+static int html_not_preserved(FILE *f, const char *side, uint64_t lost,
+                              uint64_t unverified, int sep)
+{
+    if (lost)
+        fprintf(f, "%s<span class=\"st damaged\">%s: %" PRIu64 " bytes "
+                "lost (zero)</span>", sep++ ? "<br>" : "", side, lost);
+    if (unverified)
+        fprintf(f, "%s<span class=\"st unverified\">%s: %" PRIu64
+                " bytes unverified (stale)</span>", sep++ ? "<br>" : "",
+                side, unverified);
+    return sep;
+}
+
+/* The hashes of one side, saying so when they are of bytes the snapshot
+ * did not preserve. */
+static void html_diff_hashes(FILE *f, const aud_run *r, const char *side,
+                             const aud_item *it, const aud_digests *d,
+                             uint64_t lost, uint64_t unverified)
+{
+    if (!it)
+        return;
+    fprintf(f, "<tr><td>%s</td><td>", side);
+    html_hash(f, r, d);
+    if (lost || unverified)
+        fprintf(f, " <b>of the bytes Windows returns: %" PRIu64 " of them "
+                "not preserved</b>", lost + unverified);
+    fputs("</td></tr>", f);
+}
+
+static void html_size_time(FILE *f, const aud_item *it)
+{
+    char t[32];
+    if (!it) {
+        fputs("<td class=n>-</td><td>-</td>", f);
+        return;
+    }
+    vss_filetime_format(it->mtime, t);
+    fprintf(f, "<td class=n>%" PRIu64 "</td><td><code>%s</code></td>",
+            it->size, t);
+}
+
+int aud_diff_html(const char *path, const aud_run *r)
+{
+    FILE *f = html_create(path);
+    size_t i, c[6], np_a = 0, np_b = 0;
+    int a;
+    if (!f)
+        return 1;
+    diff_counts(r, c);
+    for (i = 0; i < r->ndiff; i++) {
+        np_a += r->diff[i].lost_a || r->diff[i].unverified_a;
+        np_b += r->diff[i].lost_b || r->diff[i].unverified_b;
+    }
+    html_begin(f, "diff", r->o->meta ? r->o->meta->case_id : NULL);
+    fputs("<p class=\"muted\">", f);
+    html_esc(f, r->o->image);
+    fprintf(f, ", volume at offset %" PRIu64 " &middot; vssinfo %s &middot; "
+            "hashes: ", r->fv->part.offset, VSS_VERSION_STRING);
+    for (a = 0; a < r->nalg; a++)
+        fprintf(f, "%s%s", a ? ", " : "", vss_hash_name(r->alg[a]));
+    fputs("</p>\n", f);
+    head_html(f, r);
+    fputs("<p>Every file that differs between side <b>A</b> and side "
+          "<b>B</b>. <b>added</b>: only in B; <b>deleted</b>: only in A; "
+          "<b>modified</b>: other content (hashes); <b>renamed</b>: the "
+          "same file (MFT record and sequence) under another path. "
+          "<b>Not preserved</b> names the side whose bytes the snapshot did "
+          "not preserve: <span class=\"st damaged\">lost (zero)</span> "
+          "Windows returns them as zeros, lost for sure; <span class=\"st "
+          "unverified\">unverified (stale)</span> Windows returns today's "
+          "bytes or a newer snapshot's: not evidence of the snapshot. A "
+          "side's hashes are of the bytes Windows returns, those included. "
+          "Sizes in bytes; <i>modified</i> is the $STANDARD_INFORMATION "
+          "modification time (UTC).</p>\n", f);
+    fputs("<h2>Summary</h2>\n<table class=meta><tr><th>A</th><td>", f);
+    html_side(f, r, r->diff_a);
+    fputs("</td></tr>\n<tr><th>B</th><td>", f);
+    html_side(f, r, r->diff_b);
+    fputs("</td></tr>\n<tr><th>under</th><td>", f);
+    html_esc(f, *r->subtree ? r->subtree : "/");
+    fputs("</td></tr>\n</table>\n", f);
+    fprintf(f, "<table id=counts><thead><tr><th>added</th><th>deleted</th>"
+            "<th>modified</th><th>renamed</th><th>unchanged</th><th>with "
+            "bytes not preserved in A</th><th>with bytes not preserved in B"
+            "</th></tr></thead>\n<tr><td class=n>%zu</td><td class=n>%zu"
+            "</td><td class=n>%zu</td><td class=n>%zu</td><td class=n>%zu"
+            "</td><td class=n>%zu</td><td class=n>%zu</td></tr>\n</table>\n"
+            "<div class=summary-end></div>\n",
+            c[VSS_DIFF_ADDED], c[VSS_DIFF_DELETED],
+            c[VSS_DIFF_MODIFIED] + c[VSS_DIFF_RENAMED_MODIFIED],
+            c[VSS_DIFF_RENAMED] + c[VSS_DIFF_RENAMED_MODIFIED],
+            c[VSS_DIFF_UNCHANGED], np_a, np_b);
+    fprintf(f, "<h2>Changes</h2>\n<p>%zu change%s.</p>\n", r->ndiff,
+            r->ndiff == 1 ? "" : "s");
+    if (r->ndiff)
+        fputs("<table class=dmg id=changes><thead><tr><th>change</th><th>"
+              "path</th><th>record-seq</th><th>size A</th><th>modified A"
+              "</th><th>size B</th><th>modified B</th><th>not preserved"
+              "</th></tr></thead>\n", f);
+    for (i = 0; i < r->ndiff; i++) {
+        const aud_diff_entry *x = &r->diff[i];
+        const aud_item *it = x->b ? x->b : x->a;
+        fprintf(f, "<tr class=top><td><b>%s</b></td><td>",
+                diff_kind(x->kind));
+        if (x->a && x->b && strcmp(x->a->path, x->b->path) != 0) {
+            html_esc(f, x->a->path);
+            fputs(" &rarr; ", f);
+            html_esc(f, x->b->path);
+        } else {
+            html_esc(f, it->path);
+        }
+        fprintf(f, "</td><td class=n>%" PRIu64 "-%u</td>", it->record,
+                (unsigned)it->sequence);
+        html_size_time(f, x->a);
+        html_size_time(f, x->b);
+        fputs("<td>", f);
+        if (!html_not_preserved(f, "B", x->lost_b, x->unverified_b,
+                                html_not_preserved(f, "A", x->lost_a,
+                                                   x->unverified_a, 0)))
+            fputs("<span class=muted>none</span>", f);
+        fputs("</td></tr>\n<tr><td colspan=8 class=hashes><table>", f);
+        html_diff_hashes(f, r, "A", x->a, &x->da, x->lost_a,
+                         x->unverified_a);
+        html_diff_hashes(f, r, "B", x->b, &x->db, x->lost_b,
+                         x->unverified_b);
+        fputs("</table></td></tr>\n", f);
+    }
+    if (r->ndiff)
+        fputs("</table>\n", f);
+    return html_finish(f, path, "--diff");
+}

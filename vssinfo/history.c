@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "history.h"
+#include "html.h"
 #include "json.h"
 #include "report_meta.h"
 
@@ -547,6 +548,270 @@ static void print_csv(FILE *f, const vss_history *h, exported **files,
     }
 }
 
+/* ---- HTML: one printable page (html.h, the audit report's look) ---------- */
+
+/* "snapshot 2 (created 2019-...Z)" or "live", each holder on a line. */
+static void html_holders(FILE *f, const vss_version *v, const vss_volume *vol)
+{
+    for (size_t k = 0; k < v->holder_count; k++) {
+        vss_snapshot_info si;
+        char t[32];
+        int n = v->holders[k].snapshot;
+        fputs(k ? "<br>" : "", f);
+        if (!n) {
+            fputs("live", f);
+            continue;
+        }
+        fprintf(f, "snapshot %d", n);
+        if (vss_volume_snapshot_info((vss_volume *)vol, n, &si, NULL) == 0) {
+            vss_filetime_format(si.creation_time, t);
+            fprintf(f, " <span class=muted>(created <code>%s</code>)</span>",
+                    t);
+        }
+    }
+}
+
+static void html_times(FILE *f, const char *what, uint64_t c, uint64_t m,
+                       uint64_t x, uint64_t a)
+{
+    static const char *const word[4] = {"created", "modified", "MFT changed",
+                                        "accessed"};
+    const uint64_t t[4] = {c, m, x, a};
+    char ts[32];
+    fprintf(f, "<tr><th>%s</th><td>", what);
+    for (int i = 0; i < 4; i++) {
+        vss_filetime_format(t[i], ts);
+        fprintf(f, "%s%s <code>%s</code>", i ? "<br>" : "", word[i], ts);
+    }
+    fputs("</td></tr>\n", f);
+}
+
+static void html_digests(FILE *f, const char *label, unsigned have,
+                         const uint8_t *(*of)(const vss_history_stream *,
+                                              int),
+                         const vss_history_stream *s)
+{
+    char h[65];
+    if (!have)
+        return;
+    fprintf(f, "<tr><td>%s</td><td>", label);
+    for (int k = 0, n = 0; k < 3; k++)
+        if (have & dv[k].bit) {
+            hex(of(s, k), dv[k].len, h);
+            fprintf(f, "%s<span class=\"alg\">%s</span>&nbsp;<code>%s</code>",
+                    n++ ? " &nbsp; " : "", dv[k].name, h);
+        }
+    fputs("</td></tr>", f);
+}
+
+/* One stream of a version: a row of what it is and what it lost (every
+ * range, as the text lists them), then its hashes and recovery. */
+static void html_stream(FILE *f, const vss_history_stream *s,
+                        const exported *x)
+{
+    fputs("<tr class=top><td>", f);
+    if (s->name[0])
+        html_esc(f, s->name);
+    else
+        fputs("<span class=muted>(unnamed $DATA)</span>", f);
+    fprintf(f, "</td><td class=n>%" PRIu64 "</td><td>", s->size);
+    html_status(f, s->status);
+    fprintf(f, "</td><td class=n>%" PRIu64 "</td><td class=n>%" PRIu64
+            "</td><td>", s->lost_zero, s->lost_stale);
+    for (size_t i = 0; i < s->lost_count; i++) {
+        const vss_lost_range *d = &s->lost[i];
+        fprintf(f, "%s<code>%" PRIu64 "-%" PRIu64 "</code> %" PRIu64
+                " bytes <span class=\"st %s\">%s</span> <span class=muted>"
+                "(%s)</span>", i ? "<br>" : "", d->offset,
+                d->offset + d->length, d->length,
+                d->cls == VSS_CLASS_ZERO ? "damaged" : "unverified",
+                vss_class_name(d->cls), vss_reason_name(d->reason));
+    }
+    if (!s->lost_count)
+        fputs("<span class=muted>none</span>", f);
+    fputs("</td><td>", f);
+    if (s->recoverable < 0)
+        fputs("<span class=muted>nothing lost</span>", f);
+    else if (s->recoverable == 0) {
+        fputs("<span class=no>not recoverable</span>: ", f);
+        html_esc(f, s->why);
+    } else {
+        fprintf(f, "<span class=yes>recovered</span> as of snapshot %d: its "
+                "bytes, with live <code>/", s->recovered_from);
+        html_esc(f, s->live_path);
+        fputs("</code> in <code>", f);
+        for (size_t i = 0; i < s->fill_count; i++)
+            fprintf(f, "%s%" PRIu64 "-%" PRIu64, i ? " " : "",
+                    s->fill[i].offset, s->fill[i].offset + s->fill[i].length);
+        fputs("</code>", f);
+        if (s->why[0]) {
+            fputs(" (older snapshots not recoverable: ", f);
+            html_esc(f, s->why);
+            fputc(')', f);
+        }
+    }
+    fputs("</td></tr>\n<tr><td colspan=7 class=hashes><table>", f);
+    html_digests(f, s->lost_count ? "as Windows returns it (not preserved "
+                                    "bytes included)"
+                                  : "hashes",
+                 s->hashes, digest_of, s);
+    if (s->recoverable == 1)
+        html_digests(f, "recovered (live bytes in the gaps)",
+                     s->recovered_hashes, recovered_digest_of, s);
+    if (x && x->file) {
+        fputs("<tr><td>written to</td><td><code>", f);
+        html_esc(f, x->file);
+        fputs("</code></td></tr>", f);
+    }
+    if (x && x->recovered) {
+        fputs("<tr><td>recovered written to</td><td><code>", f);
+        html_esc(f, x->recovered);
+        fputs("</code></td></tr>", f);
+    }
+    fputs("</table></td></tr>\n", f);
+}
+
+static void html_version(FILE *f, const vss_version *v, size_t i,
+                         const exported *files, const vss_volume *vol)
+{
+    int same_path = 1;
+    fprintf(f, "<h2 id=\"v%zu\">Version %zu</h2>\n<table class=meta>\n"
+            "<tr><th>found in</th><td>", i + 1, i + 1);
+    html_holders(f, v, vol);
+    fputs("</td></tr>\n", f);
+    for (size_t k = 1; k < v->holder_count; k++)
+        if (strcmp(v->holders[k].path, v->holders[0].path))
+            same_path = 0;
+    for (size_t k = 0; k < (same_path ? 1 : v->holder_count); k++) {
+        char b[16];
+        if (same_path)
+            fputs("<tr><th>path</th><td>", f);
+        else
+            fprintf(f, "<tr><th>path in %s</th><td>",
+                    source_name(v->holders[k].snapshot, b, sizeof b));
+        html_esc(f, v->holders[k].path);
+        fputs("</td></tr>\n", f);
+    }
+    fprintf(f, "<tr><th>MFT record</th><td>%" PRIu64 ", sequence %u; %s; "
+            "size %" PRIu64 "; ", v->mft_record, (unsigned)v->sequence,
+            v->st.is_directory ? "directory" : "file", v->st.size);
+    html_status(f, v->status);
+    if (v->record_damaged)
+        fputs(" <b>the MFT record was not fully preserved: its times and "
+              "sizes may not be the snapshot's</b>", f);
+    fputs("</td></tr>\n", f);
+    html_times(f, "$STANDARD_INFORMATION", v->st.creation_time,
+               v->st.modification_time, v->st.mft_change_time,
+               v->st.access_time);
+    if (v->st.has_file_name)
+        html_times(f, "$FILE_NAME", v->st.fn_creation_time,
+                   v->st.fn_modification_time, v->st.fn_mft_change_time,
+                   v->st.fn_access_time);
+    fputs("</table>\n", f);
+    if (!v->stream_count)
+        return;
+    fprintf(f, "<table class=dmg id=\"streams%zu\"><thead><tr><th>stream"
+            "</th><th>size</th><th>status</th><th>bytes lost</th><th>bytes "
+            "unverified</th><th>not preserved (file bytes, END exclusive)"
+            "</th><th>recovery</th></tr></thead>\n", i + 1);
+    for (size_t k = 0; k < v->stream_count; k++)
+        html_stream(f, &v->streams[k], files ? &files[k] : NULL);
+    fputs("</table>\n", f);
+}
+
+/* The page; files: what --export-versions wrote (NULL: nothing), to dir. */
+static int print_html(const char *path, const vss_history *h,
+                      const char *what, exported **files, const char *dir,
+                      unsigned hashes, const report_head *r)
+{
+    FILE *f = html_create(path);
+    size_t n = vss_history_count(h), np = vss_history_problem_count(h);
+    if (!f)
+        return 1;
+    html_begin(f, "file history", r->meta ? r->meta->case_id : NULL);
+    fputs("<p class=\"muted\">", f);
+    html_esc(f, what);
+    fputs(" &middot; ", f);
+    html_esc(f, r->fv->image);
+    fprintf(f, ", volume at offset %" PRIu64 " &middot; vssinfo %s &middot; "
+            "hashes: ", r->fv->part.offset, VSS_VERSION_STRING);
+    for (int k = 0, m = 0; k < 3; k++)
+        if (hashes & dv[k].bit)
+            fprintf(f, "%s%s", m++ ? ", " : "", dv[k].name);
+    fputs(hashes ? "</p>\n" : "none (--hash)</p>\n", f);
+    if (r->meta)
+        report_meta_html(f, r->meta, r->fv, r->snaps, r->nsnaps);
+    fputs("<p>Every version of the file in the snapshots (oldest first) and "
+          "on the live volume; a version is found in each source that holds "
+          "the same file (MFT record and sequence) with the same content. "
+          "Its status and the ranges not preserved are those of its oldest "
+          "copy: <b>damaged</b>: some bytes were not preserved and Windows "
+          "returns them as zeros, lost for sure; <b>unverified</b>: no byte "
+          "lost, but some were not preserved and Windows returns today's "
+          "bytes or a newer snapshot's (<i>stale</i>): not evidence of the "
+          "snapshot. Hashes are of the bytes as Windows returns them, those "
+          "included. <b>Recovered</b>: the copy's bytes with the live file's "
+          "in the gaps, only where the audit vouches for it (the same file, "
+          "not modified since). File byte ranges are <code>START-END</code> "
+          "with END exclusive (half-open).</p>\n", f);
+    fprintf(f, "<h2>Summary</h2>\n<p><b>%zu version%s</b> of <code>", n,
+            n == 1 ? "" : "s");
+    html_esc(f, what);
+    fprintf(f, "</code> in %d source%s", vss_history_source_count(h),
+            vss_history_source_count(h) == 1 ? "" : "s");
+    if (files) {
+        fputs("; each version written once to <code>", f);
+        html_esc(f, dir);
+        fputs("</code> (manifest.csv, manifest.json)", f);
+    }
+    fputs(".</p>\n", f);
+    if (np) {
+        fprintf(f, "<p><b>%zu source%s could not be searched</b> (the "
+                "history goes on without %s):</p>\n<ul>", np,
+                np == 1 ? "" : "s", np == 1 ? "it" : "them");
+        for (size_t i = 0; i < np; i++) {
+            const vss_history_problem *p = vss_history_problem_at(h, i);
+            char b[16];
+            fprintf(f, "<li>%s%s: ", p->snapshot ? "snapshot " : "",
+                    source_name(p->snapshot, b, sizeof b));
+            html_esc(f, p->error.message);
+            fputs("</li>", f);
+        }
+        fputs("</ul>\n", f);
+    }
+    fputs("<table id=versions><thead><tr><th>version</th><th>found in</th>"
+          "<th>record-seq</th><th>type</th><th>size</th><th>status</th><th>"
+          "modified (UTC)</th><th>bytes lost</th><th>bytes unverified</th>"
+          "</tr></thead>\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const vss_version *v = vss_history_version(h, i);
+        uint64_t zero = 0, stale = 0;
+        char t[32];
+        for (size_t k = 0; k < v->stream_count; k++) {
+            zero += v->streams[k].lost_zero;
+            stale += v->streams[k].lost_stale;
+        }
+        vss_filetime_format(v->st.modification_time, t);
+        fprintf(f, "<tr><td class=n><a href=\"#v%zu\">%zu</a></td><td>",
+                i + 1, i + 1);
+        holders_text(v, ", ", f);
+        fprintf(f, "</td><td class=n>%" PRIu64 "-%u</td><td>%s</td><td "
+                "class=n>%" PRIu64 "</td><td>", v->mft_record,
+                (unsigned)v->sequence,
+                v->st.is_directory ? "directory" : "file", v->st.size);
+        html_status(f, v->status);
+        fprintf(f, "</td><td><code>%s</code></td><td class=n>%" PRIu64
+                "</td><td class=n>%" PRIu64 "</td></tr>\n", t, zero, stale);
+    }
+    fputs("</table>\n<div class=summary-end></div>\n", f);
+    for (size_t i = 0; i < n; i++)
+        html_version(f, vss_history_version(h, i), i,
+                     files ? files[i] : NULL, r->fv->vol);
+    if (html_finish(f, path, "--history"))
+        return 1;
+    return report_meta_seal(path);
+}
+
 /* ---- --export-versions ---------------------------------------------------- */
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -745,17 +1010,37 @@ static int seal_in(const char *dir, const char *name, const report_head *r)
     return report_meta_seal(path);
 }
 
+static void exported_free(const vss_history *h, exported **files)
+{
+    for (size_t i = 0; files && i < vss_history_count(h); i++) {
+        const vss_version *v = vss_history_version(h, i);
+        for (size_t k = 0; files[i] && k < v->stream_count; k++) {
+            free(files[i][k].file);
+            free(files[i][k].recovered);
+        }
+        free(files[i]);
+    }
+    free(files);
+}
+
+/* Every version written to dir, with the manifests; *written: what was
+ * written of each stream of each version (exported_free; NULL when the
+ * folder could not be had). */
 static int export_versions(vss_history *h, vss_volume *vol,
                            const char *dir, const char *what, int recover,
-                           const report_head *r, size_t *recovered)
+                           const report_head *r, size_t *recovered,
+                           exported ***written)
 {
     size_t n = vss_history_count(h);
     exported **files = calloc(n ? n : 1, sizeof *files);
     int dirfd, rc = 0;
     FILE *f;
 
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    *written = NULL;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        free(files);
         return warn("cannot create %s: %s", dir, strerror(errno));
+    }
     dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0 || !files) {
         free(files);
@@ -803,16 +1088,8 @@ static int export_versions(vss_history *h, vss_volume *vol,
     } else {
         rc = 1;
     }
-    for (size_t i = 0; i < n; i++) {
-        const vss_version *v = vss_history_version(h, i);
-        for (size_t k = 0; files[i] && k < v->stream_count; k++) {
-            free(files[i][k].file);
-            free(files[i][k].recovered);
-        }
-        free(files[i]);
-    }
-    free(files);
     close(dirfd);
+    *written = files;
     return rc;
 }
 
@@ -824,6 +1101,7 @@ int history_run(found_volume *fv, const history_options *o)
     vss_history *h = NULL;
     vss_error e = {0};
     report_head head;
+    exported **files = NULL; /* --export-versions: what was written */
     const char *path = NULL;
     uint64_t record = VSS_HISTORY_NO_RECORD;
     int rc = 0;
@@ -867,7 +1145,7 @@ int history_run(found_volume *fv, const history_options *o)
     if (o->export_dir) {
         size_t nrec = 0;
         if (export_versions(h, fv->vol, o->export_dir, o->history,
-                            o->recover, &head, &nrec))
+                            o->recover, &head, &nrec, &files))
             rc = 1;
         else if (o->recover)
             printf("Wrote %zu version%s of %s and %zu recovered version%s "
@@ -888,6 +1166,10 @@ int history_run(found_volume *fv, const history_options *o)
     } else {
         print_text(h, o->history, &head);
     }
+    if (o->html && print_html(o->html, h, o->history, files, o->export_dir,
+                              ho.hashes, &head))
+        rc = 1;
+    exported_free(h, files);
     vss_history_close(h);
     free(head.snaps);
     if (fflush(stdout) || ferror(stdout))

@@ -15,6 +15,8 @@ typedef struct history_options {
     const char *export_dir; /* --export-versions DIR */
     int recover;            /* --recover: also the recovered versions */
     int json, csv;
+    const char *html;       /* --html FILE: also as an HTML page, sealed
+                               (FILE.sha256) */
     vss_fill fill;
     const report_meta *meta; /* the report header (case, images, command
                                 line, every snapshot's identity); NULL:

@@ -73,11 +73,14 @@ static const char usage_text[] =
     "  --audit-blocks           with --audit: per 16 KiB block hashes of files\n"
     "                           that differ from the live volume\n"
     "  --audit-system           also NTFS metadata and shadow copy files\n"
-    "  --csv                    --audit/--diff as CSV\n"
-    "  --html FILE              --audit also as one self-contained HTML page\n"
-    "                           (prints: every file listed, pages numbered)\n"
+    "  --csv                    --audit/--diff/--history as CSV\n"
+    "  --html FILE              --audit, --diff, --history also as one\n"
+    "                           self-contained HTML page, its SHA-256 in\n"
+    "                           FILE.sha256 (prints: every entry listed, pages\n"
+    "                           numbered)\n"
     "  --case TEXT, --examiner TEXT, --notes TEXT\n"
-    "                           stated in the --audit/--diff report's header\n"
+    "                           stated in the --audit/--diff/--history report's\n"
+    "                           header\n"
     "                           (with version, command line, time, images)\n"
     "  --image-hash LIST        the report also states each IMAGE's hashes\n"
     "                           (md5,sha1,sha256), computed by reading it whole\n"
@@ -724,9 +727,9 @@ int main(int argc, char **argv)
                             "--map: choose one");
     if (ho.history &&
         (ao.audit || ao.diff || o.extract || o.map || fo.ls || fo.file ||
-         ao.blocks || ao.system || ao.html || o.output))
+         ao.blocks || ao.system || o.output))
         return usage("%s", "--history goes alone (with --hash, --json, "
-                           "--csv, --export-versions)");
+                           "--csv, --html, --export-versions)");
     if (ho.export_dir && !ho.history)
         return usage("%s", "--export-versions goes with --history");
     if (ho.recover && !ho.export_dir)
@@ -734,9 +737,10 @@ int main(int argc, char **argv)
     if ((ao.hash || ao.blocks || ao.system || ao.csv || ao.html) &&
         !ao.audit && !ao.diff && !ho.history)
         return usage("%s", "--hash, --audit-blocks, --audit-system, --csv "
-                            "and --html go with --audit or --diff");
-    if ((ao.blocks || ao.html) && ao.diff)
-        return usage("%s", "--audit-blocks and --html go with --audit");
+                            "and --html go with --audit, --diff or "
+                            "--history");
+    if (ao.blocks && ao.diff)
+        return usage("%s", "--audit-blocks goes with --audit");
     if (ao.csv && o.json)
         return usage("%s", "--csv and --json: choose one");
     if (ao.html &&
@@ -863,10 +867,11 @@ int main(int argc, char **argv)
         ho.csv = ao.csv;
         ho.hash = ao.hash;
         ho.fill = o.fill;
+        ho.html = ao.html;
         ho.meta = &meta;
         rc = report_meta_images(&meta, &set, ao.progress);
         if (!rc)
-            rc = history_run(fv, &ho);
+            rc = history_run(fv, &ho); /* seals its --html page */
     } else if (ao.audit || ao.diff) {
         ao.json = o.json;
         ao.fill = o.fill;
