@@ -287,4 +287,307 @@ HTML
     check "HTML at 400 px: the page fits the screen (scroll width, width: $got)" \
         test -n "$got" -a "${got% *}" -le "${got#* }"
 fi
+# ---- --diff and --history as HTML ---------------------------------------------
+# Each page's entries, read back with Python's HTML parser, against the
+# same run's JSON (another writer) and the generator's manifest (each
+# file's MD5 in each snapshot); the header; the side file; the page on
+# paper. The generated scenario names a file with HTML's special
+# characters, an entity among them: the page must show the name as it is.
+cat > "$T/hcheck.py" <<'PY'
+import html.parser, json, re, sys
+
+class Page(html.parser.HTMLParser):
+    """Tables (by id) as rows of cell texts; nested tables hang on the row
+    that holds them."""
+    def __init__(self, path):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.stack, self.cells, self.title, self.in_title = [], [], [], '', False
+        self.feed(open(path, encoding='utf-8').read())
+    def handle_starttag(self, tag, a):
+        a = dict(a)
+        if tag == 'table':
+            t = {'id': a.get('id'), 'rows': []}
+            if self.stack and self.stack[-1]['rows']:
+                self.stack[-1]['rows'][-1]['tables'].append(t)
+            self.tables.append(t)
+            self.stack.append(t)
+        elif tag == 'tr' and self.stack:
+            self.stack[-1]['rows'].append({'cells': [], 'tables': [], 'class': a.get('class')})
+        elif tag in ('td', 'th') and self.stack and self.stack[-1]['rows']:
+            c = {'text': '', 'th': tag == 'th'}
+            self.stack[-1]['rows'][-1]['cells'].append(c)
+            self.cells.append(c)
+        elif tag == 'br':
+            self.handle_data('\n')
+        elif tag == 'title':
+            self.in_title = True
+    def handle_endtag(self, tag):
+        if tag == 'table' and self.stack:
+            self.stack.pop()
+        elif tag in ('td', 'th') and self.cells:
+            self.cells.pop()
+        elif tag == 'title':
+            self.in_title = False
+    def handle_data(self, d):
+        for c in self.cells:
+            c['text'] += d
+        if self.in_title:
+            self.title += d
+    def table(self, id):
+        return next((t for t in self.tables if t['id'] == id), {'rows': []})
+    def body_rows(self, id):
+        return [[c['text'].strip() for c in r['cells']] for r in self.table(id)['rows']
+                if r['cells'] and not r['cells'][0]['th']]
+
+def out(ok, what):
+    print(('ok   ' if ok else 'FAIL ') + what)
+
+def digests(text):
+    return dict(re.findall(r'\b(md5|sha1|sha256)\s+([0-9a-f]{32,64})\b', text))
+
+def diff_entries(page):
+    """The changes table: one dict per entry, sides A and B as (path,
+    size, bytes lost, bytes unverified, hashes)."""
+    rows = page.table('changes')['rows']
+    got = []
+    for i, r in enumerate(rows):
+        if r['class'] != 'top':
+            continue
+        kind, path, rs, sa, ma, sb, mb, np = [c['text'].strip() for c in r['cells']]
+        pa, pb = path.split(' \u2192 ') if ' \u2192 ' in path else (path, path)
+        h = {}
+        for t in rows[i + 1]['tables']:
+            for hr in t['rows']:
+                h[hr['cells'][0]['text'].strip()] = digests(hr['cells'][1]['text'])
+        lost = {(s, w): int(n) for s, n, w in re.findall(r'([AB]): (\d+) bytes (lost|unverified)', np)}
+        e = {'change': kind, 'record-seq': rs}
+        for side, p, size in (('A', pa, sa), ('B', pb, sb)):
+            if size != '-':
+                e[side] = (p, int(size), lost.get((side, 'lost'), 0),
+                           lost.get((side, 'unverified'), 0), h.get(side))
+        got.append(e)
+    return got
+
+def diff_json(j):
+    want = []
+    for c in j['changes']:
+        e = {'change': c['change'], 'record-seq': '%d-%d' % (c['record'], c['sequence'])}
+        for side in ('a', 'b'):
+            if side in c:
+                s = c[side]
+                e[side.upper()] = (s['path'], s['size'], s['bytes_lost'], s['bytes_unverified'], s['hashes'])
+        want.append(e)
+    return want
+
+def cmd_diff(jf, hf, manifest=None, a=None, b=None):
+    j, page = json.load(open(jf)), Page(hf)
+    got, want = diff_entries(page), diff_json(j)
+    first = next(((g, w) for g, w in zip(got, want) if g != w), (len(got), len(want)))
+    out(got == want and len(got) > 0,
+        "diff HTML: all %d entries (change, paths, record, sizes, bytes not preserved by side, hashes) = the JSON's" % len(want)
+        + ('' if got == want else ': first difference %r' % (first,)))
+    s = j['summary']
+    npa = sum(1 for c in j['changes'] if 'a' in c and (c['a']['bytes_lost'] or c['a']['bytes_unverified']))
+    npb = sum(1 for c in j['changes'] if 'b' in c and (c['b']['bytes_lost'] or c['b']['bytes_unverified']))
+    want_c = [str(s[k]) for k in ('added', 'deleted', 'modified', 'renamed', 'unchanged')] + [str(npa), str(npb)]
+    out(page.body_rows('counts') == [want_c], "diff HTML: summary counts %s = the JSON's" % ' '.join(want_c))
+    if manifest:
+        m = json.load(open(manifest))
+        snap = {s['index']: {f['path']: f['md5'] for f in s['files']} for s in m['snapshots']}
+        A, B = snap[int(a)], snap[int(b)]
+        exp = {p: (A.get(p), B.get(p)) for p in set(A) | set(B) if A.get(p) != B.get(p)}
+        have = {}
+        for e in got:  # a deleted file and a new one at its name meet
+            p = (e.get('A') or e.get('B'))[0]
+            old = have.get(p, (None, None))
+            have[p] = (e['A'][4]['md5'] if 'A' in e else old[0], e['B'][4]['md5'] if 'B' in e else old[1])
+        out(have == exp, 'diff HTML: every changed file and its MD5 on each side = the manifest (%d files)' % len(exp)
+            + ('' if have == exp else ': %r != %r' % (have, exp)))
+
+def hist_json_rows(j):
+    return [[str(v['version']), ', '.join(str(s) for s in v['snapshots']),
+             '%d-%d' % (v['record'], v['sequence']), v['type'], str(v['size']), v['status'],
+             v['modified'], str(sum(s['lost_zero'] for s in v['streams'])),
+             str(sum(s['lost_stale'] for s in v['streams']))] for v in j['versions']]
+
+def stream_rows(page, version):
+    """(main row cells, {label: text} of its hashes row) per stream."""
+    rows = page.table('streams%d' % version)['rows']
+    res = []
+    for i, r in enumerate(rows):
+        if r['class'] == 'top':
+            sub = {hr['cells'][0]['text']: hr['cells'][1]['text'].strip()
+                   for t in rows[i + 1]['tables'] for hr in t['rows']}
+            res.append(([c['text'].strip() for c in r['cells']], sub))
+    return res
+
+def cmd_history(jf, hf, manifest=None, path=None):
+    j, page = json.load(open(jf)), Page(hf)
+    got, want = page.body_rows('versions'), hist_json_rows(j)
+    out(got == want and len(got) > 0,
+        "history HTML: all %d versions (sources, record, type, size, status, modified, bytes lost) = the JSON's" % len(want)
+        + ('' if got == want else ': %r != %r' % (got, want)))
+    bad, nranges = [], 0
+    for v in j['versions']:
+        rows = stream_rows(page, v['version'])
+        if len(rows) != len(v['streams']):
+            bad.append((v['version'], 'streams', len(rows), len(v['streams'])))
+        for k, (s, (c, sub)) in enumerate(zip(v['streams'], rows)):
+            ranges = [(int(x), int(y), int(n), cl, why) for x, y, n, cl, why in
+                      re.findall(r'(\d+)-(\d+)\s+(\d+) bytes\s+(zero|stale)\s+\(([^)]*)\)', c[5])]
+            jr = [(l['offset'], l['offset'] + l['length'], l['length'], l['class'], l['reason']) for l in s['lost']]
+            nranges += len(jr)
+            hd = digests(sub.get('hashes', '') + sub.get('as Windows returns it (not preserved bytes included)', ''))
+            jd = {a: s[a] for a in ('md5', 'sha1', 'sha256') if a in s}
+            written = sub.get('written to')
+            jw = (v.get('exported') or [None] * len(v['streams']))[k]
+            g = (c[0] if s['name'] else '', int(c[1]), c[2], int(c[3]), int(c[4]), ranges, hd, written)
+            w = (s['name'], s['size'], s['status'], s['lost_zero'], s['lost_stale'], jr, jd, jw)
+            if g != w:
+                bad.append((g, w))
+    out(not bad, "history HTML: every stream (status, bytes lost, all %d lost ranges, hashes, file written) = the JSON's" % nranges
+        + ('' if not bad else ': %r' % bad[:2]))
+    if manifest:
+        m = json.load(open(manifest))
+        exp = {s['index']: f['md5'] for s in m['snapshots'] for f in s['files'] if f['path'] == path}
+        have = {}
+        for v in j['versions']:
+            md5 = digests(stream_rows(page, v['version'])[0][1].get('hashes', '')).get('md5')
+            have.update({s: md5 for s in v['snapshots'] if s != 'live'})
+        out(have == exp and len(exp) > 0, "history HTML: the version's MD5 in each snapshot = the manifest's %r" % exp
+            + ('' if have == exp else ': got %r' % have))
+
+def cmd_header(hf, case, examiner, notes, sha):
+    page, name = Page(hf), hf.split('/')[-1]
+    meta = {r['cells'][0]['text']: r['cells'][1]['text'] for r in page.tables[0]['rows'] if len(r['cells']) == 2}
+    out((meta.get('case'), meta.get('examiner'), meta.get('notes')) == (case, examiner, notes),
+        'HTML %s: case, examiner, notes in the header' % name)
+    out(re.search(r'SHA-256 \(computed\): ' + sha, meta.get('image 1', '')) is not None,
+        'HTML %s: the image SHA-256 = sha256sum' % name)
+    out(page.title.endswith(', case ' + case), 'HTML %s: the case in the page title' % name)
+
+def cmd_pdf(txt, raw, hf, kind):
+    """The printed page shows every entry, every not-preserved mark (on its
+    line as laid out, or in reading order when its cell wrapped it), and
+    numbers its pages."""
+    text = open(txt).read()
+    pages = [p for p in text.split('\f') if p.strip()]
+    flat = re.sub(r'\s+', ' ', text)
+    flat_raw = re.sub(r'\s+', ' ', open(raw).read())
+    page = Page(hf)
+    if kind == 'diff':
+        es = diff_entries(page)
+        keys = [e['record-seq'] for e in es]
+        marks = max(len(re.findall(r'\b[AB]: \d+ bytes (?:lost|unverified)', t)) for t in (flat, flat_raw))
+        want_marks = sum((e[s][2] > 0) + (e[s][3] > 0) for e in es for s in 'AB' if s in e)
+        label = 'Volume Shadow Copy diff'
+    else:
+        keys = ['Version %s' % r[0] for r in page.body_rows('versions')]
+        marks = max(len(re.findall(r'\b\d+-\d+ \d+ bytes (?:zero|stale)\b', t)) for t in (flat, flat_raw))
+        want_marks = sum(len(re.findall(r'\d+-\d+\s+\d+ bytes\s+(?:zero|stale)', c[5]))
+                         for r in page.body_rows('versions') for c, _ in stream_rows(page, int(r[0])))
+        label = 'Volume Shadow Copy file history'
+    missing = [k for k in set(keys)
+               if len(re.findall(r'(?<![\w.-])' + re.escape(k) + r'(?![\w-])', flat)) < keys.count(k)]
+    out(len(keys) > 0 and not missing, 'PDF of the %s page: all %d entries printed' % (kind, len(keys))
+        + ('' if not missing else ': missing %r' % missing[:5]))
+    out(marks == want_marks, 'PDF of the %s page: every not-preserved mark printed (%d of %d)' % (kind, marks, want_marks))
+    numbered = all(('page %d of %d' % (i + 1, len(pages))) in p and label in p for i, p in enumerate(pages))
+    out(numbered, 'PDF of the %s page: %d page(s), each "page N of %d" and "%s"' % (kind, len(pages), len(pages), label))
+
+{'diff': cmd_diff, 'history': cmd_history, 'header': cmd_header, 'pdf': cmd_pdf}[sys.argv[1]](*sys.argv[2:])
+PY
+hcheck() {
+    local out
+    out=$(python3 "$T/hcheck.py" "$@" 2>&1)
+    echo "$out"
+    PASS=$((PASS + $(grep -c '^ok' <<<"$out")))
+    FAIL=$((FAIL + $(grep -c '^FAIL' <<<"$out")))
+    grep -q '^ok\|^FAIL' <<<"$out" || bad "hcheck $1: $out"
+}
+HOSTILE="/d/<b>&amp;x'.txt"
+if make -s -C testimages vssgen >/dev/null 2>&1; then
+    cat > "$T/hostile.scn" <<EOF
+name         hostile
+windows      10
+seed         18
+volume_size  32M
+layout       none
+store_size   2M
+machine      WIN-HTML
+time         2022-02-01T08:00:00.0000000Z
+mkdir  /d
+create "$HOSTILE" size=40K data="text:first text "
+create /d/gone.txt size=8K
+advance 3600
+snapshot
+overwrite "$HOSTILE" offset=0 size=100 data="text:second text "
+delete /d/gone.txt
+create /d/new.txt size=4K
+advance 3600
+snapshot
+rename "$HOSTILE" to=/d/renamed.txt
+EOF
+    testimages/vssgen -o "$T/gen" "$T/hostile.scn" >/dev/null
+    H=$T/gen/hostile.img
+    H_SHA256=$(sha256sum < "$H" | cut -d' ' -f1)
+    (cd "$T" && "$V" --diff 1:2 --html hd.html --case "$CASE" --examiner "$EXAMINER" \
+        --notes "$NOTES" --image-hash sha256 --no-progress "$H" > hd.txt)
+    check "--diff --html: status 0" test $? -eq 0
+    "$V" --diff 1:2 --json --no-progress "$H" > "$T/hd.json"
+    hcheck diff "$T/hd.json" "$T/hd.html" "${H%.img}.json" 1 2
+    hcheck header "$T/hd.html" "$CASE" "$EXAMINER" "$NOTES" "$H_SHA256"
+    (cd "$T" && "$V" --history "$HOSTILE" --hash md5,sha256 --export-versions hx \
+        --html hh.html --case "$CASE" --examiner "$EXAMINER" --notes "$NOTES" \
+        --image-hash sha256 "$H" > hh.out)
+    check "--history --export-versions --html: status 0" test $? -eq 0
+    # the names of the files written: the manifest's (another writer)
+    hcheck history "$T/hx/manifest.json" "$T/hh.html" "${H%.img}.json" "$HOSTILE"
+    hcheck header "$T/hh.html" "$CASE" "$EXAMINER" "$NOTES" "$H_SHA256"
+    check "--history --html: each file the page says was written is there" python3 -c "
+import re, sys, os, html
+names = re.findall(r'<td>written to</td><td><code>([^<]*)</code>', open(sys.argv[1]).read())
+sys.exit(not names or not all(os.path.isfile(os.path.join(sys.argv[2], html.unescape(n))) for n in names))" "$T/hh.html" "$T/hx"
+    for f in hd.html hh.html; do
+        check "$f.sha256 verifies with sha256sum -c" bash -c "cd '$T' && sha256sum --quiet -c $f.sha256"
+    done
+    check "HTML: the hostile name escaped in both pages, never raw" \
+        bash -c "! grep -qF '<b>&amp;x' '$T/hd.html' '$T/hh.html' &&
+                 grep -qF \"&lt;b&gt;&amp;amp;x'.txt\" '$T/hd.html' &&
+                 grep -qF \"&lt;b&gt;&amp;amp;x'.txt\" '$T/hh.html'"
+else
+    bad "make -C testimages vssgen failed"
+fi
+if [ -e "$WORK/real/vss_2003.raw" ]; then
+    # a real image: 93 changes, 58 with bytes snapshot 1 did not preserve;
+    # a file history with a range Windows returns stale
+    R3=$WORK/real/vss_2003.raw
+    RF="Копия (10) Текстовый документ.txt"
+    "$V" --diff 1:2 --html "$T/rd.html" --no-progress "$R3" > /dev/null
+    "$V" --diff 1:2 --json --no-progress "$R3" > "$T/rd.json"
+    hcheck diff "$T/rd.json" "$T/rd.html"
+    "$V" --history "$RF" --hash sha1 --html "$T/rh.html" "$R3" > /dev/null
+    "$V" --history "$RF" --hash sha1 --json "$R3" > "$T/rh.json"
+    hcheck history "$T/rh.json" "$T/rh.html"
+else
+    skip "--diff/--history --html on a real image: $WORK/real/vss_2003.raw is absent (tests/lib.sh prepare_real)"
+fi
+if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then
+    for p in rd:diff rh:history hd:diff hh:history; do
+        f=${p%:*}
+        [ -e "$T/$f.html" ] || continue
+        case "$f" in h?) [ -e "$T/r${f#h}.html" ] && continue ;; esac # one of each
+        timeout 120 chromium --headless --no-sandbox --disable-gpu \
+            --user-data-dir="$T/chromium" --no-pdf-header-footer \
+            --print-to-pdf="$T/$f.pdf" "file://$T/$f.html" >/dev/null 2>&1
+        # as laid out, and in reading order (a cell's wrapped lines together)
+        pdftotext -layout "$T/$f.pdf" "$T/$f.pdf.txt" 2>/dev/null
+        pdftotext "$T/$f.pdf" "$T/$f.pdf.raw" 2>/dev/null
+        hcheck pdf "$T/$f.pdf.txt" "$T/$f.pdf.raw" "$T/$f.html" "${p#*:}"
+    done
+fi
+"$V" --diff 1:2 --audit-blocks "$IMG" >/dev/null 2>&1
+same "usage: --diff with --audit-blocks: status 2" "$?" 2
+"$V" --ls 1 --html "$T/x.html" "$IMG" >/dev/null 2>&1
+same "usage: --ls with --html: status 2" "$?" 2
 finish

@@ -1215,7 +1215,7 @@ int aud_diff_html(const char *path, const aud_run *r)
     for (i = 0; i < r->ndiff; i++) {
         const aud_diff_entry *x = &r->diff[i];
         const aud_item *it = x->b ? x->b : x->a;
-        fprintf(f, "<tr class=top><td><b>%s</b></td><td>",
+        fprintf(f, "<tr class=top><td class=nw><b>%s</b></td><td>",
                 diff_kind(x->kind));
         if (x->a && x->b && strcmp(x->a->path, x->b->path) != 0) {
             html_esc(f, x->a->path);

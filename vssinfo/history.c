@@ -620,9 +620,10 @@ static void html_stream(FILE *f, const vss_history_stream *s,
             "</td><td>", s->lost_zero, s->lost_stale);
     for (size_t i = 0; i < s->lost_count; i++) {
         const vss_lost_range *d = &s->lost[i];
-        fprintf(f, "%s<code>%" PRIu64 "-%" PRIu64 "</code> %" PRIu64
-                " bytes <span class=\"st %s\">%s</span> <span class=muted>"
-                "(%s)</span>", i ? "<br>" : "", d->offset,
+        /* one range on one line, also on paper */
+        fprintf(f, "%s<span class=nw><code>%" PRIu64 "-%" PRIu64 "</code> %"
+                PRIu64 " bytes <span class=\"st %s\">%s</span> <span "
+                "class=muted>(%s)</span></span>", i ? "<br>" : "", d->offset,
                 d->offset + d->length, d->length,
                 d->cls == VSS_CLASS_ZERO ? "damaged" : "unverified",
                 vss_class_name(d->cls), vss_reason_name(d->reason));

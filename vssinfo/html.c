@@ -54,7 +54,7 @@ static const char html_screen_css[] =
     "inline-block;width:12px;height:12px;margin-right:4px;vertical-align:"
     "-1px;border:1px solid #777}\n"
     ".yes{color:#2e7d32;font-weight:600}.no{color:#c62828;font-weight:"
-    "600}\n";
+    "600}.nw{white-space:nowrap}\n";
 
 /* The report on paper (issue #18): the summary page first, every file
  * list open, table headers repeated on each page, rows kept whole, pages
