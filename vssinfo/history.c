@@ -892,27 +892,78 @@ static void export_name(const vss_history *h, vss_volume *vol, size_t i,
     }
 }
 
-/* Reads n bytes at off of what is written (a version or its recovery). */
-typedef int64_t (*read_fn)(void *src, void *buf, size_t n, uint64_t off,
-                           vss_error *err);
+/* What --export-versions writes, read through one interface: a version
+ * as Windows returns it, or its recovered version. */
+typedef struct version_reader {
+    int (*open)(vss_history *h, size_t i, const char *stream, void **src,
+                vss_error *err);
+    uint64_t (*size)(const void *src);
+    int64_t (*read)(void *src, void *buf, size_t n, uint64_t off,
+                    vss_error *err);
+    void (*close)(void *src);
+} version_reader;
 
-static int64_t read_version(void *f, void *buf, size_t n, uint64_t off,
+static int version_open(vss_history *h, size_t i, const char *stream,
+                        void **src, vss_error *err)
+{
+    vss_fs_file *f = NULL;
+    int rc = vss_history_version_open(h, i, stream, &f, err);
+    *src = f;
+    return rc;
+}
+
+static uint64_t version_size(const void *f)
+{
+    return vss_fs_file_size(f);
+}
+
+static int64_t version_read(void *f, void *buf, size_t n, uint64_t off,
                             vss_error *err)
 {
     return vss_fs_file_read_at(f, buf, n, off, err);
 }
 
-static int64_t read_recovered(void *r, void *buf, size_t n, uint64_t off,
+static void version_close(void *f)
+{
+    vss_fs_file_close(f);
+}
+
+/* The library's recovered version: only where the audit vouches for it. */
+static int recovered_open(vss_history *h, size_t i, const char *stream,
+                          void **src, vss_error *err)
+{
+    vss_history_recovered *r = NULL;
+    int rc = vss_history_recovered_open(h, i, stream, &r, err);
+    *src = r;
+    return rc;
+}
+
+static uint64_t recovered_size(const void *r)
+{
+    return vss_history_recovered_size(r);
+}
+
+static int64_t recovered_read(void *r, void *buf, size_t n, uint64_t off,
                               vss_error *err)
 {
     return vss_history_recovered_read_at(r, buf, n, off, err);
 }
 
+static void recovered_close(void *r)
+{
+    vss_history_recovered_close(r);
+}
+
+static const version_reader as_windows_returns_it = {
+    version_open, version_size, version_read, version_close};
+static const version_reader recovered_version = {
+    recovered_open, recovered_size, recovered_read, recovered_close};
+
 /* Write `size` bytes of src (read with rd) to dir/name, never over an
  * existing file, sparse (all-zero MiB become holes, as --extract
  * writes); i is the version (for messages). */
-static int write_out(read_fn rd, void *src, uint64_t size, size_t i,
-                     int dirfd, const char *name, const char *dir)
+static int write_out(const version_reader *rd, void *src, uint64_t size,
+                     size_t i, int dirfd, const char *name, const char *dir)
 {
     vss_error e = {0};
     uint64_t off = 0;
@@ -928,7 +979,7 @@ static int write_out(read_fn rd, void *src, uint64_t size, size_t i,
     buf = malloc(bufsz);
     while (!rc && buf && off < size) {
         size_t want = size - off < bufsz ? (size_t)(size - off) : bufsz;
-        int64_t n = rd(src, buf, want, off, &e);
+        int64_t n = rd->read(src, buf, want, off, &e);
         if (n <= 0)
             rc = warn("version %zu: %s", i + 1,
                       n < 0 ? e.message : "unexpected end of data");
@@ -949,34 +1000,18 @@ static int write_out(read_fn rd, void *src, uint64_t size, size_t i,
     return rc;
 }
 
-/* Stream `stream` of version i as Windows returns it. */
-static int export_stream(vss_history *h, size_t i, const char *stream,
-                         int dirfd, const char *name, const char *dir)
+/* Stream `stream` of version i, read with rd, to dir/name. */
+static int export_stream(const version_reader *rd, vss_history *h, size_t i,
+                         const char *stream, int dirfd, const char *name,
+                         const char *dir)
 {
-    vss_fs_file *f = NULL;
+    void *src = NULL;
     vss_error e = {0};
     int rc;
-    if (vss_history_version_open(h, i, stream, &f, &e))
+    if (rd->open(h, i, stream, &src, &e))
         return warn("version %zu: %s", i + 1, e.message);
-    rc = write_out(read_version, f, vss_fs_file_size(f), i, dirfd, name,
-                   dir);
-    vss_fs_file_close(f);
-    return rc;
-}
-
-/* The recovered version of stream `stream` of version i (the library's:
- * only where the audit vouches for it). */
-static int export_recovered(vss_history *h, size_t i, const char *stream,
-                            int dirfd, const char *name, const char *dir)
-{
-    vss_history_recovered *r = NULL;
-    vss_error e = {0};
-    int rc;
-    if (vss_history_recovered_open(h, i, stream, &r, &e))
-        return warn("version %zu: %s", i + 1, e.message);
-    rc = write_out(read_recovered, r, vss_history_recovered_size(r), i,
-                   dirfd, name, dir);
-    vss_history_recovered_close(r);
+    rc = write_out(rd, src, rd->size(src), i, dirfd, name, dir);
+    rd->close(src);
     return rc;
 }
 
@@ -1057,7 +1092,8 @@ static int export_versions(vss_history *h, vss_volume *vol,
             const vss_history_stream *s = &v->streams[k];
             char name[1024];
             export_name(h, vol, i, s->name, what, 0, name, sizeof name);
-            if (export_stream(h, i, s->name, dirfd, name, dir))
+            if (export_stream(&as_windows_returns_it, h, i, s->name, dirfd,
+                              name, dir))
                 rc = 1;
             else
                 files[i][k].file = strdup(name);
@@ -1065,7 +1101,8 @@ static int export_versions(vss_history *h, vss_volume *vol,
                 continue;
             export_name(h, vol, i, s->name, what, s->recovered_from, name,
                         sizeof name);
-            if (export_recovered(h, i, s->name, dirfd, name, dir))
+            if (export_stream(&recovered_version, h, i, s->name, dirfd,
+                              name, dir))
                 rc = 1;
             else if ((files[i][k].recovered = strdup(name)) != NULL)
                 (*recovered)++;

@@ -58,8 +58,9 @@ static const char html_screen_css[] =
 
 /* The report on paper (issue #18): the summary page first, every file
  * list open, table headers repeated on each page, rows kept whole, pages
- * numbered (CSS page margin boxes: Chromium 131 and later). %s: what the
- * report is, in the bottom-left corner of each page. */
+ * numbered (CSS page margin boxes: Chromium 131 and later). What the
+ * report is goes between the two halves, in the bottom-left corner of
+ * each page. */
 static const char html_print_css[] =
     "table.meta th{width:11em}"
     "code.cmd{white-space:pre-wrap;word-break:break-all}\n"
@@ -67,8 +68,9 @@ static const char html_print_css[] =
     "@page{size:A4;margin:14mm 10mm 16mm;"
     "@bottom-right{content:\"page \" counter(page) \" of \" counter(pages);"
     "font:10px system-ui,sans-serif;color:#555}"
-    "@bottom-left{content:\"Volume Shadow Copy %s\";"
-    "font:10px system-ui,sans-serif;color:#555}}\n"
+    "@bottom-left{content:\"Volume Shadow Copy ";
+static const char html_print_css_end[] =
+    "\";font:10px system-ui,sans-serif;color:#555}}\n"
     "@media print{body{margin:0;max-width:none;font-size:10px}"
     "code{font-size:9px}td{overflow-wrap:anywhere}"
     "h2{break-after:avoid}.summary-end{break-after:page}"
@@ -108,7 +110,9 @@ void html_begin(FILE *f, const char *what, const char *case_id)
     }
     fputs("</title>\n<style>\n", f);
     fputs(html_screen_css, f);
-    fprintf(f, html_print_css, what);
+    fputs(html_print_css, f);
+    fputs(what, f); /* the callers' words: no quote, no backslash */
+    fputs(html_print_css_end, f);
     fputs(html_narrow_css, f);
     fputs("</style></head><body>\n", f);
     fprintf(f, "<h1>Volume Shadow Copy %s</h1>\n", what);
