@@ -441,11 +441,15 @@ def cmd_history(jf, hf, manifest=None, path=None):
             jd = {a: s[a] for a in ('md5', 'sha1', 'sha256') if a in s}
             written = sub.get('written to')
             jw = (v.get('exported') or [None] * len(v['streams']))[k]
-            g = (c[0] if s['name'] else '', int(c[1]), c[2], int(c[3]), int(c[4]), ranges, hd, written)
-            w = (s['name'], s['size'], s['status'], s['lost_zero'], s['lost_stale'], jr, jd, jw)
+            rec = (re.search(r'recovered as of snapshot (\d+)', c[6]) or [None, None])[1]
+            jrec = str(s['recovered']['from_snapshot']) if s['recoverable'] else None
+            g = (c[0] if s['name'] else '', int(c[1]), c[2], int(c[3]), int(c[4]), ranges, hd, written,
+                 rec, sub.get('recovered written to'))
+            w = (s['name'], s['size'], s['status'], s['lost_zero'], s['lost_stale'], jr, jd, jw,
+                 jrec, (s.get('recovered') or {}).get('file'))
             if g != w:
                 bad.append((g, w))
-    out(not bad, "history HTML: every stream (status, bytes lost, all %d lost ranges, hashes, file written) = the JSON's" % nranges
+    out(not bad, "history HTML: every stream (status, bytes lost, all %d lost ranges, hashes, recovery, files written) = the JSON's" % nranges
         + ('' if not bad else ': %r' % bad[:2]))
     if manifest:
         m = json.load(open(manifest))
@@ -557,6 +561,15 @@ sys.exit(not names or not all(os.path.isfile(os.path.join(sys.argv[2], html.unes
                  grep -qF \"&lt;b&gt;&amp;amp;x'.txt\" '$T/hh.html'"
 else
     bad "make -C testimages vssgen failed"
+fi
+# a damaged version (bytes lost: zeros) the audit recovers (win10scope)
+W10=$PWD/testimages/out/win10scope.img
+if [ -e "$W10" ]; then
+    (cd "$T" && "$V" --history Users/bob/Documents/photo.jpg --hash md5 \
+        --export-versions wx --recover --html wh.html "$W10" > /dev/null)
+    hcheck history "$T/wx/manifest.json" "$T/wh.html"
+    check "--history --html: the damaged version and its lost range shown as lost (zero)" \
+        grep -q 'bytes <span class="st damaged">zero</span>' "$T/wh.html"
 fi
 if [ -e "$WORK/real/vss_2003.raw" ]; then
     # a real image: 93 changes, 58 with bytes snapshot 1 did not preserve;
