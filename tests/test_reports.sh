@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 
 require_built "$VSSINFO"
 require_tools python3 sha256sum md5sum
+# the interpreter itself: a version manager's shim costs a second a call
+PY=$(python3 -c 'import sys; print(sys.executable)')
 IMG=$PWD/testimages/out/win7.img
 if [ ! -e "$IMG" ]; then
     echo "skip: $IMG is absent (make -C testimages generates it)"
@@ -45,7 +47,7 @@ same "text: case" "$(field Case)" "$CASE"
 same "text: examiner" "$(field Examiner)" "$EXAMINER"
 same "text: notes" "$(field Notes)" "$NOTES"
 check "text: tool and version" grep -q "^Report by vssinfo $("$V" -V | cut -d' ' -f2) " "$T/r.txt"
-check "text: generated (UTC) is now" python3 -c "
+check "text: generated (UTC) is now" "$PY" -c "
 import sys,datetime
 t=datetime.datetime.strptime(sys.argv[1],'%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
 sys.exit(abs((datetime.datetime.now(datetime.timezone.utc)-t).total_seconds())>120)" "$(field 'Generated (UTC)')"
@@ -78,9 +80,9 @@ check "HTML: the case in the page title" grep -qF "<title>Shadow copy audit, cas
 "$V" --audit all --json --case "$CASE" --examiner "$EXAMINER" \
     --image-hash md5 --no-progress "$IMG" > "$T/r.json"
 if command -v vshadowinfo >/dev/null; then
-    off=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['volume_offset'])" "$T/r.json")
+    off=$("$PY" -c "import json,sys;print(json.load(open(sys.argv[1]))['volume_offset'])" "$T/r.json")
     vshadowinfo -o "$off" "$IMG" > "$T/vshadowinfo.txt" 2>/dev/null
-    out=$(python3 - "$T/r.json" "$T/vshadowinfo.txt" "$CASE" "$EXAMINER" "$IMG" "$IMG_MD5" <<'PY'
+    out=$("$PY" - "$T/r.json" "$T/vshadowinfo.txt" "$CASE" "$EXAMINER" "$IMG" "$IMG_MD5" <<'PY'
 import json, re, sys, datetime
 r = json.load(open(sys.argv[1]))
 rep = r['report']
@@ -129,11 +131,11 @@ else
 fi
 
 # ---- the volume GUID in every format, against the generator's manifest ------
-VGUID=$(python3 -c "import json,sys;print([v for v in json.load(open(sys.argv[1]))['volumes'] if v['role']=='source'][0]['guid'])" "${IMG%.img}.json")
+VGUID=$("$PY" -c "import json,sys;print([v for v in json.load(open(sys.argv[1]))['volumes'] if v['role']=='source'][0]['guid'])" "${IMG%.img}.json")
 "$V" --audit 1 --csv --no-progress "$IMG" > "$T/g.csv"
 "$V" --audit 1 --no-progress --html "$T/g.html" "$IMG" > "$T/g.txt"
 same "volume GUID = the manifest's: text, JSON, CSV #volume, HTML" \
-    "$(sed -n 's/^Volume .*volume GUID \([0-9a-f-]*\)$/\1/p' "$T/g.txt") $(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['report']['volume_guid'])" "$T/r.json") $(sed -n 's/^#volume,.*volume GUID \([0-9a-f-]*\)$/\1/p' "$T/g.csv") $(sed -n 's:.*volume GUID <code>\([0-9a-f-]*\)</code>.*:\1:p' "$T/g.html")" \
+    "$(sed -n 's/^Volume .*volume GUID \([0-9a-f-]*\)$/\1/p' "$T/g.txt") $("$PY" -c "import json,sys;print(json.load(open(sys.argv[1]))['report']['volume_guid'])" "$T/r.json") $(sed -n 's/^#volume,.*volume GUID \([0-9a-f-]*\)$/\1/p' "$T/g.csv") $(sed -n 's:.*volume GUID <code>\([0-9a-f-]*\)</code>.*:\1:p' "$T/g.html")" \
     "$VGUID $VGUID $VGUID $VGUID"
 
 # ---- --image-hash on a terminal: its progress bar --------------------------
@@ -146,7 +148,7 @@ fi
 # ---- --diff: the same header, the two sides' identities --------------------
 "$V" --diff 1:2 --json --case "$CASE" --no-progress "$IMG" > "$T/d.json"
 same "--diff --json: report.case and the sides' identities" \
-    "$(python3 -c "import json,sys;r=json.load(open(sys.argv[1]))['report'];print(r['case'],[s['index'] for s in r['snapshots']])" "$T/d.json")" \
+    "$("$PY" -c "import json,sys;r=json.load(open(sys.argv[1]))['report'];print(r['case'],[s['index'] for s in r['snapshots']])" "$T/d.json")" \
     "$CASE [1, 2]"
 "$V" --diff 1:live --examiner "$EXAMINER" --no-progress "$IMG" > "$T/d.txt"
 check "--diff text: examiner in the header" grep -qxF "Examiner       : $EXAMINER" "$T/d.txt"
@@ -154,7 +156,7 @@ check "--diff text: examiner in the header" grep -qxF "Examiner       : $EXAMINE
 # ---- CSV: "#key,value" records, then the header; --csv-bom -----------------
 "$V" --audit all --csv --csv-bom --case "$CASE" --no-progress "$IMG" > "$T/r.csv"
 same "--csv-bom: starts with the UTF-8 byte order mark" "$(head -c3 "$T/r.csv" | xxd -p)" efbbbf
-out=$(python3 - "$T/r.csv" "$CASE" "$T/r.json" <<'PY'
+out=$("$PY" - "$T/r.csv" "$CASE" "$T/r.json" <<'PY'
 import csv, json, sys
 text = open(sys.argv[1], encoding='utf-8-sig').read().splitlines(True)
 meta = dict((row[0][1:], row[1]) for row in csv.reader(l for l in text if l.startswith('#')))
@@ -165,7 +167,7 @@ PY
 )
 same "CSV: the case record (quoted), the rows (every audited file)" "$out" "True True True"
 "$V" --diff 1:2 --csv --notes "$NOTES" --no-progress "$IMG" > "$T/d.csv"
-check "--diff --csv: #notes record, then the header" python3 -c "
+check "--diff --csv: #notes record, then the header" "$PY" -c "
 import csv,sys
 l=open(sys.argv[1]).read().splitlines()
 m=[r for r in csv.reader(x for x in l if x.startswith('#'))]
@@ -183,7 +185,7 @@ if command -v ewfacquire >/dev/null && command -v ewfinfo >/dev/null; then
     "$V" --audit 1 --json --image-hash md5 --no-progress "$T/ev.E01" > "$T/e.json"
     info=$(ewfinfo "$T/ev.E01")
     ew() { echo "$info" | sed -n "s/^[[:space:]]*$1:[[:space:]]*//p" | head -1; }
-    got=$(python3 -c "
+    got=$("$PY" -c "
 import json,sys
 i=json.load(open(sys.argv[1]))['report']['images'][0]
 c=i['container']
@@ -211,7 +213,7 @@ if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then
         --user-data-dir="$T/chromium" --no-pdf-header-footer \
         --print-to-pdf="$T/r.pdf" "file://$T/r.html" >/dev/null 2>&1
     pdftotext -layout "$T/r.pdf" "$T/r.pdf.txt" 2>/dev/null
-    out=$(python3 - "$T/r.pdf.txt" "$T/r.json" "$CASE" "$EXAMINER" "$IMG_SHA256" <<'PY'
+    out=$("$PY" - "$T/r.pdf.txt" "$T/r.json" "$CASE" "$EXAMINER" "$IMG_SHA256" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
 flat = re.sub(r'\s+', ' ', text)
@@ -244,7 +246,7 @@ PY
             --user-data-dir="$T/chromium" --no-pdf-header-footer \
             --print-to-pdf="$T/m.pdf" "file://$T/m.html" >/dev/null 2>&1
         pdftotext -layout "$T/m.pdf" "$T/m.pdf.txt" 2>/dev/null
-        got=$(python3 - "$T/m.pdf.txt" <<'PY'
+        got=$("$PY" - "$T/m.pdf.txt" <<'PY'
 import re, sys
 row = re.compile(r'\s*(intact|unchanged|resident|damaged|unverified|error)\s+/')
 head = re.compile(r'\s*status\s+path\s')
@@ -503,7 +505,7 @@ def cmd_pdf(txt, raw, hf, kind):
 PY
 hcheck() {
     local out
-    out=$(python3 "$T/hcheck.py" "$@" 2>&1)
+    out=$("$PY" "$T/hcheck.py" "$@" 2>&1)
     echo "$out"
     PASS=$((PASS + $(grep -c '^ok' <<<"$out")))
     FAIL=$((FAIL + $(grep -c '^FAIL' <<<"$out")))
@@ -548,7 +550,7 @@ EOF
     # the names of the files written: the manifest's (another writer)
     hcheck history "$T/hx/manifest.json" "$T/hh.html" "${H%.img}.json" "$HOSTILE"
     hcheck header "$T/hh.html" "$CASE" "$EXAMINER" "$NOTES" "$H_SHA256"
-    check "--history --html: each file the page says was written is there" python3 -c "
+    check "--history --html: each file the page says was written is there" "$PY" -c "
 import re, sys, os, html
 names = re.findall(r'<td>written to</td><td><code>([^<]*)</code>', open(sys.argv[1]).read())
 sys.exit(not names or not all(os.path.isfile(os.path.join(sys.argv[2], html.unescape(n))) for n in names))" "$T/hh.html" "$T/hx"
