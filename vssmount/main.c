@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1400,9 +1401,10 @@ static const struct fuse_operations ops = {
  * (libfuse's own loop leaves a second thread waiting in read(2) while one
  * works; the kernel hands it the next request, and cold random 4 KiB reads
  * ran at a third of the single-threaded rate.) A small read that waited
- * for the disk (it took SLOW_SMALL_NS or more: the image is not in the
- * page cache) marks small reads slow until one is fast again, so that
- * parallel readers of a cold image wait for the disk in parallel.
+ * for the disk (it took SLOW_SMALL_NS or more and its thread read blocks:
+ * the image is not in the page cache) makes small reads slow ones for a
+ * while (note_small_read), so that parallel readers of a cold image wait
+ * for the disk in parallel.
  *
  * Polling. Most of a small read's round trip is waking the daemon: a
  * worker blocked in read(2) sleeps, and its CPU may halt. So after
@@ -1413,7 +1415,8 @@ static const struct fuse_operations ops = {
  */
 #define WORKERS 8
 #define SMALL_READ (64u * 1024)
-#define SLOW_SMALL_NS 200000  /* 0.2 ms: a page-cache hit never takes it */
+#define SLOW_SMALL_NS 30000   /* 30 us: a page-cache hit takes 5-15 */
+#define COLD_READS 64
 #define POLL_US_DEFAULT 50u   /* docs/performance.md: how it was chosen */
 #define POLL_US_MAX 100000u   /* 0.1 s: more is a busy daemon, not a poll */
 
@@ -1423,7 +1426,7 @@ typedef struct loop_state {
     sem_t ended;          /* posted by each worker as it ends */
     int fd;
     unsigned poll_us;     /* --poll-us */
-    int small_reads_wait; /* the last small read waited for the disk */
+    int cold;             /* small reads to come that count as slow */
 } loop_state;
 
 static int64_t now_ns(void)
@@ -1445,6 +1448,33 @@ static int small_read(const struct fuse_buf *buf)
         return 0;
     rd = (const struct fuse_read_in *)(in + 1);
     return rd->size <= SMALL_READ;
+}
+
+/* Whether this thread read from the disk since the last call (*seen: the
+ * count of block reads then): a slow small read that did waited for the
+ * disk, one that did not was slowed by the scheduler (load, tracing). */
+static int read_from_disk(long *seen)
+{
+    struct rusage ru;
+    int more;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 1;
+    more = ru.ru_inblock > *seen;
+    *seen = ru.ru_inblock;
+    return more;
+}
+
+/* After a small read that took ns: one that waited for the disk makes the
+ * next COLD_READS small reads slow ones (passed on when others wait), each
+ * that did not counts one off. A hint shared by the workers, updated
+ * without a lock: any value is safe. */
+static void note_small_read(loop_state *L, int64_t ns, long *inblock)
+{
+    int cold = __atomic_load_n(&L->cold, __ATOMIC_RELAXED);
+    if (ns >= SLOW_SMALL_NS && read_from_disk(inblock))
+        __atomic_store_n(&L->cold, COLD_READS, __ATOMIC_RELAXED);
+    else if (cold > 0)
+        __atomic_store_n(&L->cold, cold - 1, __ATOMIC_RELAXED);
 }
 
 /* Whether another request is already waiting in /dev/fuse. */
@@ -1470,6 +1500,7 @@ static void *worker(void *arg)
     loop_state *L = arg;
     struct fuse_buf buf;
     int answered = 0;  /* this worker has just answered a request */
+    long inblock = 0;  /* read_from_disk's count */
     memset(&buf, 0, sizeof buf);
     pthread_mutex_lock(&L->reading);
     while (!fuse_session_exited(L->se)) {
@@ -1484,16 +1515,14 @@ static void *worker(void *arg)
             break;
         }
         int small = small_read(&buf);
-        int fast = small && !__atomic_load_n(&L->small_reads_wait,
-                                             __ATOMIC_RELAXED);
+        int fast = small && !__atomic_load_n(&L->cold, __ATOMIC_RELAXED);
         int pass = !fast && more_waiting(L);
         int64_t t0 = small ? now_ns() : 0;
         if (pass)  /* another worker takes the waiting request meanwhile */
             pthread_mutex_unlock(&L->reading);
         fuse_session_process_buf(L->se, &buf);
-        if (small)  /* a hint shared by the workers: any value is safe */
-            __atomic_store_n(&L->small_reads_wait,
-                             now_ns() - t0 >= SLOW_SMALL_NS, __ATOMIC_RELAXED);
+        if (small)
+            note_small_read(L, now_ns() - t0, &inblock);
         if (pass)
             pthread_mutex_lock(&L->reading);
         answered = 1;
@@ -1518,7 +1547,7 @@ static int serve(struct fuse_session *se, unsigned poll_us)
     L.se = se;
     L.fd = fuse_session_fd(se);
     L.poll_us = poll_us;
-    L.small_reads_wait = 0;
+    L.cold = 0;
     pthread_mutex_init(&L.reading, NULL);
     sem_init(&L.ended, 0, 0);
     sigfillset(&all);
