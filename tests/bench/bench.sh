@@ -377,7 +377,10 @@ if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
     echo "(Replies go out as writev for requests under 8 KiB and as"
     echo "vmsplice + splice above, so their sum counts the requests; read is"
     echo "the daemon's read of /dev/fuse; futex is the hand-over of /dev/fuse"
-    echo "to another worker thread when more requests are waiting. The reader's"
+    echo "to another worker thread when more requests are waiting; poll is"
+    echo "that question for requests other than small reads, and --poll-us's"
+    echo "polling; getrusage is the cold-image check after a small read that"
+    echo "took over 30 us, which under strace is every one. The reader's"
     echo "CPU time is its system time mostly: the kernel's side of FUSE.)"
 else
     echo "(skipped: no /dev/fuse or vshadowmount)"
