@@ -89,13 +89,16 @@ done < <(python3 tests/vssmount_check.py "$tmp/vssmount" "$tmp/vssinfo" \
 # the generated images' snapshots (-s N; zero and stale bytes, not
 # --strict) against vssinfo --file.
 splice_mount() { # LOG MOUNTPOINT ARGS...: vssmount -f under strace
-    local log=$1 mnt=$2
-    shift 2
+    splice_mount_traced splice "$@"
+}
+splice_mount_traced() { # SYSCALL LOG MOUNTPOINT ARGS...: the same, tracing SYSCALL
+    local call=$1 log=$2 mnt=$3
+    shift 3
     mkdir -p "$mnt"
     # LeakSanitizer cannot run under ptrace (the sanitizer build of the
     # suite): leaks are the other checks' business here.
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-        strace -f -qq -e trace=splice -o "$log" "$tmp/vssmount" -f "$@" \
+        strace -f -qq -e trace="$call" -o "$log" "$tmp/vssmount" -f "$@" \
         "$mnt" >/dev/null 2>&1 &
     for _ in $(seq 200); do
         mountpoint -q "$mnt" && return 0
@@ -272,13 +275,57 @@ fi
 # Direct I/O (the default) and --page-cache: the same bytes as vssinfo
 # --extract either way, read(2) and private maps; a shared map needs the
 # page cache (the kernel refuses it on direct-I/O files with ENODEV).
+# The request loop (vssmount/main.c): with polling (the default) and
+# without (--poll-us 0), 4 threads of random 4 KiB reads at once (small
+# reads: one worker answers them all; with the image's page cache dropped
+# first in the default mode, so that the reads that wait for the disk pass
+# the turn on) and 2 threads of 1 MiB reads (large: the turn passes between
+# workers) read what vssinfo --extract wrote.
 if [ -e testimages/out/win10scope.img ]; then
-    want=$("$tmp/vssinfo" -o "$off" --extract 1 testimages/out/win10scope.img | sha256sum | cut -d' ' -f1)
-    for mode in direct page-cache; do
-        "$tmp/vssmount" $([ $mode = direct ] || echo --page-cache) -o "$off" \
+    mkdir -p "$tmp/mnt"
+    "$tmp/vssinfo" -o "$off" --extract 1 testimages/out/win10scope.img > "$tmp/x1"
+    want=$(sha256sum < "$tmp/x1" | cut -d' ' -f1)
+    for mode in direct "direct --poll-us 0" page-cache; do
+        case $mode in
+        direct) opts=() ;;
+        page-cache) opts=(--page-cache) ;;
+        *) opts=(${mode#direct }) ;;
+        esac
+        "$tmp/vssmount" "${opts[@]}" -o "$off" \
             testimages/out/win10scope.img "$tmp/mnt" || { bad "$mode: vssmount did not mount"; continue; }
         same "$mode: vss1 by read(2) = vssinfo --extract 1" \
             "$(sha256sum < "$tmp/mnt/vss1" | cut -d' ' -f1)" "$want"
+        [ "$mode" = direct ] && python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' testimages/out/win10scope.img
+        same "$mode: 4 random 4 KiB readers and 2 1 MiB readers at once = vssinfo --extract 1" \
+            "$(python3 - "$tmp/mnt/vss1" "$tmp/x1" <<'PY'
+import os, random, sys, threading
+mnt, ref = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
+size = os.fstat(ref).st_size
+bad = []
+def reader(seed, n, length):
+    rnd = random.Random(seed)
+    for k in range(n):
+        if length == 4096:
+            off = rnd.randrange(size // 4096) * 4096
+        else:  # reader seed of 2 takes every other MiB
+            off = (2 * k + seed) * length
+            if off >= size:
+                return
+        if os.pread(mnt, length, off) != os.pread(ref, length, off):
+            bad.append("%d bytes at %d" % (length, off))
+jobs = [threading.Thread(target=reader, args=(s, 500, 4096)) for s in range(4)]
+jobs += [threading.Thread(target=reader, args=(s, size, 1 << 20)) for s in range(2)]
+for j in jobs: j.start()
+for j in jobs: j.join()
+print("differ: " + ", ".join(bad[:3]) if bad else "same")
+PY
+)" same
+        if [ "$mode" = "direct --poll-us 0" ]; then  # maps: as direct
+            fusermount3 -u "$tmp/mnt"
+            continue
+        fi
         got=$(python3 - "$tmp/mnt/vss1" <<'PY'
 import errno, hashlib, mmap, sys
 f = open(sys.argv[1], "rb")
@@ -295,7 +342,67 @@ PY
         same "$mode: a shared map" "${got#* }" "$([ $mode = direct ] && echo ENODEV || echo shared)"
         fusermount3 -u "$tmp/mnt"
     done
+    rm -f "$tmp/x1"
 fi
+# Polling (--poll-us): only right after a request, bounded, never on an
+# idle mount. Under strace, a mount polling up to 0.1 s after each request
+# polls many times after one read, then not once while it idles; without
+# polling (--poll-us 0) a read makes no polls at all (a small read never
+# asks whether more are waiting). An idle mount with the default uses no
+# CPU time: /proc/PID/stat over 2 s.
+poll_count() { grep -c '^[0-9]* *poll(' "$1"; }
+if [ -e testimages/out/win10scope.img ]; then
+    for us in 100000 0; do
+        if ! splice_mount_traced poll "$tmp/poll.log" "$tmp/mnt" --poll-us "$us" \
+                -o "$off" testimages/out/win10scope.img; then
+            bad "--poll-us $us: vssmount did not mount"
+            continue
+        fi
+        exec 7< "$tmp/mnt/vss1"  # open it now: the read below is one request
+        sleep 0.3
+        p0=$(poll_count "$tmp/poll.log")
+        dd of=/dev/null bs=4k count=1 skip=77 status=none <&7
+        sleep 0.5  # 5 times the longest polling
+        p1=$(poll_count "$tmp/poll.log")
+        sleep 0.5
+        p2=$(poll_count "$tmp/poll.log")
+        exec 7<&-
+        splice_unmount "$tmp/mnt"
+        if [ "$us" = 0 ]; then
+            same "--poll-us 0: a small read polls /dev/fuse 0 times" "$((p1 - p0))" 0
+        else
+            check "--poll-us $us: it polls after a read ($((p1 - p0)) polls)" [ $((p1 - p0)) -ge 10 ]
+        fi
+        same "--poll-us $us: an idle mount does not poll (polls in 0.5 s)" "$((p2 - p1))" 0
+    done
+    "$tmp/vssmount" -f -o "$off" testimages/out/win10scope.img "$tmp/mnt" &
+    pid=$!
+    for _ in $(seq 100); do mountpoint -q "$tmp/mnt" && break; sleep 0.05; done
+    if mountpoint -q "$tmp/mnt"; then
+        cat "$tmp/mnt/vss1" > /dev/null
+        t0=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+        sleep 2
+        t1=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+        check "default polling: an idle mount used $((t1 - t0)) clock ticks of CPU in 2 s (at most 2)" [ $((t1 - t0)) -le 2 ]
+        fusermount3 -u "$tmp/mnt"
+    else
+        bad "default polling: vssmount -f did not mount"
+    fi
+    wait
+fi
+# Bad --poll-us values: usage errors (exit 2) naming the option, before
+# anything is mounted.
+for v in -1 x 100001 1.5 ""; do
+    err=$("$tmp/vssmount" --poll-us "$v" testimages/out/win10scope.img "$tmp/mnt" 2>&1)
+    rc=$?
+    same "--poll-us '$v': exit status" "$rc" 2
+    check "--poll-us '$v': the message names the option and its range ($err)" \
+        grep -q "^vssmount: --poll-us: expected microseconds from 0 to 100000, got '$v'" <<<"$err"
+done
+err=$("$tmp/vssmount" testimages/out/win10scope.img "$tmp/mnt" --poll-us 2>&1)
+same "--poll-us without a value: exit status" "$?" 2
+check "--poll-us without a value: says so ($err)" grep -q "^vssmount: --poll-us needs an argument" <<<"$err"
+mountpoint -q "$tmp/mnt" && bad "a bad --poll-us left a mount behind"
 
 [ "$imagedir" = - ] || check_real_unchanged "$before"
 finish

@@ -26,6 +26,7 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <getopt.h>
+#include <linux/fuse.h> /* fuse_in_header: the turn rule reads requests */
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +65,9 @@ static const char usage_text[] =
     "  --page-cache             keep what was read in the kernel's page cache\n"
     "                           (re-reads are then fast; first reads slower, see\n"
     "                           vssmount(1)); default: direct reads\n"
+    "  --poll-us N              after answering, poll for the next request\n"
+    "                           for up to N microseconds before sleeping\n"
+    "                           (default 50; 0: never poll)\n"
     "  -f                       stay in the foreground\n"
     "  -d                       foreground, with FUSE debug output\n"
     "  --allow-other            let other users read the mount (needs\n"
@@ -1380,33 +1385,128 @@ static const struct fuse_operations ops = {
 
 /*
  * Worker threads take turns reading /dev/fuse: one thread at a time is in
- * read(2) (it holds `reading`). When it has a request and no other is
- * waiting, it keeps the turn: it answers and reads again, so one reader's
- * request/reply ping-pong stays on one thread. (libfuse's own loop leaves
- * another thread waiting in read(2) while one works; the kernel then hands
- * the next request to the other thread, and every request pays a wake-up
- * of a thread that slept on another CPU: cold random 4 KiB reads ran at a
- * third of the single-threaded rate.) When more requests are already
- * waiting, it passes the turn on before answering, so parallel readers are
- * answered in parallel.
+ * read(2) (it holds `reading`, "the turn").
+ *
+ * Keeping the turn. A small read (FUSE_READ of at most SMALL_READ bytes:
+ * one page-cache lookup and a copy, a few microseconds) is answered by the
+ * thread that holds the turn, which then reads the next request itself,
+ * even when more requests are waiting: a hand-over (a futex wake-up of a
+ * worker asleep, maybe on the other CPU) costs about as much as the small
+ * read itself, so one thread serves several random readers faster than
+ * several threads do. Anything else (a large read, a lookup, a readdir, an
+ * open) passes the turn on before it is answered when another request is
+ * already waiting, so parallel sequential readers and tree walks are
+ * served in parallel; when none is waiting the thread keeps the turn, as
+ * passing it would make the next request wake a sleeping thread.
+ * (libfuse's own loop leaves a second thread waiting in read(2) while one
+ * works; the kernel hands it the next request, and cold random 4 KiB reads
+ * ran at a third of the single-threaded rate.) A small read that waited
+ * for the disk (it took SLOW_SMALL_NS or more and its thread read blocks:
+ * the image is not in the page cache) makes small reads slow ones for a
+ * while (note_small_read), so that parallel readers of a cold image wait
+ * for the disk in parallel.
+ *
+ * Polling. Most of a small read's round trip is waking the daemon: a
+ * worker blocked in read(2) sleeps, and its CPU may halt. So after
+ * answering a request, the worker holding the turn polls /dev/fuse without
+ * blocking for up to poll_us microseconds (--poll-us) before it blocks:
+ * at most one thread polls, and only right after a request, never on an
+ * idle mount.
  */
 #define WORKERS 8
+#define SMALL_READ (64u * 1024)
+#define SLOW_SMALL_NS 30000   /* 30 us: a page-cache hit takes 5-15 */
+#define COLD_READS 64
+#define POLL_US_DEFAULT 50u   /* docs/performance.md: how it was chosen */
+#define POLL_US_MAX 100000u   /* 0.1 s: more is a busy daemon, not a poll */
 
 typedef struct loop_state {
     struct fuse_session *se;
     pthread_mutex_t reading;
     sem_t ended;          /* posted by each worker as it ends */
     int fd;
+    unsigned poll_us;     /* --poll-us */
+    int cold;             /* small reads to come that count as slow */
 } loop_state;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether the request in buf is a read of at most SMALL_READ bytes (the
+ * buffer holds the request as the kernel wrote it: fuse_in_header, then
+ * the opcode's arguments). */
+static int small_read(const struct fuse_buf *buf)
+{
+    const struct fuse_in_header *in = buf->mem;
+    const struct fuse_read_in *rd;
+    if ((buf->flags & FUSE_BUF_IS_FD) || !in ||
+        buf->size < sizeof *in + sizeof *rd || in->opcode != FUSE_READ)
+        return 0;
+    rd = (const struct fuse_read_in *)(in + 1);
+    return rd->size <= SMALL_READ;
+}
+
+/* Whether this thread read from the disk since the last call (*seen: the
+ * count of block reads then): a slow small read that did waited for the
+ * disk, one that did not was slowed by the scheduler (load, tracing). */
+static int read_from_disk(long *seen)
+{
+    struct rusage ru;
+    int more;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0)
+        return 1;
+    more = ru.ru_inblock > *seen;
+    *seen = ru.ru_inblock;
+    return more;
+}
+
+/* After a small read that took ns: one that waited for the disk makes the
+ * next COLD_READS small reads slow ones (passed on when others wait), each
+ * that did not counts one off. A hint shared by the workers, updated
+ * without a lock: any value is safe. */
+static void note_small_read(loop_state *L, int64_t ns, long *inblock)
+{
+    int cold = __atomic_load_n(&L->cold, __ATOMIC_RELAXED);
+    if (ns >= SLOW_SMALL_NS && read_from_disk(inblock))
+        __atomic_store_n(&L->cold, COLD_READS, __ATOMIC_RELAXED);
+    else if (cold > 0)
+        __atomic_store_n(&L->cold, cold - 1, __ATOMIC_RELAXED);
+}
+
+/* Whether another request is already waiting in /dev/fuse. */
+static int more_waiting(loop_state *L)
+{
+    struct pollfd more = {L->fd, POLLIN, 0};
+    return poll(&more, 1, 0) == 1 && (more.revents & POLLIN);
+}
+
+/* Poll /dev/fuse until a request is there or poll_us have passed. */
+static void poll_briefly(loop_state *L)
+{
+    struct pollfd pfd = {L->fd, POLLIN, 0};
+    int64_t end = now_ns() + (int64_t)L->poll_us * 1000;
+    do {
+        if (poll(&pfd, 1, 0) != 0)
+            return;  /* a request, or an error the read will report */
+    } while (now_ns() < end && !fuse_session_exited(L->se));
+}
 
 static void *worker(void *arg)
 {
     loop_state *L = arg;
     struct fuse_buf buf;
+    int answered = 0;  /* this worker has just answered a request */
+    long inblock = 0;  /* read_from_disk's count */
     memset(&buf, 0, sizeof buf);
     pthread_mutex_lock(&L->reading);
     while (!fuse_session_exited(L->se)) {
-        struct pollfd more = {L->fd, POLLIN, 0};
+        if (answered && L->poll_us)
+            poll_briefly(L);
+        answered = 0;
         int rc = fuse_session_receive_buf(L->se, &buf);
         if (rc == -EINTR || rc == -EAGAIN)
             continue;
@@ -1414,13 +1514,18 @@ static void *worker(void *arg)
             fuse_session_exit(L->se);  /* unmounted (0) or broken */
             break;
         }
-        if (poll(&more, 1, 0) == 1 && (more.revents & POLLIN)) {
+        int small = small_read(&buf);
+        int fast = small && !__atomic_load_n(&L->cold, __ATOMIC_RELAXED);
+        int pass = !fast && more_waiting(L);
+        int64_t t0 = small ? now_ns() : 0;
+        if (pass)  /* another worker takes the waiting request meanwhile */
             pthread_mutex_unlock(&L->reading);
-            fuse_session_process_buf(L->se, &buf);
+        fuse_session_process_buf(L->se, &buf);
+        if (small)
+            note_small_read(L, now_ns() - t0, &inblock);
+        if (pass)
             pthread_mutex_lock(&L->reading);
-        } else {
-            fuse_session_process_buf(L->se, &buf);
-        }
+        answered = 1;
     }
     pthread_mutex_unlock(&L->reading);
     free(buf.mem);
@@ -1432,7 +1537,7 @@ static void *worker(void *arg)
  * workers never take signals: the main thread does (libfuse's handlers
  * mark the session exited) and then unmounts, which ends the read(2) the
  * worker holding the turn is in. */
-static int serve(struct fuse_session *se)
+static int serve(struct fuse_session *se, unsigned poll_us)
 {
     loop_state L;
     pthread_t tid[WORKERS];
@@ -1441,6 +1546,8 @@ static int serve(struct fuse_session *se)
 
     L.se = se;
     L.fd = fuse_session_fd(se);
+    L.poll_us = poll_us;
+    L.cold = 0;
     pthread_mutex_init(&L.reading, NULL);
     sem_init(&L.ended, 0, 0);
     sigfillset(&all);
@@ -1554,7 +1661,7 @@ static int setup_trees(vss_volume *vol, vss_source *live, int snapshot,
 }
 
 enum { OPT_FILL = 256, OPT_ALLOW_OTHER, OPT_STRICT, OPT_CARVED,
-       OPT_PAGE_CACHE };
+       OPT_PAGE_CACHE, OPT_POLL_US };
 
 /* --carved: the stack carved from the volume at offset (-1: the only one
  * of the first image with a VSS header) replaces its catalog's (issue 16,
@@ -1603,6 +1710,7 @@ int main(int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"carved", no_argument, NULL, OPT_CARVED},
         {"page-cache", no_argument, NULL, OPT_PAGE_CACHE},
+        {"poll-us", required_argument, NULL, OPT_POLL_US},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -1612,6 +1720,7 @@ int main(int argc, char **argv)
     /* snapshot: 0 raw mode, N for -s N, -1 for -s all */
     int snapshot = 0, foreground = 0, debug = 0, allow_other = 0, c, rc, i;
     int strict = 0, carved = 0, page_cache = 0;
+    unsigned poll_us = POLL_US_DEFAULT;
     vss_volume *carved_vol = NULL;
     vss_fill fill = VSS_FILL_WINDOWS;
     const char *mountpoint;
@@ -1659,6 +1768,13 @@ int main(int argc, char **argv)
         case OPT_STRICT: strict = 1; break;
         case OPT_CARVED: carved = 1; break;
         case OPT_PAGE_CACHE: page_cache = 1; break;
+        case OPT_POLL_US:
+            if (parse_u64(optarg, &v) || v > POLL_US_MAX)
+                return cli_usage("--poll-us: expected microseconds from 0 "
+                                 "to %u, got '%s'",
+                                 POLL_US_MAX, optarg);
+            poll_us = (unsigned)v;
+            break;
         case 'f': foreground = 1; break;
         case 'd': debug = foreground = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
@@ -1833,7 +1949,7 @@ int main(int argc, char **argv)
         vss_volume_set_close(set);
         return die(1, "cannot start the FUSE session");
     }
-    rc = serve(fuse_get_session(f));
+    rc = serve(fuse_get_session(f), poll_us);
     fuse_remove_signal_handlers(fuse_get_session(f));
     fuse_unmount(f);
     fuse_destroy(f);

@@ -9,7 +9,8 @@
  * vssimg   the same, IMAGE opened in its container (E01, qcow2, ...)
  * vshadow  libvshadow: store SNAPSHOT-1 of the same volume
  * raw      the image itself at OFFSET (the physical limit: page cache)
- * seq      read the whole snapshot volume in 1 MiB reads (at most COUNT
+ * seq      read the whole snapshot volume in 1 MiB reads (seqM: M MiB
+ *          reads, M from 1 to 64) (at most COUNT
  *          of them when COUNT is given and not 0, from MiB number SEED on
  *          when SEED is given)
  * rand     COUNT random 4 KiB-aligned 4 KiB reads (seeded); READERS > 1
@@ -112,8 +113,8 @@ int main(int argc, char **argv)
 {
     reader r;
     uint64_t off, bytes = 0, sum = 0, count, seed, snapshot;
-    size_t bufsz = 1u << 20;
-    uint8_t *buf = malloc(bufsz);
+    size_t bufsz;
+    uint8_t *buf;
     double t0, t;
     long reads = 0;
     int readers;
@@ -129,6 +130,20 @@ int main(int argc, char **argv)
     count = argc > 6 ? strtoull(argv[6], NULL, 0) : 100000;
     seed = argc > 7 ? strtoull(argv[7], NULL, 0) : 1;
     readers = argc > 8 ? atoi(argv[8]) : 1;
+    /* seqM: reads of M MiB (seq: 1 MiB) */
+    bufsz = (size_t)1 << 20;
+    if (strncmp(argv[2], "seq", 3) == 0 && argv[2][3]) {
+        unsigned long mib = strtoul(argv[2] + 3, NULL, 10);
+        if (mib < 1 || mib > 64) {
+            fprintf(stderr, "seqM: M from 1 to 64 MiB\n");
+            return 2;
+        }
+        bufsz = (size_t)mib << 20;
+    }
+    if (!(buf = malloc(bufsz))) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
 
     if (strcmp(argv[1], "vss") == 0 || strcmp(argv[1], "vssimg") == 0) {
         vss_source *img, *vol;
@@ -193,7 +208,7 @@ int main(int argc, char **argv)
     }
 
     t0 = now();
-    if (strcmp(argv[2], "seq") == 0) {
+    if (strncmp(argv[2], "seq", 3) == 0) {
         uint64_t start = argc > 7 ? seed * bufsz : 0;
         if (start > r.size)
             start = r.size;
