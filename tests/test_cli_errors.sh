@@ -123,6 +123,35 @@ else
     skip "vssmount not built or no /dev/fuse: vssmount's refusals"
 fi
 
+# hint_both NAME SENTENCE: $T/x.img lists no snapshot; vssinfo and
+# vssmount (status 3, nothing mounted) both print SENTENCE, the same
+# line apart from the tool's name and its option; "" for no hint at all.
+# Further arguments go to both (-o).
+hint_both() {
+    local name=$1 want=$2 a b rca rcb
+    shift 2
+    a=$(timeout 20 "$VSSINFO" "$@" "$T/x.img" 2>&1 >/dev/null); rca=$?
+    a=$(echo "$a" | sed -n 's/^vssinfo: \(.*\); try --carve (--carved reads them)$/\1/p')
+    if [ -z "$want" ]; then
+        check "$name: vssinfo status 3, no --carve hint" test "$rca" -eq 3 -a -z "$a"
+    else
+        check "$name: vssinfo status 3, the hint '$want'" test "$rca" -eq 3 -a "$a" = "the $want"
+    fi
+    if [ ! -x "$VSSMOUNT" ] || [ ! -e /dev/fuse ]; then
+        skip "$name: vssmount not built or no /dev/fuse"
+        return
+    fi
+    mkdir -p "$T/mnt"
+    b=$(timeout 20 "$VSSMOUNT" "$@" "$T/x.img" "$T/mnt" 2>&1); rcb=$?
+    if mountpoint -q "$T/mnt"; then
+        fusermount3 -u "$T/mnt"
+        bad "$name: vssmount mounted"
+        return
+    fi
+    b=$(echo "$b" | sed -n 's/^vssmount: \(.*\); try vssinfo --carve (--carved mounts them)$/\1/p')
+    check "$name: vssmount status 3 ($rcb), the same verdict as vssinfo ('$b')" test "$rcb" -eq 3 -a "$b" = "$a"
+}
+
 if ! prepare_real; then
     skip "real images absent: corrupted-image cases"
     finish; exit
@@ -154,10 +183,18 @@ check "zeroed VSS header: listed as no shadow copies, status 3" test $rc -eq 3 -
 expect "zeroed VSS header: nothing to extract (3)" 3 "no volume with shadow copies" -- --extract 1 "$T/x.img"
 # Nothing listed: --carve is suggested where it can find something, and
 # what it says is true: the stores of the deleted snapshots are carved.
-expect "zeroed VSS header: --carve suggested for the NTFS volume's free space" 3 "NTFS volume at offset 0 has no VSS header; its free space may still hold the stores of deleted snapshots: try --carve" -- "$T/x.img"
+# The verdict is the library's (vss_volume_set_empty_verdict): vssmount
+# says the same sentence (hint_both).
+NOHDR="NTFS volume at offset 0 has no VSS header; its free space may still hold the stores of deleted snapshots"
+EMPTYCAT="volume at offset 0 has a VSS header but no snapshot in its catalog: the stores of deleted snapshots may remain"
+expect "zeroed VSS header: --carve suggested for the NTFS volume's free space" 3 "$NOHDR; try --carve" -- "$T/x.img"
+hint_both "zeroed VSS header" "$NOHDR"
 fresh; python3 "$ROOT/tests/carve_destroy.py" "$T/x.img" 0 >/dev/null
-expect "catalog deleted: --carve suggested (VSS header, empty catalog)" 3 "volume at offset 0 has a VSS header but no snapshot in its catalog: the stores of deleted snapshots may remain; try --carve" -- "$T/x.img"
+expect "catalog deleted: --carve suggested (VSS header, empty catalog)" 3 "$EMPTYCAT; try --carve" -- "$T/x.img"
 expect "catalog deleted: --extract suggests --carve too" 3 "VSS header but no snapshot in its catalog.*try --carve" -- --extract 1 "$T/x.img"
+hint_both "catalog deleted" "$EMPTYCAT"
+fresh
+hint_both "-o where no volume starts (the one at 0 lists snapshots)" "" -o 4096
 nsnap=$("$VSSINFO" --json "$SRC" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["volumes"][0]["snapshots"]))')
 ncarved=$("$VSSINFO" --carve --json --no-progress "$T/x.img" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["carved"][0]["stores"]))')
 same "catalog deleted: --carve finds the stores of every snapshot the original lists" "$ncarved" "$nsnap"

@@ -4,9 +4,12 @@
  * every store it reads through and every block any store describes, the
  * same answer as asking each newer store's descriptors one by one (the
  * definition, written out here). Snapshots are opened newest first on one
- * volume handle (each open widens the index) and oldest first on another
- * (one index serves all), on generated images with 2 to 10 stores,
- * forwarders and overlays (testimages/out, or LIBVSS_TESTIMAGES).
+ * volume handle and oldest first on another, on generated images with 2
+ * to 10 stores, forwarders and overlays (testimages/out, or
+ * LIBVSS_TESTIMAGES); either way the volume keeps one index, built once
+ * for the whole stack, as it does after opening all 30 snapshots of the
+ * large scenario newest first (its memory stays one index, not one per
+ * snapshot).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -131,10 +134,54 @@ static void test_image(const char *dir, const char *name, int want_overlays)
         CHECK(bad == 0 && held > 0 && held < asked,
               "%s (%s first): %ld of %ld answers differ (%ld held)", name,
               pass ? "oldest" : "newest", bad, asked, held);
+        CHECK(vss_newer_index_count(v) == 1,
+              "%s (%s first): %zu newer-store indexes kept for %d "
+              "snapshots, want one", name, pass ? "oldest" : "newest",
+              vss_newer_index_count(v), n);
         vss_volume_close(v);
     }
     if (want_overlays)
         CHECK(overlays > 0, "%s: no overlay descriptor to skip", name);
+}
+
+/* Open every snapshot of NAME newest first: the volume keeps one index. */
+static void count_indexes(const char *dir, const char *name)
+{
+    char img[4096], json[4096];
+    long long off, size = 0;
+    vss_source *src = NULL, *vol = NULL;
+    vss_volume *v = NULL;
+    vss_error e = {0, ""};
+    int index, opened = 0;
+    snprintf(img, sizeof img, "%s/%s.img", dir, name);
+    snprintf(json, sizeof json, "%s/%s.json", dir, name);
+    off = source_offset(json, &size);
+    if (access(img, R_OK) != 0 || off < 0) {
+        printf("skip %s: %s or its manifest missing (make -C testimages "
+               "%s)\n", name, img, name);
+        return;
+    }
+    CHECK(vss_source_open_file(img, &src, &e) == VSS_OK, "%s: %s", img,
+          e.message);
+    if (src && vss_source_open_range(src, (uint64_t)off, (uint64_t)size,
+                                     &vol, &e) == VSS_OK)
+        CHECK(vss_volume_open(vol, &v, &e) == VSS_OK, "%s: %s", name,
+              e.message);
+    vss_source_release(src);
+    vss_source_release(vol);
+    if (!v)
+        return;
+    for (index = (int)v->nstores; index >= 1; index--) {
+        vss_snapshot *s = NULL;
+        if (vss_snapshot_open(v, index, VSS_FILL_WINDOWS, &s, &e) == VSS_OK)
+            opened++;
+        vss_snapshot_close(s);
+    }
+    CHECK(opened == (int)v->nstores && vss_newer_index_count(v) == 1,
+          "%s: %d of %zu snapshots opened newest first, %zu newer-store "
+          "indexes kept, want one", name, opened, v->nstores,
+          vss_newer_index_count(v));
+    vss_volume_close(v);
 }
 
 int main(void)
@@ -144,5 +191,6 @@ int main(void)
         dir = "testimages/out";
     test_image(dir, "many", 0);
     test_image(dir, "win7", 1);
+    count_indexes(dir, "large");
     return ct_finish(NULL);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pyvss, the Python bindings (issue 15; docs/python.md), with Debian's
-# interpreter: the native API against the generator's manifests and
+# interpreter: the native API (the history's recovered versions too)
+# against the generator's manifests and
 # `vssinfo --json --stats`, a Python file object against the path, errors,
 # seek/read rules, threads and leaks (tests/pyvss/*.py), the pyvshadow shim
 # against python3-libvshadow block by block (every difference explained by
@@ -65,6 +66,9 @@ if make -s -C testimages >/dev/null 2>&1; then
     pyrun "$T/native.py" manifests "${manifests[@]}"
     pyrun "$T/audit.py" "${manifests[@]}"
     pyrun "$T/history.py" "$VSSINFO" "${manifests[@]}"
+    # the recovered versions (files that lost bytes: win10scope has both
+    # kinds, a recovery the audit vouches for and one it refuses)
+    pyrun "$T/recovered.py" "$VSSINFO" testimages/out/win10scope.json
     pyrun "$T/behaviour.py" testimages/out/win7.img
 else
     bad "make -C testimages failed"

@@ -400,34 +400,21 @@ static void print_container_errors(const volume_set *set)
 }
 
 /* After "no shadow copies": the NTFS volumes of the first image, which
- * --carve scans for the stores of deleted snapshots (deleting snapshots
- * clears the catalog, not the stores). Said only where it is true: a VSS
- * header with an empty catalog, or an NTFS volume whose free space may
- * hold stores; nothing for an input without an NTFS volume. */
+ * --carve scans for the stores of deleted snapshots, where the library's
+ * verdict says they may be (vss_volume_set_empty_verdict: a VSS header
+ * with an empty catalog, or NTFS free space without a VSS header); nothing
+ * for an input without such a volume, nor when a volume does list
+ * snapshots (-o named a place without one: the error names them). */
 static void hint_carve(const volume_set *set)
 {
-    size_t i;
-    for (i = 0; i < set->n; i++) {
-        const found_volume *fv = &set->v[i];
-        if (fv->image_index != 0 || !fv->src || !fv->part.is_ntfs)
-            continue;
-        /* -o named a place with no volume: the volumes that do list
-         * snapshots need no hint (the error names their offsets) */
-        if (fv->vol && vss_volume_snapshot_count(fv->vol) > 0)
-            continue;
-        if (fv->vol && vss_volume_has_vss(fv->vol))
-            fprintf(stderr, "vssinfo: the volume at offset %llu has a VSS "
-                            "header but no snapshot in its catalog: the "
-                            "stores of deleted snapshots may remain; try "
-                            "--carve (--carved reads them)\n",
-                    (unsigned long long)fv->part.offset);
-        else
-            fprintf(stderr, "vssinfo: the NTFS volume at offset %llu has no "
-                            "VSS header; its free space may still hold the "
-                            "stores of deleted snapshots: try --carve "
-                            "(--carved reads them)\n",
-                    (unsigned long long)fv->part.offset);
-    }
+    char why[256];
+    if (vss_volume_set_any_snapshots(set->lib))
+        return;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i].image_index == 0 &&
+            vss_volume_set_empty_describe(set->lib, i, why, sizeof why))
+            fprintf(stderr, "vssinfo: %s; try --carve (--carved reads them)\n",
+                    why);
 }
 
 static int verify_progress(uint64_t done, uint64_t total, void *user)
@@ -843,8 +830,7 @@ int main(int argc, char **argv)
     if (!fv) {
         rc = die(pick_failure_status(&e), "%s", e.message);
         print_container_errors(&set);
-        if (rc == CLI_EXIT_NO_SNAPSHOTS && !carved &&
-            !vss_volume_set_any_snapshots(set.lib))
+        if (rc == CLI_EXIT_NO_SNAPSHOTS && !carved)
             hint_carve(&set);
         volumes_free(&set);
         return rc;

@@ -1816,11 +1816,23 @@ int main(int argc, char **argv)
     rc = carved ? pick_carved(set, offset, &pick, &carved_vol, &e)
                 : vss_volume_set_pick(set, offset, 512, &pick, &e);
     if (rc) {
+        int status = rc == VSS_ENOTFOUND ? CLI_EXIT_NO_SNAPSHOTS
+                     : rc == VSS_EINVAL  ? CLI_EXIT_USAGE
+                                         : CLI_EXIT_FAILURE;
+        char why[256];
+        die(status, "%s", e.message);
+        /* nothing with snapshots: where deleted ones' stores may remain
+         * (the library's verdict, as vssinfo says it) */
+        for (size_t k = 0; status == CLI_EXIT_NO_SNAPSHOTS && !carved &&
+                           !vss_volume_set_any_snapshots(set) &&
+                           k < vss_volume_set_count(set);
+             k++)
+            if (vss_volume_set_get(set, k)->image_index == 0 &&
+                vss_volume_set_empty_describe(set, k, why, sizeof why))
+                fprintf(stderr, "vssmount: %s; try vssinfo --carve "
+                                "(--carved mounts them)\n", why);
         vss_volume_set_close(set);
-        return die(rc == VSS_ENOTFOUND ? CLI_EXIT_NO_SNAPSHOTS
-                   : rc == VSS_EINVAL  ? CLI_EXIT_USAGE
-                                       : CLI_EXIT_FAILURE,
-                   "%s", e.message);
+        return status;
     }
     fv = vss_volume_set_get(set, pick);
     vol = carved ? carved_vol : fv->volume;

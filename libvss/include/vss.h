@@ -1410,6 +1410,29 @@ VSS_API int vss_source_hash(vss_source *src, const vss_hash *hashes, int n,
                             vss_progress_cb progress, void *user,
                             vss_digests *out, vss_error *err);
 
+/* ---- why a volume lists no snapshot (the carver's hint) ----------------
+ * When nothing with shadow copies was found: deleting snapshots clears the
+ * catalog, not the stores, so the carver (vss_carve_scan) may find them in
+ * a volume that lists none. The verdict of volume i of a set: */
+typedef enum vss_empty_verdict {
+    VSS_EMPTY_NOT = 0,       /* nothing to say: it lists snapshots, is not
+                                NTFS, lies past the image's end, or its
+                                VSS metadata did not open (the entry's
+                                error says why) */
+    VSS_EMPTY_CATALOG = 1,   /* a VSS header with an empty catalog */
+    VSS_EMPTY_NO_HEADER = 2  /* an NTFS volume without a VSS header (its
+                                free space may hold stores) */
+} vss_empty_verdict;
+VSS_API vss_empty_verdict vss_volume_set_empty_verdict(const vss_volume_set *set,
+                                                       size_t i);
+/* The verdict as a sentence naming the volume's offset, e.g. "the volume
+ * at offset 0 has a VSS header but no snapshot in its catalog: the stores
+ * of deleted snapshots may remain" ("" for VSS_EMPTY_NOT); returns its
+ * length as snprintf does. */
+VSS_API size_t vss_volume_set_empty_describe(const vss_volume_set *set,
+                                             size_t i, char *out,
+                                             size_t outsz);
+
 #ifdef __cplusplus
 }
 #endif

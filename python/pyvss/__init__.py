@@ -17,7 +17,7 @@ from ._pyvss import (  # noqa: F401  (the public API)
     BLOCK_SIZE, CATALOG_FLAG_OFFLINE, CATALOG_FLAG_UNUSED_ZERO,
     EXTENT_SPARSE, EXTENT_RESIDENT, EXTENT_UNINIT, EXTENT_COMPRESSED,
     EINVAL, EIO, ECORRUPT, ENOMEM, ENOTFOUND, EUNSUPPORTED, ENOSTORAGE)
-from ._pyvss import History, Version, VersionStream  # noqa: F401
+from ._pyvss import History, Version, VersionStream, Recovered  # noqa: F401
 from ._pyvss import (  # noqa: F401
     Audit, AuditFile, AuditRange, AuditResult, DiffEntry)
 
@@ -25,6 +25,7 @@ from ._pyvss import (  # noqa: F401
 # friends accept them, and isinstance(x, io.RawIOBase) says so.
 io.RawIOBase.register(Snapshot)
 io.RawIOBase.register(File)
+io.RawIOBase.register(Recovered)
 
 
 class SourceFile(io.RawIOBase):

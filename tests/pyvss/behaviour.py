@@ -14,7 +14,9 @@ unknown whence raise OSError and leave the offset; past the end allowed,
 reads there b""; read(None) to the end), for Snapshot and the shim.
 Threads: 8 threads reading one Snapshot (read_at), one File and one
 snapshot of a volume opened from a Python file object give the bytes a
-single thread reads; a close() while other threads read is safe.
+single thread reads; a close() while other threads read is safe; two
+threads failing on two file objects each get their own exception as the
+pyvss.Error's __cause__.
 Leaks: 300 open/read/map/close cycles grow neither Python's heap
 (tracemalloc) nor the process (RSS) beyond a bound.
 """
@@ -95,6 +97,61 @@ def check_fileobj_error(image, vol, voloff):
               "segment 2" in str(e.__cause__),
               "a file object whose read fails: pyvss.Error EIO (%s), caused "
               "by its exception (%r)" % (e, e.__cause__))
+
+
+def check_fileobj_errors_threads(image, vol, voloff):
+    """Two sources over failing file objects, read by two threads at once,
+    1000 failing reads each (three times): every pyvss.Error is caused by its own file
+    object's exception (the exception waits in a per-thread slot: one
+    shared by all threads hands a thread the other's, or none)."""
+    go = threading.Barrier(2)
+    causes = {}
+
+    class Failing(RangeFile):
+        def __init__(self, name):
+            RangeFile.__init__(self, image, voloff, vol.size)
+            self.name = name
+            self.failing = False
+
+        def read(self, size=-1):
+            if self.failing:
+                raise OSError(5, "%s: its segment 2 is missing" % self.name)
+            return RangeFile.read(self, size)
+
+    def work(name):
+        f = Failing(name)
+        snap = pyvss.Volume(f).open_snapshot(1)
+        f.failing = True
+        go.wait()
+        mine = causes[name] = []
+        for i in range(1000):
+            try:
+                snap.read_at((i * 7919 << 12) % snap.size, 4096)
+                mine.append("no error")
+            except pyvss.Error as e:
+                mine.append(str(e.__cause__))
+
+    # switch threads as often as the interpreter can: a slot shared by the
+    # threads is then overwritten between one's failure and its raise
+    # (three rounds: a round of a shared slot passes now and then)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    wrong, counts = [], []
+    for rnd in range(3):
+        ts = [threading.Thread(target=work, args=(n,)) for n in ("A", "B")]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        wrong += ["%s got %r" % (n, c) for n in "AB"
+                  for c in causes.get(n, [])
+                  if not c.startswith("[Errno 5] %s:" % n)]
+        counts += [len(causes.pop(n, ())) for n in "AB"]
+    sys.setswitchinterval(interval)
+    check(not wrong and counts == [1000] * 6,
+          "two threads, two failing file objects, 3 x 1000 failed reads each: "
+          "every pyvss.Error is caused by its own file object's exception"
+          "%s" % "; ".join([""] + wrong[:3]))
 
 
 def check_seek(name, f, size, raises):
@@ -269,7 +326,7 @@ def check_leaks(image):
     tracemalloc.start()
     rss0 = rss_kib()
     snap0 = tracemalloc.take_snapshot()
-    for _ in range(300):
+    for _ in range(1000):
         cycle(image)
     snap1 = tracemalloc.take_snapshot()
     rss1 = rss_kib()
@@ -292,6 +349,7 @@ def main():
     voloff = [p.offset for p in disk.partitions() if p.size == vol.size][0]
     check_errors(image, vol, voloff)
     check_fileobj_error(image, vol, voloff)
+    check_fileobj_errors_threads(image, vol, voloff)
     check_seek("Snapshot", vol.open_snapshot(1), vol.open_snapshot(1).size,
                OSError)
     with vol.open_snapshot(1).open_fs().open("/$MFT") as f:

@@ -205,13 +205,11 @@ static hole_map *file_map_holes(int fd, uint64_t size)
     return m;
 }
 
-/* Whether [off, off + len) lies in a hole of the listed part of the file. */
-static int in_hole(const hole_map *m, uint64_t off, size_t len)
+/* The index of the first listed data extent that ends after off
+ * (m->nextents when none does): the extents are sorted and disjoint. */
+static size_t first_extent_after(const hole_map *m, uint64_t off)
 {
     size_t a = 0, b = m->nextents;
-    if (off > m->mapped_end || m->mapped_end - off < len)
-        return 0;
-    /* the first extent that ends after off */
     while (a < b) {
         size_t mid = a + (b - a) / 2;
         if (m->extents[2 * mid + 1] <= off)
@@ -219,6 +217,16 @@ static int in_hole(const hole_map *m, uint64_t off, size_t len)
         else
             b = mid;
     }
+    return a;
+}
+
+/* Whether [off, off + len) lies in a hole of the listed part of the file. */
+static int in_hole(const hole_map *m, uint64_t off, size_t len)
+{
+    size_t a;
+    if (off > m->mapped_end || m->mapped_end - off < len)
+        return 0;
+    a = first_extent_after(m, off);
     return a == m->nextents || m->extents[2 * a] >= off + len;
 }
 
@@ -420,19 +428,12 @@ uint64_t vss_source_next_data(vss_source *src, uint64_t off)
         return src ? src->size : off;
     if ((f = vss_source_ctx_if(src, &file_ops))) {
         hole_map *m = atomic_load_explicit(&f->map, memory_order_acquire);
-        size_t a = 0, b;
+        size_t a;
         if (!m && !(m = file_map_publish(f))) /* list the holes now */
             return off;
         if (off >= m->mapped_end)
             return off;
-        b = m->nextents; /* the first extent that ends after off */
-        while (a < b) {
-            size_t mid = a + (b - a) / 2;
-            if (m->extents[2 * mid + 1] <= off)
-                a = mid + 1;
-            else
-                b = mid;
-        }
+        a = first_extent_after(m, off);
         if (a == m->nextents)
             return m->mapped_end < src->size ? m->mapped_end : src->size;
         return m->extents[2 * a] > off ? m->extents[2 * a] : off;

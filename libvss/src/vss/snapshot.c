@@ -77,10 +77,16 @@ static void desc_range(const vss_store *st, uint64_t off, size_t *lo,
  * store in [from, newest] holds in full, the newest such store. That
  * answers "some store newer than k" exactly for every k >= from.
  *
- * Built under the volume's lazy lock at the first open of a snapshot
- * whose stores it does not cover yet, then published; an open of an
- * older snapshot builds a wider one, and the narrower ones stay (chained)
- * until the volume closes, since reads through them may be under way.
+ * Built once per stack, under the volume's lazy lock at the first
+ * snapshot open, then published: over the run of prepared stores ending
+ * at the newest (vss_snapshot_open prepares them all), not only over the
+ * stores the first snapshot opened reads through. Stores older than a snapshot's add
+ * entries whose newest store is not newer than it (the answer stays "no"
+ * for it), so one index serves every snapshot; opening all of them keeps
+ * one index, not one per widening. Only a snapshot whose stores the index
+ * does not cover (a store prepared after it was built) makes a wider one;
+ * the narrower stays (chained) until the volume closes, since reads
+ * through it may be under way.
  */
 struct vss_newer_index {
     struct vss_newer_index *narrower; /* the one this replaced, or NULL */
@@ -114,12 +120,13 @@ static int cmp_held(const void *a, const void *b)
     return x->store < y->store ? -1 : x->store > y->store;
 }
 
-/* Make sure the published index covers store from and all newer ones. */
+/* Make sure the published index covers store from and all newer ones
+ * (and all older ones loaded by now: the whole stack, once). */
 static int newer_index_ensure(vss_volume *v, size_t from, vss_error *err)
 {
     struct vss_newer_index *old, *x = NULL;
     held_block *h = NULL;
-    size_t j, i, total = 0, n = 0;
+    size_t j, i, lo, total = 0, n = 0;
     int rc = VSS_OK;
 
     old = atomic_load_explicit(&v->newer, memory_order_acquire);
@@ -129,13 +136,17 @@ static int newer_index_ensure(vss_volume *v, size_t from, vss_error *err)
     old = atomic_load_explicit(&v->newer, memory_order_acquire);
     if (old && old->from <= from)
         goto out;
-    for (j = from; j < v->nstores; j++)
+    /* every store down to the oldest of the prepared run ending at the
+     * newest (the caller checked that [from, newest] are) */
+    for (lo = from; lo > 0 && v->stores[lo - 1].reads_ready; lo--)
+        ;
+    for (j = lo; j < v->nstores; j++)
         total += v->stores[j].ndescs;
     x = vss_calloc(1, sizeof *x);
     h = vss_malloc((total ? total : 1) * sizeof *h);
     if (!x || !h)
         goto nomem;
-    for (j = from; j < v->nstores; j++)
+    for (j = lo; j < v->nstores; j++)
         for (i = 0; i < v->stores[j].ndescs; i++)
             if (!(v->stores[j].descs[i].flags & VSS_DESC_OVERLAY)) {
                 h[n].off = v->stores[j].descs[i].original;
@@ -156,7 +167,7 @@ static int newer_index_ensure(vss_volume *v, size_t from, vss_error *err)
         x->newest[x->n] = h[i].store;
         x->n++;
     }
-    x->from = from;
+    x->from = lo;
     x->narrower = old;
     atomic_store_explicit(&v->newer, x, memory_order_release);
     x = NULL;
@@ -187,6 +198,16 @@ static int newer_store_has_block(const vss_volume *v, size_t k, uint64_t off)
 int vss_snapshot_newer_holds(const vss_snapshot *s, size_t k, uint64_t off)
 {
     return newer_store_has_block(s->v, k, off);
+}
+
+size_t vss_newer_index_count(vss_volume *v)
+{
+    size_t n = 0;
+    for (const struct vss_newer_index *x =
+             atomic_load_explicit(&v->newer, memory_order_acquire);
+         x; x = x->narrower)
+        n++;
+    return n;
 }
 
 /* A block that was not in use for store st: zeros or today's live data,
@@ -464,9 +485,13 @@ int vss_snapshot_open(vss_volume *v, int index, vss_fill fill,
                         "(redirected storage) that was not found; give the "
                         "image that holds it",
                         index);
-    /* Snapshot N reads through stores N .. newest: all must be sound. */
+    /* Snapshot N reads through stores N .. newest: all must be sound.
+     * Every store is prepared (once), not only those: the newer-store
+     * index is then built once over the whole stack (newer_index_ensure);
+     * a store whose block list is corrupt is retired, and only the
+     * snapshots reading through it are refused, below. */
     {
-        int rc = vss_volume_prepare_reads(v, (size_t)index - 1, err);
+        int rc = vss_volume_prepare_reads(v, 0, err);
         if (rc)
             return rc;
     }

@@ -245,8 +245,8 @@ typedef struct vss_store {
     uint64_t store_size;        /* sum of the range sizes */
     uint64_t not_in_use;        /* blocks flagged not in use */
     int reads_ready;            /* descs, bitmaps and not_in_use are set:
-                                   they are read at the first open of a
-                                   snapshot that needs them, not to list */
+                                   they are read at the first snapshot
+                                   open (every store's), not to list */
 } vss_store;
 
 typedef struct vss_extent {
@@ -285,6 +285,9 @@ VSS_HIDDEN void vss_newer_index_free(struct vss_newer_index *x);
  * off in full? What reads ask, from the index; for the tests. */
 VSS_HIDDEN int vss_snapshot_newer_holds(const vss_snapshot *s, size_t k,
                                         uint64_t off);
+/* How many newer-store indexes v keeps (the published one and those it
+ * replaced): for the tests. */
+VSS_HIDDEN size_t vss_newer_index_count(vss_volume *v);
 
 /* Load what reading snapshots through stores [from, newest] needs and
  * listing does not (resolved descriptors, bitmaps, diff-area extents). Thread-safe; called by
