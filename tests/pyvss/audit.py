@@ -13,24 +13,13 @@ the older one "deleted" (or renamed), one of both "unchanged" when what
 Windows returns is the same and "modified" otherwise, with the digests of
 both sides. Leaving a run's loop early cancels it.
 """
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check, finish  # noqa: E402
-
-import pyvss  # noqa: E402
+from common import check, finish, open_manifest  # noqa: E402
 
 
-def open_manifest(path):
-    m = json.load(open(path))
-    base = os.path.dirname(path)
-    images = [os.path.join(base, i["path"]) for i in m["images"]]
-    src = [v for v in m["volumes"] if v["role"] == "source"][0]
-    first = images[src["image"]]
-    return m, pyvss.open(first, *[p for p in images if p != first],
-                         offset=src["offset"])
 
 
 def check_audit(m, vol):

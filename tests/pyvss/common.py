@@ -2,6 +2,7 @@
 with the suite's "N passed, N failed" summary, and a file-like object over
 a byte range of an image (what dfVFS hands pyvshadow: read, seek,
 get_offset)."""
+import json
 import os
 
 PASS = FAIL = 0
@@ -21,6 +22,25 @@ def bad(msg):
 
 def check(cond, msg):
     (ok if cond else bad)(msg)
+
+
+def manifest_source(path):
+    """A generator manifest, its source volume's offset and the scenario's
+    images, the source's first (as pyvss.open and vssinfo take them):
+    (m, offset, images)."""
+    m = json.load(open(path))
+    base = os.path.dirname(path)
+    images = [os.path.join(base, i["path"]) for i in m["images"]]
+    src = [v for v in m["volumes"] if v["role"] == "source"][0]
+    first = images[src["image"]]
+    return m, src["offset"], [first] + [p for p in images if p != first]
+
+
+def open_manifest(path):
+    """The manifest and its source volume opened with pyvss: (m, vol)."""
+    import pyvss
+    m, offset, images = manifest_source(path)
+    return m, pyvss.open(*images, offset=offset)
 
 
 def finish():

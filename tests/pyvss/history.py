@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check, finish  # noqa: E402
+from common import check, finish, manifest_source  # noqa: E402
 
 import pyvss  # noqa: E402
 
@@ -29,13 +29,8 @@ VSSINFO_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 def main():
     vssinfo, manifests = sys.argv[1], sys.argv[2:]
     for path in manifests:
-        m = json.load(open(path))
-        base = os.path.dirname(path)
-        images = [os.path.join(base, i["path"]) for i in m["images"]]
-        src = [v for v in m["volumes"] if v["role"] == "source"][0]
-        first = images[src["image"]]
-        rest = [p for p in images if p != first]
-        vol = pyvss.open(first, *rest, offset=src["offset"])
+        m, offset, images = manifest_source(path)
+        vol = pyvss.open(*images, offset=offset)
         truth = {}  # (snapshot, path) -> windows_sha256
         for s in m["snapshots"]:
             for f in s["files"]:
@@ -58,9 +53,8 @@ def main():
                         probs.append("%s v%s in %d: %s" % (p, v.record, snap,
                                                            sha))
             r = subprocess.run([vssinfo, "--history", p, "--json", "--hash",
-                                "md5,sha256", "-o", str(src["offset"]),
-                                first] + rest, capture_output=True, text=True,
-                               env=VSSINFO_ENV)
+                                "md5,sha256", "-o", str(offset)] + images,
+                               capture_output=True, text=True, env=VSSINFO_ENV)
             if r.returncode:
                 cli_probs.append("%s: vssinfo exit %d" % (p, r.returncode))
                 continue

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check, finish  # noqa: E402
+from common import check, finish, manifest_source  # noqa: E402
 
 import pyvss  # noqa: E402
 
@@ -46,13 +46,8 @@ def read_pieces(r):
 def main():
     vssinfo, manifests = sys.argv[1], sys.argv[2:]
     for path in manifests:
-        m = json.load(open(path))
-        base = os.path.dirname(path)
-        images = [os.path.join(base, i["path"]) for i in m["images"]]
-        src = [v for v in m["volumes"] if v["role"] == "source"][0]
-        first = images[src["image"]]
-        rest = [p for p in images if p != first]
-        vol = pyvss.open(first, *rest, offset=src["offset"])
+        m, offset, images = manifest_source(path)
+        vol = pyvss.open(*images, offset=offset)
         truth = {}   # (snapshot, path) -> true content's sha256
         lossy = set()
         for s in m["snapshots"]:
@@ -66,7 +61,7 @@ def main():
         recovered, refused = [], []
         for p in sorted(lossy):
             r = subprocess.run([vssinfo, "--history", p, "--json", "-o",
-                                str(src["offset"]), first] + rest,
+                                str(offset)] + images,
                                capture_output=True, text=True,
                                env=VSSINFO_ENV)
             if r.returncode:
