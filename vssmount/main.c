@@ -65,7 +65,7 @@ static const char usage_text[] =
     "  --page-cache             keep what was read in the kernel's page cache\n"
     "                           (re-reads are then fast; first reads slower, see\n"
     "                           vssmount(1)); default: direct reads\n"
-    "  --poll-us N              after answering, poll for the next request\n"
+    "  --poll-us N              after a small read, poll for the next request\n"
     "                           for up to N microseconds before sleeping\n"
     "                           (default 50; 0: never poll)\n"
     "  -f                       stay in the foreground\n"
@@ -1408,10 +1408,12 @@ static const struct fuse_operations ops = {
  *
  * Polling. Most of a small read's round trip is waking the daemon: a
  * worker blocked in read(2) sleeps, and its CPU may halt. So after
- * answering a request, the worker holding the turn polls /dev/fuse without
- * blocking for up to poll_us microseconds (--poll-us) before it blocks:
- * at most one thread polls, and only right after a request, never on an
- * idle mount.
+ * answering a small read, the worker holding the turn polls /dev/fuse
+ * without blocking for up to poll_us microseconds (--poll-us) before it
+ * blocks: at most one thread polls, and only right after a small read,
+ * never on an idle mount. Not after large reads: their round trip is
+ * mostly the copy, and polling then took CPU the splicing workers needed
+ * (sequential reads ran at 0.8x with it, docs/performance.md).
  */
 #define WORKERS 8
 #define SMALL_READ (64u * 1024)
@@ -1499,13 +1501,13 @@ static void *worker(void *arg)
 {
     loop_state *L = arg;
     struct fuse_buf buf;
-    int answered = 0;  /* this worker has just answered a request */
+    int answered = 0;  /* this worker has just answered a small read */
     long inblock = 0;  /* read_from_disk's count */
     memset(&buf, 0, sizeof buf);
     pthread_mutex_lock(&L->reading);
     while (!fuse_session_exited(L->se)) {
         if (answered && L->poll_us)
-            poll_briefly(L);
+            poll_briefly(L);  /* the reader may ask again at once */
         answered = 0;
         int rc = fuse_session_receive_buf(L->se, &buf);
         if (rc == -EINTR || rc == -EAGAIN)
@@ -1525,7 +1527,7 @@ static void *worker(void *arg)
             note_small_read(L, now_ns() - t0, &inblock);
         if (pass)
             pthread_mutex_lock(&L->reading);
-        answered = 1;
+        answered = small;
     }
     pthread_mutex_unlock(&L->reading);
     free(buf.mem);
