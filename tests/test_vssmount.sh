@@ -272,30 +272,28 @@ else
     skip "relative mount point: testimages/out/win10scope.img missing"
 fi
 
-# Direct I/O (the default) and --page-cache: the same bytes as vssinfo
+# The page cache (the default) and --direct-io: the same bytes as vssinfo
 # --extract either way, read(2) and private maps; a shared map needs the
 # page cache (the kernel refuses it on direct-I/O files with ENODEV).
 # The request loop (vssmount/main.c): with polling (the default) and
-# without (--poll-us 0), 4 threads of random 4 KiB reads at once (small
-# reads: one worker answers them all; with the image's page cache dropped
-# first in the default mode, so that the reads that wait for the disk pass
-# the turn on) and 2 threads of 1 MiB reads (large: the turn passes between
-# workers) read what vssinfo --extract wrote.
+# without (--poll-us 0), 4 threads of random 4 KiB reads at once and 2
+# threads of 1 MiB reads read what vssinfo --extract wrote (reads keep the
+# turn; with the image's page cache dropped first in the default mode, the
+# reads that wait for the disk pass it on).
 if [ -e testimages/out/win10scope.img ]; then
     mkdir -p "$tmp/mnt"
     "$tmp/vssinfo" -o "$off" --extract 1 testimages/out/win10scope.img > "$tmp/x1"
     want=$(sha256sum < "$tmp/x1" | cut -d' ' -f1)
-    for mode in direct "direct --poll-us 0" page-cache; do
+    for mode in page-cache direct "direct --poll-us 0"; do
         case $mode in
-        direct) opts=() ;;
-        page-cache) opts=(--page-cache) ;;
-        *) opts=(${mode#direct }) ;;
+        page-cache) opts=() ;;
+        *) opts=(--direct-io ${mode#direct}) ;;
         esac
         "$tmp/vssmount" "${opts[@]}" -o "$off" \
             testimages/out/win10scope.img "$tmp/mnt" || { bad "$mode: vssmount did not mount"; continue; }
         same "$mode: vss1 by read(2) = vssinfo --extract 1" \
             "$(sha256sum < "$tmp/mnt/vss1" | cut -d' ' -f1)" "$want"
-        [ "$mode" = direct ] && python3 -c 'import os, sys
+        [ "$mode" = page-cache ] && python3 -c 'import os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' testimages/out/win10scope.img
         same "$mode: 4 random 4 KiB readers and 2 1 MiB readers at once = vssinfo --extract 1" \
@@ -344,6 +342,50 @@ PY
     done
     rm -f "$tmp/x1"
 fi
+# Read-ahead (--readahead): the mount's window in
+# /sys/class/bdi/MAJOR:MINOR/read_ahead_kb, set by vssmount when it may
+# (root) once the mount answers: 1024 KiB by default, as asked with
+# --readahead N (also with --page-cache, the default said aloud), the
+# kernel's own with --readahead 0 and with --direct-io (no page cache, no
+# read-ahead). Bad values: usage errors before anything is mounted.
+ra_of() { # MOUNTPOINT: its read_ahead_kb, once vssmount has had 2 s to set it
+    local f want=$2
+    f=/sys/class/bdi/$(mountpoint -d "$1")/read_ahead_kb
+    stat "$1" > /dev/null
+    for _ in $(seq 40); do
+        [ "$want" = - ] || [ "$(cat "$f")" = "$want" ] && break
+        sleep 0.05
+    done
+    cat "$f"
+}
+if [ -e testimages/out/win10scope.img ] && [ "$(id -u)" = 0 ] && [ -w /sys/class/bdi ]; then
+    mkdir -p "$tmp/mnt"
+    "$tmp/vssmount" -o "$off" --readahead 0 testimages/out/win10scope.img "$tmp/mnt"
+    kernel_ra=$(ra_of "$tmp/mnt" -)
+    fusermount3 -u "$tmp/mnt"
+    for spec in ":1024" "--readahead 4096:4096" "--page-cache --readahead 64:64" \
+        "--readahead 0:$kernel_ra" "--direct-io:$kernel_ra" \
+        "--direct-io --readahead 2048:$kernel_ra"; do
+        opts=${spec%:*} want=${spec##*:}
+        if "$tmp/vssmount" $opts -o "$off" testimages/out/win10scope.img "$tmp/mnt"; then
+            same "read-ahead of a mount with '${opts:-no option}' (KiB)" "$(ra_of "$tmp/mnt" "$want")" "$want"
+            fusermount3 -u "$tmp/mnt"
+        else
+            bad "read-ahead '$opts': vssmount did not mount"
+        fi
+    done
+else
+    skip "read-ahead: needs root, a writable /sys/class/bdi and testimages/out/win10scope.img"
+fi
+for v in -1 x 65537 1.5 ""; do
+    err=$("$tmp/vssmount" --readahead "$v" testimages/out/win10scope.img "$tmp/mnt" 2>&1)
+    rc=$?
+    same "--readahead '$v': exit status" "$rc" 2
+    check "--readahead '$v': the message names the option and its range ($err)" \
+        grep -q "^vssmount: --readahead: expected KiB from 0 to 65536, got '$v'" <<<"$err"
+done
+mountpoint -q "$tmp/mnt" && bad "a bad --readahead left a mount behind"
+
 # Polling (--poll-us): only right after a request, bounded, never on an
 # idle mount. Under strace, a mount polling up to 0.1 s after each request
 # polls many times after one read, then not once while it idles; without

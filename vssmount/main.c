@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,9 +63,10 @@ static const char usage_text[] =
     "  --strict                 reads of bytes the snapshot did not preserve\n"
     "                           (class zero or stale) fail with EIO\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows)\n"
-    "  --page-cache             keep what was read in the kernel's page cache\n"
-    "                           (re-reads are then fast; first reads slower, see\n"
-    "                           vssmount(1)); default: direct reads\n"
+    "  --direct-io              no page cache: every read(2) goes to vssmount\n"
+    "                           (default: the kernel's page cache, read ahead)\n"
+    "  --readahead KIB          the mount's read-ahead window when vssmount may\n"
+    "                           set it (root): default 1024; 0 keeps the kernel's\n"
     "  --poll-us N              after a small read, poll for the next request\n"
     "                           for up to N microseconds before sleeping\n"
     "                           (default 50; 0: never poll)\n"
@@ -112,7 +114,7 @@ typedef struct tree {
 typedef struct mount_state {
     mount_mode mode;
     int strict;           /* --strict */
-    int page_cache;       /* --page-cache */
+    int page_cache;       /* 0 with --direct-io */
     int nsnap;
     vss_snapshot **snaps; /* raw mode: index 0 = vss1 */
     uint64_t *sizes;
@@ -1034,15 +1036,14 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     if (!h)
         return -ENOMEM;
     /*
-     * Direct reads by default: each read(2) becomes requests of its own
-     * size (up to READ_MAX) answered straight into the reader's buffer,
-     * one copy from the image's page cache. Through the mount's page
-     * cache every byte is copied twice (image cache -> mount cache ->
-     * reader), the pages are allocated and inserted on the way, and the
-     * kernel's read-ahead cuts sequential reads into 128 KiB requests:
-     * cold, that doubles the daemon's and the reader's CPU per byte
-     * (docs/performance.md). --page-cache keeps the cache for workloads
-     * that read the same bytes again, or map the files shared.
+     * The page cache by default. Through it the kernel reads ahead: while
+     * the reader copies one window out of the cache, the daemon fills the
+     * next, on the other CPU (readahead_start widens the window to 1 MiB).
+     * With direct I/O (--direct-io) each read(2) waits for its own
+     * requests, and the daemon's copy lands in the reader's buffer from
+     * another CPU, whose cache the reader then pulls it from: cold,
+     * sequential reads ran at half the rate (docs/performance.md). Re-reads
+     * come from memory, and shared memory maps work.
      */
     fi->keep_cache = G.page_cache;
     fi->direct_io = !G.page_cache;
@@ -1381,30 +1382,95 @@ static const struct fuse_operations ops = {
     .removexattr = op_erofs_2,
 };
 
+/* ---- the mount's read-ahead ---------------------------------------------- */
+
+/*
+ * The kernel reads a FUSE file ahead in windows of the mount's backing
+ * device's read_ahead_kb, 128 KiB unless changed: a sequential reader then
+ * waits on a request per 128 KiB. FUSE's INIT reply can only lower it, and
+ * only root may raise it, in /sys/class/bdi/MAJOR:MINOR/read_ahead_kb (the
+ * mount's device number). A thread does it once the mount answers: its
+ * stat() of the mount point is served after INIT, so the value is not
+ * lowered again by INIT's reply. It is the mount's own setting and ends
+ * with it. Where the file cannot be written (not root, /sys read-only), the
+ * kernel's window stays: reads are slower, never wrong.
+ */
+#define READAHEAD_KIB_DEFAULT 1024u
+#define READAHEAD_KIB_MAX 65536u
+
+static struct {
+    char path[PATH_MAX];
+    unsigned kib;
+} Readahead;
+
+static void *readahead_set(void *arg)
+{
+    struct stat st;
+    char sys[96], val[16];
+    int fd, n, ok = 0;
+    (void)arg;
+    if (stat(Readahead.path, &st) != 0)
+        return NULL;  /* unmounted meanwhile */
+    snprintf(sys, sizeof sys, "/sys/class/bdi/%u:%u/read_ahead_kb",
+             major(st.st_dev), minor(st.st_dev));
+    n = snprintf(val, sizeof val, "%u\n", Readahead.kib);
+    fd = open(sys, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ok = write(fd, val, (size_t)n) == n;
+        close(fd);
+    }
+    if (G.debug)
+        fprintf(stderr, "vssmount: read-ahead %u KiB: %s%s\n",
+                Readahead.kib, ok ? "set in " : "kept the kernel's, cannot write ",
+                sys);
+    return NULL;
+}
+
+static void readahead_start(const char *mountpoint, unsigned kib)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    sigset_t all, old;
+    if (strlen(mountpoint) >= sizeof Readahead.path)
+        return;
+    strcpy(Readahead.path, mountpoint);
+    Readahead.kib = kib;
+    if (pthread_attr_init(&a) != 0)
+        return;
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* signals stay with the main thread (serve) */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_create(&t, &a, readahead_set, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&a);
+}
+
 /* ---- the request loop --------------------------------------------------- */
 
 /*
  * Worker threads take turns reading /dev/fuse: one thread at a time is in
  * read(2) (it holds `reading`, "the turn").
  *
- * Keeping the turn. A small read (FUSE_READ of at most SMALL_READ bytes:
- * one page-cache lookup and a copy, a few microseconds) is answered by the
- * thread that holds the turn, which then reads the next request itself,
- * even when more requests are waiting: a hand-over (a futex wake-up of a
- * worker asleep, maybe on the other CPU) costs about as much as the small
- * read itself, so one thread serves several random readers faster than
- * several threads do. Anything else (a large read, a lookup, a readdir, an
- * open) passes the turn on before it is answered when another request is
- * already waiting, so parallel sequential readers and tree walks are
- * served in parallel; when none is waiting the thread keeps the turn, as
- * passing it would make the next request wake a sleeping thread.
- * (libfuse's own loop leaves a second thread waiting in read(2) while one
- * works; the kernel hands it the next request, and cold random 4 KiB reads
- * ran at a third of the single-threaded rate.) A small read that waited
- * for the disk (it took SLOW_SMALL_NS or more and its thread read blocks:
- * the image is not in the page cache) makes small reads slow ones for a
- * while (note_small_read), so that parallel readers of a cold image wait
- * for the disk in parallel.
+ * Keeping the turn. A read (FUSE_READ: page-cache lookups and a copy, or
+ * a splice) is answered by the thread that holds the turn, which then
+ * reads the next request itself, even when more requests are waiting: a
+ * hand-over (a futex wake-up of a worker asleep, maybe on the other CPU)
+ * costs about as much as a small read itself, so one thread serves several
+ * random readers faster than several threads do; and a sequential
+ * reader's read-ahead is best filled by one worker on one CPU while the
+ * reader copies on the other (a second worker took CPU time the reader
+ * needed: 0.8x). Anything else (a lookup, a readdir, an open, which may
+ * parse NTFS metadata) passes the turn on before it is answered when
+ * another request is already waiting, so tree walks are served in
+ * parallel; when none is waiting the thread keeps the turn, as passing it
+ * would make the next request wake a sleeping thread. (libfuse's own loop
+ * leaves a second thread waiting in read(2) while one works; the kernel
+ * hands it the next request, and cold random 4 KiB reads ran at a third
+ * of the single-threaded rate.) A read that waited for the disk (it took
+ * SLOW_READ_NS or more and its thread read blocks: the image is not in
+ * the page cache) makes reads pass the turn for a while (note_read), so
+ * that parallel readers of a cold image wait for the disk in parallel.
  *
  * Polling. Most of a small read's round trip is waking the daemon: a
  * worker blocked in read(2) sleeps, and its CPU may halt. So after
@@ -1417,7 +1483,7 @@ static const struct fuse_operations ops = {
  */
 #define WORKERS 8
 #define SMALL_READ (64u * 1024)
-#define SLOW_SMALL_NS 30000   /* 30 us: a page-cache hit takes 5-15 */
+#define SLOW_READ_NS 30000    /* 30 us: a small page-cache hit takes 5-15 */
 #define COLD_READS 64
 #define POLL_US_DEFAULT 50u   /* docs/performance.md: how it was chosen */
 #define POLL_US_MAX 100000u   /* 0.1 s: more is a busy daemon, not a poll */
@@ -1428,7 +1494,7 @@ typedef struct loop_state {
     sem_t ended;          /* posted by each worker as it ends */
     int fd;
     unsigned poll_us;     /* --poll-us */
-    int cold;             /* small reads to come that count as slow */
+    int cold;             /* reads to come that pass the turn (cold image) */
 } loop_state;
 
 static int64_t now_ns(void)
@@ -1438,22 +1504,22 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Whether the request in buf is a read of at most SMALL_READ bytes (the
+/* The size asked by the request in buf if it is a read, else -1 (the
  * buffer holds the request as the kernel wrote it: fuse_in_header, then
  * the opcode's arguments). */
-static int small_read(const struct fuse_buf *buf)
+static int64_t read_size(const struct fuse_buf *buf)
 {
     const struct fuse_in_header *in = buf->mem;
     const struct fuse_read_in *rd;
     if ((buf->flags & FUSE_BUF_IS_FD) || !in ||
         buf->size < sizeof *in + sizeof *rd || in->opcode != FUSE_READ)
-        return 0;
+        return -1;
     rd = (const struct fuse_read_in *)(in + 1);
-    return rd->size <= SMALL_READ;
+    return rd->size;
 }
 
 /* Whether this thread read from the disk since the last call (*seen: the
- * count of block reads then): a slow small read that did waited for the
+ * count of block reads then): a slow read that did waited for the
  * disk, one that did not was slowed by the scheduler (load, tracing). */
 static int read_from_disk(long *seen)
 {
@@ -1466,14 +1532,14 @@ static int read_from_disk(long *seen)
     return more;
 }
 
-/* After a small read that took ns: one that waited for the disk makes the
- * next COLD_READS small reads slow ones (passed on when others wait), each
- * that did not counts one off. A hint shared by the workers, updated
- * without a lock: any value is safe. */
-static void note_small_read(loop_state *L, int64_t ns, long *inblock)
+/* After a read that took ns: one that waited for the disk makes the next
+ * COLD_READS reads pass the turn when others wait, each that did not
+ * counts one off. A hint shared by the workers, updated without a lock:
+ * any value is safe. */
+static void note_read(loop_state *L, int64_t ns, long *inblock)
 {
     int cold = __atomic_load_n(&L->cold, __ATOMIC_RELAXED);
-    if (ns >= SLOW_SMALL_NS && read_from_disk(inblock))
+    if (ns >= SLOW_READ_NS && read_from_disk(inblock))
         __atomic_store_n(&L->cold, COLD_READS, __ATOMIC_RELAXED);
     else if (cold > 0)
         __atomic_store_n(&L->cold, cold - 1, __ATOMIC_RELAXED);
@@ -1516,18 +1582,18 @@ static void *worker(void *arg)
             fuse_session_exit(L->se);  /* unmounted (0) or broken */
             break;
         }
-        int small = small_read(&buf);
-        int fast = small && !__atomic_load_n(&L->cold, __ATOMIC_RELAXED);
-        int pass = !fast && more_waiting(L);
-        int64_t t0 = small ? now_ns() : 0;
+        int64_t size = read_size(&buf);
+        int keep = size >= 0 && !__atomic_load_n(&L->cold, __ATOMIC_RELAXED);
+        int pass = !keep && more_waiting(L);
+        int64_t t0 = size >= 0 ? now_ns() : 0;
         if (pass)  /* another worker takes the waiting request meanwhile */
             pthread_mutex_unlock(&L->reading);
         fuse_session_process_buf(L->se, &buf);
-        if (small)
-            note_small_read(L, now_ns() - t0, &inblock);
+        if (size >= 0)
+            note_read(L, now_ns() - t0, &inblock);
         if (pass)
             pthread_mutex_lock(&L->reading);
-        answered = small;
+        answered = size >= 0 && size <= SMALL_READ;
     }
     pthread_mutex_unlock(&L->reading);
     free(buf.mem);
@@ -1663,7 +1729,7 @@ static int setup_trees(vss_volume *vol, vss_source *live, int snapshot,
 }
 
 enum { OPT_FILL = 256, OPT_ALLOW_OTHER, OPT_STRICT, OPT_CARVED,
-       OPT_PAGE_CACHE, OPT_POLL_US };
+       OPT_PAGE_CACHE, OPT_DIRECT_IO, OPT_READAHEAD, OPT_POLL_US };
 
 /* --carved: the stack carved from the volume at offset (-1: the only one
  * of the first image with a VSS header) replaces its catalog's (issue 16,
@@ -1712,6 +1778,8 @@ int main(int argc, char **argv)
         {"strict", no_argument, NULL, OPT_STRICT},
         {"carved", no_argument, NULL, OPT_CARVED},
         {"page-cache", no_argument, NULL, OPT_PAGE_CACHE},
+        {"direct-io", no_argument, NULL, OPT_DIRECT_IO},
+        {"readahead", required_argument, NULL, OPT_READAHEAD},
         {"poll-us", required_argument, NULL, OPT_POLL_US},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -1721,7 +1789,8 @@ int main(int argc, char **argv)
     int64_t offset = -1;
     /* snapshot: 0 raw mode, N for -s N, -1 for -s all */
     int snapshot = 0, foreground = 0, debug = 0, allow_other = 0, c, rc, i;
-    int strict = 0, carved = 0, page_cache = 0;
+    int strict = 0, carved = 0, page_cache = 1;
+    unsigned readahead_kib = READAHEAD_KIB_DEFAULT;
     unsigned poll_us = POLL_US_DEFAULT;
     vss_volume *carved_vol = NULL;
     vss_fill fill = VSS_FILL_WINDOWS;
@@ -1770,6 +1839,14 @@ int main(int argc, char **argv)
         case OPT_STRICT: strict = 1; break;
         case OPT_CARVED: carved = 1; break;
         case OPT_PAGE_CACHE: page_cache = 1; break;
+        case OPT_DIRECT_IO: page_cache = 0; break;
+        case OPT_READAHEAD:
+            if (parse_u64(optarg, &v) || v > READAHEAD_KIB_MAX)
+                return cli_usage("--readahead: expected KiB from 0 to %u, "
+                                 "got '%s'",
+                                 READAHEAD_KIB_MAX, optarg);
+            readahead_kib = (unsigned)v;
+            break;
         case OPT_POLL_US:
             if (parse_u64(optarg, &v) || v > POLL_US_MAX)
                 return cli_usage("--poll-us: expected microseconds from 0 "
@@ -1963,6 +2040,8 @@ int main(int argc, char **argv)
         vss_volume_set_close(set);
         return die(1, "cannot start the FUSE session");
     }
+    if (page_cache && readahead_kib)
+        readahead_start(mountpoint, readahead_kib);
     rc = serve(fuse_get_session(f), poll_us);
     fuse_remove_signal_handlers(fuse_get_session(f));
     fuse_unmount(f);
