@@ -272,7 +272,7 @@ else
     skip "relative mount point: testimages/out/win10scope.img missing"
 fi
 
-# The page cache (the default) and --direct-io: the same bytes as vssinfo
+# Direct I/O (the default) and --page-cache: the same bytes as vssinfo
 # --extract either way, read(2) and private maps; a shared map needs the
 # page cache (the kernel refuses it on direct-I/O files with ENODEV).
 # The request loop (vssmount/main.c): with polling (the default) and
@@ -284,16 +284,17 @@ if [ -e testimages/out/win10scope.img ]; then
     mkdir -p "$tmp/mnt"
     "$tmp/vssinfo" -o "$off" --extract 1 testimages/out/win10scope.img > "$tmp/x1"
     want=$(sha256sum < "$tmp/x1" | cut -d' ' -f1)
-    for mode in page-cache direct "direct --poll-us 0"; do
+    for mode in direct "direct --poll-us 0" page-cache; do
         case $mode in
-        page-cache) opts=() ;;
-        *) opts=(--direct-io ${mode#direct}) ;;
+        direct) opts=() ;;
+        page-cache) opts=(--page-cache) ;;
+        *) opts=(${mode#direct }) ;;
         esac
         "$tmp/vssmount" "${opts[@]}" -o "$off" \
             testimages/out/win10scope.img "$tmp/mnt" || { bad "$mode: vssmount did not mount"; continue; }
         same "$mode: vss1 by read(2) = vssinfo --extract 1" \
             "$(sha256sum < "$tmp/mnt/vss1" | cut -d' ' -f1)" "$want"
-        [ "$mode" = page-cache ] && python3 -c 'import os, sys
+        [ "$mode" = direct ] && python3 -c 'import os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' testimages/out/win10scope.img
         same "$mode: 4 random 4 KiB readers and 2 1 MiB readers at once = vssinfo --extract 1" \
@@ -342,30 +343,32 @@ PY
     done
     rm -f "$tmp/x1"
 fi
-# Read-ahead (--readahead): the mount's window in
+# Read-ahead (--readahead, with --page-cache): the mount's window in
 # /sys/class/bdi/MAJOR:MINOR/read_ahead_kb, set by vssmount when it may
 # (root) once the mount answers: 1024 KiB by default, as asked with
-# --readahead N (also with --page-cache, the default said aloud), the
-# kernel's own with --readahead 0 and with --direct-io (no page cache, no
-# read-ahead). Bad values: usage errors before anything is mounted.
-ra_of() { # MOUNTPOINT: its read_ahead_kb, once vssmount has had 2 s to set it
+# --readahead N, the kernel's own with --readahead 0 and without
+# --page-cache (direct I/O: no page cache, no read-ahead). Bad values:
+# usage errors before anything is mounted.
+ra_of() { # MOUNTPOINT WANT: its read_ahead_kb once it is WANT (or 2 s
+          # passed), and 0.2 s later (a late change would show)
     local f want=$2
     f=/sys/class/bdi/$(mountpoint -d "$1")/read_ahead_kb
     stat "$1" > /dev/null
     for _ in $(seq 40); do
-        [ "$want" = - ] || [ "$(cat "$f")" = "$want" ] && break
+        [ "$(cat "$f")" = "$want" ] && break
         sleep 0.05
     done
+    sleep 0.2
     cat "$f"
 }
 if [ -e testimages/out/win10scope.img ] && [ "$(id -u)" = 0 ] && [ -w /sys/class/bdi ]; then
     mkdir -p "$tmp/mnt"
-    "$tmp/vssmount" -o "$off" --readahead 0 testimages/out/win10scope.img "$tmp/mnt"
+    "$tmp/vssmount" -o "$off" testimages/out/win10scope.img "$tmp/mnt"
     kernel_ra=$(ra_of "$tmp/mnt" -)
     fusermount3 -u "$tmp/mnt"
-    for spec in ":1024" "--readahead 4096:4096" "--page-cache --readahead 64:64" \
-        "--readahead 0:$kernel_ra" "--direct-io:$kernel_ra" \
-        "--direct-io --readahead 2048:$kernel_ra"; do
+    for spec in "--page-cache:1024" "--page-cache --readahead 4096:4096" \
+        "--readahead 64 --page-cache:64" "--page-cache --readahead 0:$kernel_ra" \
+        "--readahead 2048:$kernel_ra"; do
         opts=${spec%:*} want=${spec##*:}
         if "$tmp/vssmount" $opts -o "$off" testimages/out/win10scope.img "$tmp/mnt"; then
             same "read-ahead of a mount with '${opts:-no option}' (KiB)" "$(ra_of "$tmp/mnt" "$want")" "$want"

@@ -89,6 +89,8 @@ fresh_mount() {
     m=$(mktemp -d "$T/m.XXXXXX")
     case $tool in
     vssmount) "$VSSMOUNT" -o "$off" "$img" "$m" || return 1 ;;
+    vssmount-pc) "$VSSMOUNT" --page-cache -o "$off" "$img" "$m" || return 1 ;;
+    vssmount-pc0) "$VSSMOUNT" --page-cache --readahead 0 -o "$off" "$img" "$m" || return 1 ;;
     vssmount-tree) "$VSSMOUNT" -s "$snap" -o "$off" "$img" "$m" || return 1 ;;
     ntfs-3g) ntfs-3g -o ro "$img" "$m" >/dev/null 2>&1 || return 1 ;;
     vshadowmount)
@@ -106,9 +108,11 @@ unmount() { fusermount3 -u "$1" && rmdir "$1"; }
 cold_run() {
     local tool=$1 kind=$2 img=$3 off=$4 snap=$5 count=$6 seed=$7 n=$8 m line
     if [ "$tool" = raw ]; then
+        warm "$img"
         "$RB" raw "$kind" "$img" "$off" "$snap" "$count" "$seed" "$n"
         return
     fi
+    warm "$img"  # this machine pages out what it has not touched lately
     m=$(fresh_mount "$tool" "$img" "$off" "$snap") || return 1
     line=$("$RB" raw "$kind" "$m/vss$snap" 0 0 "$count" "$seed" "$n")
     unmount "$m"
@@ -141,6 +145,12 @@ interleave() {
            "$([ "$kind" = seq ] && echo "${SEQ_START:-0}" || echo 1)" "$n")
     [ "$(head -1 "$T/sum.vssmount")" = "$(echo "$line" | awk '{print $5}')" ] ||
         echo "WARNING: vssmount did not read the bytes libvss reads" >&2
+    for tool in "${tools[@]}"; do
+        case $tool in vssmount-*)
+            cmp -s "$T/sum.vssmount" "$T/sum.$tool" ||
+                echo "WARNING: $tool did not read the bytes vssmount reads" >&2 ;;
+        esac
+    done
     cmp -s "$T/sum.vssmount" "$T/sum.vshadowmount" ||
         echo "(vshadowmount read other bytes than vssmount and libvss)" >&2
 }
@@ -306,8 +316,10 @@ fuse_rows() { # LABEL IMAGE OFFSET SNAPSHOT RUNS SEQCOUNT [SEQSTART]
     local label=$1 img=$2 off=$3 snap=$4 runs=$5 seqn=$6 n
     SEQ_START=${7:-0}
     warm "$img"
-    interleave "$runs" 3 seq "$img" "$off" "$snap" "$seqn" 1 raw vssmount vshadowmount
+    interleave "$runs" 3 seq "$img" "$off" "$snap" "$seqn" 1 raw vssmount vshadowmount vssmount-pc vssmount-pc0
     echo "| $label | sequential MB/s | $(fig raw) | $(fig vssmount) | $(fig vshadowmount) | $(ratio "$(med vssmount)" "$(med vshadowmount)") | $(ratio "$(med vssmount)" "$(med raw)") |"
+    echo "| $label | sequential MB/s, vssmount --page-cache | $(fig raw) | $(fig vssmount-pc) | $(fig vshadowmount) | $(ratio "$(med vssmount-pc)" "$(med vshadowmount)") | $(ratio "$(med vssmount-pc)" "$(med raw)") |"
+    echo "| $label | sequential MB/s, vssmount --page-cache --readahead 0 | $(fig raw) | $(fig vssmount-pc0) | $(fig vshadowmount) | $(ratio "$(med vssmount-pc0)" "$(med vshadowmount)") | $(ratio "$(med vssmount-pc0)" "$(med raw)") |"
     for n in 1 2 4; do
         interleave "$runs" 4 rand "$img" "$off" "$snap" "$RAND" "$n" raw vssmount vshadowmount
         echo "| $label | random reads/s, $n reader$([ $n = 1 ] || echo s) | $(fig raw) | $(fig vssmount) | $(fig vshadowmount) | $(ratio "$(med vssmount)" "$(med vshadowmount)") | $(ratio "$(med vssmount)" "$(med raw)") |"
@@ -322,6 +334,18 @@ if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
         RAND=$((RAND / 4)) fuse_rows "large #1 (30 stores), dense" "$(dense_copy "$L" large.img)" "$LOFF" 1 "$LRUNS" 2048 "$LDATA"
     fi
     echo
+    if [ -d /dev/shm ]; then
+        # --page-cache fills a new page per 4 KiB read; what that costs here
+        for _ in 1 2 3; do
+            f=$(mktemp -p /dev/shm libvss-bench.XXXXXX)
+            dd if=/dev/zero of="$f" bs=1M count=1024 2>&1 | awk '/copied/ { print $(NF - 1) * ($NF == "GB/s" ? 1000 : 1) }'
+            rm -f "$f"
+        done > "$T/fresh.txt"
+        echo "Filling fresh pages on this machine (1 GiB written into tmpfs, 3 runs):"
+        echo "$(stats < "$T/fresh.txt") MB/s. --page-cache needs a fresh page per 4 KiB a"
+        echo "reader reads; direct I/O and the raw reader none."
+        echo
+    fi
     echo "### Where a FUSE request's time goes (strace -c and perf stat of the daemon)"
     echo
     echo "Per read request answered, on the dense vsstest copy, one cold run"
@@ -329,18 +353,20 @@ if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
     echo "second run without strace, the CPU time of the daemon (perf stat"
     echo "task-clock, all its threads) and of the reading process (getrusage),"
     echo "per request. Direct I/O (the default): a request per read(2), up to"
-    echo "512 KiB; --page-cache: the kernel's read-ahead asks for 128 KiB."
-    echo "--poll-us 0: without the daemon's polling, whose spin the default"
-    echo "rows' daemon CPU includes. CPU-bound ceiling on this machine: the"
-    echo "rate if the $NCPU CPUs did nothing but this work, $NCPU / (daemon +"
-    echo "reader CPU per request), in requests/s and, for sequential reads,"
-    echo "MB/s (x 512 KiB, 128 KiB with --page-cache); the --poll-us 0 rows'"
-    echo "is the one to hold a target against."
+    echo "512 KiB; --page-cache: read ahead 1 MiB at a time in requests of up"
+    echo "to 512 KiB, with --readahead 0 the kernel's 128 KiB window (what a"
+    echo "mount gets when vssmount may not set it). --poll-us 0: without the"
+    echo "daemon's polling, whose spin the default rows' daemon CPU includes."
+    echo "CPU-bound ceiling on this machine: the rate if the $NCPU CPUs did"
+    echo "nothing but this work, $NCPU / (daemon + reader CPU per request), in"
+    echo "requests/s and, for sequential reads, MB/s (x the mean request: the"
+    echo "bytes read / requests); the --poll-us 0 rows' is the one to hold a"
+    echo "random-read target against."
     echo
     echo "| read | requests | system calls per request | daemon CPU us per request | reader CPU us per request | CPU-bound ceiling on this machine |"
     echo "|---|---:|---|---:|---:|---:|"
     img=$(dense_copy "$I/vsstest.raw" vsstest.raw)
-    for spec in "seq 0 1" "seq 0 1 --poll-us 0" "seq 0 1 --page-cache" \
+    for spec in "seq 0 1" "seq 0 1 --page-cache" "seq 0 1 --page-cache --readahead 0" \
         "rand $RAND 1" "rand $RAND 1 --poll-us 0" "rand $RAND 4" \
         "rand $RAND 4 --poll-us 0"; do
         set -- $spec
@@ -348,7 +374,7 @@ if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
         m=$(mktemp -d "$T/m.XXXXXX")
         strace -f -c -o "$T/strace.txt" "$VSSMOUNT" -f $opts "$img" "$m" &
         for _ in $(seq 100); do [ -e "$m/vss1" ] && break; sleep 0.05; done
-        "$RB" raw "$1" "$m/vss1" 0 0 "$2" 1 "$3" > /dev/null
+        bytes=$("$RB" raw "$1" "$m/vss1" 0 0 "$2" 1 "$3" | cut -d' ' -f1)
         fusermount3 -u "$m"; wait
         n=$(awk '(NF == 5 || NF == 6) && $4 ~ /^[0-9]+$/ { c[$NF] = $4 }
                  END { print c["writev"] + c["vmsplice"] }' "$T/strace.txt")
@@ -360,9 +386,9 @@ if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
             fusermount3 -u "$m"; wait
             cpu=$(awk -F, -v n="$n" '/task-clock/ { printf "%.1f", $1 * 1000 / n }' "$T/perf.txt")
             cpu="$cpu | $(awk -v n="$n" '{ printf "%.1f", ($1 + $2) * 1e6 / n }' "$T/rtime.txt")"
-            cpu="$cpu | $(echo "$cpu" | awk -F' [|] ' -v ncpu="$NCPU" -v kind="$1" -v kib="$([ "$opts" = --page-cache ] && echo 128 || echo 512)" '
+            cpu="$cpu | $(echo "$cpu" | awk -F' [|] ' -v ncpu="$NCPU" -v kind="$1" -v req="$bytes" -v n="$n" '
                 $1 + $2 > 0 { r = ncpu * 1e6 / ($1 + $2)
-                              if (kind == "seq") printf "%.0f/s, %.0f MB/s", r, r * kib * 1024 / 1e6
+                              if (kind == "seq") printf "%.0f/s, %.0f MB/s", r, r * req / n / 1e6
                               else printf "%.0f/s", r }')"
         fi
         rmdir "$m"
