@@ -343,6 +343,22 @@ PY
     done
     rm -f "$tmp/x1"
 fi
+# The preferred I/O size (st_blksize) of snapshot volumes and files:
+# 1 MiB, so that cat and cp ask for two 512 KiB requests at a time.
+if [ -e testimages/out/win10scope.img ]; then
+    mkdir -p "$tmp/mnt"
+    for mode in raw tree; do
+        if "$tmp/vssmount" $([ $mode = tree ] && echo "-s 1") -o "$off" \
+            testimages/out/win10scope.img "$tmp/mnt"; then
+            f=$tmp/mnt/vss1
+            [ $mode = tree ] && f=$(find "$tmp/mnt" -type f -size +1k | head -1)
+            same "$mode: st_blksize of ${f#$tmp/mnt/}" "$(stat -c %o "$f")" 1048576
+            fusermount3 -u "$tmp/mnt"
+        else
+            bad "st_blksize $mode: vssmount did not mount"
+        fi
+    done
+fi
 # Read-ahead (--readahead, with --page-cache): the mount's window in
 # /sys/class/bdi/MAJOR:MINOR/read_ahead_kb, set by vssmount when it may
 # (root) once the mount answers: 1024 KiB by default, as asked with

@@ -101,6 +101,14 @@ static const char usage_text[] =
 #define MAX_TREES 255      /* tree numbers fit in 8 bits */
 #define INO_TOP 1          /* the top directory of -s all and raw mode */
 
+/* st_blksize of files: tools such as cat and cp read that much at a time.
+ * With direct I/O every read(2) is a round trip to the daemon, and a
+ * 1 MiB one is two requests (READ_MAX) answered in parallel: the large
+ * scenario's snapshot files through cat into a pipe ran at 0.79-0.82 GB/s
+ * with it against 0.55-0.74 with 64 KiB (cat then reads 128 KiB); into
+ * /dev/null alike, 1.1-1.5 GB/s. */
+#define IO_SIZE (1 << 20)
+
 typedef enum { MODE_RAW, MODE_TREE, MODE_ALL } mount_mode;
 
 /* One NTFS tree: a snapshot's, or the live volume's (snap NULL). */
@@ -283,7 +291,7 @@ static void fill_stat(struct stat *st, const vss_fs_stat *fst, const tree *t,
         st->st_blocks = (blkcnt_t)((fst->allocated_size + 511) / 512);
     }
     st->st_ino = inode_of(t, fst->mft_record, stream);
-    st->st_blksize = 65536;
+    st->st_blksize = IO_SIZE;
     st->st_mtim = filetime_ts(fst->modification_time);
     st->st_atim = filetime_ts(fst->access_time);
     st->st_ctim = filetime_ts(fst->mft_change_time);
@@ -931,7 +939,7 @@ static int op_getattr(const char *path, struct stat *st,
     st->st_nlink = 1;
     st->st_size = (off_t)G.sizes[i - 1];
     st->st_blocks = (blkcnt_t)((G.sizes[i - 1] + 511) / 512);
-    st->st_blksize = 65536;
+    st->st_blksize = IO_SIZE;
     return 0;
 }
 
