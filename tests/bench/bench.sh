@@ -334,18 +334,6 @@ if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
         RAND=$((RAND / 4)) fuse_rows "large #1 (30 stores), dense" "$(dense_copy "$L" large.img)" "$LOFF" 1 "$LRUNS" 2048 "$LDATA"
     fi
     echo
-    if [ -d /dev/shm ]; then
-        # --page-cache fills a new page per 4 KiB read; what that costs here
-        for _ in 1 2 3; do
-            f=$(mktemp -p /dev/shm libvss-bench.XXXXXX)
-            dd if=/dev/zero of="$f" bs=1M count=1024 2>&1 | awk '/copied/ { print $(NF - 1) * ($NF == "GB/s" ? 1000 : 1) }'
-            rm -f "$f"
-        done > "$T/fresh.txt"
-        echo "Filling fresh pages on this machine (1 GiB written into tmpfs, 3 runs):"
-        echo "$(stats < "$T/fresh.txt") MB/s. --page-cache needs a fresh page per 4 KiB a"
-        echo "reader reads; direct I/O and the raw reader none."
-        echo
-    fi
     echo "### Where a FUSE request's time goes (strace -c and perf stat of the daemon)"
     echo
     echo "Per read request answered, on the dense vsstest copy, one cold run"
@@ -405,8 +393,8 @@ if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
     echo "the daemon's read of /dev/fuse; futex is the hand-over of /dev/fuse"
     echo "to another worker thread when more requests are waiting; poll is"
     echo "that question for requests other than small reads, and --poll-us's"
-    echo "polling; getrusage is the cold-image check after a small read that"
-    echo "took over 30 us, which under strace is every one. The reader's"
+    echo "polling; getrusage is the cold-image check after a read that took"
+    echo "over 30 us: every large one, and under strace every one. The reader's"
     echo "CPU time is its system time mostly: the kernel's side of FUSE.)"
 else
     echo "(skipped: no /dev/fuse or vshadowmount)"
