@@ -66,6 +66,7 @@ mv "$T/r.html.orig" "$T/r.html"
 # for the time it was made.
 cmd=$(field 'Command line')
 mv "$T/r.txt" "$T/first.txt"
+mv "$T/r.html" "$T/first.html"  # neither is replaced without --force
 (cd "$T" && eval "$cmd")
 same "command line re-run: same report (less the time)" \
     "$(grep -v '^Generated' "$T/r.txt")" "$(grep -v '^Generated' "$T/first.txt")"
@@ -605,4 +606,17 @@ fi
 same "usage: --diff with --audit-blocks: status 2" "$?" 2
 "$V" --ls 1 --html "$T/x.html" "$IMG" >/dev/null 2>&1
 same "usage: --ls with --html: status 2" "$?" 2
+# An existing --html page is never replaced without --force (as --output):
+# status 2, the message says so, the page and its seal stay as they were.
+sha() { sha256sum "$@" | cut -d' ' -f1; }
+before=$(sha "$T/g.html" "$T/g.html.sha256")
+err=$("$V" --audit 1 --no-progress --html "$T/g.html" "$IMG" 2>&1 >/dev/null)
+same "--html over an existing page: status 2" "$?" 2
+check "--html over an existing page: says so ($err)" \
+    grep -q -- "--html $T/g.html exists; --force replaces it" <<<"$err"
+same "--html over an existing page: page and seal unchanged" "$(sha "$T/g.html" "$T/g.html.sha256")" "$before"
+"$V" --audit 1 --no-progress --force --html "$T/g.html" "$IMG" >/dev/null 2>&1
+same "--html --force over an existing page: status 0" "$?" 0
+check "--html --force: the new page's seal checks" \
+    bash -c 'cd "$(dirname "$1")" && sha256sum --quiet -c "$1.sha256"' _ "$T/g.html"
 finish

@@ -41,7 +41,8 @@ static const char usage_text[] =
     "                           print the MD5 and SHA-256 of what was written;\n"
     "                           --audit/--diff: the report to FILE, its SHA-256\n"
     "                           to FILE.sha256 (also for --html)\n"
-    "  --force                  let --output replace an existing file\n"
+    "  --force                  let --output and --html replace an existing\n"
+    "                           file\n"
     "  --fill=windows|zero|live what not-in-use blocks read as (default windows:\n"
     "                           exactly what Windows returns)\n"
     "  --map N                  provenance of snapshot N: OFFSET LENGTH CLASS\n"
@@ -760,14 +761,15 @@ int main(int argc, char **argv)
                        out);
         }
     }
-    if (o.output && !o.force) {
-        /* Only files are protected: a device or /dev/null is written to.
-         * (do_extract opens with O_EXCL, so this holds until written.) */
+    /* Only files are protected: a device or /dev/null is written to.
+     * (do_extract opens with O_EXCL, so this holds until written.) */
+    for (int k = 0; k < 2 && !o.force; k++) {
+        const char *out = k ? ao.html : o.output;
         struct stat st;
-        if (stat(o.output, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (out && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
             volumes_free(&set);
-            return usage("--output %s exists; --force replaces it",
-                         o.output);
+            return usage("%s %s exists; --force replaces it",
+                         k ? "--html" : "--output", out);
         }
     }
     if (carve || (carved && !o.extract && !o.map && !fo.ls && !fo.file &&

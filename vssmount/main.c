@@ -1434,9 +1434,8 @@ static void *readahead_set(void *arg)
         close(fd);
     }
     if (G.debug)
-        fprintf(stderr, "vssmount: read-ahead %u KiB: %s%s\n",
-                Readahead.kib, ok ? "set in " : "kept the kernel's, cannot write ",
-                sys);
+        fprintf(stderr, "vssmount: read-ahead %u KiB: %s %s\n", Readahead.kib,
+                ok ? "set in" : "kept the kernel's, cannot write", sys);
     return NULL;
 }
 
