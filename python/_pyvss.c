@@ -37,15 +37,37 @@ static PyObject *epoch_1601;   /* datetime(1601, 1, 1, tzinfo=utc) */
 /* The exception a Python file object's read or seek raised in this
  * thread, kept by pyfile_read_at (the library can only say that the read
  * failed) until the failure reaches raise_vss, which makes it the
- * pyvss.Error's __cause__. Touched with the GIL held only. */
-static _Thread_local PyObject *pending_io_error;
+ * pyvss.Error's __cause__. It waits in the thread state's dict, under
+ * PENDING_KEY: per thread, and dropped with the thread state when no
+ * raise_vss comes (a thread of the audit's iterator, a worker of the
+ * library), where a C thread-local kept it, its traceback's frames and
+ * the file object, for good. Touched with the GIL held only. */
+#define PENDING_KEY "pyvss.pending_io_error"
+
+static void pending_io_error_set(PyObject *value) /* steals value */
+{
+    PyObject *d = PyThreadState_GetDict();
+    if (!d || PyDict_SetItemString(d, PENDING_KEY, value) < 0)
+        PyErr_Clear();
+    Py_DECREF(value);
+}
+
+static PyObject *pending_io_error_take(void) /* new reference or NULL */
+{
+    PyObject *d = PyThreadState_GetDict(), *v;
+    if (!d || !(v = PyDict_GetItemString(d, PENDING_KEY)))
+        return NULL;
+    Py_INCREF(v);
+    if (PyDict_DelItemString(d, PENDING_KEY) < 0)
+        PyErr_Clear();
+    return v;
+}
 
 /* Raise pyvss.Error with the library's message (structure and offset) and
  * its code as attributes .code (VSS_E*) and .code_name ("corrupt", ...). */
 static PyObject *raise_vss(int rc, const vss_error *e)
 {
-    PyObject *cause = pending_io_error;
-    pending_io_error = NULL;
+    PyObject *cause = pending_io_error_take();
     if (cause && rc != VSS_EIO)
         Py_CLEAR(cause); /* from a read the library got over */
     const char *msg = e && e->code && e->message[0] ? e->message
@@ -483,8 +505,8 @@ out:
         PyErr_NormalizeException(&type, &value, &tb);
         if (value && tb)
             PyException_SetTraceback(value, tb);
-        Py_XDECREF(pending_io_error);
-        pending_io_error = value;
+        if (value)
+            pending_io_error_set(value);
         Py_XDECREF(type);
         Py_XDECREF(tb);
     }
