@@ -1782,6 +1782,14 @@ static int pick_carved(vss_volume_set *set, int64_t offset, size_t *index,
     return rc;
 }
 
+/* vss_volume_set_empty_hints' callback: one hint line on stderr. */
+static void print_carve_hint(const char *why, void *user)
+{
+    (void)user;
+    fprintf(stderr, "vssmount: %s; try vssinfo --carve (--carved mounts "
+                    "them)\n", why);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -1910,18 +1918,11 @@ int main(int argc, char **argv)
         int status = rc == VSS_ENOTFOUND ? CLI_EXIT_NO_SNAPSHOTS
                      : rc == VSS_EINVAL  ? CLI_EXIT_USAGE
                                          : CLI_EXIT_FAILURE;
-        char why[256];
         die(status, "%s", e.message);
         /* nothing with snapshots: where deleted ones' stores may remain
-         * (the library's verdict, as vssinfo says it) */
-        for (size_t k = 0; status == CLI_EXIT_NO_SNAPSHOTS && !carved &&
-                           !vss_volume_set_any_snapshots(set) &&
-                           k < vss_volume_set_count(set);
-             k++)
-            if (vss_volume_set_get(set, k)->image_index == 0 &&
-                vss_volume_set_empty_describe(set, k, why, sizeof why))
-                fprintf(stderr, "vssmount: %s; try vssinfo --carve "
-                                "(--carved mounts them)\n", why);
+         * (the library's policy and sentences, as vssinfo says them) */
+        if (status == CLI_EXIT_NO_SNAPSHOTS && !carved)
+            vss_volume_set_empty_hints(set, print_carve_hint, NULL);
         vss_volume_set_close(set);
         return status;
     }
