@@ -352,9 +352,11 @@ static void info_free(vss_info *in)
     free(in);
 }
 
-/* Status of a stream, the audit's rule (docs/audit.md): bytes read as
- * zeros are lost for sure; stale bytes alone are returned by Windows but
- * not vouched for by the snapshot. */
+/* printf onto the end of *buf (*len bytes used of *cap), growing it;
+ * 0, or -1 when memory runs out. The format attribute has the compiler
+ * check every caller's arguments against its format. */
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 {
     va_list ap;
