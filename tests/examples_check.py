@@ -27,6 +27,8 @@ import re
 import subprocess
 import sys
 
+from imagehash import data_extents_fd
+
 VOLUME = re.compile(r'^volume (\d+) offset (\d+) size (\d+) vss (yes|no) '
                     r'snapshots (\d+)( \(storage on another volume\))?$')
 SNAPSHOT = re.compile(r'^  snapshot (\d+) store ([0-9a-f-]{36}) created '
@@ -117,27 +119,14 @@ def check_vshadowinfo(vols, image):
     return bad
 
 
-def data_extents(f):
-    """[(start, end)] of the data (not hole) regions of an open file."""
-    out, pos, size = [], 0, os.fstat(f.fileno()).st_size
-    while pos < size:
-        try:
-            start = os.lseek(f.fileno(), pos, os.SEEK_DATA)
-        except OSError:  # ENXIO: only a hole is left
-            break
-        end = os.lseek(f.fileno(), start, os.SEEK_HOLE)
-        out.append((start, end))
-        pos = end
-    return out
-
-
 def check_same(path1, path2):
     with open(path1, 'rb') as a, open(path2, 'rb') as b:
         size = os.fstat(a.fileno()).st_size
         if size != os.fstat(b.fileno()).st_size:
             print('sizes differ')
             return 1
-        union = sorted(data_extents(a) + data_extents(b))
+        union = sorted(data_extents_fd(a.fileno(), size) +
+                       data_extents_fd(b.fileno(), size))
         read = pos = 0
         for start, end in union:
             start = max(start, pos)
@@ -162,7 +151,8 @@ def check_holes(path):
     tree blocks."""
     data_pages = data_bytes = 0
     with open(path, 'rb') as f:
-        for start, end in data_extents(f):
+        for start, end in data_extents_fd(f.fileno(),
+                                          os.fstat(f.fileno()).st_size):
             data_bytes += end - start
             f.seek(start)
             while start < end:

@@ -11,9 +11,11 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require_built
 
-T=$WORK/carve${CARVE_TMP_SUFFIX:-}
-rm -rf "$T"
-mkdir -p "$T"
+# A directory of this run's own (two runs at once must not share one),
+# removed however the script ends.
+mkdir -p "$WORK"
+T=$(mktemp -d "$WORK/carve.XXXXXX")
+trap 'rm -rf "$T"' EXIT
 
 q() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -287,5 +289,4 @@ same "vss_3_volstor p1: partition 2's two stores are not its snapshots" \
 same "vss_3_volstor p1: the deleted store found is flagged as maybe another volume's" \
   "$(echo "$j" | q '" ".join("%s/%s/%s" % (s["confidence"], s["file_deleted"], "another volume" in s["problems"]) for s in d["carved"][0]["stores"])')" \
   "medium/True/True"
-rm -rf "$T"
 finish

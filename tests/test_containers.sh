@@ -407,19 +407,26 @@ check "vsstest: has snapshots ($nsnap)" test "$nsnap" -ge 1
 # extent with its offset (tests/imagehash.py), holes reading as zeros. Equal
 # fingerprints = byte-identical volumes, without piping GiBs around.
 fp() { python3 "$ROOT/tests/imagehash.py" "$1" | cut -d' ' -f1; }
+# The sanitizer pass (make test-asan) extracts the oldest only, which reads
+# through every newer store: what differs from one snapshot to another is
+# the shadow copy code, not the container's (every container read is the
+# same kind for all of them), and the plain pass has proved each.
+through_containers=$(seq 1 "$nsnap")
+[ "${LIBVSS_SANITIZER_PASS:-0}" = 1 ] && through_containers=1
 declare -A want_fp
-for n in $(seq 1 "$nsnap"); do
+for n in $through_containers; do
     "$VSSINFO" --extract "$n" --force --output "$T/snap" "$RAW" >/dev/null
     want_fp[$n]=$(fp "$T/snap")
     echo "ok   vsstest snapshot $n: fingerprint ${want_fp[$n]:0:16}..."
 done
 # same_snapshots NAME IMAGE [vssinfo args]: same listing, and every
-# snapshot extracted through the container is byte-identical.
+# snapshot extracted through the container (those of through_containers)
+# is byte-identical.
 same_snapshots() {
     local name=$1 img=$2 n
     shift 2
     same "$name: same listing" "$(listing "$@" "$img")" "$want_list"
-    for n in $(seq 1 "$nsnap"); do
+    for n in $through_containers; do
         rm -f "$T/snap"
         "$VSSINFO" "$@" --extract "$n" --output "$T/snap" "$img" >/dev/null
         same "$name: snapshot $n byte-identical (sha256 of extents)" \

@@ -13,14 +13,15 @@ cd "$ROOT" || exit 1
 
 LAYERS="base io vss ntfs audit"
 
-rank() {
-    local i=0 l
-    for l in $LAYERS; do
-        [ "$l" = "$1" ] && { echo $i; return; }
-        i=$((i + 1))
-    done
-    echo -1
-}
+# Each layer's rank (bottom 0), looked up without a process per include:
+# the checker runs over the whole tree seven times.
+declare -A RANK=()
+i=0
+for l in $LAYERS; do
+    RANK[$l]=$i
+    i=$((i + 1))
+done
+INCLUDE_RE='^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]*)"'
 
 # Print one line per forbidden #include "..." under $1 (a copy of
 # libvss/src): FILE:LINE: what is wrong. Silent when the tree is clean.
@@ -30,20 +31,21 @@ violations() {
         [ -e "$f" ] || continue
         dir=${f#"$top"/}
         layer=${dir%%/*}
-        lr=$(rank "$layer")
+        lr=${RANK[$layer]:--1}
         if [ "$lr" -lt 0 ]; then
             echo "$dir: folder '$layer' is not a layer ($LAYERS)"
             continue
         fi
         while IFS=: read -r line inc; do
-            inc=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$inc")
-            [ -n "$inc" ] || continue
+            [[ $inc =~ $INCLUDE_RE ]] || continue
+            inc=${BASH_REMATCH[1]}
             [ "$inc" = vss.h ] && continue
             case $inc in
             */*) target=${inc%%/*} ;;
             *) echo "$dir:$line: \"$inc\" names no layer folder"; continue ;;
             esac
-            tr=$(rank "$target")
+            tr=-1
+            [ -n "$target" ] && tr=${RANK[$target]:--1}
             if [ "$tr" -lt 0 ]; then
                 echo "$dir:$line: \"$inc\" is in no layer"
             elif [ "$tr" -gt "$lr" ]; then

@@ -318,6 +318,100 @@ static void test_generated(const char *name)
     free(text);
 }
 
+/* vss_volume_set_empty_hints' callback: keeps the sentences, joined. */
+static void collect_hint(const char *sentence, void *user)
+{
+    char *all = user;
+    size_t len = strlen(all);
+    snprintf(all + len, 2048 - len, "%s|", sentence);
+}
+
+/* The generated carve scenario NAME (testimages/out/carve/NAME.json):
+ * how many snapshots its manifest says the catalog kept. -1 when absent. */
+static long long carve_kept(const char *name, char *img, size_t imgsz)
+{
+    char path[600], text[8192];
+    size_t len;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/carve/%s.json", gen_dir, name);
+    snprintf(img, imgsz, "%s/carve/%s.img", gen_dir, name);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = 0;
+    const char *d = strstr(text, "\"deletion\"");
+    return d ? json_num(d, "kept") : -1;
+}
+
+/* The carver's hints (vss_volume_set_empty_hints) against the generator's
+ * manifests: every snapshot of carve_all deleted (its catalog emptied, the
+ * VSS header kept) gives the one sentence of its volume at offset 0, as
+ * vss_volume_set_empty_describe says it; a second image is not hinted at;
+ * carve_keep, whose catalog still lists snapshots, gives none, alone or
+ * with carve_all. */
+static void test_empty_hints(void)
+{
+    char all_img[600], keep_img[600], got[2048], want[300];
+    long long all_kept = carve_kept("carve_all", all_img, sizeof all_img);
+    long long keep_kept = carve_kept("carve_keep", keep_img, sizeof keep_img);
+    const char *p[2];
+    vss_volume_set *set;
+    size_t n;
+    if (all_kept < 0 || keep_kept < 0 || !exists(all_img) ||
+        !exists(keep_img)) {
+        printf("skip empty hints: %s/carve missing (make -C testimages "
+               "carve)\n", gen_dir);
+        return;
+    }
+    CHECK(all_kept == 0 && keep_kept > 0, "manifests: kept %lld and %lld",
+          all_kept, keep_kept);
+
+    p[0] = p[1] = all_img;
+    if ((set = open_set(p, 1, -1))) {
+        got[0] = 0;
+        n = vss_volume_set_empty_hints(set, collect_hint, got);
+        vss_volume_set_empty_describe(set, 0, want, sizeof want);
+        strcat(want, "|");
+        check(n == 1 && !strcmp(got, want) &&
+                  strstr(got, "the volume at offset 0 has a VSS header but "
+                              "no snapshot in its catalog"),
+              "empty hints: carve_all (catalog emptied) gives its volume's "
+              "sentence: %zu, %s", n, got);
+        check(vss_volume_set_empty_hints(set, NULL, NULL) == 1,
+              "empty hints: without a callback, the count");
+        vss_volume_set_close(set);
+    }
+    if ((set = open_set(p, 2, -1))) {
+        got[0] = 0;
+        n = vss_volume_set_empty_hints(set, collect_hint, got);
+        check(n == 1 && !strcmp(got, want),
+              "empty hints: a second image is not hinted at: %zu, %s", n,
+              got);
+        vss_volume_set_close(set);
+    }
+    p[0] = keep_img;
+    if ((set = open_set(p, 1, -1))) {
+        got[0] = 0;
+        n = vss_volume_set_empty_hints(set, collect_hint, got);
+        check(n == 0 && !got[0],
+              "empty hints: none for carve_keep (its catalog lists %lld): "
+              "%zu", keep_kept, n);
+        vss_volume_set_close(set);
+    }
+    p[0] = all_img;
+    p[1] = keep_img;
+    if ((set = open_set(p, 2, -1))) {
+        n = vss_volume_set_empty_hints(set, NULL, NULL);
+        check(n == 0, "empty hints: none when another image lists "
+                      "snapshots: %zu", n);
+        vss_volume_set_close(set);
+    }
+    check(vss_volume_set_empty_hints(NULL, collect_hint, got) == 0,
+          "empty hints: none for no set");
+}
+
 static void test_parse_offset(void)
 {
     uint64_t v = 0;
@@ -362,5 +456,6 @@ int main(void)
     test_real();
     test_generated("redirpart");
     test_generated("redirimage");
+    test_empty_hints();
     return ct_finish(NULL);
 }

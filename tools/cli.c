@@ -18,6 +18,11 @@ void cli_set_name(const char *name)
     tool_name = name;
 }
 
+/* The format attribute (no arguments to check here: 0) lets the
+ * compiler accept the non-literal format, which cli.h's attributes on
+ * cli_die and cli_warn check at every call site. */
+static void vmessage(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 static void vmessage(const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", tool_name);

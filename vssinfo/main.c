@@ -400,22 +400,19 @@ static void print_container_errors(const volume_set *set)
     }
 }
 
-/* After "no shadow copies": the NTFS volumes of the first image, which
- * --carve scans for the stores of deleted snapshots, where the library's
- * verdict says they may be (vss_volume_set_empty_verdict: a VSS header
- * with an empty catalog, or NTFS free space without a VSS header); nothing
- * for an input without such a volume, nor when a volume does list
- * snapshots (-o named a place without one: the error names them). */
+/* After "no shadow copies": where the stores of deleted snapshots may
+ * remain, for --carve to scan (the library's policy and sentences:
+ * vss_volume_set_empty_hints; none when a volume does list snapshots, as
+ * -o then named a place without one and the error names them). */
+static void print_carve_hint(const char *why, void *user)
+{
+    (void)user;
+    fprintf(stderr, "vssinfo: %s; try --carve (--carved reads them)\n", why);
+}
+
 static void hint_carve(const volume_set *set)
 {
-    char why[256];
-    if (vss_volume_set_any_snapshots(set->lib))
-        return;
-    for (size_t i = 0; i < set->n; i++)
-        if (set->v[i].image_index == 0 &&
-            vss_volume_set_empty_describe(set->lib, i, why, sizeof why))
-            fprintf(stderr, "vssinfo: %s; try --carve (--carved reads them)\n",
-                    why);
+    vss_volume_set_empty_hints(set->lib, print_carve_hint, NULL);
 }
 
 static int verify_progress(uint64_t done, uint64_t total, void *user)

@@ -352,9 +352,11 @@ static void info_free(vss_info *in)
     free(in);
 }
 
-/* Status of a stream, the audit's rule (docs/audit.md): bytes read as
- * zeros are lost for sure; stale bytes alone are returned by Windows but
- * not vouched for by the snapshot. */
+/* printf onto the end of *buf (*len bytes used of *cap), growing it;
+ * 0, or -1 when memory runs out. The format attribute has the compiler
+ * check every caller's arguments against its format. */
+static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 {
     va_list ap;
@@ -1781,6 +1783,14 @@ static int pick_carved(vss_volume_set *set, int64_t offset, size_t *index,
     return rc;
 }
 
+/* vss_volume_set_empty_hints' callback: one hint line on stderr. */
+static void print_carve_hint(const char *why, void *user)
+{
+    (void)user;
+    fprintf(stderr, "vssmount: %s; try vssinfo --carve (--carved mounts "
+                    "them)\n", why);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -1909,18 +1919,11 @@ int main(int argc, char **argv)
         int status = rc == VSS_ENOTFOUND ? CLI_EXIT_NO_SNAPSHOTS
                      : rc == VSS_EINVAL  ? CLI_EXIT_USAGE
                                          : CLI_EXIT_FAILURE;
-        char why[256];
         die(status, "%s", e.message);
         /* nothing with snapshots: where deleted ones' stores may remain
-         * (the library's verdict, as vssinfo says it) */
-        for (size_t k = 0; status == CLI_EXIT_NO_SNAPSHOTS && !carved &&
-                           !vss_volume_set_any_snapshots(set) &&
-                           k < vss_volume_set_count(set);
-             k++)
-            if (vss_volume_set_get(set, k)->image_index == 0 &&
-                vss_volume_set_empty_describe(set, k, why, sizeof why))
-                fprintf(stderr, "vssmount: %s; try vssinfo --carve "
-                                "(--carved mounts them)\n", why);
+         * (the library's policy and sentences, as vssinfo says them) */
+        if (status == CLI_EXIT_NO_SNAPSHOTS && !carved)
+            vss_volume_set_empty_hints(set, print_carve_hint, NULL);
         vss_volume_set_close(set);
         return status;
     }

@@ -1433,6 +1433,20 @@ VSS_API size_t vss_volume_set_empty_describe(const vss_volume_set *set,
                                              size_t i, char *out,
                                              size_t outsz);
 
+/* ---- the carver's hints for a whole set ------------------------------
+ * What a front end says when nothing with shadow copies was found: the
+ * sentence of vss_volume_set_empty_describe for every volume of the first
+ * image whose verdict is not VSS_EMPTY_NOT, in the set's order (the other
+ * images are the first one's storage: the carver scans the first). None
+ * when any volume of any image lists a snapshot (then -o named a place
+ * without one, which the pick's error already says). hint, when not NULL,
+ * is called with each sentence (valid during the call only); returns how
+ * many there are. */
+typedef void (*vss_empty_hint_cb)(const char *sentence, void *user);
+VSS_API size_t vss_volume_set_empty_hints(const vss_volume_set *set,
+                                          vss_empty_hint_cb hint,
+                                          void *user);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,3 +50,22 @@ size_t vss_volume_set_empty_describe(const vss_volume_set *set, size_t i,
     }
     return n < 0 ? 0 : (size_t)n;
 }
+
+size_t vss_volume_set_empty_hints(const vss_volume_set *set,
+                                  vss_empty_hint_cb hint, void *user)
+{
+    /* the sentence of vss_volume_set_empty_describe: a volume offset of
+     * at most 20 digits in about 130 characters */
+    char why[256];
+    size_t i, n = 0;
+    if (!set || vss_volume_set_any_snapshots(set))
+        return 0;
+    for (i = 0; i < vss_volume_set_count(set); i++)
+        if (vss_volume_set_get(set, i)->image_index == 0 &&
+            vss_volume_set_empty_describe(set, i, why, sizeof why)) {
+            if (hint)
+                hint(why, user);
+            n++;
+        }
+    return n;
+}
