@@ -1791,6 +1791,19 @@ static void print_carve_hint(const char *why, void *user)
                     "them)\n", why);
 }
 
+/* A count option of 0 to max: 0 with *out set, or the usage error (exit
+ * status 2) naming the option, its unit and its range. */
+static int bounded_option(const char *name, const char *unit,
+                          const char *arg, unsigned max, unsigned *out)
+{
+    uint64_t v;
+    if (parse_u64(arg, &v) || v > max)
+        return cli_usage("%s: expected %s from 0 to %u, got '%s'", name,
+                         unit, max, arg);
+    *out = (unsigned)v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -1862,18 +1875,14 @@ int main(int argc, char **argv)
         case OPT_CARVED: carved = 1; break;
         case OPT_PAGE_CACHE: page_cache = 1; break;
         case OPT_READAHEAD:
-            if (parse_u64(optarg, &v) || v > READAHEAD_KIB_MAX)
-                return cli_usage("--readahead: expected KiB from 0 to %u, "
-                                 "got '%s'",
-                                 READAHEAD_KIB_MAX, optarg);
-            readahead_kib = (unsigned)v;
+            if ((rc = bounded_option("--readahead", "KiB", optarg,
+                                     READAHEAD_KIB_MAX, &readahead_kib)))
+                return rc;
             break;
         case OPT_POLL_US:
-            if (parse_u64(optarg, &v) || v > POLL_US_MAX)
-                return cli_usage("--poll-us: expected microseconds from 0 "
-                                 "to %u, got '%s'",
-                                 POLL_US_MAX, optarg);
-            poll_us = (unsigned)v;
+            if ((rc = bounded_option("--poll-us", "microseconds", optarg,
+                                     POLL_US_MAX, &poll_us)))
+                return rc;
             break;
         case 'f': foreground = 1; break;
         case 'd': debug = foreground = 1; break;
