@@ -749,21 +749,22 @@ int main(int argc, char **argv)
                    e.message[0] ? e.message : vss_strerror(rc));
     }
     set.sector_size = o.sector_size;
-    /* Again with every segment, backing file and storage image open. */
+    /* Each report file: never an evidence image (checked again with every
+     * segment, backing file and storage image open), and never an
+     * existing file without --force; only files are protected, a device
+     * or /dev/null is written to. (--output opens with O_EXCL, so that
+     * holds until written; --html's page is checked here only.) */
     for (int k = 0; k < 2; k++) {
         const char *out = k ? ao.html : o.output;
-        if (out && output_is_an_image(out, argv + optind, argc - optind)) {
+        struct stat st;
+        if (!out)
+            continue;
+        if (output_is_an_image(out, argv + optind, argc - optind)) {
             volumes_free(&set);
             return die(2, "refusing to write over the evidence image %s",
                        out);
         }
-    }
-    /* Only files are protected: a device or /dev/null is written to.
-     * (do_extract opens with O_EXCL, so this holds until written.) */
-    for (int k = 0; k < 2 && !o.force; k++) {
-        const char *out = k ? ao.html : o.output;
-        struct stat st;
-        if (out && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (!o.force && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
             volumes_free(&set);
             return usage("%s %s exists; --force replaces it",
                          k ? "--html" : "--output", out);
