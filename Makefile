@@ -132,7 +132,7 @@ $(BUILD)/obj/tools/%.o: tools/%.c libvss/include/vss.h tools/*.h
 $(VSSINFO): $(VSSINFO_OBJ) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(VSSINFO_OBJ) $(LIB_A) $(TOOL_LIBS)
 
-$(BUILD)/obj/vssmount/%.o: vssmount/%.c libvss/include/vss.h tools/*.h
+$(BUILD)/obj/vssmount/%.o: vssmount/%.c vssmount/*.h libvss/include/vss.h tools/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itools $(FUSE_CFLAGS) -c $< -o $@
 
