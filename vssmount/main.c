@@ -75,7 +75,7 @@ static const char usage_text[] =
     "                           (default 50; 0: never poll)\n"
     "  --io-uring               answer requests through the kernel's FUSE over\n"
     "                           io_uring, on the CPU that asked (Linux 6.14+,\n"
-    "                           root enables it: see vssmount(1))\n"
+    "                           root switches it on: see vssmount(1))\n"
     "  -f                       stay in the foreground\n"
     "  -d                       foreground, with FUSE debug output\n"
     "  --allow-other            let other users read the mount (needs\n"

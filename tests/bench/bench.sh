@@ -48,6 +48,15 @@ prepare_real || { echo "bench needs ../shared/testimages/real"; exit 1; }
 I=$WORK/real
 [ "$(id -u)" = 0 ] && renice -n -10 $$ >/dev/null 2>&1
 T=$(mktemp -d "${BENCH_TMP:-/tmp}/libvss-bench.XXXXXX")
+# vssmount --io-uring needs the fuse module's switch on: as root the bench
+# turns it on for its runs and puts it back as it was.
+URING_SWITCH=/sys/module/fuse/parameters/enable_uring
+uring_was=
+if [ -w "$URING_SWITCH" ]; then
+    uring_was=$(cat "$URING_SWITCH")
+    echo Y > "$URING_SWITCH"
+fi
+have_uring() { [ "$(cat "$URING_SWITCH" 2>/dev/null)" = Y ]; }
 cleanup() {
     local m
     for m in "$T"/m.*; do
@@ -56,6 +65,7 @@ cleanup() {
         rmdir "$m"
     done
     rm -rf "$T"
+    [ -n "$uring_was" ] && echo "$uring_was" > "$URING_SWITCH"
 }
 trap cleanup EXIT
 
@@ -91,7 +101,9 @@ fresh_mount() {
     vssmount) "$VSSMOUNT" -o "$off" "$img" "$m" || return 1 ;;
     vssmount-pc) "$VSSMOUNT" --page-cache -o "$off" "$img" "$m" || return 1 ;;
     vssmount-pc0) "$VSSMOUNT" --page-cache --readahead 0 -o "$off" "$img" "$m" || return 1 ;;
+    vssmount-ring) "$VSSMOUNT" --io-uring -o "$off" "$img" "$m" || return 1 ;;
     vssmount-tree) "$VSSMOUNT" -s "$snap" -o "$off" "$img" "$m" || return 1 ;;
+    vssmount-tree-ring) "$VSSMOUNT" --io-uring -s "$snap" -o "$off" "$img" "$m" || return 1 ;;
     ntfs-3g) ntfs-3g -o ro "$img" "$m" >/dev/null 2>&1 || return 1 ;;
     vshadowmount)
         vshadowmount -o "$off" "$img" "$m" >/dev/null 2>&1 &
@@ -308,7 +320,9 @@ echo "volume bytes the same way (pread, no FUSE): the limit a mount could"
 echo "reach. Sequential: 1 MiB reads of the whole snapshot (2 GiB from its"
 echo "first store data on for the large one); random: $RAND reads of 4 KiB"
 echo "($((RAND / 4)) on the large one) at seeded offsets, by 1, 2 or 4 reader"
-echo "threads at once on the same open file."
+echo "threads at once on the same open file. The --io-uring rows: the"
+echo "kernel's FUSE over io_uring (vssmount(1)), when this kernel has it and"
+echo "the bench may switch it on (root)."
 echo
 echo "| data | read | raw | vssmount | vshadowmount | vssmount / vshadowmount | vssmount / raw |"
 echo "|---|---|---:|---:|---:|---:|---:|"
@@ -316,13 +330,19 @@ fuse_rows() { # LABEL IMAGE OFFSET SNAPSHOT RUNS SEQCOUNT [SEQSTART]
     local label=$1 img=$2 off=$3 snap=$4 runs=$5 seqn=$6 n
     SEQ_START=${7:-0}
     warm "$img"
-    interleave "$runs" 3 seq "$img" "$off" "$snap" "$seqn" 1 raw vssmount vshadowmount vssmount-pc vssmount-pc0
+    local ring=()
+    have_uring && ring=(vssmount-ring)
+    interleave "$runs" 3 seq "$img" "$off" "$snap" "$seqn" 1 raw vssmount vshadowmount vssmount-pc vssmount-pc0 "${ring[@]}"
     echo "| $label | sequential MB/s | $(fig raw) | $(fig vssmount) | $(fig vshadowmount) | $(ratio "$(med vssmount)" "$(med vshadowmount)") | $(ratio "$(med vssmount)" "$(med raw)") |"
     echo "| $label | sequential MB/s, vssmount --page-cache | $(fig raw) | $(fig vssmount-pc) | $(fig vshadowmount) | $(ratio "$(med vssmount-pc)" "$(med vshadowmount)") | $(ratio "$(med vssmount-pc)" "$(med raw)") |"
     echo "| $label | sequential MB/s, vssmount --page-cache --readahead 0 | $(fig raw) | $(fig vssmount-pc0) | $(fig vshadowmount) | $(ratio "$(med vssmount-pc0)" "$(med vshadowmount)") | $(ratio "$(med vssmount-pc0)" "$(med raw)") |"
+    have_uring &&
+        echo "| $label | sequential MB/s, vssmount --io-uring | $(fig raw) | $(fig vssmount-ring) | $(fig vshadowmount) | $(ratio "$(med vssmount-ring)" "$(med vshadowmount)") | $(ratio "$(med vssmount-ring)" "$(med raw)") |"
     for n in 1 2 4; do
-        interleave "$runs" 4 rand "$img" "$off" "$snap" "$RAND" "$n" raw vssmount vshadowmount
+        interleave "$runs" 4 rand "$img" "$off" "$snap" "$RAND" "$n" raw vssmount vshadowmount "${ring[@]}"
         echo "| $label | random reads/s, $n reader$([ $n = 1 ] || echo s) | $(fig raw) | $(fig vssmount) | $(fig vshadowmount) | $(ratio "$(med vssmount)" "$(med vshadowmount)") | $(ratio "$(med vssmount)" "$(med raw)") |"
+        have_uring &&
+            echo "| $label | random reads/s, $n reader$([ $n = 1 ] || echo s), vssmount --io-uring | $(fig raw) | $(fig vssmount-ring) | $(fig vshadowmount) | $(ratio "$(med vssmount-ring)" "$(med vshadowmount)") | $(ratio "$(med vssmount-ring)" "$(med raw)") |"
     done
 }
 if [ -e /dev/fuse ] && command -v vshadowmount >/dev/null; then
@@ -410,7 +430,7 @@ echo "extracted (\`vssinfo --extract 1\`, sparse), the files being those ntfs-3g
 echo "lists (NTFS metadata files aside), read whole with cat into /dev/null"
 echo "in one process (before the timed runs, each mount's files were checked"
 echo "to be the same bytes). Fresh mounts for every run; images in the page"
-echo "cache."
+echo "cache. The --io-uring row: vssmount -s 1 --io-uring."
 echo
 if [ -e /dev/fuse ] && command -v ntfs-3g >/dev/null && large_ready; then
     img=$(dense_copy "$L" large.img)
@@ -422,18 +442,23 @@ if [ -e /dev/fuse ] && command -v ntfs-3g >/dev/null && large_ready; then
     bytes=$(cd "$m" && xargs -0 cat < "$T/files" | wc -c)
     want=$(cd "$m" && xargs -0 cat < "$T/files" | sha256sum)
     unmount "$m"
-    m=$(fresh_mount vssmount-tree "$img" "$LOFF" 1)
-    [ "$(cd "$m" && xargs -0 cat < "$T/files" | sha256sum)" = "$want" ] ||
-        echo "WARNING: vssmount -s 1 and ntfs-3g read other bytes" >&2
-    unmount "$m"
-    : > "$T/fig.vssmount-tree"; : > "$T/fig.ntfs-3g"
+    tools=(vssmount-tree ntfs-3g)
+    have_uring && tools+=(vssmount-tree-ring)
+    for tool in "${tools[@]}"; do
+        [ $tool = ntfs-3g ] && continue
+        m=$(fresh_mount $tool "$img" "$LOFF" 1)
+        [ "$(cd "$m" && xargs -0 cat < "$T/files" | sha256sum)" = "$want" ] ||
+            echo "WARNING: $tool and ntfs-3g read other bytes" >&2
+        unmount "$m"
+    done
+    for tool in "${tools[@]}"; do : > "$T/fig.$tool"; done
     for r in $(seq "$LRUNS"); do
-        for k in 0 1; do
-            tool=$( [ $(((k + r) % 2)) = 0 ] && echo vssmount-tree || echo ntfs-3g)
+        for k in $(seq 0 $((${#tools[@]} - 1))); do
+            tool=${tools[$(((k + r) % ${#tools[@]}))]}
             if [ $tool = ntfs-3g ]; then
                 m=$(fresh_mount ntfs-3g "$T/large-s1.img" 0 1)
             else
-                m=$(fresh_mount vssmount-tree "$img" "$LOFF" 1)
+                m=$(fresh_mount $tool "$img" "$LOFF" 1)
             fi
             warm "$img"; warm "$T/large-s1.img"
             t0=$(date +%s%N)
@@ -447,6 +472,8 @@ if [ -e /dev/fuse ] && command -v ntfs-3g >/dev/null && large_ready; then
     echo "| files | bytes | vssmount -s 1 MB/s | ntfs-3g MB/s | vssmount / ntfs-3g |"
     echo "|---:|---:|---:|---:|---:|"
     echo "| $(tr -cd '\0' < "$T/files" | wc -c) | $bytes | $(fig vssmount-tree) | $(fig ntfs-3g) | $(ratio "$(med vssmount-tree)" "$(med ntfs-3g)") |"
+    have_uring &&
+        echo "| $(tr -cd '\0' < "$T/files" | wc -c) | $bytes | $(fig vssmount-tree-ring) (--io-uring) | $(fig ntfs-3g) | $(ratio "$(med vssmount-tree-ring)" "$(med ntfs-3g)") |"
 else
     echo "(skipped: no /dev/fuse, ntfs-3g or the large scenario)"
 fi
