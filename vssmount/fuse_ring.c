@@ -540,7 +540,7 @@ static ssize_t answer_init(int fd, struct iovec *iov, int count)
     struct iovec v[2];
     ssize_t n;
     size_t max_pages, page = (size_t)sysconf(_SC_PAGESIZE), i;
-    R.init_answered = 1;
+    __atomic_store_n(&R.init_answered, 1, __ATOMIC_RELEASE);
     if (oh->error != 0 || count != 2 ||
         iov[1].iov_len < offsetof(struct fuse_init_out, unused) ||
         iov[1].iov_len > sizeof out)
@@ -598,8 +598,10 @@ static ssize_t catch_reply(entry *e, const struct iovec *iov, int count)
     int k;
     for (k = 0; k < count; k++)
         total += iov[k].iov_len;
-    if (count < 1 || iov[0].iov_len != sizeof oh)
-        return -EINVAL;
+    if (count < 1 || iov[0].iov_len != sizeof oh) {
+        errno = EINVAL;  /* not a reply: answer_other answers EIO */
+        return -1;
+    }
     memcpy(&oh, iov[0].iov_base, sizeof oh);
     for (k = 1; k < count; k++) {
         if (iov[k].iov_len > R.payload_size - used) {
@@ -620,7 +622,8 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *user)
     (void)user;
     if (catching)
         return catch_reply(catching, iov, count);
-    if (__atomic_load_n(&R.init_seen, __ATOMIC_ACQUIRE) && !R.init_answered &&
+    if (__atomic_load_n(&R.init_seen, __ATOMIC_ACQUIRE) &&
+        !__atomic_load_n(&R.init_answered, __ATOMIC_ACQUIRE) &&
         count >= 1 && iov[0].iov_len == sizeof(struct fuse_out_header) &&
         ((const struct fuse_out_header *)iov[0].iov_base)->unique ==
             R.init_unique)
