@@ -619,4 +619,33 @@ same "--html over an existing page: page and seal unchanged" "$(sha "$T/g.html" 
 same "--html --force over an existing page: status 0" "$?" 0
 check "--html --force: the new page's seal checks" \
     bash -c 'cd "$(dirname "$1")" && sha256sum --quiet -c "$1.sha256"' _ "$T/g.html"
+# Files are created with O_EXCL (vssinfo/output.c): the early check holds
+# until the file is vssinfo's. A dangling symbolic link passes that check
+# (stat finds nothing) but is a name that exists: refused, and nothing is
+# created where it points (--output of --audit, --file and --extract,
+# --html of --audit and --history).
+mkdir -p "$T/links"
+n=0
+for spec in "--audit 1 --output" "--file 1:\$Boot --output" "--extract 1 --output" \
+    "--audit 1 --html" "--history \$Boot --html"; do
+    n=$((n + 1))
+    ln -sf "$T/links/target$n" "$T/links/link$n"
+    # shellcheck disable=SC2086
+    "$V" --no-progress $spec "$T/links/link$n" "$IMG" >/dev/null 2>"$T/links/err$n"
+    rc=$?
+    check "$spec onto a dangling symbolic link: refused (status $rc)" [ "$rc" -ne 0 ]
+    check "$spec onto a dangling symbolic link: says it exists ($(head -c 200 "$T/links/err$n"))" \
+        grep -q "exists; --force replaces it" "$T/links/err$n"
+    check "$spec onto a dangling symbolic link: nothing created where it points" \
+        [ ! -e "$T/links/target$n" ]
+done
+# Devices are written to as they are, whatever the option: /dev/null takes
+# --output and --html, and no seal is written beside it (/dev/null.sha256).
+for spec in "--audit 1 --output /dev/null" "--audit 1 --html /dev/null" \
+    "--history \$Boot --html /dev/null" "--extract 1 --output /dev/null"; do
+    # shellcheck disable=SC2086
+    "$V" --no-progress $spec "$IMG" >/dev/null 2>"$T/devnull.err"
+    same "$spec: status 0 ($(head -c 200 "$T/devnull.err"))" "$?" 0
+done
+check "no /dev/null.sha256 was written" [ ! -e /dev/null.sha256 ]
 finish

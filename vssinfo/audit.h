@@ -19,6 +19,7 @@ typedef struct audit_options {
                             shadow copy files too */
     int json, csv;
     const char *html;    /* --html FILE */
+    int force;           /* --force: --html may replace a file */
     const char *image;   /* for the report headers */
     vss_fill fill;
     int progress;        /* 1 on, 0 off, -1 when stderr is a terminal */

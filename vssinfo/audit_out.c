@@ -908,7 +908,7 @@ static void html_hash(FILE *f, const aud_run *r, const aud_digests *d)
 
 int aud_report_html(const char *path, const aud_run *r)
 {
-    FILE *f = html_create(path);
+    FILE *f = html_create(path, r->o->force);
     size_t i, k;
     char t[32], h[32];
     if (!f)
@@ -1156,7 +1156,7 @@ static void html_size_time(FILE *f, const aud_item *it)
 
 int aud_diff_html(const char *path, const aud_run *r)
 {
-    FILE *f = html_create(path);
+    FILE *f = html_create(path, r->o->force);
     size_t i, c[6], np_a = 0, np_b = 0;
     int a;
     if (!f)

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "files.h"
 #include "json.h"
+#include "vssinfo.h"
 
 #define warn cli_warn
 
@@ -732,9 +733,13 @@ static int do_file(found_volume *fv, const files_options *o)
     ext = prov.extents;
     next = prov.extent_count;
     if (o->output) {
-        fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        fd = output_create(o->output, o->force);
         if (fd < 0) {
-            rc = warn("cannot create %s: %s", o->output, strerror(errno));
+            rc = errno == EEXIST
+                     ? cli_usage("--output %s exists; --force replaces it",
+                                 o->output)
+                     : warn("cannot create %s: %s", o->output,
+                            strerror(errno));
             goto out;
         }
     }

@@ -16,6 +16,7 @@ typedef struct files_options {
     int unique;           /* --unique: several sources, each line once */
     int json;
     const char *output;   /* --file: write here instead of stdout */
+    int force;            /* --force: --output may replace a file */
     vss_fill fill;
 } files_options;
 

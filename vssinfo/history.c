@@ -721,11 +721,11 @@ static void html_version(FILE *f, const vss_version *v, size_t i,
 }
 
 /* The page; files: what --export-versions wrote (NULL: nothing), to dir. */
-static int print_html(const char *path, const vss_history *h,
+static int print_html(const char *path, int force, const vss_history *h,
                       const char *what, exported **files, const char *dir,
                       unsigned hashes, const report_head *r)
 {
-    FILE *f = html_create(path);
+    FILE *f = html_create(path, force);
     size_t n = vss_history_count(h), np = vss_history_problem_count(h);
     if (!f)
         return 1;
@@ -810,7 +810,8 @@ static int print_html(const char *path, const vss_history *h,
                      files ? files[i] : NULL, r->fv->vol);
     if (html_finish(f, path, "--history"))
         return 1;
-    return report_meta_seal(path);
+    /* a device or a pipe cannot be read back to be sealed */
+    return output_is_regular(path) ? report_meta_seal(path) : 0;
 }
 
 /* ---- --export-versions ---------------------------------------------------- */
@@ -1204,8 +1205,8 @@ int history_run(found_volume *fv, const history_options *o)
     } else {
         print_text(h, o->history, &head);
     }
-    if (o->html && print_html(o->html, h, o->history, files, o->export_dir,
-                              ho.hashes, &head))
+    if (o->html && print_html(o->html, o->force, h, o->history, files,
+                              o->export_dir, ho.hashes, &head))
         rc = 1;
     exported_free(h, files);
     vss_history_close(h);

@@ -17,6 +17,7 @@ typedef struct history_options {
     int json, csv;
     const char *html;       /* --html FILE: also as an HTML page, sealed
                                (FILE.sha256) */
+    int force;              /* --force: --html may replace a file */
     vss_fill fill;
     const report_meta *meta; /* the report header (case, images, command
                                 line, every snapshot's identity); NULL:

@@ -4,9 +4,11 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "html.h"
+#include "vssinfo.h"
 
 void html_esc(FILE *f, const char *s)
 {
@@ -90,11 +92,18 @@ static const char html_narrow_css[] =
     "code{white-space:normal;overflow-wrap:anywhere}"
     "table.meta th{width:auto}}\n";
 
-FILE *html_create(const char *path)
+FILE *html_create(const char *path, int force)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        cli_warn("cannot create %s: %s", path, strerror(errno));
+    int fd = output_create(path, force);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) {
+        if (errno == EEXIST)
+            cli_warn("--html %s exists; --force replaces it", path);
+        else
+            cli_warn("cannot create %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
     return f;
 }
 

@@ -14,7 +14,7 @@
 #include "vss.h"
 
 /* path created for writing; NULL after a message. */
-FILE *html_create(const char *path);
+FILE *html_create(const char *path, int force);
 /* The page up to and including its heading: "Volume Shadow Copy WHAT"
  * (WHAT: "audit", "diff", "file history"), which also names every
  * printed page; case_id (NULL: none) goes into the page title. */

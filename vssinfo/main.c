@@ -220,17 +220,8 @@ static int do_extract(vss_volume *vol, const options *o)
                      size);
     }
     if (o->output) {
-        /* O_EXCL: the check in main() must hold until the file is ours.
-         * What exists and is not a regular file (a device, /dev/null, a
-         * pipe) is written to as it is. */
         struct stat st;
-        fd = open(o->output,
-                  O_WRONLY | O_CREAT | O_CLOEXEC |
-                      (o->force ? O_TRUNC : O_EXCL),
-                  0644);
-        if (fd < 0 && errno == EEXIST && stat(o->output, &st) == 0 &&
-            !S_ISREG(st.st_mode))
-            fd = open(o->output, O_WRONLY | O_CLOEXEC);
+        fd = output_create(o->output, o->force);
         if (fd < 0) {
             int er = errno;
             vss_snapshot_close(s);
@@ -484,10 +475,7 @@ static int audit_to_files(found_volume *fv, const audit_options *ao,
     int rc, fd;
     if (o->output) {
         fflush(stdout);
-        fd = open(o->output,
-                  O_WRONLY | O_CREAT | O_CLOEXEC |
-                      (o->force ? O_TRUNC : O_EXCL),
-                  0644);
+        fd = output_create(o->output, o->force);
         if (fd < 0)
             return errno == EEXIST
                        ? usage("--output %s exists; --force replaces it",
@@ -512,10 +500,13 @@ static int audit_to_files(found_volume *fv, const audit_options *ao,
             return rc;
         }
     }
-    /* rc 1: the report is complete, and says what could not be read */
-    if (rc <= 1 && o->output && report_meta_seal(o->output))
+    /* rc 1: the report is complete, and says what could not be read.
+     * Only a kept file is sealed: a device or a pipe cannot be read back. */
+    if (rc <= 1 && o->output && output_is_regular(o->output) &&
+        report_meta_seal(o->output))
         rc = 1;
-    if (rc <= 1 && ao->html && report_meta_seal(ao->html))
+    if (rc <= 1 && ao->html && output_is_regular(ao->html) &&
+        report_meta_seal(ao->html))
         rc = 1;
     return rc;
 }
@@ -632,7 +623,7 @@ int main(int argc, char **argv)
                              optarg);
             o.sector_size = (uint32_t)v;
             break;
-        case OPT_FORCE: o.force = 1; break;
+        case OPT_FORCE: o.force = ao.force = 1; break;
         case OPT_LS: fo.ls = optarg; break;
         case OPT_FILE: fo.file = optarg; break;
         case OPT_BODYFILE: fo.bodyfile = 1; break;
@@ -752,8 +743,8 @@ int main(int argc, char **argv)
     /* Each report file: never an evidence image (checked again with every
      * segment, backing file and storage image open), and never an
      * existing file without --force; only files are protected, a device
-     * or /dev/null is written to. (--output opens with O_EXCL, so that
-     * holds until written; --html's page is checked here only.) */
+     * or /dev/null is written to. (Both are created with O_EXCL,
+     * output_create, so that holds until written.) */
     for (int k = 0; k < 2; k++) {
         const char *out = k ? ao.html : o.output;
         struct stat st;
@@ -854,6 +845,7 @@ int main(int argc, char **argv)
         ho.hash = ao.hash;
         ho.fill = o.fill;
         ho.html = ao.html;
+        ho.force = ao.force;
         ho.meta = &meta;
         rc = report_meta_images(&meta, &set, ao.progress);
         if (!rc)
@@ -869,6 +861,7 @@ int main(int argc, char **argv)
     } else if (fo.ls || fo.file) {
         fo.json = o.json;
         fo.output = o.output;
+        fo.force = o.force;
         fo.fill = o.fill;
         rc = files_run(fv, &fo);
     } else if (!fv->vol) {

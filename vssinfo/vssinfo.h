@@ -67,6 +67,13 @@ void report_snapshot_json(struct json *j, const found_volume *fv, int k);
 /* "container": {...} of an image (docs/json.md). */
 void container_json(struct json *j, vss_source *img);
 void report_list_json(FILE *f, const volume_set *set);
+/* Create a file vssinfo writes (--output, --html; output.c): a new file,
+ * or with force a replaced one; an existing device, /dev/null or pipe is
+ * opened as it is. An fd, or -1 with errno (EEXIST: a regular file is
+ * there and force is 0). */
+int output_create(const char *path, int force);
+/* Whether path names a regular file (what a report's seal can read back). */
+int output_is_regular(const char *path);
 /* n bytes as 2n lowercase hex digits and a NUL (digests). */
 void hexstr(const uint8_t *p, size_t n, char *out);
 
