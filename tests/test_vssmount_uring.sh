@@ -6,7 +6,8 @@
 #  completions (/proc/PID/fdinfo of the daemon's io_uring descriptors, one
 #  ring per possible CPU) shows the reads went through the rings; raw
 #  snapshots read (read(2), 4 random 4 KiB readers and 2 1 MiB readers at
-#  once) equal vssinfo --extract, on a generated and a Windows-made image;
+#  once) equal vssinfo --extract, on a generated and a Windows-made image
+#  (and through the page cache, shared maps too);
 #  -s 1 trees (lookups, directory listings, attributes, extended
 #  attributes, every file's bytes) equal the /dev/fuse mount's; --strict
 #  fails the same reads with EIO; SIGTERM unmounts; images unchanged.
@@ -135,27 +136,35 @@ print("differ: " + ", ".join(bad[:3]) if bad else "same")
 PY
 }
 
-# raw_checks NAME IMAGE OFFSET SNAPSHOT
+# raw_checks NAME IMAGE OFFSET SNAPSHOT [OPTIONS...]
 raw_checks() {
     local name=$1 img=$2 o=$3 s=$4 c0 c1 want
+    shift 4
     "$tmp/vssinfo" -o "$o" --extract "$s" "$img" > "$tmp/x"
     want=$(sha256sum < "$tmp/x" | cut -d' ' -f1)
-    mount_ring "$name" "$tmp/mnt" -o "$o" "$img" || return
+    mount_ring "$name" "$tmp/mnt" "$@" -o "$o" "$img" || return
     same "$name: one io_uring per possible CPU" "$(ring_fds "$pid")" "$possible"
     c0=$(ring_completions "$pid")
     same "$name: vss$s by read(2) = vssinfo --extract $s" \
         "$(sha256sum < "$tmp/mnt/vss$s" | cut -d' ' -f1)" "$want"
     c1=$(ring_completions "$pid")
     size=$(stat -c %s "$tmp/x")
-    # direct I/O: a request per 512 KiB at most
+    # a request per 512 KiB at most (direct I/O, or the page cache's
+    # read-ahead)
     check "$name: the reads went through the rings ($((c1 - c0)) completions for $((size / 524288)) requests or more)" \
         [ $((c1 - c0)) -ge $((size / 524288)) ]
+    if [ "${1:-}" = --page-cache ]; then
+        same "$name: a shared map of vss$s = vssinfo --extract $s" "$(python3 -c 'import hashlib, mmap, sys
+f = open(sys.argv[1], "rb")
+print(hashlib.sha256(mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)).hexdigest())' "$tmp/mnt/vss$s")" "$want"
+    fi
     same "$name: 4 random 4 KiB readers and 2 1 MiB readers at once = vssinfo --extract $s" \
         "$(readers "$tmp/mnt/vss$s" "$tmp/x")" same
     unmount_ring "$name" "$tmp/mnt"
     rm -f "$tmp/x"
 }
 raw_checks "generated raw" "$gen" "$off" 1
+raw_checks "generated raw, --page-cache" "$gen" "$off" 1 --page-cache
 if have_real && prepare_real && [ -e "$WORK/real/vsstest.raw" ]; then
     raw_checks "Windows-made raw (vsstest)" "$WORK/real/vsstest.raw" 0 1
     before_real=$(sha256sum < "$WORK/real/vsstest.raw")
