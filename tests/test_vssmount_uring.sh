@@ -86,11 +86,12 @@ ring_completions() { # PID
     done
     echo "$sum"
 }
-possible=$(python3 -c 'import sys
-last = -1
+# the kernel's queue count: the CPUs listed in "possible" (ranges)
+possible=$(python3 -c 'n = 0
 for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
-    last = max(last, int(part.split("-")[-1]))
-print(last + 1)')
+    lo, _, hi = part.partition("-")
+    n += int(hi or lo) - int(lo) + 1
+print(n)')
 
 # mount_ring NAME MOUNTPOINT ARGS...: vssmount -f --io-uring in the
 # background, its pid in $pid once the mount answers.

@@ -249,32 +249,41 @@ static struct {
 static __thread entry *catching;
 static __thread int caught;
 
-/* The number of possible CPUs (the kernel's queue count). */
+/* The number of possible CPUs: the kernel makes that many queues
+ * (num_possible_cpus(), the CPUs in /sys/devices/system/cpu/possible, a
+ * list of ranges such as "0-1" or "0-3,8-11") and refuses a larger qid. */
 static size_t possible_cpus(void)
 {
-    char text[256];
-    long last = -1;
+    char text[1024];
+    size_t count = 0;
     FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
     if (f) {
         if (fgets(text, sizeof text, f)) {
-            /* "0-N" or a list such as "0-3,8-11": the last number is the
-             * highest CPU */
             char *p = text, *end;
-            while (*p) {
-                long v = strtol(p, &end, 10);
-                if (end == p) {
-                    p++;
-                    continue;
+            for (;;) {
+                long lo = strtol(p, &end, 10), hi;
+                if (end == p || lo < 0)
+                    break;
+                hi = lo;
+                if (*end == '-') {
+                    p = end + 1;
+                    hi = strtol(p, &end, 10);
+                    if (end == p || hi < lo)
+                        break;
                 }
-                last = v;
-                p = end;
+                count += (size_t)(hi - lo) + 1;
+                if (count > MAX_QUEUES || *end != ',')
+                    break;
+                p = end + 1;
             }
         }
         fclose(f);
     }
-    if (last < 0)
-        last = sysconf(_SC_NPROCESSORS_CONF) - 1;
-    return last < 0 ? 1 : (size_t)last + 1;
+    if (count == 0) {
+        long n = sysconf(_SC_NPROCESSORS_CONF);
+        count = n > 0 ? (size_t)n : 1;
+    }
+    return count;
 }
 
 static void set_reply(entry *e, uint64_t unique, int error, size_t bytes)
