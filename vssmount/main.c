@@ -627,7 +627,7 @@ static int note_lost(const vss_run *r, void *user)
  * from a sparse memfd, never written, whose pages are all holes. Anything
  * else (containers, runs past the end of the file, more pieces than fit)
  * takes the library's read path, vss_snapshot_read_at. Files of a tree
- * (-s) go the same way through their extents (tree_pieces).
+ * (-s) go the same way through their extents (tree_piece_list).
  */
 typedef struct file_range {
     int fd;               /* -1: not a plain file (no splicing) */
@@ -770,29 +770,20 @@ static int add_run_piece(const vss_run *r, void *user)
     return 0;
 }
 
-/* The pieces of [off, off+size) of raw snapshot i (1-based), or NULL when
- * this read must take the library's path. */
-static struct fuse_bufvec *raw_pieces(int i, size_t size, off_t off)
+/* The pieces of [off, off+size) of raw snapshot i (1-based) into pl: 0,
+ * or -1 when this read must take the library's path. */
+static int raw_piece_list(int i, size_t size, off_t off, piece_list *pl)
 {
-    piece_list pl;
-    struct fuse_bufvec *bv;
     uint64_t end, vsize = G.sizes[i - 1];
     vss_error e = {0};
-    pl.n = 0;
+    pl->n = 0;
     if ((uint64_t)off >= vsize)
-        return NULL;
+        return -1;
     end = vsize - (uint64_t)off < size ? vsize : (uint64_t)off + size;
     if (vss_snapshot_map(G.snaps[i - 1], (uint64_t)off, end - (uint64_t)off,
-                         add_run_piece, &pl, &e) != VSS_OK || !pl.n)
-        return NULL;
-    bv = malloc(sizeof *bv + (pl.n - 1) * sizeof bv->buf[0]);
-    if (!bv)
-        return NULL;
-    bv->count = pl.n;
-    bv->idx = 0;
-    bv->off = 0;
-    memcpy(bv->buf, pl.buf, pl.n * sizeof pl.buf[0]);
-    return bv;
+                         add_run_piece, pl, &e) != VSS_OK || !pl->n)
+        return -1;
+    return 0;
 }
 
 /* The stream's extents when its bytes are plain volume ranges (not
@@ -830,20 +821,18 @@ static int add_live_piece(uint64_t volume_offset, uint64_t length,
     return add_run_piece(&r, pl);
 }
 
-/* The pieces of [off, off+size) of an open tree stream: its extents, each
- * mapped through the snapshot (or read from the live volume); sparse and
- * never-written (past the initialized size) bytes are zeros. NULL: the
- * library's path. */
-static struct fuse_bufvec *tree_pieces(handle *h, size_t size, off_t off)
+/* The pieces of [off, off+size) of an open tree stream into pl: its
+ * extents, each mapped through the snapshot (or read from the live
+ * volume); sparse and never-written (past the initialized size) bytes are
+ * zeros. 0, or -1: the library's path. */
+static int tree_piece_list(handle *h, size_t size, off_t off, piece_list *pl)
 {
-    piece_list pl;
-    struct fuse_bufvec *bv;
     uint64_t pos = (uint64_t)off, end, fsize = vss_fs_file_size(h->f);
     vss_error e = {0};
     size_t i;
-    pl.n = 0;
+    pl->n = 0;
     if (!h->ext || pos >= fsize)
-        return NULL;
+        return -1;
     end = fsize - pos < size ? fsize : pos + size;
     for (i = 0; i < h->n_ext && pos < end; i++) {
         const vss_fs_extent *x = &h->ext[i];
@@ -851,7 +840,7 @@ static struct fuse_bufvec *tree_pieces(handle *h, size_t size, off_t off)
         if (x->file_offset + x->length <= pos)
             continue;
         if (x->file_offset > pos)
-            return NULL;  /* a gap: never, extents cover the stream */
+            return -1;  /* a gap: never, extents cover the stream */
         from = pos - x->file_offset;
         to = end - x->file_offset < x->length ? end - x->file_offset
                                                 : x->length;
@@ -860,27 +849,20 @@ static struct fuse_bufvec *tree_pieces(handle *h, size_t size, off_t off)
             memset(&z, 0, sizeof z);
             z.cls = VSS_CLASS_ZERO;
             z.length = to - from;
-            if (add_run_piece(&z, &pl))
-                return NULL;
+            if (add_run_piece(&z, pl))
+                return -1;
         } else if (h->t->snap) {
             if (vss_snapshot_map(h->t->snap, x->volume_offset + from,
-                                 to - from, add_run_piece, &pl, &e) != VSS_OK)
-                return NULL;
-        } else if (add_live_piece(x->volume_offset + from, to - from, &pl)) {
-            return NULL;
+                                 to - from, add_run_piece, pl, &e) != VSS_OK)
+                return -1;
+        } else if (add_live_piece(x->volume_offset + from, to - from, pl)) {
+            return -1;
         }
         pos = x->file_offset + to;
     }
-    if (pos != end || !pl.n)
-        return NULL;
-    bv = malloc(sizeof *bv + (pl.n - 1) * sizeof bv->buf[0]);
-    if (!bv)
-        return NULL;
-    bv->count = pl.n;
-    bv->idx = 0;
-    bv->off = 0;
-    memcpy(bv->buf, pl.buf, pl.n * sizeof pl.buf[0]);
-    return bv;
+    if (pos != end || !pl->n)
+        return -1;
+    return 0;
 }
 
 /* ---- callbacks ---------------------------------------------------------- */
@@ -900,7 +882,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * no more than a spliced reply fits in a pipe (READ_MAX). */
     conn->max_readahead = UINT_MAX;
     conn->max_read = READ_MAX;
-    /* Replies from file pieces go by splice(2) (raw_pieces). Not
+    /* Replies from file pieces go by splice(2) (read_pieces). Not
      * SPLICE_MOVE: that would let the kernel steal the image's page-cache
      * pages into the mount's. */
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
@@ -1167,17 +1149,17 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
     return (int)n;
 }
 
-/* The pieces of the image files holding [off, off+size) of h when they can
- * be read as they are (spliced, or copied by --io-uring), else NULL: the
- * library's path (op_read). */
-static struct fuse_bufvec *read_pieces(handle *h, size_t size, off_t off)
+/* The pieces of the image files holding [off, off+size) of h into pl when
+ * they can be read as they are (spliced, or copied by --io-uring): 0, or
+ * -1: the library's path (op_read). */
+static int read_pieces(handle *h, size_t size, off_t off, piece_list *pl)
 {
     if (Splice.on && G.mode == MODE_RAW && !G.strict)
-        return raw_pieces(h->raw, size, off);
+        return raw_piece_list(h->raw, size, off, pl);
     if (Splice.on && G.mode != MODE_RAW && h->ext &&
         !touches_lost(h->spans, h->nspans, (uint64_t)off, size))
-        return tree_pieces(h, size, off);
-    return NULL;
+        return tree_piece_list(h, size, off, pl);
+    return -1;
 }
 
 /* Every read: spliced pieces of the image when a raw snapshot's bytes
@@ -1187,11 +1169,20 @@ static int op_read_buf(const char *path, struct fuse_bufvec **bufp,
 {
     handle *h = (handle *)(uintptr_t)fi->fh;
     struct fuse_bufvec *bv;
+    piece_list pl;
     char *mem;
     int n;
     if (off < 0)
         return -EINVAL;
-    if ((bv = read_pieces(h, size, off))) {
+    if (read_pieces(h, size, off, &pl) == 0) {
+        /* libfuse frees what read_buf gives: a heap copy of the list */
+        bv = malloc(sizeof *bv + (pl.n - 1) * sizeof bv->buf[0]);
+        if (!bv)
+            return -ENOMEM;
+        bv->count = pl.n;
+        bv->idx = 0;
+        bv->off = 0;
+        memcpy(bv->buf, pl.buf, pl.n * sizeof pl.buf[0]);
         *bufp = bv;
         return 0;
     }
@@ -1220,15 +1211,32 @@ static ssize_t ring_read(uint64_t fh, char *dst, size_t size, uint64_t off)
 {
     handle *h = (handle *)(uintptr_t)fh;
     struct fuse_file_info fi;
-    struct fuse_bufvec *bv, to = FUSE_BUFVEC_INIT(size);
-    ssize_t n;
+    piece_list pl;
+    size_t k, done = 0;
     if (off > (uint64_t)INT64_MAX)
         return -EINVAL;
-    if ((bv = read_pieces(h, size, (off_t)off))) {
-        to.buf[0].mem = dst;
-        n = fuse_buf_copy(&to, bv, 0);
-        free(bv);
-        return n;
+    if (read_pieces(h, size, (off_t)off, &pl) == 0) {
+        /* pread each piece in turn (no allocation per request); a piece
+         * that ends early (the image shrank) ends the read there */
+        for (k = 0; k < pl.n; k++) {
+            const struct fuse_buf *b = &pl.buf[k];
+            size_t got = 0;
+            while (got < b->size) {
+                ssize_t r = pread(b->fd, dst + done + got, b->size - got,
+                                  b->pos + (off_t)got);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r < 0)
+                    return -errno;
+                if (r == 0)
+                    break;
+                got += (size_t)r;
+            }
+            done += got;
+            if (got < b->size)
+                break;
+        }
+        return (ssize_t)done;
     }
     memset(&fi, 0, sizeof fi);
     fi.fh = fh;
