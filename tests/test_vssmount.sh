@@ -298,29 +298,7 @@ if [ -e testimages/out/win10scope.img ]; then
 fd = os.open(sys.argv[1], os.O_RDONLY)
 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' testimages/out/win10scope.img
         same "$mode: 4 random 4 KiB readers and 2 1 MiB readers at once = vssinfo --extract 1" \
-            "$(python3 - "$tmp/mnt/vss1" "$tmp/x1" <<'PY'
-import os, random, sys, threading
-mnt, ref = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
-size = os.fstat(ref).st_size
-bad = []
-def reader(seed, n, length):
-    rnd = random.Random(seed)
-    for k in range(n):
-        if length == 4096:
-            off = rnd.randrange(size // 4096) * 4096
-        else:  # reader seed of 2 takes every other MiB
-            off = (2 * k + seed) * length
-            if off >= size:
-                return
-        if os.pread(mnt, length, off) != os.pread(ref, length, off):
-            bad.append("%d bytes at %d" % (length, off))
-jobs = [threading.Thread(target=reader, args=(s, 500, 4096)) for s in range(4)]
-jobs += [threading.Thread(target=reader, args=(s, size, 1 << 20)) for s in range(2)]
-for j in jobs: j.start()
-for j in jobs: j.join()
-print("differ: " + ", ".join(bad[:3]) if bad else "same")
-PY
-)" same
+            "$(python3 tests/parallel_readers.py "$tmp/mnt/vss1" "$tmp/x1")" same
         if [ "$mode" = "direct --poll-us 0" ]; then  # maps: as direct
             fusermount3 -u "$tmp/mnt"
             continue

@@ -111,31 +111,6 @@ unmount_ring() { # NAME MOUNTPOINT
     check "$1: nothing on stderr ($(head -c 300 "$tmp/$1.err"))" [ ! -s "$tmp/$1.err" ]
 }
 
-# The random and parallel readers: every read equals the reference file.
-readers() { # MOUNTED REFERENCE
-    python3 - "$1" "$2" <<'PY'
-import os, random, sys, threading
-mnt, ref = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
-size = os.fstat(ref).st_size
-bad = []
-def reader(seed, n, length):
-    rnd = random.Random(seed)
-    for k in range(n):
-        if length == 4096:
-            off = rnd.randrange(size // 4096) * 4096
-        else:
-            off = (2 * k + seed) * length
-            if off >= size:
-                return
-        if os.pread(mnt, length, off) != os.pread(ref, length, off):
-            bad.append("%d bytes at %d" % (length, off))
-jobs = [threading.Thread(target=reader, args=(s, 500, 4096)) for s in range(4)]
-jobs += [threading.Thread(target=reader, args=(s, size, 1 << 20)) for s in range(2)]
-for j in jobs: j.start()
-for j in jobs: j.join()
-print("differ: " + ", ".join(bad[:3]) if bad else "same")
-PY
-}
 
 # raw_checks NAME IMAGE OFFSET SNAPSHOT [OPTIONS...]
 raw_checks() {
@@ -160,7 +135,7 @@ f = open(sys.argv[1], "rb")
 print(hashlib.sha256(mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)).hexdigest())' "$tmp/mnt/vss$s")" "$want"
     fi
     same "$name: 4 random 4 KiB readers and 2 1 MiB readers at once = vssinfo --extract $s" \
-        "$(readers "$tmp/mnt/vss$s" "$tmp/x")" same
+        "$(python3 tests/parallel_readers.py "$tmp/mnt/vss$s" "$tmp/x")" same
     unmount_ring "$name" "$tmp/mnt"
     rm -f "$tmp/x"
 }
