@@ -10,7 +10,8 @@
 #  (and through the page cache, shared maps too);
 #  -s 1 trees (lookups, directory listings, attributes, extended
 #  attributes, every file's bytes) equal the /dev/fuse mount's; --strict
-#  fails the same reads with EIO; SIGTERM unmounts; images unchanged.
+#  fails the same reads with EIO; -d reports the rings and the reads each
+#  queue answered; SIGTERM unmounts; images unchanged.
 # The switch (/sys/module/fuse/parameters/enable_uring, root only) is put
 # back as it was found. Ends with "N passed, N failed".
 set -u
@@ -193,6 +194,25 @@ for opts in "-s 1" "-s 1 --strict" "-s all"; do
         grep -q " EIO$" "$tmp/ring.txt"
     unmount_ring "$name" "$tmp/mnt"
 done
+
+# -d: vssmount reports its rings and what each queue answered (the bench's
+# per-request table counts the requests from these lines).
+"$tmp/vssmount" -d --io-uring -o "$off" "$gen" "$tmp/mnt" > /dev/null 2> "$tmp/debug.err" &
+pid=$!
+for _ in $(seq 200); do mountpoint -q "$tmp/mnt" && break; sleep 0.05; done
+if mountpoint -q "$tmp/mnt"; then
+    dd if="$tmp/mnt/vss1" of=/dev/null bs=512k count=8 iflag=direct status=none
+    fusermount3 -u "$tmp/mnt"
+    wait "$pid"
+    check "-d: the rings reported ($(grep -m1 -- '--io-uring: .* queues' "$tmp/debug.err"))" \
+        grep -q -- "^vssmount: --io-uring: $possible queues of [0-9]* entries, [0-9]*-byte payloads" "$tmp/debug.err"
+    reads=$(awk '/^vssmount: --io-uring: queue [0-9]* answered/ { s += $8 } END { print s + 0 }' "$tmp/debug.err")
+    check "-d: the queues' reports count the 8 reads of 512 KiB ($reads reads)" [ "$reads" -ge 8 ]
+else
+    bad "-d: vssmount -d --io-uring did not mount"
+    kill "$pid" 2>/dev/null
+    wait "$pid"
+fi
 
 # SIGTERM: the daemon unmounts and ends, its ring threads with it.
 if mount_ring "sigterm" "$tmp/mnt" -o "$off" "$gen"; then
