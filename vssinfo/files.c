@@ -735,11 +735,7 @@ static int do_file(found_volume *fv, const files_options *o)
     if (o->output) {
         fd = output_create(o->output, o->force);
         if (fd < 0) {
-            rc = errno == EEXIST
-                     ? cli_usage("--output %s exists; --force replaces it",
-                                 o->output)
-                     : warn("cannot create %s: %s", o->output,
-                            strerror(errno));
+            rc = output_refused("--output", o->output);
             goto out;
         }
     }

@@ -810,8 +810,7 @@ static int print_html(const char *path, int force, const vss_history *h,
                      files ? files[i] : NULL, r->fv->vol);
     if (html_finish(f, path, "--history"))
         return 1;
-    /* a device or a pipe cannot be read back to be sealed */
-    return output_is_regular(path) ? report_meta_seal(path) : 0;
+    return report_meta_seal(path);
 }
 
 /* ---- --export-versions ---------------------------------------------------- */

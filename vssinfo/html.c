@@ -97,10 +97,7 @@ FILE *html_create(const char *path, int force)
     int fd = output_create(path, force);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
-        if (errno == EEXIST)
-            cli_warn("--html %s exists; --force replaces it", path);
-        else
-            cli_warn("cannot create %s: %s", path, strerror(errno));
+        output_refused("--html", path);
         if (fd >= 0)
             close(fd);
     }

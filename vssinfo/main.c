@@ -225,11 +225,8 @@ static int do_extract(vss_volume *vol, const options *o)
         if (fd < 0) {
             int er = errno;
             vss_snapshot_close(s);
-            if (er == EEXIST)
-                return usage("--output %s exists; --force replaces it",
-                             o->output);
-            return die(1, "cannot create output %s: %s", o->output,
-                       strerror(er));
+            errno = er;
+            return output_refused("--output", o->output);
         }
         sparse = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     }
@@ -477,11 +474,7 @@ static int audit_to_files(found_volume *fv, const audit_options *ao,
         fflush(stdout);
         fd = output_create(o->output, o->force);
         if (fd < 0)
-            return errno == EEXIST
-                       ? usage("--output %s exists; --force replaces it",
-                               o->output)
-                       : die(1, "cannot create %s: %s", o->output,
-                             strerror(errno));
+            return output_refused("--output", o->output);
         if (dup2(fd, STDOUT_FILENO) < 0) {
             close(fd);
             return die(1, "cannot write %s: %s", o->output, strerror(errno));
@@ -500,13 +493,10 @@ static int audit_to_files(found_volume *fv, const audit_options *ao,
             return rc;
         }
     }
-    /* rc 1: the report is complete, and says what could not be read.
-     * Only a kept file is sealed: a device or a pipe cannot be read back. */
-    if (rc <= 1 && o->output && output_is_regular(o->output) &&
-        report_meta_seal(o->output))
+    /* rc 1: the report is complete, and says what could not be read */
+    if (rc <= 1 && o->output && report_meta_seal(o->output))
         rc = 1;
-    if (rc <= 1 && ao->html && output_is_regular(ao->html) &&
-        report_meta_seal(ao->html))
+    if (rc <= 1 && ao->html && report_meta_seal(ao->html))
         rc = 1;
     return rc;
 }
@@ -747,7 +737,6 @@ int main(int argc, char **argv)
      * output_create, so that holds until written.) */
     for (int k = 0; k < 2; k++) {
         const char *out = k ? ao.html : o.output;
-        struct stat st;
         if (!out)
             continue;
         if (output_is_an_image(out, argv + optind, argc - optind)) {
@@ -755,10 +744,10 @@ int main(int argc, char **argv)
             return die(2, "refusing to write over the evidence image %s",
                        out);
         }
-        if (!o.force && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (!o.force && output_is_regular(out)) {
             volumes_free(&set);
-            return usage("%s %s exists; --force replaces it",
-                         k ? "--html" : "--output", out);
+            errno = EEXIST;
+            return output_refused(k ? "--html" : "--output", out);
         }
     }
     if (carve || (carved && !o.extract && !o.map && !fo.ls && !fo.file &&

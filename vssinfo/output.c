@@ -8,9 +8,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "vssinfo.h"
 
 int output_create(const char *path, int force)
@@ -27,6 +29,13 @@ int output_create(const char *path, int force)
         errno = EEXIST;
     }
     return fd;
+}
+
+int output_refused(const char *option, const char *path)
+{
+    if (errno == EEXIST)
+        return cli_usage("%s %s exists; --force replaces it", option, path);
+    return cli_die(1, "cannot create %s: %s", path, strerror(errno));
 }
 
 int output_is_regular(const char *path)

@@ -465,7 +465,10 @@ int report_meta_seal(const char *path)
     vss_digests d;
     ssize_t n;
     FILE *out;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+    int fd, rc = 0;
+    if (!output_is_regular(path))
+        return 0;  /* checked before open: a pipe's open would wait */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
     name = name ? name + 1 : path;
     if (fd < 0)
         return cli_die(1, "cannot read back %s: %s", path, strerror(errno));

@@ -70,7 +70,8 @@ void csv_str(FILE *f, const char *s);
 
 /* Write PATH.sha256, "HEX  NAME\n" (NAME: PATH's last component), so
  * that `sha256sum -c NAME.sha256` in PATH's folder verifies the report.
- * 0, or 1 after a message. */
+ * A PATH that is not a regular file (a device such as /dev/null, a pipe)
+ * kept nothing to read back: no seal. 0, or 1 after a message. */
 int report_meta_seal(const char *path);
 
 #endif

@@ -72,6 +72,10 @@ void report_list_json(FILE *f, const volume_set *set);
  * opened as it is. An fd, or -1 with errno (EEXIST: a regular file is
  * there and force is 0). */
 int output_create(const char *path, int force);
+/* After output_create failed for option (e.g. "--output"): the message,
+ * and the exit status: 2 when a file is there ("exists; --force replaces
+ * it"), 1 when the file cannot be created. */
+int output_refused(const char *option, const char *path);
 /* Whether path names a regular file (what a report's seal can read back). */
 int output_is_regular(const char *path);
 /* n bytes as 2n lowercase hex digits and a NUL (digests). */
