@@ -35,6 +35,7 @@
  * needed are declared below, named as there.
  */
 #include "fuse_ring.h"
+#include "cli.h"  /* the tools' messages: "vssmount: ..." */
 
 #define FUSE_USE_VERSION 35
 #include <errno.h>
@@ -488,6 +489,15 @@ static int complete(queue *q, const struct io_uring_cqe *cqe)
                                                                         : -1;
 }
 
+/* A queue that cannot serve: the kernel holds requests until every queue
+ * is registered and routes some to each, so the mount would hang. End the
+ * session; the main thread (signalled out of its wait) unmounts. */
+static void end_session(void)
+{
+    fuse_session_exit(R.se);
+    kill(getpid(), SIGTERM);
+}
+
 static void *queue_thread(void *arg)
 {
     queue *q = arg;
@@ -528,13 +538,8 @@ static void *queue_thread(void *arg)
         __atomic_store_n(q->r.cq_head, head, __ATOMIC_RELEASE);
     }
     if (go < 0 && !fuse_session_exited(R.se)) {
-        /* The kernel holds requests until every queue is registered and
-         * routes them to this one: without it the mount would hang. End
-         * the session; the main thread unmounts. */
-        fprintf(stderr, "vssmount: --io-uring: queue %d: %s; unmounting\n",
-                q->qid, q->failure);
-        fuse_session_exit(R.se);
-        kill(getpid(), SIGTERM);
+        cli_warn("--io-uring: queue %d: %s; unmounting", q->qid, q->failure);
+        end_session();
     }
     return NULL;
 }
@@ -555,8 +560,8 @@ static ssize_t answer_init(int fd, struct iovec *iov, int count)
         iov[1].iov_len > sizeof out)
         return writev(fd, iov, count);
     if (!R.offered) {
-        fprintf(stderr, "vssmount: --io-uring: the kernel did not offer "
-                        "FUSE over io_uring; requests go through /dev/fuse\n");
+        cli_warn("--io-uring: the kernel did not offer FUSE over io_uring; "
+                 "requests go through /dev/fuse");
         return writev(fd, iov, count);
     }
     memset(&out, 0, sizeof out);
@@ -586,16 +591,14 @@ static ssize_t answer_init(int fd, struct iovec *iov, int count)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     for (i = 0; i < R.nq; i++)
         if (!R.q[i].started) {
-            fprintf(stderr, "vssmount: --io-uring: cannot start the thread "
-                            "of queue %zu; unmounting\n", i);
-            fuse_session_exit(R.se);
-            kill(getpid(), SIGTERM);
+            cli_warn("--io-uring: cannot start the thread of queue %zu; "
+                     "unmounting", i);
+            end_session();
             break;
         }
     if (R.debug)
-        fprintf(stderr, "vssmount: --io-uring: %zu queues of %d entries, "
-                        "%zu-byte payloads\n",
-                R.nq, RING_DEPTH, R.payload_size);
+        cli_warn("--io-uring: %zu queues of %d entries, %zu-byte payloads",
+                 R.nq, RING_DEPTH, R.payload_size);
     return n;
 }
 
@@ -661,18 +664,9 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *user)
 }
 
 /* /dev/fuse traffic that stays there (FORGET, INTERRUPT) keeps splicing
- * as without the hooks. */
-static ssize_t io_splice_receive(int fdin, off_t *offin, int fdout,
-                                 off_t *offout, size_t len, unsigned flags,
-                                 void *user)
-{
-    (void)user;
-    return splice(fdin, offin, fdout, offout, len, flags);
-}
-
-static ssize_t io_splice_send(int fdin, off_t *offin, int fdout,
-                              off_t *offout, size_t len, unsigned flags,
-                              void *user)
+ * as without the hooks: one function for both directions. */
+static ssize_t io_splice(int fdin, off_t *offin, int fdout, off_t *offout,
+                         size_t len, unsigned flags, void *user)
 {
     (void)user;
     return splice(fdin, offin, fdout, offout, len, flags);
@@ -720,8 +714,8 @@ int fuse_ring_attach(struct fuse_session *se, fuse_ring_reader reader,
     static const struct fuse_custom_io io = {
         .writev = io_writev,
         .read = io_read,
-        .splice_receive = io_splice_receive,
-        .splice_send = io_splice_send,
+        .splice_receive = io_splice,
+        .splice_send = io_splice,
     };
     size_t i;
     R.se = se;
@@ -761,9 +755,8 @@ void fuse_ring_stop(void)
                 pthread_cancel(q->tid);
             pthread_join(q->tid, NULL);
             if (R.debug)
-                fprintf(stderr, "vssmount: --io-uring: queue %d answered "
-                                "%lu requests, %lu of them reads\n",
-                        q->qid, q->answered, q->reads);
+                cli_warn("--io-uring: queue %d answered %lu requests, %lu of "
+                         "them reads", q->qid, q->answered, q->reads);
         }
         ur_close(&q->r);
         if (q->stop_fd >= 0)

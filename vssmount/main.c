@@ -1216,8 +1216,9 @@ static ssize_t ring_read(uint64_t fh, char *dst, size_t size, uint64_t off)
     if (off > (uint64_t)INT64_MAX)
         return -EINVAL;
     if (read_pieces(h, size, (off_t)off, &pl) == 0) {
-        /* pread each piece in turn (no allocation per request); a piece
-         * that ends early (the image shrank) ends the read there */
+        /* pread each piece in turn: libfuse's fuse_buf_copy would do it
+         * from a heap bufvec, an allocation per request this path avoids;
+         * a piece that ends early (the image shrank) ends the read there */
         for (k = 0; k < pl.n; k++) {
             const struct fuse_buf *b = &pl.buf[k];
             size_t got = 0;
