@@ -530,6 +530,89 @@ def generated(vssinfo, manifest, tmp):
             bad("%s: --diff %d:%d: only audit %s, only manifest %s" % (
                 name, a["index"], b["index"], sorted(got - want),
                 sorted(want - got)))
+        check_diff_ranges(name, vssinfo, imgs, d, a["index"], b["index"],
+                          doc, tmp)
+
+
+def check_diff_ranges(name, vssinfo, imgs, d, ia, ib, audit, tmp):
+    """--diff IA:IB's not_preserved ranges of each side = the audit's
+    not_preserved of the same file in that snapshot (checked above against
+    the manifest; the diff does not classify stale sources), their sums =
+    the side's bytes_lost / bytes_unverified, and --csv and the text report
+    give the same ranges."""
+    files = {x["snapshot"]: {f["path"]: f for f in x["files"]}
+             for x in audit["snapshots"]}
+
+    def key(r):
+        return (r["offset"], r["end"], r["length"], r["class"], r["reason"],
+                r.get("store", 0))
+
+    sides, problems = 0, []
+    for c in d["changes"]:
+        for side, k in (("a", ia), ("b", ib)):
+            x = c.get(side)
+            if not x:
+                continue
+            mine = [key(r) for r in x["not_preserved"]]
+            ref = files.get(k, {}).get(x["path"])
+            if ref is None:
+                problems.append((side, x["path"], "not in the audit"))
+                continue
+            theirs = [key(r) for r in ref["not_preserved"]]
+            zero = sum(r[2] for r in mine if r[3] == "zero")
+            stale = sum(r[2] for r in mine if r[3] == "stale")
+            if mine != theirs or zero != x["bytes_lost"] or \
+                    stale != x["bytes_unverified"] or \
+                    any(r[1] - r[0] != r[2] for r in mine):
+                problems.append((side, x["path"], mine, theirs))
+            sides += bool(mine)
+    if problems:
+        bad("%s: --diff %d:%d: ranges not preserved differ from the "
+            "audit's: %s" % (name, ia, ib, problems[:2]))
+    else:
+        ok("%s: --diff %d:%d: the ranges not preserved of %d sides = the "
+           "audit's, summing to their bytes lost and unverified" %
+           (name, ia, ib, sides))
+
+    def joined(x):
+        return ";".join("%d-%d:%s/%s" % (r["offset"], r["end"], r["class"],
+                                         r["reason"])
+                        for r in (x or {}).get("not_preserved", ()))
+    r = run([vssinfo, "--diff", "%d:%d" % (ia, ib), "--csv",
+             "--no-progress"] + imgs)
+    rows = [l for l in r.stdout.decode().splitlines() if not l.startswith("#")]
+    import csv
+    crows = sorted((c["path_a"], c["path_b"], c["not_preserved_a"],
+                    c["not_preserved_b"]) for c in csv.DictReader(rows))
+    jrows = sorted(((c.get("a") or {}).get("path", ""),
+                    (c.get("b") or {}).get("path", ""),
+                    joined(c.get("a")), joined(c.get("b")))
+                   for c in d["changes"])
+    html = os.path.join(tmp, "%s-diff-%d-%d.html" % (name, ia, ib))
+    r2 = run([vssinfo, "--diff", "%d:%d" % (ia, ib), "--no-progress",
+              "--html", html] + imgs)
+    text = r2.stdout.decode()
+    page = open(html).read() if os.path.exists(html) else ""
+    missing_html = ["<code>%d-%d</code> %s" % (x["offset"], x["end"],
+                                               x["class"])
+                    for c in d["changes"] for side in ("a", "b")
+                    if c.get(side) for x in c[side]["not_preserved"][:4]
+                    if "<code>%d-%d</code> %s" % (x["offset"], x["end"],
+                                                  x["class"]) not in page]
+    want_lines = ["%s: %s %d-%d (%d bytes): %s (%s" % (
+        side.upper(), "lost" if x["class"] == "zero" else "unverified",
+        x["offset"], x["end"], x["length"], x["class"], x["reason"])
+        for c in d["changes"] for side in ("a", "b") if c.get(side)
+        for x in c[side]["not_preserved"][:8]]
+    missing = [w for w in want_lines if w not in text]
+    if r.returncode == 0 and r2.returncode == 0 and crows == jrows and \
+            not missing and page and not missing_html:
+        ok("%s: --diff %d:%d: --csv, the text report and --html show the "
+           "JSON's %d ranges not preserved" % (name, ia, ib, len(want_lines)))
+    else:
+        bad("%s: --diff %d:%d: --csv/text/--html ranges differ from --json: "
+            "%s %s %s" % (name, ia, ib, sorted(set(crows) ^ set(jrows))[:2],
+                          missing[:2], missing_html[:2]))
 
 
 # ---- real images ---------------------------------------------------------------

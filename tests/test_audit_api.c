@@ -18,7 +18,9 @@
  *  - one worker and two give the same results in the same order;
  *  - the tally (vss_audit_snapshot_get) adds up to the results;
  *  - the diff of consecutive snapshots: MODIFIED exactly where the
- *    manifest's Windows-view hashes of a path differ.
+ *    manifest's Windows-view hashes of a path differ; each side's ranges
+ *    not preserved (merged) the manifest's for that snapshot, their total
+ *    the side's zero + stale counts.
  * And the contract: a file callback's non-zero return cancels the run with
  * that value and no further file is reported; a progress callback is told
  * the totals, ends at files_done == files_total, and cancels likewise; a
@@ -111,14 +113,46 @@ typedef struct run {
     int order_ok;          /* snapshots ascending */
 } run;
 
+/* Ranges (the offset and length of element i of n, each `stride` bytes
+ * apart: vss_audit_range and vss_lost_range both begin with them) merged
+ * across classes into "a-b,c-d" ("-" for none), as the manifest lists
+ * them; their byte total into *bytes. */
+static void merged_ranges(const void *v, size_t n, size_t stride, char *out,
+                          size_t outsz, uint64_t *bytes)
+{
+    uint64_t a = 0, b = 0;
+    int open = 0;
+    char *w = out;
+    size_t i;
+    *bytes = 0;
+    for (i = 0; i < n; i++) {
+        const uint64_t *x = (const uint64_t *)((const char *)v + i * stride);
+        *bytes += x[1];
+        if (open && x[0] <= b) {
+            if (x[0] + x[1] > b)
+                b = x[0] + x[1];
+            continue;
+        }
+        if (open)
+            w += sprintf(w, "%s%" PRIu64 "-%" PRIu64, w == out ? "" : ",",
+                         a, b);
+        a = x[0];
+        b = x[0] + x[1];
+        open = 1;
+        if (w - out > (long)outsz - 64)
+            break;
+    }
+    if (open)
+        sprintf(w, "%s%" PRIu64 "-%" PRIu64, w == out ? "" : ",", a, b);
+    else
+        strcpy(out, "-");
+}
+
 static int on_file(const vss_audit_result *r, void *user)
 {
     run *u = user;
     got *g;
     size_t i;
-    uint64_t a = 0, b = 0;
-    int open = 0;
-    char *w;
     if (u->cancel_after && (int)u->n >= u->cancel_after) {
         u->calls_after_cancel++;
         return 42;
@@ -143,31 +177,12 @@ static int on_file(const vss_audit_result *r, void *user)
     g->has_rec = r->has_recovered;
     g->recoverable = r->recoverable;
     g->live_state = r->live_state;
-    /* merge across classes, as the manifest lists them */
-    w = g->ranges;
-    for (i = 0; i < r->lost_count; i++) {
-        const vss_audit_range *x = &r->lost[i];
-        g->range_bytes += x->length;
-        if (x->cls == VSS_CLASS_STALE && x->store_index > r->snapshot)
+    for (i = 0; i < r->lost_count; i++)
+        if (r->lost[i].cls == VSS_CLASS_STALE &&
+            r->lost[i].store_index > r->snapshot)
             g->newer_store = 1;
-        if (open && x->offset <= b) {
-            if (x->offset + x->length > b)
-                b = x->offset + x->length;
-            continue;
-        }
-        if (open)
-            w += sprintf(w, "%s%" PRIu64 "-%" PRIu64, w == g->ranges ? "" : ",",
-                         a, b);
-        a = x->offset;
-        b = x->offset + x->length;
-        open = 1;
-        if (w - g->ranges > (long)sizeof g->ranges - 64)
-            break;
-    }
-    if (open)
-        sprintf(w, "%s%" PRIu64 "-%" PRIu64, w == g->ranges ? "" : ",", a, b);
-    else
-        strcpy(g->ranges, "-");
+    merged_ranges(r->lost, r->lost_count, sizeof *r->lost, g->ranges,
+                  sizeof g->ranges, &g->range_bytes);
     return 0;
 }
 
@@ -360,9 +375,29 @@ static void check_scenario(const char *name, vss_volume *vol,
  * Windows-view SHA-256 of the path differs. */
 typedef struct dcount {
     int a, b;
-    size_t entries, modified, wrong;
+    size_t entries, modified, wrong, sides;
     char why[300];
 } dcount;
+
+/* One side's ranges not preserved against the manifest's for the file
+ * in that snapshot; their total against the side's zero + stale counts. */
+static void diff_side_ranges(dcount *c, int snap, const vss_audit_file *f,
+                             const vss_lost_range *l, size_t n,
+                             uint64_t zero, uint64_t stale)
+{
+    char text[2048];
+    uint64_t bytes;
+    mfile *m;
+    if (!f || !(m = mf_find(snap, f->path)))
+        return;
+    merged_ranges(l, n, sizeof *l, text, sizeof text, &bytes);
+    c->sides++;
+    if ((strcmp(text, m->ranges) != 0 || bytes != zero + stale) &&
+        !c->wrong++)
+        snprintf(c->why, sizeof c->why, "%.80s in snapshot %d: ranges "
+                 "%.80s, the manifest's %.80s", f->path, snap, text,
+                 m->ranges);
+}
 
 static int on_diff(const vss_diff_entry *d, void *user)
 {
@@ -370,6 +405,10 @@ static int on_diff(const vss_diff_entry *d, void *user)
     const vss_audit_file *f = d->b ? d->b : d->a;
     mfile *ma, *mb;
     c->entries++;
+    diff_side_ranges(c, c->a, d->a, d->not_preserved_a,
+                     d->not_preserved_count_a, d->lost_a, d->unverified_a);
+    diff_side_ranges(c, c->b, d->b, d->not_preserved_b,
+                     d->not_preserved_count_b, d->lost_b, d->unverified_b);
     if (!d->a || !d->b)
         return 0;
     ma = mf_find(c->a, d->a->path);
@@ -391,7 +430,7 @@ static void check_diff(const char *name, vss_volume *vol, vss_source *live)
 {
     vss_audit *a = NULL;
     vss_error e = {0};
-    dcount c = {1, 2, 0, 0, 0, ""};
+    dcount c = {1, 2, 0, 0, 0, 0, ""};
     vss_audit_callbacks cb = {NULL, on_diff, NULL, NULL, &c};
     size_t problems = 0;
     int rc;
@@ -401,7 +440,8 @@ static void check_diff(const char *name, vss_volume *vol, vss_source *live)
          vss_audit_diff(a, 1, 2, &cb, &problems, &e);
     check(rc == 0 && !c.wrong && c.entries > 0,
           "%s: diff 1:2: %zu entries, %zu modified, as the manifest's "
-          "hashes say %s%s", name, c.entries, c.modified, c.why,
+          "hashes say; the ranges not preserved of %zu sides the manifest's "
+          "%s%s", name, c.entries, c.modified, c.sides, c.why,
           rc ? e.message : "");
     vss_audit_close(a);
 }

@@ -284,9 +284,18 @@ static int on_diff(const vss_diff_entry *d, void *user)
     if (!nv)
         return VSS_ENOMEM;
     r->diff = nv;
-    r->diff[r->ndiff] = *d;
-    r->diff[r->ndiff++].error = NULL;
-    return 0;
+    nv = &r->diff[r->ndiff++];
+    *nv = *d;
+    nv->error = NULL;
+    nv->not_preserved_a = memdup(d->not_preserved_a, d->not_preserved_count_a *
+                                 sizeof *d->not_preserved_a, &g->oom);
+    nv->not_preserved_b = memdup(d->not_preserved_b, d->not_preserved_count_b *
+                                 sizeof *d->not_preserved_b, &g->oom);
+    if (!nv->not_preserved_a)
+        nv->not_preserved_count_a = 0;
+    if (!nv->not_preserved_b)
+        nv->not_preserved_count_b = 0;
+    return g->oom ? VSS_ENOMEM : 0;
 }
 
 static int cmp_result(const void *a, const void *b)
@@ -479,6 +488,10 @@ done:
     }
     free(g.by_index);
     free(r.snaps);
+    for (i = 0; i < r.ndiff; i++) {
+        free((void *)r.diff[i].not_preserved_a);
+        free((void *)r.diff[i].not_preserved_b);
+    }
     free(r.diff);
     if (r.subtree != sub)
         free((char *)r.subtree);

@@ -16,7 +16,9 @@
 typedef vss_digests aud_digests;
 typedef vss_audit_file aud_item;      /* path, record, sequence, size... */
 typedef vss_audit_tally aud_tally;
-typedef vss_diff_entry aud_diff_entry; /* error: NULL once gathered */
+/* A --diff change as the library reported it, kept past the callback:
+ * error NULL, not_preserved_a/_b copies audit.c owns. */
+typedef vss_diff_entry aud_diff_entry;
 /* One file's result as the library reported it, kept past the callback:
  * error, stale_why, lost and the block arrays are copies audit.c owns. */
 typedef vss_audit_result aud_result;

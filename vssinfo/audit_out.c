@@ -121,12 +121,81 @@ static void summary_line(FILE *f, const char *who, const aud_tally *t)
 
 /* A not-preserved range in words: "zero (not-in-use)", "stale
  * (not-in-use, from the newer store of snapshot 3)". */
-static void range_words(FILE *f, const vss_audit_range *g)
+/* A file byte range not preserved, as every report shows it: the
+ * audit's (vss_audit_range: with what the stale bytes' clusters hold now)
+ * and the diff's (vss_lost_range: without). */
+typedef struct np_range {
+    uint64_t offset, length;
+    vss_class cls;
+    vss_reason reason;
+    int store_index;
+    int has_source;
+    vss_stale_source source;
+} np_range;
+
+static np_range np_audit(const vss_audit_range *g)
 {
-    fprintf(f, "%s (%s", vss_class_name(g->cls), vss_reason_name(g->reason));
+    np_range n = {g->offset, g->length, g->cls, g->reason, g->store_index,
+                  1, g->source};
+    return n;
+}
+
+static np_range np_diff(const vss_lost_range *g)
+{
+    np_range n = {g->offset, g->length, g->cls, g->reason, g->store_index,
+                  0, VSS_STALE_NONE};
+    return n;
+}
+
+/* "          lost 0-40960 (40960 bytes): zero (not-in-use)\n" */
+static void np_text(FILE *f, const char *lead, const np_range *g)
+{
+    fprintf(f, "%s%s %" PRIu64 "-%" PRIu64 " (%" PRIu64 " bytes): %s (%s",
+            lead, g->cls == VSS_CLASS_ZERO ? "lost" : "unverified", g->offset,
+            g->offset + g->length, g->length, vss_class_name(g->cls),
+            vss_reason_name(g->reason));
     if (g->store_index > 0)
         fprintf(f, ", from the newer store of snapshot %d", g->store_index);
     fputc(')', f);
+    if (g->has_source && g->cls == VSS_CLASS_STALE)
+        fprintf(f, ", source %s", vss_stale_source_name(g->source));
+    fputc('\n', f);
+}
+
+static void np_json(json *j, const np_range *g)
+{
+    json_object(j);
+    json_key_u64(j, "offset", g->offset);
+    json_key_u64(j, "end", g->offset + g->length);
+    json_key_u64(j, "length", g->length);
+    json_key_string(j, "class", vss_class_name(g->cls));
+    json_key_string(j, "reason", vss_reason_name(g->reason));
+    if (g->store_index > 0)
+        json_key_i64(j, "store", g->store_index);
+    if (g->has_source && g->cls == VSS_CLASS_STALE)
+        json_key_string(j, "source", vss_stale_source_name(g->source));
+    json_end_object(j);
+}
+
+/* START-END:class/reason[/source], ';' between ranges */
+static void np_csv(FILE *f, size_t d, const np_range *g)
+{
+    fprintf(f, "%s%" PRIu64 "-%" PRIu64 ":%s/%s", d ? ";" : "", g->offset,
+            g->offset + g->length, vss_class_name(g->cls),
+            vss_reason_name(g->reason));
+    if (g->has_source && g->cls == VSS_CLASS_STALE)
+        fprintf(f, "/%s", vss_stale_source_name(g->source));
+}
+
+static void np_html(FILE *f, const np_range *g)
+{
+    fprintf(f, "<br><code>%" PRIu64 "-%" PRIu64 "</code> %s <span "
+            "class=muted>(%s%s", g->offset, g->offset + g->length,
+            vss_class_name(g->cls), vss_reason_name(g->reason),
+            g->store_index > 0 ? ", newer store" : "");
+    if (g->has_source && g->cls == VSS_CLASS_STALE)
+        fprintf(f, ", source %s", vss_stale_source_name(g->source));
+    fputs(")</span>", f);
 }
 
 void aud_report_text(FILE *f, const aud_run *r)
@@ -177,16 +246,8 @@ void aud_report_text(FILE *f, const aud_run *r)
                 continue;
             }
             for (size_t d = 0; d < x->lost_count && d < MAX_RANGES_TEXT; d++) {
-                const vss_audit_range *g = &x->lost[d];
-                fprintf(f, "          %s %" PRIu64 "-%" PRIu64 " (%" PRIu64
-                        " bytes): ", g->cls == VSS_CLASS_ZERO ? "lost"
-                                                               : "unverified",
-                        g->offset, g->offset + g->length, g->length);
-                range_words(f, g);
-                if (g->cls == VSS_CLASS_STALE)
-                    fprintf(f, ", source %s",
-                            vss_stale_source_name(g->source));
-                fputc('\n', f);
+                np_range g = np_audit(&x->lost[d]);
+                np_text(f, "          ", &g);
             }
             if (x->lost_count > MAX_RANGES_TEXT)
                 fprintf(f, "          ... %zu more ranges not preserved "
@@ -324,19 +385,8 @@ static void json_result(json *j, const aud_run *r, const aud_result *x)
     json_key(j, "not_preserved");
     json_array(j);
     for (d = 0; d < x->lost_count; d++) {
-        json_object(j);
-        json_key_u64(j, "offset", x->lost[d].offset);
-        json_key_u64(j, "end", x->lost[d].offset + x->lost[d].length);
-        json_key_u64(j, "length", x->lost[d].length);
-        json_key_string(j, "class", vss_class_name(x->lost[d].cls));
-        json_key_string(j, "reason", vss_reason_name(x->lost[d].reason));
-        if (x->lost[d].store_index > 0) {
-            json_key_i64(j, "store", x->lost[d].store_index);
-        }
-        if (x->lost[d].cls == VSS_CLASS_STALE)
-            json_key_string(j, "source",
-                            vss_stale_source_name(x->lost[d].source));
-        json_end_object(j);
+        np_range g = np_audit(&x->lost[d]);
+        np_json(j, &g);
     }
     json_end_array(j);
     json_key(j, "stale_source");
@@ -561,14 +611,8 @@ void aud_report_csv(FILE *f, const aud_run *r)
                     vss_status_name(x->status), x->file->resident,
                     x->record_damaged, x->lost_zero, x->lost_stale);
             for (d = 0; d < x->lost_count; d++) {
-                fprintf(f, "%s%" PRIu64 "-%" PRIu64 ":%s/%s", d ? ";" : "",
-                        x->lost[d].offset,
-                        x->lost[d].offset + x->lost[d].length,
-                        vss_class_name(x->lost[d].cls),
-                        vss_reason_name(x->lost[d].reason));
-                if (x->lost[d].cls == VSS_CLASS_STALE)
-                    fprintf(f, "/%s",
-                            vss_stale_source_name(x->lost[d].source));
+                np_range g = np_audit(&x->lost[d]);
+                np_csv(f, d, &g);
             }
             fprintf(f, ",%s,", vss_stale_source_name(x->stale_source));
             csv_str(f, x->stale_why);
@@ -633,6 +677,23 @@ static void diff_counts(const aud_run *r, size_t c[6])
     c[VSS_DIFF_UNCHANGED] = r->diff_unchanged;
 }
 
+/* The ranges one side of a --diff change did not preserve, under its
+ * line: "          A: lost 0-92160 (92160 bytes): zero (not-in-use)". */
+static void diff_side_ranges_text(FILE *f, const char *side,
+                                  const vss_lost_range *l, size_t n)
+{
+    char lead[32];
+    size_t d;
+    snprintf(lead, sizeof lead, "          %s: ", side);
+    for (d = 0; d < n && d < MAX_RANGES_TEXT; d++) {
+        np_range g = np_diff(&l[d]);
+        np_text(f, lead, &g);
+    }
+    if (n > MAX_RANGES_TEXT)
+        fprintf(f, "          %s: ... %zu more ranges not preserved (--json "
+                "lists all)\n", side, n - MAX_RANGES_TEXT);
+}
+
 void aud_diff_text(FILE *f, const aud_run *r)
 {
     size_t i, c[6];
@@ -691,6 +752,10 @@ void aud_diff_text(FILE *f, const aud_run *r)
             fputc(']', f);
         }
         fputc('\n', f);
+        diff_side_ranges_text(f, "A", x->not_preserved_a,
+                              x->not_preserved_count_a);
+        diff_side_ranges_text(f, "B", x->not_preserved_b,
+                              x->not_preserved_count_b);
     }
 }
 
@@ -698,8 +763,10 @@ void aud_diff_text(FILE *f, const aud_run *r)
  * on that side. */
 static void json_diff_side(json *j, const aud_run *r, const char *key,
                            const aud_item *it, uint64_t lost,
-                           uint64_t unverified, const aud_digests *d)
+                           uint64_t unverified, const vss_lost_range *l,
+                           size_t n, const aud_digests *d)
 {
+    size_t k;
     if (!it)
         return;
     json_key(j, key);
@@ -708,6 +775,13 @@ static void json_diff_side(json *j, const aud_run *r, const char *key,
     json_key_u64(j, "size", it->size);
     json_key_u64(j, "bytes_lost", lost);
     json_key_u64(j, "bytes_unverified", unverified);
+    json_key(j, "not_preserved");
+    json_array(j);
+    for (k = 0; k < n; k++) {
+        np_range g = np_diff(&l[k]);
+        np_json(j, &g);
+    }
+    json_end_array(j);
     json_key(j, "hashes");
     json_digests(j, r, d);
     json_end_object(j);
@@ -749,8 +823,10 @@ void aud_diff_json(FILE *f, const aud_run *r)
         json_key_string(&j, "change", diff_kind(x->kind));
         json_key_u64(&j, "record", it->record);
         json_key_u64(&j, "sequence", it->sequence);
-        json_diff_side(&j, r, "a", x->a, x->lost_a, x->unverified_a, &x->da);
-        json_diff_side(&j, r, "b", x->b, x->lost_b, x->unverified_b, &x->db);
+        json_diff_side(&j, r, "a", x->a, x->lost_a, x->unverified_a,
+                       x->not_preserved_a, x->not_preserved_count_a, &x->da);
+        json_diff_side(&j, r, "b", x->b, x->lost_b, x->unverified_b,
+                       x->not_preserved_b, x->not_preserved_count_b, &x->db);
         json_end_object(&j);
     }
     json_end_array(&j);
@@ -760,7 +836,7 @@ void aud_diff_json(FILE *f, const aud_run *r)
 
 void aud_diff_csv(FILE *f, const aud_run *r)
 {
-    size_t i;
+    size_t i, k;
     int a;
     char h[65];
     head_csv(f, r);
@@ -770,7 +846,8 @@ void aud_diff_csv(FILE *f, const aud_run *r)
         fprintf(f, ",a_%s", vss_hash_name(r->alg[a]));
     for (a = 0; a < r->nalg; a++)
         fprintf(f, ",b_%s", vss_hash_name(r->alg[a]));
-    fputc('\n', f);
+    /* last, so that the columns before keep their places */
+    fputs(",not_preserved_a,not_preserved_b\n", f);
     for (i = 0; i < r->ndiff; i++) {
         const aud_diff_entry *x = &r->diff[i];
         const aud_item *it = x->b ? x->b : x->a;
@@ -802,6 +879,16 @@ void aud_diff_csv(FILE *f, const aud_run *r)
                 hexd(r, &x->db, r->alg[a], h);
                 fputs(h, f);
             }
+        }
+        fputc(',', f);
+        for (k = 0; k < x->not_preserved_count_a; k++) {
+            np_range g = np_diff(&x->not_preserved_a[k]);
+            np_csv(f, k, &g);
+        }
+        fputc(',', f);
+        for (k = 0; k < x->not_preserved_count_b; k++) {
+            np_range g = np_diff(&x->not_preserved_b[k]);
+            np_csv(f, k, &g);
         }
         fputc('\n', f);
     }
@@ -1017,16 +1104,8 @@ int aud_report_html(const char *path, const aud_run *r)
                 }
                 html_file_bar(f, x);
                 for (size_t d = 0; d < x->lost_count && d < 4; d++) {
-                    fprintf(f, "<br><code>%" PRIu64 "-%" PRIu64 "</code> %s "
-                            "<span class=muted>(%s%s", x->lost[d].offset,
-                            x->lost[d].offset + x->lost[d].length,
-                            vss_class_name(x->lost[d].cls),
-                            vss_reason_name(x->lost[d].reason),
-                            x->lost[d].store_index > 0 ? ", newer store" : "");
-                    if (x->lost[d].cls == VSS_CLASS_STALE)
-                        fprintf(f, ", source %s",
-                                vss_stale_source_name(x->lost[d].source));
-                    fputs(")</span>", f);
+                    np_range g = np_audit(&x->lost[d]);
+                    np_html(f, &g);
                 }
                 if (x->lost_count > 4)
                     fprintf(f, "<br>&hellip; %zu more", x->lost_count - 4);
@@ -1114,8 +1193,10 @@ static void html_side(FILE *f, const aud_run *r, int side)
  * zeros are lost for sure (damaged), stale bytes are Windows' but not the
  * snapshot's (unverified). Returns whether anything was written. */
 static int html_not_preserved(FILE *f, const char *side, uint64_t lost,
-                              uint64_t unverified, int sep)
+                              uint64_t unverified, const vss_lost_range *l,
+                              size_t n, int sep)
 {
+    size_t d;
     if (lost)
         fprintf(f, "%s<span class=\"st damaged\">%s: %" PRIu64 " bytes "
                 "lost (zero)</span>", sep++ ? "<br>" : "", side, lost);
@@ -1123,6 +1204,12 @@ static int html_not_preserved(FILE *f, const char *side, uint64_t lost,
         fprintf(f, "%s<span class=\"st unverified\">%s: %" PRIu64
                 " bytes unverified (stale)</span>", sep++ ? "<br>" : "",
                 side, unverified);
+    for (d = 0; d < n && d < 4; d++) {
+        np_range g = np_diff(&l[d]);
+        np_html(f, &g);
+    }
+    if (n > 4)
+        fprintf(f, "<br>&hellip; %zu more", n - 4);
     return sep;
 }
 
@@ -1230,8 +1317,12 @@ int aud_diff_html(const char *path, const aud_run *r)
         html_size_time(f, x->b);
         fputs("<td>", f);
         if (!html_not_preserved(f, "B", x->lost_b, x->unverified_b,
+                                x->not_preserved_b, x->not_preserved_count_b,
                                 html_not_preserved(f, "A", x->lost_a,
-                                                   x->unverified_a, 0)))
+                                                   x->unverified_a,
+                                                   x->not_preserved_a,
+                                                   x->not_preserved_count_a,
+                                                   0)))
             fputs("<span class=muted>none</span>", f);
         fputs("</td></tr>\n<tr><td colspan=8 class=hashes><table>", f);
         html_diff_hashes(f, r, "A", x->a, &x->da, x->lost_a,

@@ -1079,6 +1079,12 @@ struct vss_diff_entry {
     uint64_t lost_a, lost_b;          /* zero bytes of each side */
     uint64_t unverified_a, unverified_b; /* stale bytes of each side */
     const char *error;            /* a side could not be read: what; "" */
+    /* Where those bytes are: each side's file bytes not preserved, zero
+     * and stale, sorted (vss_fs_file_provenance's lost ranges). What the
+     * clusters of stale bytes hold today is the audit's finding
+     * (vss_audit_result.lost). Valid during the callback only. */
+    const vss_lost_range *not_preserved_a, *not_preserved_b;
+    size_t not_preserved_count_a, not_preserved_count_b;
 };
 
 /* Every file of both sides through cb->diff (UNCHANGED ones too),

@@ -11,7 +11,8 @@ exactly then; results arrive snapshot by snapshot. Diff: between each
 snapshot and the next, a file of only the newer one is "added", of only
 the older one "deleted" (or renamed), one of both "unchanged" when what
 Windows returns is the same and "modified" otherwise, with the digests of
-both sides. Leaving a run's loop early cancels it.
+both sides and each side's zero ranges exactly the manifest's. Leaving a
+run's loop early cancels it.
 """
 import os
 import sys
@@ -61,6 +62,11 @@ def check_diff(m, vol):
     for older, newer in zip(snaps, snaps[1:]):
         a = {f["path"]: f.get("windows_sha256") for f in older["files"]}
         b = {f["path"]: f.get("windows_sha256") for f in newer["files"]}
+        # each side's zero ranges: the manifest's for that snapshot
+        zeros_of = {(older["index"], f["path"]): f.get("zero_ranges") or []
+                    for f in older["files"]}
+        zeros_of.update({(newer["index"], f["path"]):
+                         f.get("zero_ranges") or [] for f in newer["files"]})
         seen = {}
         for e in vol.audit().diff(older["index"], newer["index"]):
             for side in (e.a, e.b):
@@ -83,8 +89,26 @@ def check_diff(m, vol):
                 if e.b is not None and e.b.path == p and b.get(p) and \
                         e.digests_b.get("sha256") != b[p]:
                     probs.append("%s: newer side's digest" % p)
+                for k, f, ranges, lost, stale in (
+                        (older["index"], e.a, e.not_preserved_a, e.lost_a,
+                         e.unverified_a),
+                        (newer["index"], e.b, e.not_preserved_b, e.lost_b,
+                         e.unverified_b)):
+                    if f is None or f.path != p:
+                        continue
+                    zeros = [[x.offset, x.offset + x.length] for x in ranges
+                             if x.cls == "zero"]
+                    if (k, p) in zeros_of and zeros != zeros_of[(k, p)]:
+                        probs.append("%s: snapshot %d's zero ranges %s" %
+                                     (p, k, zeros))
+                    if sum(x.length for x in ranges if x.cls == "zero") != \
+                            lost or sum(x.length for x in ranges
+                                        if x.cls == "stale") != stale:
+                        probs.append("%s: ranges do not sum to lost_*/"
+                                     "unverified_*" % p)
         check(not probs, "%s: diff %d -> %d: %d files added, deleted, "
-              "modified or unchanged as the manifest says%s" %
+              "modified or unchanged as the manifest says, each side's "
+              "zero ranges (not_preserved_a/_b) the manifest's%s" %
               (name, older["index"], newer["index"], len(set(a) | set(b)),
                "; ".join([""] + probs[:4])))
 

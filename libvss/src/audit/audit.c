@@ -194,8 +194,18 @@ typedef struct dent {
     item *a, *b;
     vss_digests da, db;
     uint64_t lost_a, lost_b, unverified_a, unverified_b;
+    vss_lost_range *np_a, *np_b;  /* the ranges behind them */
+    size_t n_np_a, n_np_b;
     char *error;
 } dent;
+
+static void dent_free_ranges(dent *x)
+{
+    free(x->np_a);
+    free(x->np_b);
+    x->np_a = x->np_b = NULL;
+    x->n_np_a = x->n_np_b = 0;
+}
 
 struct vss_audit {
     vss_volume *vol;
@@ -1830,8 +1840,10 @@ void vss_audit_close(vss_audit *a)
         vss_snapshot_close(S->snap);
     }
     free(a->snaps);
-    for (i = 0; i < a->ndiff; i++)
+    for (i = 0; i < a->ndiff; i++) {
         free(a->diff[i].error);
+        dent_free_ranges(&a->diff[i]);  /* not delivered: cancelled */
+    }
     free(a->diff);
     refs_free(a);
     index_free(&a->live);
@@ -2078,6 +2090,7 @@ static int diff_add(vss_audit *r, size_t *cap, vss_diff_kind kind, item *a,
 
 static int side_digests(worker *w, vss_snapshot *snap, vss_fs *fs, item *it,
                         vss_digests *d, uint64_t *lost, uint64_t *unverified,
+                        vss_lost_range **ranges, size_t *nranges,
                         vss_error *e)
 {
     ver v;
@@ -2087,6 +2100,11 @@ static int side_digests(worker *w, vss_snapshot *snap, vss_fs *fs, item *it,
     *lost = v.prov.lost_zero;
     *unverified = v.prov.lost_stale;
     rc = ver_digests(w, &v, 0, d, NULL, NULL, e);
+    /* the provenance's lost ranges, kept (not copied) until delivery */
+    *ranges = v.prov.lost;
+    *nranges = v.prov.lost_count;
+    v.prov.lost = NULL;
+    v.prov.lost_count = 0;
     ver_close(&v);
     return rc;
 }
@@ -2098,13 +2116,13 @@ static void job_diff(vss_audit *r, worker *w, size_t i)
     int rc = 0;
     if (x->a) {
         rc = side_digests(w, r->sa, r->fsa, x->a, &x->da, &x->lost_a,
-                          &x->unverified_a, &e);
+                          &x->unverified_a, &x->np_a, &x->n_np_a, &e);
         if (rc)
             say(r, "%s: %s", r->sa ? "snapshot" : "live", e.message);
     }
     if (x->b && !rc) {
         rc = side_digests(w, r->sb, r->fsb, x->b, &x->db, &x->lost_b,
-                          &x->unverified_b, &e);
+                          &x->unverified_b, &x->np_b, &x->n_np_b, &e);
         if (rc)
             say(r, "%s: %s", r->sb ? "snapshot" : "live", e.message);
     }
@@ -2135,8 +2153,13 @@ static int deliver_diff(vss_audit *r, size_t i)
         v.unverified_a = x->unverified_a;
         v.unverified_b = x->unverified_b;
         v.error = x->error ? x->error : "";
+        v.not_preserved_a = x->np_a;
+        v.not_preserved_count_a = x->n_np_a;
+        v.not_preserved_b = x->np_b;
+        v.not_preserved_count_b = x->n_np_b;
         rc = r->cb->diff(&v, r->cb->user);
     }
+    dent_free_ranges(x);
     return rc;
 }
 
