@@ -484,7 +484,33 @@ def generated(vssinfo, manifest, tmp):
         bad("%s: HTML report: external %s, missing %s" %
             (name, external[:3], missing[:3]))
 
-    # --diff between consecutive snapshots, by the Windows view.
+    # --diff between consecutive snapshots, by the Windows view and the
+    # manifest's ranges: a file with bytes not preserved on a side is
+    # "modified" only when the bytes both sides preserved differ (compared
+    # here on vssinfo --file's Windows view, masked by the manifest's
+    # ranges), else "undetermined"; and against the true contents, never
+    # "modified" where they are equal nor left out (unchanged) where they
+    # differ.
+    def ranges_of(snap, f):
+        key = "zero_ranges" if snap["catalog_flags"] & 0x400 else \
+            "live_ranges"
+        return f.get(key) or []
+
+    def preserved_differ(sa, pa, sb, pb):
+        fa_, fb_ = sa_files[sa["index"]][pa], sa_files[sb["index"]][pb]
+        if fa_["size"] != fb_["size"]:
+            return True
+        ra = run([vssinfo, "--file", "%d:%s" % (sa["index"], pa.lstrip("/")),
+                  "--no-progress"] + imgs).stdout
+        rb = run([vssinfo, "--file", "%d:%s" % (sb["index"], pb.lstrip("/")),
+                  "--no-progress"] + imgs).stdout
+        mask = bytearray(len(ra))
+        for lo, hi in ranges_of(sa, fa_) + ranges_of(sb, fb_):
+            mask[lo:hi] = b"\x01" * (min(hi, len(ra)) - lo)
+        return any(x != y for x, y, k in zip(ra, rb, mask) if not k)
+
+    sa_files = {s_["index"]: {f["path"]: f for f in s_["files"]}
+                for s_ in m["snapshots"]}
     for a, b in zip(m["snapshots"], m["snapshots"][1:]):
         r = run([vssinfo, "--diff", "%d:%d" % (a["index"], b["index"]),
                  "--json", "--no-progress"] + imgs)
@@ -500,6 +526,25 @@ def generated(vssinfo, manifest, tmp):
             p = (c.get("b") or c["a"])["path"]
             if not p.startswith(sv):
                 got.add((c["change"], p))
+
+        def content(pa, pb):
+            """"" (unchanged), "modified" or "undetermined"; and whether
+            that claim contradicts the true contents."""
+            x, y = fa[pa], fb[pb]
+            partial = bool(ranges_of(a, x) or ranges_of(b, y))
+            if not partial:
+                kind = "modified" if x["windows_sha256"] != \
+                    y["windows_sha256"] else ""
+            elif preserved_differ(a, pa, b, pb):
+                kind = "modified"
+            else:
+                kind = "undetermined"
+            truly = x["sha256"] != y["sha256"]
+            if (kind == "modified") != truly and kind != "undetermined":
+                lies.append((pb, kind or "unchanged", "true contents %s" %
+                             ("differ" if truly else "equal")))
+            return kind
+        lies = []
         want = set()
         # a rename (same record and sequence) is known to the audit only;
         # the manifest must show the old path gone and the new one come
@@ -509,8 +554,8 @@ def generated(vssinfo, manifest, tmp):
                 renames[c["a"]["path"]] = c["b"]["path"]
         for old, new in renames.items():
             if old in fa and old not in fb and new in fb and new not in fa:
-                mod = fa[old]["windows_sha256"] != fb[new]["windows_sha256"]
-                want.add(("renamed+modified" if mod else "renamed", new))
+                k = content(old, new)
+                want.add(("renamed+" + k if k else "renamed", new))
         for p in set(fa) | set(fb):
             if p in renames or p in renames.values():
                 continue
@@ -518,14 +563,22 @@ def generated(vssinfo, manifest, tmp):
                 want.add(("deleted", p))
             elif p not in fa:
                 want.add(("added", p))
-            elif fa[p]["windows_sha256"] != fb[p]["windows_sha256"]:
-                want.add(("modified", p))
+            else:
+                k = content(p, p)
+                if k:
+                    want.add((k, p))
+        if lies:
+            bad("%s: --diff %d:%d: the manifest's true contents contradict "
+                "the rule itself: %s" % (name, a["index"], b["index"],
+                                         lies[:3]))
         if got == want:
             ok("%s: --diff %d:%d: %d added, %d deleted, %d modified, %d "
-               "renamed as the manifest says" % (
+               "renamed, %d undetermined as the manifest says (modified "
+               "only where preserved bytes differ; never unchanged where the "
+               "true contents differ)" % (
                    name, a["index"], b["index"], d["summary"]["added"],
                    d["summary"]["deleted"], d["summary"]["modified"],
-                   d["summary"]["renamed"]))
+                   d["summary"]["renamed"], d["summary"]["undetermined"]))
         else:
             bad("%s: --diff %d:%d: only audit %s, only manifest %s" % (
                 name, a["index"], b["index"], sorted(got - want),

@@ -17,8 +17,11 @@
  *    store); a recoverable file's recovered SHA-256 is the true one;
  *  - one worker and two give the same results in the same order;
  *  - the tally (vss_audit_snapshot_get) adds up to the results;
- *  - the diff of consecutive snapshots: MODIFIED exactly where the
- *    manifest's Windows-view hashes of a path differ; each side's ranges
+ *  - the diff of consecutive snapshots against the true contents: never
+ *    MODIFIED where they are equal, never UNCHANGED (or only renamed)
+ *    where they differ, UNDETERMINED only with bytes not preserved, and
+ *    with every byte preserved MODIFIED exactly where the Windows-view
+ *    hashes differ; each side's ranges
  *    not preserved (merged) the manifest's for that snapshot, their total
  *    the side's zero + stale counts.
  * And the contract: a file callback's non-zero return cancels the run with
@@ -375,7 +378,7 @@ static void check_scenario(const char *name, vss_volume *vol,
  * Windows-view SHA-256 of the path differs. */
 typedef struct dcount {
     int a, b;
-    size_t entries, modified, wrong, sides;
+    size_t entries, modified, undetermined, wrong, sides;
     char why[300];
 } dcount;
 
@@ -413,16 +416,31 @@ static int on_diff(const vss_diff_entry *d, void *user)
         return 0;
     ma = mf_find(c->a, d->a->path);
     mb = mf_find(c->b, d->b->path);
-    if (!ma || !mb || !strcmp(ma->wsha, "-") || !strcmp(mb->wsha, "-") ||
-        strcmp(ma->ranges, "-") || strcmp(mb->ranges, "-"))
+    if (!ma || !mb || !strcmp(ma->sha256, "-") || !strcmp(mb->sha256, "-") ||
+        !strcmp(ma->wsha, "-") || !strcmp(mb->wsha, "-"))
         return 0;
-    if ((d->kind == VSS_DIFF_MODIFIED || d->kind == VSS_DIFF_RENAMED_MODIFIED) !=
-        (strcmp(ma->wsha, mb->wsha) != 0)) {
-        if (!c->wrong++)
-            snprintf(c->why, sizeof c->why, "%s: kind %d", f->path, d->kind);
+    {
+        int modified = d->kind == VSS_DIFF_MODIFIED ||
+                       d->kind == VSS_DIFF_RENAMED_MODIFIED;
+        int undetermined = d->kind == VSS_DIFF_UNDETERMINED ||
+                           d->kind == VSS_DIFF_RENAMED_UNDETERMINED;
+        int partial = strcmp(ma->ranges, "-") || strcmp(mb->ranges, "-");
+        int truly = strcmp(ma->sha256, mb->sha256) != 0;  /* true content */
+        const char *why = NULL;
+        if (modified && !truly)
+            why = "modified, but the true contents are equal";
+        else if (!modified && !undetermined && truly)
+            why = "unchanged, but the true contents differ";
+        else if (undetermined && !partial)
+            why = "undetermined with every byte preserved";
+        else if (!partial && modified != (strcmp(ma->wsha, mb->wsha) != 0))
+            why = "every byte preserved, yet not as Windows' bytes differ";
+        if (why && !c->wrong++)
+            snprintf(c->why, sizeof c->why, "%.120s: kind %d: %s", f->path,
+                     d->kind, why);
+        c->modified += modified;
+        c->undetermined += undetermined;
     }
-    c->modified += d->kind == VSS_DIFF_MODIFIED ||
-                   d->kind == VSS_DIFF_RENAMED_MODIFIED;
     return 0;
 }
 
@@ -430,7 +448,7 @@ static void check_diff(const char *name, vss_volume *vol, vss_source *live)
 {
     vss_audit *a = NULL;
     vss_error e = {0};
-    dcount c = {1, 2, 0, 0, 0, 0, ""};
+    dcount c = {1, 2, 0, 0, 0, 0, 0, ""};
     vss_audit_callbacks cb = {NULL, on_diff, NULL, NULL, &c};
     size_t problems = 0;
     int rc;
@@ -439,10 +457,11 @@ static void check_diff(const char *name, vss_volume *vol, vss_source *live)
     rc = vss_audit_open(vol, live, NULL, &a, &e) ||
          vss_audit_diff(a, 1, 2, &cb, &problems, &e);
     check(rc == 0 && !c.wrong && c.entries > 0,
-          "%s: diff 1:2: %zu entries, %zu modified, as the manifest's "
-          "hashes say; the ranges not preserved of %zu sides the manifest's "
-          "%s%s", name, c.entries, c.modified, c.sides, c.why,
-          rc ? e.message : "");
+          "%s: diff 1:2: %zu entries, %zu modified (true contents differ), "
+          "%zu undetermined (bytes not preserved), none unchanged whose true "
+          "contents differ; the ranges not preserved of %zu sides the "
+          "manifest's %s%s", name, c.entries, c.modified, c.undetermined,
+          c.sides, c.why, rc ? e.message : "");
     vss_audit_close(a);
 }
 

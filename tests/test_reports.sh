@@ -392,7 +392,7 @@ def cmd_diff(jf, hf, manifest=None, a=None, b=None):
     s = j['summary']
     npa = sum(1 for c in j['changes'] if 'a' in c and (c['a']['bytes_lost'] or c['a']['bytes_unverified']))
     npb = sum(1 for c in j['changes'] if 'b' in c and (c['b']['bytes_lost'] or c['b']['bytes_unverified']))
-    want_c = [str(s[k]) for k in ('added', 'deleted', 'modified', 'renamed', 'unchanged')] + [str(npa), str(npb)]
+    want_c = [str(s[k]) for k in ('added', 'deleted', 'modified', 'renamed', 'undetermined', 'unchanged')] + [str(npa), str(npb)]
     out(page.body_rows('counts') == [want_c], "diff HTML: summary counts %s = the JSON's" % ' '.join(want_c))
     if manifest:
         m = json.load(open(manifest))

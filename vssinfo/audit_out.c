@@ -656,8 +656,9 @@ static const char *diff_kind(int k)
 {
     static const char *const n[] = {"added", "deleted", "modified",
                                     "renamed", "renamed+modified",
-                                    "unchanged"};
-    return k >= 0 && k <= VSS_DIFF_UNCHANGED ? n[k] : "?";
+                                    "unchanged", "undetermined",
+                                    "renamed+undetermined"};
+    return k >= 0 && k <= VSS_DIFF_RENAMED_UNDETERMINED ? n[k] : "?";
 }
 
 static void side_name(int n, char *out, size_t outsz)
@@ -668,13 +669,29 @@ static void side_name(int n, char *out, size_t outsz)
         snprintf(out, outsz, "live");
 }
 
-static void diff_counts(const aud_run *r, size_t c[6])
+/* The summary's counts: a renamed file also counts as modified or
+ * undetermined when its content is. */
+typedef struct diff_tally {
+    size_t added, deleted, modified, renamed, undetermined, unchanged;
+} diff_tally;
+
+static diff_tally diff_counts(const aud_run *r)
 {
+    diff_tally t = {0, 0, 0, 0, 0, r->diff_unchanged};
     size_t i;
-    memset(c, 0, 6 * sizeof *c);
-    for (i = 0; i < r->ndiff; i++)
-        c[r->diff[i].kind]++;
-    c[VSS_DIFF_UNCHANGED] = r->diff_unchanged;
+    for (i = 0; i < r->ndiff; i++) {
+        vss_diff_kind k = r->diff[i].kind;
+        t.added += k == VSS_DIFF_ADDED;
+        t.deleted += k == VSS_DIFF_DELETED;
+        t.modified += k == VSS_DIFF_MODIFIED ||
+                      k == VSS_DIFF_RENAMED_MODIFIED;
+        t.renamed += k == VSS_DIFF_RENAMED ||
+                     k == VSS_DIFF_RENAMED_MODIFIED ||
+                     k == VSS_DIFF_RENAMED_UNDETERMINED;
+        t.undetermined += k == VSS_DIFF_UNDETERMINED ||
+                          k == VSS_DIFF_RENAMED_UNDETERMINED;
+    }
+    return t;
 }
 
 /* The ranges one side of a --diff change did not preserve, under its
@@ -696,19 +713,24 @@ static void diff_side_ranges_text(FILE *f, const char *side,
 
 void aud_diff_text(FILE *f, const aud_run *r)
 {
-    size_t i, c[6];
+    size_t i;
+    diff_tally c;
     char an[24], bn[24], ha[65], hb[65];
     int a0 = r->alg[0];
     head_text(f, r);
     side_name(r->diff_a, an, sizeof an);
     side_name(r->diff_b, bn, sizeof bn);
-    diff_counts(r, c);
+    c = diff_counts(r);
     fprintf(f, "Diff %s -> %s of %s (volume at offset %" PRIu64 ")%s%s: "
             "%zu added, %zu deleted, %zu modified, %zu renamed, %zu "
-            "unchanged\n", an, bn, r->o->image ? r->o->image : "?",
-            r->fv->part.offset, *r->subtree ? ", under " : "", r->subtree,
-            c[VSS_DIFF_ADDED], c[VSS_DIFF_DELETED], c[VSS_DIFF_MODIFIED] + c[VSS_DIFF_RENAMED_MODIFIED],
-            c[VSS_DIFF_RENAMED] + c[VSS_DIFF_RENAMED_MODIFIED], c[VSS_DIFF_UNCHANGED]);
+            "undetermined, %zu unchanged\n", an, bn,
+            r->o->image ? r->o->image : "?", r->fv->part.offset,
+            *r->subtree ? ", under " : "", r->subtree, c.added, c.deleted,
+            c.modified, c.renamed, c.undetermined, c.unchanged);
+    if (c.undetermined)
+        fputs("undetermined: equal where both sides were preserved, but "
+              "bytes of a side were not preserved (below): a change there "
+              "can be neither seen nor ruled out\n", f);
     fprintf(f, "%-16s %14s %14s %-*s %-*s %s\n", "CHANGE", "RECORD-SEQ",
             "SIZE", (int)vss_hash_length(a0) * 2, "A", (int)vss_hash_length(a0) * 2,
             "B", "PATH");
@@ -790,8 +812,8 @@ static void json_diff_side(json *j, const aud_run *r, const char *key,
 void aud_diff_json(FILE *f, const aud_run *r)
 {
     json j;
-    size_t i, c[6];
-    diff_counts(r, c);
+    size_t i;
+    diff_tally c = diff_counts(r);
     json_begin(&j, f);
     json_object(&j);
     json_head(&j, r);
@@ -808,11 +830,12 @@ void aud_diff_json(FILE *f, const aud_run *r)
         json_string(&j, "live");
     json_key(&j, "summary");
     json_object(&j);
-    json_key_u64(&j, "added", c[VSS_DIFF_ADDED]);
-    json_key_u64(&j, "deleted", c[VSS_DIFF_DELETED]);
-    json_key_u64(&j, "modified", c[VSS_DIFF_MODIFIED] + c[VSS_DIFF_RENAMED_MODIFIED]);
-    json_key_u64(&j, "renamed", c[VSS_DIFF_RENAMED] + c[VSS_DIFF_RENAMED_MODIFIED]);
-    json_key_u64(&j, "unchanged", c[VSS_DIFF_UNCHANGED]);
+    json_key_u64(&j, "added", c.added);
+    json_key_u64(&j, "deleted", c.deleted);
+    json_key_u64(&j, "modified", c.modified);
+    json_key_u64(&j, "renamed", c.renamed);
+    json_key_u64(&j, "undetermined", c.undetermined);
+    json_key_u64(&j, "unchanged", c.unchanged);
     json_end_object(&j);
     json_key(&j, "changes");
     json_array(&j);
@@ -1244,11 +1267,12 @@ static void html_size_time(FILE *f, const aud_item *it)
 int aud_diff_html(const char *path, const aud_run *r)
 {
     FILE *f = html_create(path, r->o->force);
-    size_t i, c[6], np_a = 0, np_b = 0;
+    size_t i, np_a = 0, np_b = 0;
+    diff_tally c;
     int a;
     if (!f)
         return 1;
-    diff_counts(r, c);
+    c = diff_counts(r);
     for (i = 0; i < r->ndiff; i++) {
         np_a += r->diff[i].lost_a || r->diff[i].unverified_a;
         np_b += r->diff[i].lost_b || r->diff[i].unverified_b;
@@ -1282,16 +1306,19 @@ int aud_diff_html(const char *path, const aud_run *r)
     html_esc(f, *r->subtree ? r->subtree : "/");
     fputs("</td></tr>\n</table>\n", f);
     fprintf(f, "<table id=counts><thead><tr><th>added</th><th>deleted</th>"
-            "<th>modified</th><th>renamed</th><th>unchanged</th><th>with "
-            "bytes not preserved in A</th><th>with bytes not preserved in B"
-            "</th></tr></thead>\n<tr><td class=n>%zu</td><td class=n>%zu"
+            "<th>modified</th><th>renamed</th><th>undetermined</th><th>"
+            "unchanged</th><th>with bytes not preserved in A</th><th>with "
+            "bytes not preserved in B</th></tr></thead>\n<tr><td class=n>"
+            "%zu</td><td class=n>%zu</td><td class=n>%zu</td><td class=n>%zu"
             "</td><td class=n>%zu</td><td class=n>%zu</td><td class=n>%zu"
-            "</td><td class=n>%zu</td><td class=n>%zu</td></tr>\n</table>\n"
+            "</td><td class=n>%zu</td></tr>\n</table>\n"
             "<div class=summary-end></div>\n",
-            c[VSS_DIFF_ADDED], c[VSS_DIFF_DELETED],
-            c[VSS_DIFF_MODIFIED] + c[VSS_DIFF_RENAMED_MODIFIED],
-            c[VSS_DIFF_RENAMED] + c[VSS_DIFF_RENAMED_MODIFIED],
-            c[VSS_DIFF_UNCHANGED], np_a, np_b);
+            c.added, c.deleted, c.modified, c.renamed, c.undetermined,
+            c.unchanged, np_a, np_b);
+    if (c.undetermined)
+        fputs("<p><b>undetermined</b>: equal where both sides were "
+              "preserved, but bytes of a side were not preserved: a change "
+              "there can be neither seen nor ruled out.</p>\n", f);
     fprintf(f, "<h2>Changes</h2>\n<p>%zu change%s.</p>\n", r->ndiff,
             r->ndiff == 1 ? "" : "s");
     if (r->ndiff)

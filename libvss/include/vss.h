@@ -1062,14 +1062,24 @@ VSS_API void vss_audit_live_summary(const vss_audit *a, size_t *files,
 
 /* The diff: files of one volume against another's (snapshot numbers, 0 =
  * the live volume), under opts->path, matched by MFT record, sequence
- * and stream. */
+ * and stream.
+ *
+ * Only preserved bytes are evidence. A file whose sides read the same as
+ * Windows returns them, or differ only where a side was not preserved
+ * (zeros or stale bytes, not_preserved_*), may have changed there or not:
+ * UNDETERMINED, never UNCHANGED (two null-filled versions of a rewritten
+ * file read the same). MODIFIED: the sizes differ, or the bytes differ
+ * where both sides were preserved. */
 typedef enum vss_diff_kind {
     VSS_DIFF_ADDED = 0,
     VSS_DIFF_DELETED,
     VSS_DIFF_MODIFIED,
     VSS_DIFF_RENAMED,
     VSS_DIFF_RENAMED_MODIFIED,
-    VSS_DIFF_UNCHANGED
+    VSS_DIFF_UNCHANGED,          /* every byte of both sides preserved, equal */
+    VSS_DIFF_UNDETERMINED,       /* equal where both preserved, but a side
+                                    has bytes not preserved */
+    VSS_DIFF_RENAMED_UNDETERMINED
 } vss_diff_kind;
 
 struct vss_diff_entry {

@@ -2088,51 +2088,137 @@ static int diff_add(vss_audit *r, size_t *cap, vss_diff_kind kind, item *a,
     return 0;
 }
 
+/* Open one side of a diff entry and hash it as Windows returns it; on
+ * success v stays open (the caller closes it). */
 static int side_digests(worker *w, vss_snapshot *snap, vss_fs *fs, item *it,
-                        vss_digests *d, uint64_t *lost, uint64_t *unverified,
-                        vss_lost_range **ranges, size_t *nranges,
-                        vss_error *e)
+                        ver *v, vss_digests *d, vss_error *e)
 {
-    ver v;
-    int rc = ver_open(snap, fs, it, &v, e);
+    int rc = ver_open(snap, fs, it, v, e);
     if (rc)
         return rc;
-    *lost = v.prov.lost_zero;
-    *unverified = v.prov.lost_stale;
-    rc = ver_digests(w, &v, 0, d, NULL, NULL, e);
-    /* the provenance's lost ranges, kept (not copied) until delivery */
-    *ranges = v.prov.lost;
-    *nranges = v.prov.lost_count;
-    v.prov.lost = NULL;
-    v.prov.lost_count = 0;
-    ver_close(&v);
+    if ((rc = ver_digests(w, v, 0, d, NULL, NULL, e)))
+        ver_close(v);
     return rc;
+}
+
+/* Whether two versions differ where both preserved their bytes: their
+ * sizes, then the bytes outside both sides' lost ranges, read a chunk at a
+ * time (a chunk lost on either side throughout is not read). 1 they
+ * differ, 0 not there, else an error code (e). */
+static int preserved_differ(worker *w, const ver *a, const ver *b,
+                            vss_error *e)
+{
+    const vss_lost_range *la = a->prov.lost, *lb = b->prov.lost;
+    size_t na = a->prov.lost_count, nb = b->prov.lost_count, ia = 0, ib = 0;
+    uint64_t size = a->prov.size, off, pos;
+    int rc;
+    if (a->prov.size != b->prov.size)
+        return 1;
+    if (worker_buffers(w, 0))
+        return vss_fail(e, VSS_ENOMEM, "out of memory");
+    for (off = 0; off < size; off += BUFSZ) {
+        uint64_t end = size - off < BUFSZ ? size : off + BUFSZ;
+        int loaded = 0;
+        for (pos = off; pos < end;) {
+            uint64_t t = end;
+            while (ia < na && la[ia].offset + la[ia].length <= pos)
+                ia++;
+            while (ib < nb && lb[ib].offset + lb[ib].length <= pos)
+                ib++;
+            if (ia < na && la[ia].offset <= pos) {
+                pos = la[ia].offset + la[ia].length;   /* lost in a */
+                continue;
+            }
+            if (ib < nb && lb[ib].offset <= pos) {
+                pos = lb[ib].offset + lb[ib].length;   /* lost in b */
+                continue;
+            }
+            if (ia < na && la[ia].offset < t)
+                t = la[ia].offset;
+            if (ib < nb && lb[ib].offset < t)
+                t = lb[ib].offset;
+            /* [pos, t): preserved on both sides */
+            if (!loaded) {
+                size_t n = (size_t)(end - off);
+                if ((rc = read_full(a->f, w->buf, n, off, e)) ||
+                    (rc = read_full(b->f, w->buf2, n, off, e)))
+                    return rc;
+                loaded = 1;
+            }
+            if (memcmp(w->buf + (pos - off), w->buf2 + (pos - off),
+                       (size_t)(t - pos)) != 0)
+                return 1;
+            pos = t;
+        }
+    }
+    return 0;
+}
+
+/* A side's zero and stale byte counts and its lost ranges into the entry
+ * (the ranges handed over, delivered without a copy). */
+static void side_keep_ranges(ver *v, uint64_t *lost, uint64_t *unverified,
+                             vss_lost_range **ranges, size_t *n)
+{
+    *lost = v->prov.lost_zero;
+    *unverified = v->prov.lost_stale;
+    *ranges = v->prov.lost;
+    *n = v->prov.lost_count;
+    v->prov.lost = NULL;
+    v->prov.lost_count = 0;
 }
 
 static void job_diff(vss_audit *r, worker *w, size_t i)
 {
     dent *x = &r->diff[i];
     vss_error e = {0};
-    int rc = 0;
+    ver va, vb;
+    int rc = 0, have_a = 0, have_b = 0;
     if (x->a) {
-        rc = side_digests(w, r->sa, r->fsa, x->a, &x->da, &x->lost_a,
-                          &x->unverified_a, &x->np_a, &x->n_np_a, &e);
+        rc = side_digests(w, r->sa, r->fsa, x->a, &va, &x->da, &e);
         if (rc)
             say(r, "%s: %s", r->sa ? "snapshot" : "live", e.message);
+        have_a = !rc;
     }
     if (x->b && !rc) {
-        rc = side_digests(w, r->sb, r->fsb, x->b, &x->db, &x->lost_b,
-                          &x->unverified_b, &x->np_b, &x->n_np_b, &e);
+        rc = side_digests(w, r->sb, r->fsb, x->b, &vb, &x->db, &e);
         if (rc)
             say(r, "%s: %s", r->sb ? "snapshot" : "live", e.message);
+        have_b = !rc;
+    }
+    if (!rc && have_a && have_b) {
+        /* only preserved bytes tell a change (vss_diff_kind) */
+        int partial = va.prov.lost_count || vb.prov.lost_count;
+        int differ = va.prov.size != vb.prov.size ||
+                     !digests_equal(r, &x->da, &x->db);
+        if (differ && partial) {
+            differ = preserved_differ(w, &va, &vb, &e);
+            if (differ != 0 && differ != 1) {
+                say(r, "%s: %s", x->b->f.path, e.message);
+                rc = differ;
+            }
+        }
+        if (!rc && differ)
+            x->kind = x->kind == VSS_DIFF_RENAMED ? VSS_DIFF_RENAMED_MODIFIED
+                                                  : VSS_DIFF_MODIFIED;
+        else if (!rc && partial)
+            x->kind = x->kind == VSS_DIFF_RENAMED
+                          ? VSS_DIFF_RENAMED_UNDETERMINED
+                          : VSS_DIFF_UNDETERMINED;
     }
     if (rc) {
         x->error = strdup(e.message);
         problem(r);
     }
-    if (!rc && x->a && x->b && !digests_equal(r, &x->da, &x->db))
-        x->kind = x->kind == VSS_DIFF_RENAMED ? VSS_DIFF_RENAMED_MODIFIED
-                                              : VSS_DIFF_MODIFIED;
+    if (have_a) {
+        side_keep_ranges(&va, &x->lost_a, &x->unverified_a, &x->np_a,
+                         &x->n_np_a);
+        ver_close(&va);
+    }
+    if (have_b) {
+        side_keep_ranges(&vb, &x->lost_b, &x->unverified_b, &x->np_b,
+                         &x->n_np_b);
+        ver_close(&vb);
+    }
 }
 
 static int deliver_diff(vss_audit *r, size_t i)
