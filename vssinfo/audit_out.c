@@ -731,7 +731,7 @@ void aud_diff_text(FILE *f, const aud_run *r)
         fputs("undetermined: equal where both sides were preserved, but "
               "bytes of a side were not preserved (below): a change there "
               "can be neither seen nor ruled out\n", f);
-    fprintf(f, "%-16s %14s %14s %-*s %-*s %s\n", "CHANGE", "RECORD-SEQ",
+    fprintf(f, "%-20s %14s %14s %-*s %-*s %s\n", "CHANGE", "RECORD-SEQ",
             "SIZE", (int)vss_hash_length(a0) * 2, "A", (int)vss_hash_length(a0) * 2,
             "B", "PATH");
     for (i = 0; i < r->ndiff; i++) {
@@ -748,7 +748,7 @@ void aud_diff_text(FILE *f, const aud_run *r)
             hexd(r, &x->db, a0, hb);
         else
             strcpy(hb, "-");
-        fprintf(f, "%-16s %14s %14" PRIu64 " %-*s %-*s ", diff_kind(x->kind),
+        fprintf(f, "%-20s %14s %14" PRIu64 " %-*s %-*s ", diff_kind(x->kind),
                 rs, it->size, (int)vss_hash_length(a0) * 2, ha,
                 (int)vss_hash_length(a0) * 2, hb);
         if (x->a && x->b && strcmp(x->a->path, x->b->path) != 0)
