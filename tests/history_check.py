@@ -5,7 +5,7 @@ must be in exactly one version, with the manifest's size and the SHA-256
 Windows returns (windows_sha256; when the manifest cannot know it, the
 copy must not be called intact), and with a verdict that agrees with the
 manifest's lost ranges. Copies with the same content and verdict must be
-one version; versions must not mix contents, also when folded by content
+one version, marked undetermined when its holders' true contents differ; versions must not mix contents, also when folded by content
 key (no --hash), and resident files fold by their bytes then. Also: every version's MD5
 equals vssinfo --file of its first snapshot, and each run of
 --export-versions writes files whose hashes are the manifest's.
@@ -114,6 +114,26 @@ for path in sorted(truth):
         for ver, contents in seen.items():
             check(len(contents) == 1, "%s:%s version %d mixes contents"
                   % (path, stream, ver))
+    # one version is no claim of one content where bytes were lost: a
+    # version whose snapshot holders had different true contents must say
+    # it is undetermined, and only a version of several holders with bytes
+    # not preserved may
+    for v in versions:
+        true = set()
+        for k, p in zip(v["snapshots"], v["paths"]):
+            for stream, snaps in truth.get(p.lstrip("/"), {}).items():
+                if k in snaps and snaps[k].get("sha256"):
+                    true.add((stream, snaps[k]["sha256"]))
+        names = {s for s, _ in true}
+        differ = len(true) > len(names)
+        check(not differ or v["undetermined"], "%s: version %d holds "
+              "different true contents %s but is not undetermined"
+              % (path, v["version"], sorted(true)))
+        check(not v["undetermined"] or (len(v["snapshots"]) > 1 and
+                                        v["status"] in ("damaged",
+                                                        "unverified")),
+              "%s: version %d undetermined with %s, %s" % (
+                  path, v["version"], v["snapshots"], v["status"]))
     keys = {}
     for v in versions:
         key = (v["record"], v["sequence"], v["status"],

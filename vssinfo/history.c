@@ -24,6 +24,12 @@
 
 #define warn cli_warn
 
+/* A version's undetermined flag (vss_version), in words. */
+#define UNDETERMINED_WORDS                                                 \
+    "its holders read the same, but bytes were not preserved: whether "   \
+    "the file changed between them can be neither seen nor ruled out"
+
+
 /* "md5,sha1,sha256" -> VSS_HISTORY_* bits; 0 on a bad list. */
 static unsigned parse_hash_list(const char *spec)
 {
@@ -237,6 +243,8 @@ static void print_text(const vss_history *h, const char *what,
                v->record_damaged ? "; MFT record not fully preserved: "
                                    "metadata may not be the snapshot's"
                                  : "");
+        if (v->undetermined)
+            printf("  %s\n", UNDETERMINED_WORDS);
         for (size_t k = 1; k < v->holder_count; k++)
             if (strcmp(v->holders[k].path, v->holders[0].path))
                 same_path = 0;
@@ -370,6 +378,7 @@ static void json_version(json *j, const vss_version *v, size_t i,
     json_key_u64(j, "size", v->st.size);
     json_key_string(j, "status", vss_status_name(v->status));
     json_key_bool(j, "record_damaged", v->record_damaged);
+    json_key_bool(j, "undetermined", v->undetermined);
     json_key_u64(j, "attributes", v->st.attributes);
     json_key_times(j, v->st.creation_time, v->st.modification_time,
                    v->st.mft_change_time, v->st.access_time);
@@ -468,7 +477,7 @@ static void print_csv(FILE *f, const vss_history *h, exported **files,
           "accessed,fn_created,fn_modified,fn_mft_changed,fn_accessed,md5,"
           "sha1,sha256,recoverable,not_recoverable_because,recovered_from,"
           "recovered_live_path,recovered_live_ranges,recovered_md5,"
-          "recovered_sha1,recovered_sha256",
+          "recovered_sha1,recovered_sha256,undetermined",
           f);
     fputs(files ? ",recovered_file,exported\n" : "\n", f);
     for (size_t i = 0; i < vss_history_count(h); i++) {
@@ -535,6 +544,7 @@ static void print_csv(FILE *f, const vss_history *h, exported **files,
                     fputs(hbuf, f);
                 }
             }
+            fprintf(f, ",%d", v->undetermined);
             if (files) {
                 fputc(',', f);
                 if (s && files[i][k].recovered)
@@ -700,6 +710,8 @@ static void html_version(FILE *f, const vss_version *v, size_t i,
     if (v->record_damaged)
         fputs(" <b>the MFT record was not fully preserved: its times and "
               "sizes may not be the snapshot's</b>", f);
+    if (v->undetermined)
+        fprintf(f, "<br><b>%s</b>", UNDETERMINED_WORDS);
     fputs("</td></tr>\n", f);
     html_times(f, "$STANDARD_INFORMATION", v->st.creation_time,
                v->st.modification_time, v->st.mft_change_time,

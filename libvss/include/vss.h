@@ -1202,6 +1202,12 @@ typedef struct vss_version {
     size_t holder_count;
     vss_history_stream *streams;  /* the unnamed first, then named ones */
     size_t stream_count;
+    /* Several holders, and bytes they did not preserve (status DAMAGED or
+     * UNVERIFIED): their copies read the same as Windows returns them
+     * (hence one version), but whether the file changed between them
+     * cannot be told (two null-filled copies of a rewritten file read the
+     * same). */
+    int undetermined;
 } vss_version;
 
 /* A source that could not be searched (snapshot not readable, NTFS not

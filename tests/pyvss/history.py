@@ -8,7 +8,9 @@ For every file of a manifest's newest snapshot (a sample of 25 per image):
 each version's holders are snapshots that list the file, and the SHA-256
 pyvss gives a version equals what Windows returns (the manifest's
 windows_sha256) in every snapshot holding it; the versions, holders,
-statuses and MD5s equal those of `vssinfo --history PATH --json`.
+statuses, MD5s and undetermined flags equal those of `vssinfo --history
+PATH --json` (tests/history_check.py checks that flag against the true
+contents).
 """
 import json
 import os
@@ -60,9 +62,11 @@ def main():
                 continue
             doc = json.loads(r.stdout)
             ours = [([s or "live" for s, _ in v.holders], v.status,
-                     v.streams[0].digests.get("md5") if v.streams else None)
+                     v.streams[0].digests.get("md5") if v.streams else None,
+                     v.undetermined)
                     for v in h.versions]
-            cli = [(v["snapshots"], v["status"], v.get("md5"))
+            cli = [(v["snapshots"], v["status"], v.get("md5"),
+                    v["undetermined"])
                    for v in doc["versions"]]
             if ours != cli:
                 cli_probs.append("%s: %s != %s" % (p, ours, cli))
@@ -73,8 +77,8 @@ def main():
               % (m["scenario"], len(files), versions, compared,
                  "; ".join([""] + probs[:3])))
         check(not cli_probs,
-              "%s: the same versions, holders, statuses and MD5s as "
-              "vssinfo --history --json%s"
+              "%s: the same versions, holders, statuses, MD5s and "
+              "undetermined flags as vssinfo --history --json%s"
               % (m["scenario"], "; ".join([""] + cli_probs[:3])))
     return finish()
 

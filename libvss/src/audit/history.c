@@ -736,6 +736,10 @@ static int add_copy(vss_history *h, mount *m, const char *path,
     SHA256_Final(key, &fold);
     for (i = 0; i < h->n; i++)
         if (memcmp(h->fold[i], key, 32) == 0) {
+            /* equal as read is no evidence of equal where not preserved */
+            if (v.status == VSS_STATUS_DAMAGED ||
+                v.status == VSS_STATUS_UNVERIFIED)
+                h->ver[i].undetermined = 1;
             rc = adopt_recoveries(h, &h->ver[i], &v, m->snapshot, path, err);
             version_free(&v);
             if (rc == VSS_OK && add_holder(&h->ver[i], m->snapshot, path))
