@@ -147,7 +147,20 @@ static vss_fs_stream stream_of(const vss_fs_attr *a)
     return s;
 }
 
-/* Every $DATA attribute of ni, the unnamed one first; lock held. */
+/* Is there a stream called name in sl already? */
+static int stream_listed(const stream_list *sl, const char *name)
+{
+    size_t i;
+    for (i = 0; i < sl->n; i++)
+        if (strcmp(sl->v[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Every $DATA stream of ni, the unnamed one first; lock held. A record
+ * holding two $DATA attributes of one name (corrupt: NTFS allows one) has
+ * one stream by that name, the first, which is what opening the name
+ * reads (ntfs_attr_open); vss_fs_attrs still lists both. */
 int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
                     vss_error *err)
 {
@@ -168,9 +181,14 @@ int collect_streams(vss_fs *fs, ntfs_inode *ni, stream_list *sl,
         first++;
     if (first < al.n)
         sl->v[sl->n++] = stream_of(&al.v[first]);
-    for (i = 0; i < al.n; i++)
-        if (i != first)
+    for (i = 0; i < al.n; i++) {
+        if (i == first)
+            continue;
+        if (stream_listed(sl, al.v[i].name))
+            free(al.v[i].name);  /* a later duplicate: unreachable */
+        else
             sl->v[sl->n++] = stream_of(&al.v[i]);
+    }
     free(al.v);  /* the names now belong to sl */
     return VSS_OK;
 }
