@@ -119,8 +119,6 @@ static void summary_line(FILE *f, const char *who, const aud_tally *t)
     fputc('\n', f);
 }
 
-/* A not-preserved range in words: "zero (not-in-use)", "stale
- * (not-in-use, from the newer store of snapshot 3)". */
 /* A file byte range not preserved, as every report shows it: the
  * audit's (vss_audit_range: with what the stale bytes' clusters hold now)
  * and the diff's (vss_lost_range: without). */
