@@ -16,6 +16,10 @@
 
 #define BS VSS_BLOCK_SIZE
 #define MAX_RANGES_TEXT 8
+/* VSS_DIFF_UNDETERMINED in words, for the text and HTML reports */
+#define UNDETERMINED_DIFF                                                  \
+    "equal where both sides were preserved, but bytes of a side were not " \
+    "preserved: a change there can be neither seen nor ruled out"
 
 static const char *const class_colour[4] = {"#2e7d32", "#90caf9", "#424242",
                                              "#ef6c00"};
@@ -726,9 +730,7 @@ void aud_diff_text(FILE *f, const aud_run *r)
             *r->subtree ? ", under " : "", r->subtree, c.added, c.deleted,
             c.modified, c.renamed, c.undetermined, c.unchanged);
     if (c.undetermined)
-        fputs("undetermined: equal where both sides were preserved, but "
-              "bytes of a side were not preserved (below): a change there "
-              "can be neither seen nor ruled out\n", f);
+        fprintf(f, "undetermined: %s\n", UNDETERMINED_DIFF);
     fprintf(f, "%-20s %14s %14s %-*s %-*s %s\n", "CHANGE", "RECORD-SEQ",
             "SIZE", (int)vss_hash_length(a0) * 2, "A", (int)vss_hash_length(a0) * 2,
             "B", "PATH");
@@ -1314,9 +1316,7 @@ int aud_diff_html(const char *path, const aud_run *r)
             c.added, c.deleted, c.modified, c.renamed, c.undetermined,
             c.unchanged, np_a, np_b);
     if (c.undetermined)
-        fputs("<p><b>undetermined</b>: equal where both sides were "
-              "preserved, but bytes of a side were not preserved: a change "
-              "there can be neither seen nor ruled out.</p>\n", f);
+        fprintf(f, "<p><b>undetermined</b>: %s.</p>\n", UNDETERMINED_DIFF);
     fprintf(f, "<h2>Changes</h2>\n<p>%zu change%s.</p>\n", r->ndiff,
             r->ndiff == 1 ? "" : "s");
     if (r->ndiff)

@@ -29,7 +29,6 @@
     "its holders read the same, but bytes were not preserved: whether "   \
     "the file changed between them can be neither seen nor ruled out"
 
-
 /* "md5,sha1,sha256" -> VSS_HISTORY_* bits; 0 on a bad list. */
 static unsigned parse_hash_list(const char *spec)
 {
